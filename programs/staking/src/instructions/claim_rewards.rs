@@ -1,0 +1,114 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token::{Mint, Token, TokenAccount};
+
+use crate::constants::*;
+use crate::errors::StakingError;
+use crate::events::{NodeStatusChanged, RewardsClaimed};
+use crate::state::{Config, EpochRecord, Node, StakePosition};
+use crate::vault::transfer_out;
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct ClaimRewards<'info> {
+    pub claimer: Signer<'info>,
+
+    #[account(mut, seeds = [SEED_CONFIG], bump = config.bump)]
+    pub config: Box<Account<'info, Config>>,
+
+    #[account(mut, seeds = [SEED_NODE, node.operator.as_ref()], bump = node.bump)]
+    pub node: Box<Account<'info, Node>>,
+
+    #[account(
+        mut,
+        seeds = [SEED_STAKE, node.key().as_ref(), claimer.key().as_ref()],
+        bump = position.bump,
+    )]
+    pub position: Box<Account<'info, StakePosition>>,
+
+    /// See `Stake::activation_record`.
+    pub activation_record: Option<Box<Account<'info, EpochRecord>>>,
+
+    #[account(address = config.stake_mint @ StakingError::WrongMint)]
+    pub stake_mint: Box<Account<'info, Mint>>,
+
+    /// Where the rewards go: any account of the stake mint.
+    #[account(mut, constraint = destination.mint == config.stake_mint @ StakingError::WrongMint)]
+    pub destination: Box<Account<'info, TokenAccount>>,
+
+    #[account(mut, seeds = [SEED_REWARD_VAULT], bump = config.reward_vault_bump)]
+    pub reward_vault: Box<Account<'info, TokenAccount>>,
+
+    pub token_program: Program<'info, Token>,
+}
+
+impl<'info> ClaimRewards<'info> {
+    pub fn handler(ctx: Context<Self>) -> Result<()> {
+        let claimer = ctx.accounts.claimer.key();
+        let node_key = ctx.accounts.node.key();
+        let available = ctx.accounts.reward_vault.amount;
+        let record = ctx.accounts.activation_record.as_deref().map(|r| &**r);
+        let config = &mut ctx.accounts.config;
+        let node = &mut ctx.accounts.node;
+        let position = &mut ctx.accounts.position;
+
+        let activated = node.sync(config, record)?;
+        position.settle(node)?;
+        let operator_owed = if claimer == node.operator {
+            node.operator_pending
+        } else {
+            0
+        };
+        let owed = operator_owed
+            .checked_add(position.pending_rewards)
+            .ok_or(StakingError::Overflow)?;
+        require!(owed > 0, StakingError::NothingToClaim);
+        // Never more than the vault holds; the rest stays booked for later.
+        let paid = owed.min(available);
+        require!(paid > 0, StakingError::RewardVaultEmpty);
+        let operator_amount = operator_owed.min(paid);
+        let staker_amount = paid - operator_amount;
+        node.operator_pending -= operator_amount;
+        node.operator_claimed = node
+            .operator_claimed
+            .checked_add(operator_amount)
+            .ok_or(StakingError::Overflow)?;
+        position.pending_rewards -= staker_amount;
+        position.claimed = position
+            .claimed
+            .checked_add(staker_amount)
+            .ok_or(StakingError::Overflow)?;
+        config.total_paid = config
+            .total_paid
+            .checked_add(paid)
+            .ok_or(StakingError::Overflow)?;
+        config.invariant()?;
+        node.invariant(config)?;
+        position.invariant(node)?;
+
+        let accounts = &ctx.accounts;
+        transfer_out(
+            &accounts.token_program,
+            &accounts.reward_vault,
+            &accounts.stake_mint,
+            &accounts.destination,
+            &accounts.config,
+            paid,
+        )?;
+        emit_cpi!(RewardsClaimed {
+            node: node_key,
+            claimer,
+            operator_amount,
+            staker_amount,
+            still_owed: owed - paid,
+        });
+        if let Some(status) = activated {
+            emit_cpi!(NodeStatusChanged {
+                node: node_key,
+                status,
+                activation_epoch: ctx.accounts.node.activation_epoch,
+                total_stake: ctx.accounts.node.total_stake,
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,126 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token::{Mint, Token, TokenAccount};
+
+use crate::constants::*;
+use crate::errors::StakingError;
+use crate::events::{NodeCreated, NodeStatusChanged};
+use crate::state::{Config, Node, NodeStatus, StakePosition};
+use crate::vault::transfer_in;
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct CreateNode<'info> {
+    #[account(mut)]
+    pub operator: Signer<'info>,
+
+    #[account(mut, seeds = [SEED_CONFIG], bump = config.bump)]
+    pub config: Box<Account<'info, Config>>,
+
+    #[account(
+        init,
+        payer = operator,
+        space = 8 + Node::INIT_SPACE,
+        seeds = [SEED_NODE, operator.key().as_ref()],
+        bump,
+    )]
+    pub node: Box<Account<'info, Node>>,
+
+    #[account(
+        init,
+        payer = operator,
+        space = 8 + StakePosition::INIT_SPACE,
+        seeds = [SEED_STAKE, node.key().as_ref(), operator.key().as_ref()],
+        bump,
+    )]
+    pub position: Box<Account<'info, StakePosition>>,
+
+    #[account(address = config.stake_mint @ StakingError::WrongMint)]
+    pub stake_mint: Box<Account<'info, Mint>>,
+
+    #[account(
+        mut,
+        constraint = operator_tokens.mint == config.stake_mint @ StakingError::WrongMint,
+        constraint = operator_tokens.owner == operator.key() @ StakingError::WrongTokenOwner,
+    )]
+    pub operator_tokens: Box<Account<'info, TokenAccount>>,
+
+    #[account(mut, seeds = [SEED_STAKE_VAULT], bump = config.stake_vault_bump)]
+    pub stake_vault: Box<Account<'info, TokenAccount>>,
+
+    pub token_program: Program<'info, Token>,
+    pub system_program: Program<'info, System>,
+}
+
+impl<'info> CreateNode<'info> {
+    pub fn handler(ctx: Context<Self>, amount: u64) -> Result<()> {
+        let min = ctx.accounts.config.params.min_operator_stake;
+        require!(amount >= min, StakingError::BelowMinimumOperatorStake);
+        let accounts = &ctx.accounts;
+        transfer_in(
+            &accounts.token_program,
+            &accounts.operator_tokens,
+            &accounts.stake_mint,
+            &accounts.stake_vault,
+            &accounts.operator,
+            amount,
+        )?;
+
+        let now = Clock::get()?.unix_timestamp;
+        let operator = ctx.accounts.operator.key();
+        let node_key = ctx.accounts.node.key();
+        let config = &mut ctx.accounts.config;
+        let node = &mut ctx.accounts.node;
+        node.set_inner(Node {
+            version: ACCOUNT_VERSION,
+            bump: ctx.bumps.node,
+            operator,
+            status: NodeStatus::Inactive,
+            activation_epoch: 0,
+            total_stake: 0,
+            staker_count: 1,
+            acc_per_share: 0,
+            staker_snapshot: 0,
+            operator_snapshot: 0,
+            operator_pending: 0,
+            operator_claimed: 0,
+            created_at: now,
+        });
+        let position = &mut ctx.accounts.position;
+        position.set_inner(StakePosition {
+            version: ACCOUNT_VERSION,
+            bump: ctx.bumps.position,
+            node: node_key,
+            staker: operator,
+            amount,
+            reward_debt: 0,
+            pending_rewards: 0,
+            claimed: 0,
+            unstaking: 0,
+            unstake_available_at: 0,
+        });
+        config.node_count = config.node_count.checked_add(1).ok_or(StakingError::Overflow)?;
+        config.total_staked = config
+            .total_staked
+            .checked_add(amount)
+            .ok_or(StakingError::Overflow)?;
+        let change = node.change_stake(config, amount, true)?;
+
+        config.invariant()?;
+        node.invariant(config)?;
+        position.invariant(node)?;
+        emit_cpi!(NodeCreated {
+            node: node_key,
+            operator,
+            stake: amount,
+        });
+        if let Some(status) = change {
+            emit_cpi!(NodeStatusChanged {
+                node: node_key,
+                status,
+                activation_epoch: node.activation_epoch,
+                total_stake: node.total_stake,
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,21 @@
+mod claim_rewards;
+mod close_node;
+mod crank_epoch;
+mod create_node;
+mod fund_rewards;
+mod initialize;
+mod request_unstake;
+mod stake;
+mod update_config;
+mod withdraw;
+
+pub use claim_rewards::*;
+pub use close_node::*;
+pub use crank_epoch::*;
+pub use create_node::*;
+pub use fund_rewards::*;
+pub use initialize::*;
+pub use request_unstake::*;
+pub use stake::*;
+pub use update_config::*;
+pub use withdraw::*;

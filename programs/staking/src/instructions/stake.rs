@@ -1,0 +1,125 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token::{Mint, Token, TokenAccount};
+
+use crate::constants::*;
+use crate::errors::StakingError;
+use crate::events::{NodeStatusChanged, Staked};
+use crate::state::{Config, EpochRecord, Node, NodeStatus, StakePosition};
+use crate::vault::transfer_in;
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct Stake<'info> {
+    #[account(mut)]
+    pub staker: Signer<'info>,
+
+    #[account(mut, seeds = [SEED_CONFIG], bump = config.bump)]
+    pub config: Box<Account<'info, Config>>,
+
+    #[account(mut, seeds = [SEED_NODE, node.operator.as_ref()], bump = node.bump)]
+    pub node: Box<Account<'info, Node>>,
+
+    #[account(
+        init_if_needed,
+        payer = staker,
+        space = 8 + StakePosition::INIT_SPACE,
+        seeds = [SEED_STAKE, node.key().as_ref(), staker.key().as_ref()],
+        bump,
+    )]
+    pub position: Box<Account<'info, StakePosition>>,
+
+    /// Needed only when the node's activation has matured and is not yet
+    /// finalized: the record of the epoch before its activation epoch.
+    pub activation_record: Option<Box<Account<'info, EpochRecord>>>,
+
+    #[account(address = config.stake_mint @ StakingError::WrongMint)]
+    pub stake_mint: Box<Account<'info, Mint>>,
+
+    #[account(
+        mut,
+        constraint = staker_tokens.mint == config.stake_mint @ StakingError::WrongMint,
+        constraint = staker_tokens.owner == staker.key() @ StakingError::WrongTokenOwner,
+    )]
+    pub staker_tokens: Box<Account<'info, TokenAccount>>,
+
+    #[account(mut, seeds = [SEED_STAKE_VAULT], bump = config.stake_vault_bump)]
+    pub stake_vault: Box<Account<'info, TokenAccount>>,
+
+    pub token_program: Program<'info, Token>,
+    pub system_program: Program<'info, System>,
+}
+
+impl<'info> Stake<'info> {
+    fn validate(&self) -> Result<()> {
+        let Self { node, .. } = self;
+        // node: a closed node takes no stake
+        require!(node.status != NodeStatus::Closed, StakingError::NodeClosed);
+        Ok(())
+    }
+
+    #[access_control(ctx.accounts.validate())]
+    pub fn handler(ctx: Context<Self>, amount: u64) -> Result<()> {
+        require!(amount > 0, StakingError::ZeroAmount);
+        let accounts = &ctx.accounts;
+        transfer_in(
+            &accounts.token_program,
+            &accounts.staker_tokens,
+            &accounts.stake_mint,
+            &accounts.stake_vault,
+            &accounts.staker,
+            amount,
+        )?;
+
+        let staker = ctx.accounts.staker.key();
+        let node_key = ctx.accounts.node.key();
+        let record = ctx.accounts.activation_record.as_deref().map(|r| &**r);
+        let config = &mut ctx.accounts.config;
+        let node = &mut ctx.accounts.node;
+        let position = &mut ctx.accounts.position;
+
+        let activated = node.sync(config, record)?;
+        if position.version == 0 {
+            // A new position starts from the node's accumulator: it earns from now.
+            position.set_inner(StakePosition {
+                version: ACCOUNT_VERSION,
+                bump: ctx.bumps.position,
+                node: node_key,
+                staker,
+                amount: 0,
+                reward_debt: node.acc_per_share,
+                pending_rewards: 0,
+                claimed: 0,
+                unstaking: 0,
+                unstake_available_at: 0,
+            });
+            node.staker_count = node.staker_count.checked_add(1).ok_or(StakingError::Overflow)?;
+        }
+        position.settle(node)?;
+        position.amount = position.amount.checked_add(amount).ok_or(StakingError::Overflow)?;
+        config.total_staked = config
+            .total_staked
+            .checked_add(amount)
+            .ok_or(StakingError::Overflow)?;
+        let change = node.change_stake(config, amount, true)?.or(activated);
+
+        config.invariant()?;
+        node.invariant(config)?;
+        position.invariant(node)?;
+        emit_cpi!(Staked {
+            node: node_key,
+            staker,
+            amount,
+            position_amount: position.amount,
+            node_total_stake: node.total_stake,
+        });
+        if let Some(status) = change {
+            emit_cpi!(NodeStatusChanged {
+                node: node_key,
+                status,
+                activation_epoch: node.activation_epoch,
+                total_stake: node.total_stake,
+            });
+        }
+        Ok(())
+    }
+}

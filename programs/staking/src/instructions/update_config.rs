@@ -1,0 +1,52 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::SEED_CONFIG;
+use crate::errors::StakingError;
+use crate::events::ConfigUpdated;
+use crate::state::{Config, Params};
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
+pub struct UpdateConfigArgs {
+    /// New parameters, applied when the current epoch closes.
+    pub params: Option<Params>,
+    /// A new authority, effective at once.
+    pub new_authority: Option<Pubkey>,
+}
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct UpdateConfig<'info> {
+    pub authority: Signer<'info>,
+
+    #[account(mut, seeds = [SEED_CONFIG], bump = config.bump)]
+    pub config: Box<Account<'info, Config>>,
+}
+
+impl<'info> UpdateConfig<'info> {
+    fn validate(&self) -> Result<()> {
+        let Self { authority, config, .. } = self;
+        // config: only its authority changes it
+        require_keys_eq!(authority.key(), config.authority, StakingError::Unauthorized);
+        Ok(())
+    }
+
+    #[access_control(ctx.accounts.validate())]
+    pub fn handler(ctx: Context<Self>, args: UpdateConfigArgs) -> Result<()> {
+        if let Some(params) = &args.params {
+            params.validate()?;
+        }
+        let config = &mut ctx.accounts.config;
+        if args.params.is_some() {
+            config.pending_params = args.params;
+        }
+        if let Some(new_authority) = args.new_authority {
+            config.authority = new_authority;
+        }
+        config.invariant()?;
+        emit_cpi!(ConfigUpdated {
+            authority: config.authority,
+            pending_params: config.pending_params,
+        });
+        Ok(())
+    }
+}

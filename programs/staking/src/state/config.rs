@@ -1,0 +1,169 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::PRECISION;
+use crate::errors::StakingError;
+
+/// What the authority may tune. Changes apply from the next epoch.
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+pub struct Params {
+    /// Stake an operator deposits to create a node and keeps while it runs.
+    pub min_operator_stake: u64,
+    /// Total stake at which a node becomes active (from the next epoch).
+    pub activation_threshold: u64,
+    /// Seconds per epoch.
+    pub epoch_length: i64,
+    /// Operator envelope per epoch, shared equally by the active nodes.
+    pub operator_envelope: u64,
+    /// Staker envelope per epoch: `base + per_active_node × active nodes`.
+    pub staker_envelope_base: u64,
+    pub staker_envelope_per_node: u64,
+    /// Seconds between `request_unstake` and `withdraw`.
+    pub unstake_cooldown: i64,
+}
+
+impl Params {
+    pub fn validate(&self) -> Result<()> {
+        require!(
+            self.min_operator_stake > 0
+                && self.activation_threshold >= self.min_operator_stake
+                && self.epoch_length > 0
+                && self.unstake_cooldown >= 0,
+            StakingError::InvalidParams
+        );
+        Ok(())
+    }
+
+    /// The staker envelope of an epoch with `active_nodes` active nodes.
+    pub fn staker_envelope(&self, active_nodes: u32) -> Result<u64> {
+        self.staker_envelope_per_node
+            .checked_mul(u64::from(active_nodes))
+            .and_then(|x| x.checked_add(self.staker_envelope_base))
+            .ok_or_else(|| error!(StakingError::Overflow))
+    }
+}
+
+/// The program's single configuration and its global reward books.
+#[account]
+#[derive(InitSpace, Debug)]
+pub struct Config {
+    pub version: u8,
+    pub bump: u8,
+    pub stake_vault_bump: u8,
+    pub reward_vault_bump: u8,
+    pub authority: Pubkey,
+    pub stake_mint: Pubkey,
+    /// Parameters of the current epoch.
+    pub params: Params,
+    /// Parameters set by `update_config`, applied when the current epoch closes.
+    pub pending_params: Option<Params>,
+    /// The current (open) epoch.
+    pub epoch: u64,
+    pub epoch_started_at: i64,
+    /// Nodes active in the current epoch and their total stake.
+    pub active_nodes: u32,
+    pub active_stake: u64,
+    /// Nodes that become active when the current epoch closes, and their stake.
+    pub pending_nodes: u32,
+    pub pending_stake: u64,
+    /// Operator reward per active node since genesis, scaled by `PRECISION`.
+    pub acc_operator: u128,
+    /// Staker reward per unit of active stake since genesis, scaled by `PRECISION`.
+    pub acc_staker: u128,
+    pub node_count: u32,
+    /// Tokens staked (not counting those waiting out their cooldown).
+    pub total_staked: u64,
+    /// Tokens unstaked and waiting out their cooldown.
+    pub total_unstaking: u64,
+    /// Tokens ever put in the reward vault.
+    pub total_funded: u64,
+    /// Rewards ever booked to nodes and stakers.
+    pub total_booked: u64,
+    /// Rewards ever paid out of the reward vault.
+    pub total_paid: u64,
+}
+
+impl Config {
+    /// Rewards booked and not yet paid.
+    pub fn owed(&self) -> u64 {
+        self.total_booked.saturating_sub(self.total_paid)
+    }
+
+    /// Books the envelopes of the closing epoch into the accumulators and
+    /// returns `(operator_booked, staker_booked)`. O(1): nobody is visited.
+    pub fn book_epoch(&mut self) -> Result<(u64, u64)> {
+        let mut operator_booked = 0;
+        if self.active_nodes > 0 && self.params.operator_envelope > 0 {
+            let per_node = u128::from(self.params.operator_envelope)
+                .checked_mul(PRECISION)
+                .ok_or(StakingError::Overflow)?
+                / u128::from(self.active_nodes);
+            self.acc_operator = self
+                .acc_operator
+                .checked_add(per_node)
+                .ok_or(StakingError::Overflow)?;
+            operator_booked = self.params.operator_envelope;
+        }
+        let mut staker_booked = 0;
+        let envelope = self.params.staker_envelope(self.active_nodes)?;
+        if self.active_stake > 0 && envelope > 0 {
+            let per_unit = u128::from(envelope)
+                .checked_mul(PRECISION)
+                .ok_or(StakingError::Overflow)?
+                / u128::from(self.active_stake);
+            self.acc_staker = self
+                .acc_staker
+                .checked_add(per_unit)
+                .ok_or(StakingError::Overflow)?;
+            staker_booked = envelope;
+        }
+        self.total_booked = self
+            .total_booked
+            .checked_add(operator_booked)
+            .and_then(|x| x.checked_add(staker_booked))
+            .ok_or(StakingError::Overflow)?;
+        Ok((operator_booked, staker_booked))
+    }
+
+    /// Opens the next epoch: pending nodes become active, pending parameters apply.
+    pub fn open_next_epoch(&mut self) -> Result<()> {
+        self.active_nodes = self
+            .active_nodes
+            .checked_add(self.pending_nodes)
+            .ok_or(StakingError::Overflow)?;
+        self.active_stake = self
+            .active_stake
+            .checked_add(self.pending_stake)
+            .ok_or(StakingError::Overflow)?;
+        self.pending_nodes = 0;
+        self.pending_stake = 0;
+        // Epochs are laid end to end so that a late crank can catch up.
+        self.epoch_started_at = self
+            .epoch_started_at
+            .checked_add(self.params.epoch_length)
+            .ok_or(StakingError::Overflow)?;
+        if let Some(params) = self.pending_params.take() {
+            self.params = params;
+        }
+        self.epoch = self.epoch.checked_add(1).ok_or(StakingError::Overflow)?;
+        Ok(())
+    }
+
+    pub fn epoch_ends_at(&self) -> Result<i64> {
+        self.epoch_started_at
+            .checked_add(self.params.epoch_length)
+            .ok_or_else(|| error!(StakingError::Overflow))
+    }
+
+    pub fn invariant(&self) -> Result<()> {
+        require!(
+            self.total_paid <= self.total_funded
+                && self.total_paid <= self.total_booked
+                && self.active_stake.checked_add(self.pending_stake).is_some()
+                && self.active_stake + self.pending_stake <= self.total_staked
+                && self.active_nodes.checked_add(self.pending_nodes).is_some()
+                && self.active_nodes + self.pending_nodes <= self.node_count,
+            StakingError::InvariantViolated
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,55 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::PRECISION;
+use crate::errors::StakingError;
+use crate::state::Node;
+
+/// One staker's stake on one node.
+#[account]
+#[derive(InitSpace, Debug)]
+pub struct StakePosition {
+    pub version: u8,
+    pub bump: u8,
+    pub node: Pubkey,
+    pub staker: Pubkey,
+    /// Staked tokens, counted in the node's total stake.
+    pub amount: u64,
+    /// `Node::acc_per_share` up to which rewards are booked below.
+    pub reward_debt: u128,
+    /// Staker rewards booked and not yet paid.
+    pub pending_rewards: u64,
+    pub claimed: u64,
+    /// Tokens unstaked and waiting out the cooldown.
+    pub unstaking: u64,
+    pub unstake_available_at: i64,
+}
+
+impl StakePosition {
+    /// Books what this position earned since it was last touched. The node
+    /// must be synced first.
+    pub fn settle(&mut self, node: &Node) -> Result<()> {
+        let delta = node
+            .acc_per_share
+            .checked_sub(self.reward_debt)
+            .ok_or(StakingError::InvariantViolated)?;
+        let earned = u128::from(self.amount)
+            .checked_mul(delta)
+            .ok_or(StakingError::Overflow)?
+            / PRECISION;
+        let earned = u64::try_from(earned).map_err(|_| StakingError::Overflow)?;
+        self.pending_rewards = self
+            .pending_rewards
+            .checked_add(earned)
+            .ok_or(StakingError::Overflow)?;
+        self.reward_debt = node.acc_per_share;
+        Ok(())
+    }
+
+    pub fn invariant(&self, node: &Node) -> Result<()> {
+        require!(
+            self.amount <= node.total_stake && self.reward_debt <= node.acc_per_share,
+            StakingError::InvariantViolated
+        );
+        Ok(())
+    }
+}

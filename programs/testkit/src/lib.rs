@@ -1,0 +1,264 @@
+//! Aether's programs inside the real Solana runtime, for tests.
+//!
+//! `solana-program-test` runs each program as a native builtin (the SBF
+//! toolchain cannot be installed here) next to the real SPL Token program,
+//! which it loads as SBF. [`Chain`] wraps one such bank with what every
+//! program test needs: sending transactions and reading their events, moving
+//! the clock, making mints and token accounts, reading accounts.
+//!
+//! Layout: `lib.rs` the chain, `staking.rs` instruction builders for the
+//! staking program, `registry.rs` for the registry program.
+
+use anchor_lang::prelude::{AccountInfo, Clock, Pubkey};
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::solana_program::program_pack::Pack;
+use anchor_lang::AccountDeserialize;
+use anchor_spl::token::spl_token;
+use solana_program_test::{processor, ProgramTest, ProgramTestContext};
+use solana_signer::Signer;
+use solana_transaction::Transaction;
+
+pub use anchor_lang::solana_program::instruction::error::InstructionError;
+pub use solana_keypair::Keypair;
+pub use solana_signer;
+pub use solana_transaction_error::TransactionError;
+
+pub mod staking;
+
+/// Anchor's `entry` ties its three arguments to one lifetime; the runtime's
+/// builtin signature gives each its own. The runtime keeps all three alive for
+/// the whole call, so narrowing them to one lifetime is sound.
+macro_rules! native_entry {
+    ($name:ident, $program:path) => {
+        fn $name<'a, 'b, 'c, 'd>(
+            program_id: &'a Pubkey,
+            accounts: &'b [AccountInfo<'c>],
+            data: &'d [u8],
+        ) -> anchor_lang::solana_program::entrypoint::ProgramResult {
+            use $program as program;
+            // SAFETY: see the macro's comment.
+            let accounts: &'c [AccountInfo<'c>] = unsafe { std::mem::transmute(accounts) };
+            let program_id: &'c Pubkey = unsafe { std::mem::transmute(program_id) };
+            let data: &'c [u8] = unsafe { std::mem::transmute(data) };
+            program::entry(program_id, accounts, data)
+        }
+    };
+}
+
+native_entry!(staking_entry, aether_staking);
+
+/// An event read back from a transaction: the bytes after Anchor's event tag.
+#[derive(Debug, Clone)]
+pub struct RawEvent {
+    pub program_id: Pubkey,
+    pub data: Vec<u8>,
+}
+
+impl RawEvent {
+    /// Decodes this event as `E` when its discriminator is `E`'s.
+    pub fn decode<E: anchor_lang::Event>(&self) -> Option<E> {
+        let body = self.data.strip_prefix(E::DISCRIMINATOR)?;
+        E::deserialize(&mut &body[..]).ok()
+    }
+}
+
+/// Finds the first event of type `E` among `events`.
+pub fn find_event<E: anchor_lang::Event>(events: &[RawEvent]) -> Option<E> {
+    events.iter().find_map(RawEvent::decode::<E>)
+}
+
+/// The custom error code of a failed instruction, e.g. an Anchor error.
+pub fn custom_error(err: &TransactionError) -> Option<u32> {
+    match err {
+        TransactionError::InstructionError(_, InstructionError::Custom(code)) => Some(*code),
+        _ => None,
+    }
+}
+
+/// One bank of the real runtime with Aether's programs loaded.
+pub struct Chain {
+    pub ctx: ProgramTestContext,
+}
+
+impl Chain {
+    pub async fn start() -> Self {
+        let mut test = ProgramTest::default();
+        test.prefer_bpf(false);
+        test.add_program("aether_staking", aether_staking::ID, processor!(staking_entry));
+        Self {
+            ctx: test.start_with_context().await,
+        }
+    }
+
+    pub fn payer(&self) -> Pubkey {
+        self.ctx.payer.pubkey()
+    }
+
+    /// Sends `ixs` signed by the payer and `signers`, and returns the events
+    /// the programs emitted. Events travel as self-CPI inner instructions,
+    /// which only a simulation reports here, so the transaction is simulated
+    /// first, then committed. On failure nothing is committed.
+    pub async fn send(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<Vec<RawEvent>, TransactionError> {
+        // A fresh blockhash each time, so that sending the same instruction
+        // twice runs it twice instead of returning the first result.
+        let blockhash = self.ctx.get_new_latest_blockhash().await.expect("blockhash");
+        let mut all: Vec<&Keypair> = vec![&self.ctx.payer];
+        all.extend(signers.iter().copied().filter(|k| k.pubkey() != self.ctx.payer.pubkey()));
+        let tx = Transaction::new_signed_with_payer(ixs, Some(&self.ctx.payer.pubkey()), &all, blockhash);
+
+        let sim = self
+            .ctx
+            .banks_client
+            .simulate_transaction(tx.clone())
+            .await
+            .expect("simulate");
+        if let Some(Err(err)) = sim.result {
+            return Err(err);
+        }
+        let mut events = Vec::new();
+        let inner = sim
+            .simulation_details
+            .and_then(|d| d.inner_instructions)
+            .unwrap_or_default();
+        for group in inner {
+            for ix in group {
+                let program_id = tx.message.account_keys[ix.instruction.program_id_index as usize];
+                if let Some(data) = ix.instruction.data.strip_prefix(anchor_lang::event::EVENT_IX_TAG_LE) {
+                    events.push(RawEvent {
+                        program_id,
+                        data: data.to_vec(),
+                    });
+                }
+            }
+        }
+        self.ctx
+            .banks_client
+            .process_transaction(tx)
+            .await
+            .map_err(|e| e.unwrap())?;
+        Ok(events)
+    }
+
+    /// Reads and decodes an Anchor account; `None` when it does not exist.
+    pub async fn try_account<T: AccountDeserialize>(&mut self, key: Pubkey) -> Option<T> {
+        let account = self.ctx.banks_client.get_account(key).await.expect("get_account")?;
+        Some(T::try_deserialize(&mut account.data.as_slice()).expect("decode account"))
+    }
+
+    pub async fn account<T: AccountDeserialize>(&mut self, key: Pubkey) -> T {
+        self.try_account(key)
+            .await
+            .unwrap_or_else(|| panic!("account {key} does not exist"))
+    }
+
+    pub async fn exists(&mut self, key: Pubkey) -> bool {
+        self.ctx.banks_client.get_account(key).await.expect("get_account").is_some()
+    }
+
+    /// The raw data of an account, for checking that a refused instruction changed nothing.
+    pub async fn raw(&mut self, key: Pubkey) -> Option<Vec<u8>> {
+        self.ctx
+            .banks_client
+            .get_account(key)
+            .await
+            .expect("get_account")
+            .map(|a| a.data)
+    }
+
+    pub async fn clock(&mut self) -> Clock {
+        self.ctx.banks_client.get_sysvar::<Clock>().await.expect("clock")
+    }
+
+    pub async fn now(&mut self) -> i64 {
+        self.clock().await.unix_timestamp
+    }
+
+    /// Moves the clock's unix time forward by `seconds` (and one slot on).
+    pub async fn advance(&mut self, seconds: i64) {
+        let mut clock = self.clock().await;
+        clock.unix_timestamp += seconds;
+        clock.slot += 1;
+        self.ctx.set_sysvar(&clock);
+    }
+
+    /// A new keypair holding `lamports`.
+    pub async fn funded_keypair(&mut self, lamports: u64) -> Keypair {
+        let key = Keypair::new();
+        let ix = anchor_lang::solana_program::system_instruction::transfer(
+            &self.payer(),
+            &key.pubkey(),
+            lamports,
+        );
+        self.send(&[ix], &[]).await.expect("fund keypair");
+        key
+    }
+
+    /// A new SPL Token mint whose authority is the payer.
+    pub async fn create_mint(&mut self, decimals: u8) -> Pubkey {
+        let mint = Keypair::new();
+        let rent = self.ctx.banks_client.get_rent().await.expect("rent");
+        let ixs = [
+            anchor_lang::solana_program::system_instruction::create_account(
+                &self.payer(),
+                &mint.pubkey(),
+                rent.minimum_balance(spl_token::state::Mint::LEN),
+                spl_token::state::Mint::LEN as u64,
+                &spl_token::ID,
+            ),
+            spl_token::instruction::initialize_mint2(&spl_token::ID, &mint.pubkey(), &self.payer(), None, decimals)
+                .expect("initialize_mint2"),
+        ];
+        self.send(&ixs, &[&mint]).await.expect("create mint");
+        mint.pubkey()
+    }
+
+    /// A new token account of `mint` owned by `owner`.
+    pub async fn create_token_account(&mut self, mint: Pubkey, owner: Pubkey) -> Pubkey {
+        let account = Keypair::new();
+        let rent = self.ctx.banks_client.get_rent().await.expect("rent");
+        let ixs = [
+            anchor_lang::solana_program::system_instruction::create_account(
+                &self.payer(),
+                &account.pubkey(),
+                rent.minimum_balance(spl_token::state::Account::LEN),
+                spl_token::state::Account::LEN as u64,
+                &spl_token::ID,
+            ),
+            spl_token::instruction::initialize_account3(&spl_token::ID, &account.pubkey(), &mint, &owner)
+                .expect("initialize_account3"),
+        ];
+        self.send(&ixs, &[&account]).await.expect("create token account");
+        account.pubkey()
+    }
+
+    /// Mints `amount` of `mint` (whose authority is the payer) to `account`.
+    pub async fn mint_to(&mut self, mint: Pubkey, account: Pubkey, amount: u64) {
+        let ix = spl_token::instruction::mint_to(&spl_token::ID, &mint, &account, &self.payer(), &[], amount)
+            .expect("mint_to");
+        self.send(&[ix], &[]).await.expect("mint_to");
+    }
+
+    pub async fn token_balance(&mut self, account: Pubkey) -> u64 {
+        let data = self.raw(account).await.expect("token account exists");
+        spl_token::state::Account::unpack(&data).expect("token account").amount
+    }
+}
+
+/// Asserts that `result` failed with the Anchor error `expected` (a program
+/// error enum or `anchor_lang::error::ErrorCode`).
+#[track_caller]
+pub fn assert_error<T: std::fmt::Debug>(result: Result<T, TransactionError>, expected: impl Into<u32>) {
+    let expected = expected.into();
+    match result {
+        Ok(v) => panic!("expected error {expected}, got success {v:?}"),
+        Err(err) => assert_eq!(
+            custom_error(&err),
+            Some(expected),
+            "expected custom error {expected}, got {err:?}"
+        ),
+    }
+}

@@ -1,0 +1,246 @@
+//! Every way to cheat is refused with a named error and changes nothing.
+
+use aether_program_testkit::{assert_error, staking as ix, Keypair};
+use aether_staking::errors::StakingError;
+use aether_staking::state::Node;
+use aether_staking::UpdateConfigArgs;
+use anchor_lang::error::ErrorCode as Anchor;
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+
+use super::common::*;
+
+/// A running node A (active from epoch 1), its operator and a staker on it.
+struct World {
+    s: Setup,
+    op: Wallet,
+    staker: Wallet,
+    node: Pubkey,
+}
+
+async fn world() -> World {
+    let mut s = Setup::new(params()).await;
+    s.fund(50_000 * T).await.unwrap();
+    let op = s.wallet(1_000_000 * T).await;
+    let staker = s.wallet(1_000_000 * T).await;
+    let node = s.create_node(&op, 200_000 * T).await.unwrap();
+    s.stake(&staker, node, 300_000 * T).await.unwrap();
+    World { s, op, staker, node }
+}
+
+/// Every account an instruction of this program can touch, raw.
+async fn snapshot(w: &mut World) -> Vec<Option<Vec<u8>>> {
+    let keys = [
+        ix::config(),
+        ix::stake_vault(),
+        ix::reward_vault(),
+        w.node,
+        ix::position(&w.node, &w.staker.pubkey()),
+        ix::position(&w.node, &w.op.pubkey()),
+        w.op.tokens,
+        w.staker.tokens,
+    ];
+    let mut out = Vec::new();
+    for key in keys {
+        out.push(w.s.chain.raw(key).await);
+    }
+    out
+}
+
+/// Sends `ix` signed by `signer`, expects `code`, and checks nothing changed.
+async fn refused(w: &mut World, ix: Instruction, signer: &Keypair, code: impl Into<u32>) {
+    let before = snapshot(w).await;
+    assert_error(w.s.chain.send(&[ix], &[signer]).await, code);
+    assert_eq!(before, snapshot(w).await, "a refused instruction changed state");
+}
+
+#[tokio::test]
+async fn wrong_signers_are_refused() {
+    let mut w = world().await;
+    let mallory = w.s.wallet(1_000 * T).await;
+    // Only the authority updates the config.
+    let ix = ix::update_config(
+        mallory.pubkey(),
+        UpdateConfigArgs {
+            params: Some(params()),
+            new_authority: Some(mallory.pubkey()),
+        },
+    );
+    refused(&mut w, ix, &mallory.key, StakingError::Unauthorized).await;
+
+    // Someone else's position cannot be unstaked, claimed or withdrawn:
+    // positions are derived from the signer, so the victim's does not match.
+    let victim_position = ix::position(&w.node, &w.staker.pubkey());
+    let mut unstake = ix::request_unstake(mallory.pubkey(), w.node, None, T);
+    unstake.accounts[3].pubkey = victim_position;
+    refused(&mut w, unstake, &mallory.key, Anchor::ConstraintSeeds).await;
+    let mut claim = ix::claim_rewards(mallory.pubkey(), w.node, w.s.mint, mallory.tokens, None);
+    claim.accounts[3].pubkey = victim_position;
+    refused(&mut w, claim, &mallory.key, Anchor::ConstraintSeeds).await;
+    let mut withdraw = ix::withdraw(mallory.pubkey(), w.node, w.s.mint, mallory.tokens);
+    withdraw.accounts[2].pubkey = victim_position;
+    refused(&mut w, withdraw, &mallory.key, Anchor::ConstraintSeeds).await;
+
+    // Only the operator closes its node.
+    let mut close = ix::close_node(mallory.pubkey(), None);
+    close.accounts[2].pubkey = w.node;
+    refused(&mut w, close, &mallory.key, Anchor::ConstraintSeeds).await;
+
+    // A signature is required: the staker's key listed but not signing.
+    let mut unsigned = ix::request_unstake(w.staker.pubkey(), w.node, None, T);
+    unsigned.accounts[0].is_signer = false;
+    let payer = w.s.chain.ctx.payer.insecure_clone();
+    refused(&mut w, unsigned, &payer, Anchor::AccountNotSigner).await;
+}
+
+#[tokio::test]
+async fn wrong_mints_and_foreign_token_accounts_are_refused() {
+    let mut w = world().await;
+    let staker_key = w.staker.key.insecure_clone();
+    let other_mint = w.s.chain.create_mint(6).await;
+    let mallory = w.s.wallet(1_000_000 * T).await;
+    let fake_tokens = w.s.chain.create_token_account(other_mint, mallory.pubkey()).await;
+    w.s.chain.mint_to(other_mint, fake_tokens, 1_000_000 * T).await;
+
+    // Stake paid in another mint's tokens.
+    let stake = ix::stake(mallory.pubkey(), w.node, w.s.mint, fake_tokens, None, 300_000 * T);
+    refused(&mut w, stake, &mallory.key, StakingError::WrongMint).await;
+    // The other mint passed as the stake mint.
+    let stake = ix::stake(mallory.pubkey(), w.node, other_mint, fake_tokens, None, 300_000 * T);
+    refused(&mut w, stake, &mallory.key, StakingError::WrongMint).await;
+    // Someone else's token account as the source.
+    let stake = ix::stake(mallory.pubkey(), w.node, w.s.mint, w.staker.tokens, None, T);
+    refused(&mut w, stake, &mallory.key, StakingError::WrongTokenOwner).await;
+    // Rewards claimed into an account of another mint.
+    let claim = ix::claim_rewards(w.staker.pubkey(), w.node, w.s.mint, fake_tokens, None);
+    refused(&mut w, claim, &staker_key, StakingError::WrongMint).await;
+}
+
+#[tokio::test]
+async fn foreign_vaults_are_refused() {
+    let mut w = world().await;
+    let staker_key = w.staker.key.insecure_clone();
+    let mallory = w.s.wallet(1_000_000 * T).await;
+    // Funding "rewards" into a vault mallory owns.
+    let mallory_vault = w.s.chain.create_token_account(w.s.mint, mallory.pubkey()).await;
+    let mut fund = ix::fund_rewards(mallory.pubkey(), w.s.mint, mallory.tokens, 10 * T);
+    fund.accounts[4].pubkey = mallory_vault;
+    refused(&mut w, fund, &mallory.key, Anchor::ConstraintSeeds).await;
+    // Staking into a vault mallory owns.
+    let mut stake = ix::stake(w.staker.pubkey(), w.node, w.s.mint, w.staker.tokens, None, T);
+    stake.accounts[7].pubkey = mallory.tokens;
+    refused(&mut w, stake, &staker_key, Anchor::ConstraintSeeds).await;
+    // Claiming from a "reward vault" that is the stake vault.
+    let mut claim = ix::claim_rewards(w.staker.pubkey(), w.node, w.s.mint, w.staker.tokens, None);
+    claim.accounts[7].pubkey = ix::stake_vault();
+    refused(&mut w, claim, &staker_key, Anchor::ConstraintSeeds).await;
+}
+
+#[tokio::test]
+async fn fake_node_accounts_are_refused() {
+    let mut w = world().await;
+    let staker_key = w.staker.key.insecure_clone();
+    // A byte-for-byte copy of the real node, owned by another program.
+    let real = w.s.chain.ctx.banks_client.get_account(w.node).await.unwrap().unwrap();
+    let fake_key = Pubkey::new_unique();
+    let mut fake = real.clone();
+    fake.owner = Pubkey::new_unique();
+    w.s.chain.ctx.set_account(&fake_key, &fake.into());
+    let mut stake = ix::stake(w.staker.pubkey(), fake_key, w.s.mint, w.staker.tokens, None, T);
+    stake.accounts[3].pubkey = ix::position(&w.node, &w.staker.pubkey());
+    refused(&mut w, stake, &staker_key, Anchor::AccountOwnedByWrongProgram).await;
+
+    // The same copy owned by this program but not at the node's address.
+    let fake_key = Pubkey::new_unique();
+    w.s.chain.ctx.set_account(&fake_key, &real.clone().into());
+    let node: Node = w.s.chain.account(fake_key).await;
+    assert_eq!(node.operator, w.op.pubkey());
+    let stake = ix::stake(w.staker.pubkey(), fake_key, w.s.mint, w.staker.tokens, None, T);
+    refused(&mut w, stake, &staker_key, Anchor::ConstraintSeeds).await;
+}
+
+#[tokio::test]
+async fn bad_amounts_are_refused() {
+    let mut w = world().await;
+    let staker = w.staker.key.insecure_clone();
+    let zero = ix::stake(w.staker.pubkey(), w.node, w.s.mint, w.staker.tokens, None, 0);
+    refused(&mut w, zero, &staker, StakingError::ZeroAmount).await;
+    let too_much = ix::request_unstake(w.staker.pubkey(), w.node, None, 300_000 * T + 1);
+    refused(&mut w, too_much, &staker, StakingError::InsufficientStake).await;
+    let op = w.op.key.insecure_clone();
+    let low = ix::request_unstake(w.op.pubkey(), w.node, None, 1);
+    refused(&mut w, low, &op, StakingError::OperatorBelowMinimum).await;
+    let fresh = w.s.wallet(1_000_000 * T).await;
+    let below = ix::create_node(fresh.pubkey(), w.s.mint, fresh.tokens, 200_000 * T - 1);
+    let before = w.s.chain.raw(ix::config()).await;
+    assert_error(
+        w.s.chain.send(&[below], &[&fresh.key]).await,
+        StakingError::BelowMinimumOperatorStake,
+    );
+    assert_eq!(before, w.s.chain.raw(ix::config()).await);
+
+    let authority = w.s.chain.payer();
+    let mut bad = params();
+    bad.activation_threshold = bad.min_operator_stake - 1;
+    let update = ix::update_config(
+        authority,
+        UpdateConfigArgs {
+            params: Some(bad),
+            new_authority: None,
+        },
+    );
+    let payer = w.s.chain.ctx.payer.insecure_clone();
+    refused(&mut w, update, &payer, StakingError::InvalidParams).await;
+}
+
+#[tokio::test]
+async fn overflowing_envelopes_are_refused_at_the_crank() {
+    let mut w = world().await;
+    let authority = w.s.chain.payer();
+    let mut huge = params();
+    huge.staker_envelope_base = u64::MAX;
+    w.s.chain
+        .send(
+            &[ix::update_config(
+                authority,
+                UpdateConfigArgs {
+                    params: Some(huge),
+                    new_authority: None,
+                },
+            )],
+            &[],
+        )
+        .await
+        .unwrap();
+    w.s.next_epoch().await; // huge applies from epoch 1, where the node is active
+    w.s.chain.advance(DAY).await;
+    let before = w.s.chain.raw(ix::config()).await;
+    let payer = w.s.chain.ctx.payer.insecure_clone();
+    // u64::MAX + 500 tokens × 1 node overflows.
+    let crank = ix::crank_epoch(authority, 1);
+    refused(&mut w, crank, &payer, StakingError::Overflow).await;
+    assert_eq!(before, w.s.chain.raw(ix::config()).await);
+    assert!(!w.s.chain.exists(ix::epoch_record(1)).await);
+}
+
+#[tokio::test]
+async fn activation_records_are_checked() {
+    let mut w = world().await;
+    w.s.next_epoch().await;
+    w.s.next_epoch().await;
+    let staker = w.staker.key.insecure_clone();
+    // The node matured at the close of epoch 0 and has not been touched since.
+    let missing = ix::stake(w.staker.pubkey(), w.node, w.s.mint, w.staker.tokens, None, T);
+    refused(&mut w, missing, &staker, StakingError::ActivationRecordRequired).await;
+    let wrong = ix::stake(
+        w.staker.pubkey(),
+        w.node,
+        w.s.mint,
+        w.staker.tokens,
+        Some(ix::epoch_record(1)),
+        T,
+    );
+    refused(&mut w, wrong, &staker, StakingError::WrongActivationRecord).await;
+    // With the right one it goes through, and the node is active.
+    w.s.stake(&w.staker, w.node, T).await.unwrap();
+}

@@ -6,8 +6,8 @@
 //! program test needs: sending transactions and reading their events, moving
 //! the clock, making mints and token accounts, reading accounts.
 //!
-//! Layout: `lib.rs` the chain, `staking.rs` instruction builders for the
-//! staking program, `registry.rs` for the registry program.
+//! Layout: `lib.rs` the chain, `staking.rs` and `registry.rs` instruction
+//! builders for those programs, `world.rs` a staking world with wallets.
 
 use anchor_lang::prelude::{AccountInfo, Clock, Pubkey};
 use anchor_lang::solana_program::instruction::Instruction;
@@ -23,7 +23,9 @@ pub use solana_keypair::Keypair;
 pub use solana_signer;
 pub use solana_transaction_error::TransactionError;
 
+pub mod registry;
 pub mod staking;
+pub mod world;
 
 /// Anchor's `entry` ties its three arguments to one lifetime; the runtime's
 /// builtin signature gives each its own. The runtime keeps all three alive for
@@ -46,6 +48,7 @@ macro_rules! native_entry {
 }
 
 native_entry!(staking_entry, aether_staking);
+native_entry!(registry_entry, aether_registry);
 
 /// An event read back from a transaction: the bytes after Anchor's event tag.
 #[derive(Debug, Clone)]
@@ -85,6 +88,7 @@ impl Chain {
         let mut test = ProgramTest::default();
         test.prefer_bpf(false);
         test.add_program("aether_staking", aether_staking::ID, processor!(staking_entry));
+        test.add_program("aether_registry", aether_registry::ID, processor!(registry_entry));
         Self {
             ctx: test.start_with_context().await,
         }

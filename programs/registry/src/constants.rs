@@ -1,0 +1,30 @@
+//! Seeds, limits and defaults of the registry. The SDK imports these through
+//! the `cpi` feature instead of retyping them.
+
+use anchor_lang::prelude::*;
+
+/// Seed of the single [`crate::state::RegistryConfig`].
+#[constant]
+pub const SEED_CONFIG: &[u8] = b"config";
+/// Seed of a [`crate::state::NodeRecord`]: `["node", identity]`, where the
+/// identity is the staking `Node` account for a core node and the node's own
+/// key for a resource node.
+#[constant]
+pub const SEED_NODE: &[u8] = b"node";
+
+/// Layout version written in every account this program creates.
+pub const ACCOUNT_VERSION: u8 = 1;
+
+/// Longest endpoint URL or p2p address, in bytes.
+#[constant]
+pub const MAX_ADDRESS_LEN: u32 = 128;
+/// How many recent score reports a node keeps.
+#[constant]
+pub const MAX_REPORTS: u32 = 32;
+/// Scores run from 0 to this.
+#[constant]
+pub const MAX_SCORE: u16 = 10_000;
+/// Basis points in one whole.
+pub const BPS: u32 = 10_000;
+/// Default quorum: two thirds of the active core nodes.
+pub const DEFAULT_QUORUM_BPS: u16 = 6_667;

@@ -1,0 +1,35 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::BPS;
+use crate::errors::RegistryError;
+
+/// The registry's single configuration.
+#[account]
+#[derive(InitSpace, Debug)]
+pub struct RegistryConfig {
+    pub version: u8,
+    pub bump: u8,
+    pub authority: Pubkey,
+    /// Share of the epoch's active core nodes whose reports make a score count.
+    pub quorum_bps: u16,
+    pub core_nodes: u32,
+    pub resource_nodes: u32,
+}
+
+impl RegistryConfig {
+    pub fn validate_quorum(quorum_bps: u16) -> Result<()> {
+        require!(
+            quorum_bps > 0 && u32::from(quorum_bps) <= BPS,
+            RegistryError::InvalidQuorum
+        );
+        Ok(())
+    }
+
+    /// Reports needed for a score to count when `active` core nodes are
+    /// active: `ceil(active × quorum)`, and never fewer than one.
+    pub fn quorum(&self, active: u32) -> u32 {
+        let needed = (u64::from(active) * u64::from(self.quorum_bps)).div_ceil(u64::from(BPS));
+        // needed <= active, which fits in u32.
+        (needed as u32).max(1)
+    }
+}

@@ -1,0 +1,8 @@
+//! The registry program in the real Solana runtime, next to the staking
+//! program whose accounts it reads.
+
+mod registry {
+    mod common;
+    mod refusals;
+    mod story;
+}

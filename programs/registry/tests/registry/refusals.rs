@@ -1,0 +1,185 @@
+//! Every way to cheat the registry is refused with a named error and changes nothing.
+
+use aether_program_testkit::solana_signer::Signer;
+use aether_program_testkit::{assert_error, registry as rix, staking as six, Keypair};
+use aether_registry::errors::RegistryError;
+use aether_registry::{UpdateConfigArgs, UpdateNodeArgs};
+use anchor_lang::error::ErrorCode as Anchor;
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+
+use super::common::*;
+
+async fn refused(w: &mut World, ix: Instruction, signers: &[&Keypair], code: impl Into<u32>) {
+    let keys = [rix::config(), w.resource, World::core_record(&w.a), World::core_record(&w.d)];
+    let mut before = Vec::new();
+    for k in keys {
+        before.push(w.s.chain.raw(k).await);
+    }
+    assert_error(w.s.chain.send(&[ix], signers).await, code);
+    let mut after = Vec::new();
+    for k in keys {
+        after.push(w.s.chain.raw(k).await);
+    }
+    assert_eq!(before, after, "a refused instruction changed state");
+}
+
+#[tokio::test]
+async fn score_reports_are_checked() {
+    let mut w = World::new().await;
+    let (a, d) = (w.a.key.insecure_clone(), w.d.key.insecure_clone());
+    let resource = w.resource;
+    // From an inactive core node (under the activation threshold).
+    let ix = rix::report_score(w.d.pubkey(), resource, 1, 5_000);
+    refused(&mut w, ix, &[&d], RegistryError::ReporterNotActive).await;
+    // For another epoch than the current one.
+    let ix = rix::report_score(w.a.pubkey(), resource, 0, 5_000);
+    refused(&mut w, ix, &[&a], RegistryError::WrongEpoch).await;
+    let ix = rix::report_score(w.a.pubkey(), resource, 2, 5_000);
+    refused(&mut w, ix, &[&a], RegistryError::WrongEpoch).await;
+    // Out of range.
+    let ix = rix::report_score(w.a.pubkey(), resource, 1, 10_001);
+    refused(&mut w, ix, &[&a], RegistryError::ScoreOutOfRange).await;
+    // About itself.
+    let ix = rix::report_score(w.a.pubkey(), World::core_record(&w.a), 1, 10_000);
+    refused(&mut w, ix, &[&a], RegistryError::SelfReport).await;
+    // Twice in one epoch.
+    report(&mut w.s, &w.a, resource, 1, 5_000).await.unwrap();
+    let ix = rix::report_score(w.a.pubkey(), resource, 1, 9_000);
+    refused(&mut w, ix, &[&a], RegistryError::DuplicateReport).await;
+    // With someone else's staking node: seeds are derived from the signer.
+    let mallory = w.s.wallet(0).await;
+    let mut ix = rix::report_score(mallory.pubkey(), resource, 1, 0);
+    ix.accounts[3].pubkey = six::node(&w.b.pubkey());
+    refused(&mut w, ix, &[&mallory.key], Anchor::ConstraintSeeds).await;
+}
+
+#[tokio::test]
+async fn fake_staking_accounts_are_refused() {
+    let mut w = World::new().await;
+    let mallory = w.s.wallet(0).await;
+    // A copy of a's active staking node, owned by another program, planted
+    // at the address mallory's node would have.
+    let real = w
+        .s
+        .chain
+        .ctx
+        .banks_client
+        .get_account(six::node(&w.a.pubkey()))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut fake = real.clone();
+    fake.owner = Pubkey::new_unique();
+    w.s.chain.ctx.set_account(&six::node(&mallory.pubkey()), &fake.clone().into());
+    let ix = rix::report_score(mallory.pubkey(), w.resource, 1, 0);
+    refused(&mut w, ix, &[&mallory.key], Anchor::AccountOwnedByWrongProgram).await;
+    let ix = rix::register_core_node(mallory.pubkey(), core_args("mallory"));
+    refused(&mut w, ix, &[&mallory.key], Anchor::AccountOwnedByWrongProgram).await;
+
+    // A copy of the staking config, owned by the staking program, but not at its address.
+    let config = w.s.chain.ctx.banks_client.get_account(six::config()).await.unwrap().unwrap();
+    let fake_config = Pubkey::new_unique();
+    w.s.chain.ctx.set_account(&fake_config, &config.into());
+    let a = w.a.key.insecure_clone();
+    let mut ix = rix::report_score(w.a.pubkey(), w.resource, 1, 0);
+    ix.accounts[2].pubkey = fake_config;
+    refused(&mut w, ix, &[&a], Anchor::ConstraintSeeds).await;
+}
+
+#[tokio::test]
+async fn registrations_are_checked() {
+    let mut w = World::new().await;
+    let mallory = w.s.wallet(0).await;
+    // Registering someone else's (unregistered) staking node as mallory's core node.
+    let e = w.s.wallet(1_000_000 * T).await;
+    let e_node = w.s.create_node(&e, 200_000 * T).await.unwrap();
+    let mut ix = rix::register_core_node(mallory.pubkey(), core_args("m"));
+    ix.accounts[2].pubkey = e_node;
+    ix.accounts[3].pubkey = rix::record(&e_node);
+    refused(&mut w, ix, &[&mallory.key], Anchor::ConstraintSeeds).await;
+    // Twice: the record exists.
+    let a = w.a.key.insecure_clone();
+    let ix = rix::register_core_node(w.a.pubkey(), core_args("a"));
+    assert!(w.s.chain.send(&[ix], &[&a]).await.is_err());
+
+    // A resource node under a resource node.
+    let id = Keypair::new();
+    let ix = rix::register_resource_node(mallory.pubkey(), id.pubkey(), w.resource, resource_args());
+    refused(&mut w, ix, &[&mallory.key, &id], RegistryError::ParentNotCore).await;
+    // Without the node key's signature.
+    let mut ix = rix::register_resource_node(mallory.pubkey(), id.pubkey(), World::core_record(&w.a), resource_args());
+    ix.accounts[1].is_signer = false;
+    refused(&mut w, ix, &[&mallory.key], Anchor::AccountNotSigner).await;
+    // An endpoint longer than 128 bytes, and no capacity.
+    let mut args = resource_args();
+    args.endpoint = format!("https://{}.test", "x".repeat(130));
+    let ix = rix::register_resource_node(mallory.pubkey(), id.pubkey(), World::core_record(&w.a), args);
+    refused(&mut w, ix, &[&mallory.key, &id], RegistryError::InvalidAddress).await;
+    let mut args = resource_args();
+    args.capacity.vcpus = 0;
+    let ix = rix::register_resource_node(mallory.pubkey(), id.pubkey(), World::core_record(&w.a), args);
+    refused(&mut w, ix, &[&mallory.key, &id], RegistryError::InvalidCapacity).await;
+}
+
+#[tokio::test]
+async fn only_owners_update_and_deregister() {
+    let mut w = World::new().await;
+    let mallory = w.s.wallet(0).await;
+    let resource = w.resource;
+    let ix = rix::update_node(
+        mallory.pubkey(),
+        resource,
+        None,
+        UpdateNodeArgs {
+            endpoint: Some("https://evil.test".into()),
+            ..Default::default()
+        },
+    );
+    refused(&mut w, ix, &[&mallory.key], RegistryError::NotOwner).await;
+    let ix = rix::deregister_node(mallory.pubkey(), resource);
+    refused(&mut w, ix, &[&mallory.key], RegistryError::NotOwner).await;
+    // Fields of the other kind, and nothing at all.
+    let owner = w.owner.key.insecure_clone();
+    let ix = rix::update_node(
+        w.owner.pubkey(),
+        resource,
+        None,
+        UpdateNodeArgs {
+            p2p_address: Some("/ip4/1.2.3.4/tcp/1".into()),
+            ..Default::default()
+        },
+    );
+    refused(&mut w, ix, &[&owner], RegistryError::WrongNodeKind).await;
+    let ix = rix::update_node(w.owner.pubkey(), resource, None, UpdateNodeArgs::default());
+    refused(&mut w, ix, &[&owner], RegistryError::NothingToUpdate).await;
+    let a = w.a.key.insecure_clone();
+    let ix = rix::update_node(
+        w.a.pubkey(),
+        World::core_record(&w.a),
+        None,
+        UpdateNodeArgs {
+            min_price_compute_per_second: Some(1),
+            ..Default::default()
+        },
+    );
+    refused(&mut w, ix, &[&a], RegistryError::WrongNodeKind).await;
+    // Only the authority changes the quorum, and only to a sane value.
+    let ix = rix::update_config(
+        mallory.pubkey(),
+        UpdateConfigArgs {
+            quorum_bps: Some(1),
+            new_authority: None,
+        },
+    );
+    refused(&mut w, ix, &[&mallory.key], RegistryError::Unauthorized).await;
+    let payer = w.s.chain.ctx.payer.insecure_clone();
+    let ix = rix::update_config(
+        payer.pubkey(),
+        UpdateConfigArgs {
+            quorum_bps: Some(10_001),
+            new_authority: None,
+        },
+    );
+    refused(&mut w, ix, &[&payer], RegistryError::InvalidQuorum).await;
+}

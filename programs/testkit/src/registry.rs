@@ -1,0 +1,132 @@
+//! Instruction builders for the registry program.
+
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::{system_program, InstructionData, ToAccountMetas};
+use aether_registry::constants::*;
+use aether_registry::{
+    accounts, instruction, RegisterCoreNodeArgs, RegisterResourceNodeArgs, UpdateConfigArgs, UpdateNodeArgs, ID,
+};
+
+pub fn config() -> Pubkey {
+    Pubkey::find_program_address(&[SEED_CONFIG], &ID).0
+}
+/// The record of the node whose identity is `identity` (the staking node for
+/// a core node, the node's key for a resource node).
+pub fn record(identity: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[SEED_NODE, identity.as_ref()], &ID).0
+}
+fn event_authority() -> Pubkey {
+    aether_registry::EVENT_AUTHORITY_AND_BUMP.0
+}
+
+fn ix(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
+    Instruction {
+        program_id: ID,
+        accounts: accounts.to_account_metas(None),
+        data: data.data(),
+    }
+}
+
+pub fn initialize(authority: Pubkey, quorum_bps: u16) -> Instruction {
+    ix(
+        accounts::Initialize {
+            authority,
+            config: config(),
+            system_program: system_program::ID,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::Initialize { quorum_bps },
+    )
+}
+
+pub fn update_config(authority: Pubkey, args: UpdateConfigArgs) -> Instruction {
+    ix(
+        accounts::UpdateConfig {
+            authority,
+            config: config(),
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::UpdateConfig { args },
+    )
+}
+
+pub fn register_core_node(operator: Pubkey, args: RegisterCoreNodeArgs) -> Instruction {
+    let staking_node = crate::staking::node(&operator);
+    ix(
+        accounts::RegisterCoreNode {
+            operator,
+            config: config(),
+            staking_node,
+            record: record(&staking_node),
+            system_program: system_program::ID,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::RegisterCoreNode { args },
+    )
+}
+
+pub fn register_resource_node(
+    owner: Pubkey,
+    node_identity: Pubkey,
+    parent: Pubkey,
+    args: RegisterResourceNodeArgs,
+) -> Instruction {
+    ix(
+        accounts::RegisterResourceNode {
+            owner,
+            node_identity,
+            config: config(),
+            parent,
+            record: record(&node_identity),
+            system_program: system_program::ID,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::RegisterResourceNode { args },
+    )
+}
+
+pub fn update_node(owner: Pubkey, record: Pubkey, new_parent: Option<Pubkey>, args: UpdateNodeArgs) -> Instruction {
+    ix(
+        accounts::UpdateNode {
+            owner,
+            record,
+            new_parent,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::UpdateNode { args },
+    )
+}
+
+pub fn deregister_node(owner: Pubkey, record: Pubkey) -> Instruction {
+    ix(
+        accounts::DeregisterNode {
+            owner,
+            config: config(),
+            record,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::DeregisterNode {},
+    )
+}
+
+pub fn report_score(reporter: Pubkey, record: Pubkey, epoch: u64, score: u16) -> Instruction {
+    ix(
+        accounts::ReportScore {
+            reporter,
+            config: config(),
+            staking_config: crate::staking::config(),
+            reporter_node: crate::staking::node(&reporter),
+            record,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::ReportScore { epoch, score },
+    )
+}

@@ -1,0 +1,160 @@
+//! A staking world for tests: a chain with the staking program initialized,
+//! wallets holding the stake token, and one-line helpers for each instruction.
+
+use aether_staking::state::{Config, EpochRecord, Node, Params, StakePosition};
+use anchor_lang::prelude::Pubkey;
+use solana_signer::Signer;
+
+use crate::{staking as ix, Chain, Keypair, TransactionError};
+
+/// One token, with 6 decimals.
+pub const T: u64 = 1_000_000;
+pub const DAY: i64 = 86_400;
+
+/// Parameters for tests: the defaults, with small envelopes.
+pub fn params() -> Params {
+    Params {
+        min_operator_stake: 200_000 * T,
+        activation_threshold: 500_000 * T,
+        epoch_length: DAY,
+        operator_envelope: 1_000 * T,
+        staker_envelope_base: 2_000 * T,
+        staker_envelope_per_node: 500 * T,
+        unstake_cooldown: 7 * DAY,
+    }
+}
+
+/// A wallet: a keypair with SOL for fees and rent, and a token account.
+pub struct Wallet {
+    pub key: Keypair,
+    pub tokens: Pubkey,
+}
+
+impl Wallet {
+    pub fn pubkey(&self) -> Pubkey {
+        self.key.pubkey()
+    }
+}
+
+pub struct Setup {
+    pub chain: Chain,
+    pub mint: Pubkey,
+}
+
+impl Setup {
+    /// A chain with the staking program initialized with `params`.
+    pub async fn new(params: Params) -> Self {
+        let mut chain = Chain::start().await;
+        let mint = chain.create_mint(6).await;
+        let authority = chain.payer();
+        chain
+            .send(&[ix::initialize(authority, mint, params)], &[])
+            .await
+            .expect("initialize");
+        Self { chain, mint }
+    }
+
+    pub async fn wallet(&mut self, tokens: u64) -> Wallet {
+        let key = self.chain.funded_keypair(1_000_000_000).await;
+        let account = self.chain.create_token_account(self.mint, key.pubkey()).await;
+        if tokens > 0 {
+            self.chain.mint_to(self.mint, account, tokens).await;
+        }
+        Wallet { key, tokens: account }
+    }
+
+    /// Funds the reward vault from a fresh wallet.
+    pub async fn fund(&mut self, amount: u64) -> Result<(), TransactionError> {
+        let funder = self.wallet(amount).await;
+        self.chain
+            .send(&[ix::fund_rewards(funder.pubkey(), self.mint, funder.tokens, amount)], &[&funder.key])
+            .await
+            .map(drop)
+    }
+
+    pub async fn config(&mut self) -> Config {
+        self.chain.account(ix::config()).await
+    }
+
+    pub async fn node(&mut self, operator: &Pubkey) -> Node {
+        self.chain.account(ix::node(operator)).await
+    }
+
+    pub async fn position(&mut self, node: &Pubkey, staker: &Pubkey) -> StakePosition {
+        self.chain.account(ix::position(node, staker)).await
+    }
+
+    pub async fn record(&mut self, epoch: u64) -> EpochRecord {
+        self.chain.account(ix::epoch_record(epoch)).await
+    }
+
+    /// The record `node` needs now, if any.
+    pub async fn record_for(&mut self, node: &Pubkey) -> Option<Pubkey> {
+        let node: Node = self.chain.account(*node).await;
+        let config = self.config().await;
+        ix::record_for(&node, &config)
+    }
+
+    pub async fn create_node(&mut self, operator: &Wallet, amount: u64) -> Result<Pubkey, TransactionError> {
+        self.chain
+            .send(
+                &[ix::create_node(operator.pubkey(), self.mint, operator.tokens, amount)],
+                &[&operator.key],
+            )
+            .await?;
+        Ok(ix::node(&operator.pubkey()))
+    }
+
+    pub async fn stake(&mut self, staker: &Wallet, node: Pubkey, amount: u64) -> Result<(), TransactionError> {
+        let record = self.record_for(&node).await;
+        self.chain
+            .send(
+                &[ix::stake(staker.pubkey(), node, self.mint, staker.tokens, record, amount)],
+                &[&staker.key],
+            )
+            .await
+            .map(drop)
+    }
+
+    pub async fn unstake(&mut self, staker: &Wallet, node: Pubkey, amount: u64) -> Result<(), TransactionError> {
+        let record = self.record_for(&node).await;
+        self.chain
+            .send(&[ix::request_unstake(staker.pubkey(), node, record, amount)], &[&staker.key])
+            .await
+            .map(drop)
+    }
+
+    pub async fn withdraw(&mut self, staker: &Wallet, node: Pubkey) -> Result<(), TransactionError> {
+        self.chain
+            .send(&[ix::withdraw(staker.pubkey(), node, self.mint, staker.tokens)], &[&staker.key])
+            .await
+            .map(drop)
+    }
+
+    pub async fn claim(&mut self, claimer: &Wallet, node: Pubkey) -> Result<u64, TransactionError> {
+        let record = self.record_for(&node).await;
+        let before = self.chain.token_balance(claimer.tokens).await;
+        self.chain
+            .send(
+                &[ix::claim_rewards(claimer.pubkey(), node, self.mint, claimer.tokens, record)],
+                &[&claimer.key],
+            )
+            .await?;
+        Ok(self.chain.token_balance(claimer.tokens).await - before)
+    }
+
+    /// Waits out the epoch and cranks it.
+    pub async fn next_epoch(&mut self) {
+        let config = self.config().await;
+        let now = self.chain.now().await;
+        let end = config.epoch_started_at + config.params.epoch_length;
+        if now < end {
+            self.chain.advance(end - now).await;
+        }
+        let payer = self.chain.payer();
+        self.chain
+            .send(&[ix::crank_epoch(payer, config.epoch)], &[])
+            .await
+            .expect("crank_epoch");
+    }
+}

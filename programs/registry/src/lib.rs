@@ -65,3 +65,12 @@ pub mod aether_registry {
         ReportScore::handler(ctx, epoch, score)
     }
 }
+
+/// The committed `idl/aether_registry.json` matches the program.
+#[cfg(all(test, feature = "idl-build"))]
+mod idl {
+    #[test]
+    fn committed_idl_is_current() {
+        aether_idl_check::check_committed(env!("CARGO_MANIFEST_DIR"), "aether_registry");
+    }
+}

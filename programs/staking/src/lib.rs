@@ -79,3 +79,12 @@ pub mod aether_staking {
         CloseNode::handler(ctx)
     }
 }
+
+/// The committed `idl/aether_staking.json` matches the program.
+#[cfg(all(test, feature = "idl-build"))]
+mod idl {
+    #[test]
+    fn committed_idl_is_current() {
+        aether_idl_check::check_committed(env!("CARGO_MANIFEST_DIR"), "aether_staking");
+    }
+}

@@ -69,22 +69,29 @@ pub fn assemble(output: &str) -> Result<Value, IdlError> {
                 if let Some(event) = value.get("event") {
                     events.push(event.clone());
                 }
-                for ty in value.get("types").and_then(Value::as_array).into_iter().flatten() {
+                for ty in value
+                    .get("types")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     types.insert(name_of(ty), ty.clone());
                 }
             }
-            "errors" => {
-                if errors.replace(value).is_some() {
-                    return Err(IdlError::DuplicateErrors);
-                }
-            }
+            "errors" if errors.is_some() => return Err(IdlError::DuplicateErrors),
+            "errors" => errors = Some(value),
             _ => {}
         }
     }
 
     let mut idl = program.ok_or(IdlError::NoProgram)?;
     let obj = idl.as_object_mut().ok_or(IdlError::NoProgram)?;
-    for ty in obj.get("types").and_then(Value::as_array).into_iter().flatten() {
+    for ty in obj
+        .get("types")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         types.insert(name_of(ty), ty.clone());
     }
     obj.insert("address".into(), Value::String(address));
@@ -103,7 +110,10 @@ pub fn assemble(output: &str) -> Result<Value, IdlError> {
 }
 
 fn name_of(v: &Value) -> String {
-    v.get("name").and_then(Value::as_str).unwrap_or_default().to_owned()
+    v.get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// `a::b::Type` becomes `Type` wherever no other path ends in `Type`.
@@ -125,8 +135,7 @@ fn shorten_paths(idl: &mut Value) {
 
 fn is_path(s: &str) -> bool {
     s.contains("::")
-        && s
-            .split("::")
+        && s.split("::")
             .all(|part| !part.is_empty() && part.chars().all(|c| c.is_alphanumeric() || c == '_'))
 }
 
@@ -156,9 +165,14 @@ fn replace_strings(v: &mut Value, rename: &BTreeMap<String, String>) {
 
 /// Runs the idl-build tests of the current test binary and assembles their output.
 pub fn from_current_test_binary() -> Result<Value, IdlError> {
-    let exe = std::env::current_exe().map_err(|e| IdlError::Run(PathBuf::from("<current exe>"), e))?;
+    let exe =
+        std::env::current_exe().map_err(|e| IdlError::Run(PathBuf::from("<current exe>"), e))?;
     let out = Command::new(&exe)
-        .args(["__anchor_private_print_idl", "--show-output", "--test-threads=1"])
+        .args([
+            "__anchor_private_print_idl",
+            "--show-output",
+            "--test-threads=1",
+        ])
         .output()
         .map_err(|e| IdlError::Run(exe.clone(), e))?;
     assemble(&String::from_utf8_lossy(&out.stdout))
@@ -185,11 +199,13 @@ pub fn render(idl: &Value) -> String {
 /// Compares the IDL built now with the committed file (or writes it when
 /// `AETHER_UPDATE_IDL` is set). Panics, for use in a test, with what to do.
 pub fn check_committed(manifest_dir: &str, program: &str) {
-    let idl = from_current_test_binary().unwrap_or_else(|e| panic!("building the IDL of {program}: {e}"));
+    let idl =
+        from_current_test_binary().unwrap_or_else(|e| panic!("building the IDL of {program}: {e}"));
     let fresh = render(&idl);
     let path = committed_path(manifest_dir, program);
     if std::env::var_os("AETHER_UPDATE_IDL").is_some() {
-        std::fs::write(&path, &fresh).unwrap_or_else(|e| panic!("{}", IdlError::File(path.clone(), e)));
+        std::fs::write(&path, &fresh)
+            .unwrap_or_else(|e| panic!("{}", IdlError::File(path.clone(), e)));
         return;
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
@@ -235,12 +251,23 @@ test result: ok. 3 passed; 0 failed
     #[test]
     fn assembles_sections_shortens_paths_and_sorts() {
         let idl = assemble(OUTPUT).unwrap();
-        assert_eq!(idl["address"], "Prog111111111111111111111111111111111111111");
+        assert_eq!(
+            idl["address"],
+            "Prog111111111111111111111111111111111111111"
+        );
         assert_eq!(idl["instructions"][0]["name"], "alpha");
-        assert_eq!(idl["instructions"][1]["args"][0]["type"]["defined"]["name"], "Params");
+        assert_eq!(
+            idl["instructions"][1]["args"][0]["type"]["defined"]["name"],
+            "Params"
+        );
         assert_eq!(idl["events"][0]["name"], "Done");
         assert_eq!(idl["errors"][0]["code"], 6000);
-        let types: Vec<_> = idl["types"].as_array().unwrap().iter().map(name_of).collect();
+        let types: Vec<_> = idl["types"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(name_of)
+            .collect();
         assert_eq!(types, ["Done", "Params"]);
     }
 

@@ -38,7 +38,10 @@ pub mod aether_registry {
     }
 
     /// The operator of a staking `Node` registers it as a core node.
-    pub fn register_core_node(ctx: Context<RegisterCoreNode>, args: RegisterCoreNodeArgs) -> Result<()> {
+    pub fn register_core_node(
+        ctx: Context<RegisterCoreNode>,
+        args: RegisterCoreNodeArgs,
+    ) -> Result<()> {
         RegisterCoreNode::handler(ctx, args)
     }
 

@@ -38,7 +38,9 @@ pub enum StakingError {
     EpochNotOver,
     #[msg("Nothing to claim")]
     NothingToClaim,
-    #[msg("The reward vault is empty: what is owed stays booked and is paid once the vault is funded")]
+    #[msg(
+        "The reward vault is empty: what is owed stays booked and is paid once the vault is funded"
+    )]
     RewardVaultEmpty,
     #[msg("The node's activation must be finalized: pass the epoch record of the epoch before it became active")]
     ActivationRecordRequired,

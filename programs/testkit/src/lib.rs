@@ -87,8 +87,16 @@ impl Chain {
     pub async fn start() -> Self {
         let mut test = ProgramTest::default();
         test.prefer_bpf(false);
-        test.add_program("aether_staking", aether_staking::ID, processor!(staking_entry));
-        test.add_program("aether_registry", aether_registry::ID, processor!(registry_entry));
+        test.add_program(
+            "aether_staking",
+            aether_staking::ID,
+            processor!(staking_entry),
+        );
+        test.add_program(
+            "aether_registry",
+            aether_registry::ID,
+            processor!(registry_entry),
+        );
         Self {
             ctx: test.start_with_context().await,
         }
@@ -109,10 +117,24 @@ impl Chain {
     ) -> Result<Vec<RawEvent>, TransactionError> {
         // A fresh blockhash each time, so that sending the same instruction
         // twice runs it twice instead of returning the first result.
-        let blockhash = self.ctx.get_new_latest_blockhash().await.expect("blockhash");
+        let blockhash = self
+            .ctx
+            .get_new_latest_blockhash()
+            .await
+            .expect("blockhash");
         let mut all: Vec<&Keypair> = vec![&self.ctx.payer];
-        all.extend(signers.iter().copied().filter(|k| k.pubkey() != self.ctx.payer.pubkey()));
-        let tx = Transaction::new_signed_with_payer(ixs, Some(&self.ctx.payer.pubkey()), &all, blockhash);
+        all.extend(
+            signers
+                .iter()
+                .copied()
+                .filter(|k| k.pubkey() != self.ctx.payer.pubkey()),
+        );
+        let tx = Transaction::new_signed_with_payer(
+            ixs,
+            Some(&self.ctx.payer.pubkey()),
+            &all,
+            blockhash,
+        );
 
         let sim = self
             .ctx
@@ -131,7 +153,11 @@ impl Chain {
         for group in inner {
             for ix in group {
                 let program_id = tx.message.account_keys[ix.instruction.program_id_index as usize];
-                if let Some(data) = ix.instruction.data.strip_prefix(anchor_lang::event::EVENT_IX_TAG_LE) {
+                if let Some(data) = ix
+                    .instruction
+                    .data
+                    .strip_prefix(anchor_lang::event::EVENT_IX_TAG_LE)
+                {
                     events.push(RawEvent {
                         program_id,
                         data: data.to_vec(),
@@ -149,7 +175,12 @@ impl Chain {
 
     /// Reads and decodes an Anchor account; `None` when it does not exist.
     pub async fn try_account<T: AccountDeserialize>(&mut self, key: Pubkey) -> Option<T> {
-        let account = self.ctx.banks_client.get_account(key).await.expect("get_account")?;
+        let account = self
+            .ctx
+            .banks_client
+            .get_account(key)
+            .await
+            .expect("get_account")?;
         Some(T::try_deserialize(&mut account.data.as_slice()).expect("decode account"))
     }
 
@@ -160,7 +191,12 @@ impl Chain {
     }
 
     pub async fn exists(&mut self, key: Pubkey) -> bool {
-        self.ctx.banks_client.get_account(key).await.expect("get_account").is_some()
+        self.ctx
+            .banks_client
+            .get_account(key)
+            .await
+            .expect("get_account")
+            .is_some()
     }
 
     /// The raw data of an account, for checking that a refused instruction changed nothing.
@@ -174,7 +210,11 @@ impl Chain {
     }
 
     pub async fn clock(&mut self) -> Clock {
-        self.ctx.banks_client.get_sysvar::<Clock>().await.expect("clock")
+        self.ctx
+            .banks_client
+            .get_sysvar::<Clock>()
+            .await
+            .expect("clock")
     }
 
     pub async fn now(&mut self) -> i64 {
@@ -213,8 +253,14 @@ impl Chain {
                 spl_token::state::Mint::LEN as u64,
                 &spl_token::ID,
             ),
-            spl_token::instruction::initialize_mint2(&spl_token::ID, &mint.pubkey(), &self.payer(), None, decimals)
-                .expect("initialize_mint2"),
+            spl_token::instruction::initialize_mint2(
+                &spl_token::ID,
+                &mint.pubkey(),
+                &self.payer(),
+                None,
+                decimals,
+            )
+            .expect("initialize_mint2"),
         ];
         self.send(&ixs, &[&mint]).await.expect("create mint");
         mint.pubkey()
@@ -232,30 +278,49 @@ impl Chain {
                 spl_token::state::Account::LEN as u64,
                 &spl_token::ID,
             ),
-            spl_token::instruction::initialize_account3(&spl_token::ID, &account.pubkey(), &mint, &owner)
-                .expect("initialize_account3"),
+            spl_token::instruction::initialize_account3(
+                &spl_token::ID,
+                &account.pubkey(),
+                &mint,
+                &owner,
+            )
+            .expect("initialize_account3"),
         ];
-        self.send(&ixs, &[&account]).await.expect("create token account");
+        self.send(&ixs, &[&account])
+            .await
+            .expect("create token account");
         account.pubkey()
     }
 
     /// Mints `amount` of `mint` (whose authority is the payer) to `account`.
     pub async fn mint_to(&mut self, mint: Pubkey, account: Pubkey, amount: u64) {
-        let ix = spl_token::instruction::mint_to(&spl_token::ID, &mint, &account, &self.payer(), &[], amount)
-            .expect("mint_to");
+        let ix = spl_token::instruction::mint_to(
+            &spl_token::ID,
+            &mint,
+            &account,
+            &self.payer(),
+            &[],
+            amount,
+        )
+        .expect("mint_to");
         self.send(&[ix], &[]).await.expect("mint_to");
     }
 
     pub async fn token_balance(&mut self, account: Pubkey) -> u64 {
         let data = self.raw(account).await.expect("token account exists");
-        spl_token::state::Account::unpack(&data).expect("token account").amount
+        spl_token::state::Account::unpack(&data)
+            .expect("token account")
+            .amount
     }
 }
 
 /// Asserts that `result` failed with the Anchor error `expected` (a program
 /// error enum or `anchor_lang::error::ErrorCode`).
 #[track_caller]
-pub fn assert_error<T: std::fmt::Debug>(result: Result<T, TransactionError>, expected: impl Into<u32>) {
+pub fn assert_error<T: std::fmt::Debug>(
+    result: Result<T, TransactionError>,
+    expected: impl Into<u32>,
+) {
     let expected = expected.into();
     match result {
         Ok(v) => panic!("expected error {expected}, got success {v:?}"),

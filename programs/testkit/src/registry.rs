@@ -1,12 +1,13 @@
 //! Instruction builders for the registry program.
 
+use aether_registry::constants::*;
+use aether_registry::{
+    accounts, instruction, RegisterCoreNodeArgs, RegisterResourceNodeArgs, UpdateConfigArgs,
+    UpdateNodeArgs, ID,
+};
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{system_program, InstructionData, ToAccountMetas};
-use aether_registry::constants::*;
-use aether_registry::{
-    accounts, instruction, RegisterCoreNodeArgs, RegisterResourceNodeArgs, UpdateConfigArgs, UpdateNodeArgs, ID,
-};
 
 pub fn config() -> Pubkey {
     Pubkey::find_program_address(&[SEED_CONFIG], &ID).0
@@ -90,7 +91,12 @@ pub fn register_resource_node(
     )
 }
 
-pub fn update_node(owner: Pubkey, record: Pubkey, new_parent: Option<Pubkey>, args: UpdateNodeArgs) -> Instruction {
+pub fn update_node(
+    owner: Pubkey,
+    record: Pubkey,
+    new_parent: Option<Pubkey>,
+    args: UpdateNodeArgs,
+) -> Instruction {
     ix(
         accounts::UpdateNode {
             owner,

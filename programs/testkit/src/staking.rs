@@ -1,13 +1,13 @@
 //! Instruction builders for the staking program, over its generated
 //! `accounts::*` and `instruction::*` types.
 
+use aether_staking::constants::*;
+use aether_staking::state::Params;
+use aether_staking::{accounts, instruction, UpdateConfigArgs, ID};
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{system_program, InstructionData, ToAccountMetas};
 use anchor_spl::token::spl_token;
-use aether_staking::constants::*;
-use aether_staking::state::Params;
-use aether_staking::{accounts, instruction, UpdateConfigArgs, ID};
 
 pub fn config() -> Pubkey {
     Pubkey::find_program_address(&[SEED_CONFIG], &ID).0
@@ -68,7 +68,12 @@ pub fn update_config(authority: Pubkey, args: UpdateConfigArgs) -> Instruction {
     )
 }
 
-pub fn fund_rewards(funder: Pubkey, mint: Pubkey, funder_tokens: Pubkey, amount: u64) -> Instruction {
+pub fn fund_rewards(
+    funder: Pubkey,
+    mint: Pubkey,
+    funder_tokens: Pubkey,
+    amount: u64,
+) -> Instruction {
     ix(
         accounts::FundRewards {
             funder,
@@ -84,7 +89,12 @@ pub fn fund_rewards(funder: Pubkey, mint: Pubkey, funder_tokens: Pubkey, amount:
     )
 }
 
-pub fn create_node(operator: Pubkey, mint: Pubkey, operator_tokens: Pubkey, amount: u64) -> Instruction {
+pub fn create_node(
+    operator: Pubkey,
+    mint: Pubkey,
+    operator_tokens: Pubkey,
+    amount: u64,
+) -> Instruction {
     let node = node(&operator);
     ix(
         accounts::CreateNode {
@@ -131,7 +141,12 @@ pub fn stake(
     )
 }
 
-pub fn request_unstake(staker: Pubkey, node: Pubkey, record: Option<Pubkey>, amount: u64) -> Instruction {
+pub fn request_unstake(
+    staker: Pubkey,
+    node: Pubkey,
+    record: Option<Pubkey>,
+    amount: u64,
+) -> Instruction {
     ix(
         accounts::RequestUnstake {
             staker,
@@ -217,7 +232,10 @@ pub fn close_node(operator: Pubkey, record: Option<Pubkey>) -> Instruction {
 }
 
 /// The record a node needs when its activation has matured, if it does.
-pub fn record_for(node: &aether_staking::state::Node, config: &aether_staking::state::Config) -> Option<Pubkey> {
+pub fn record_for(
+    node: &aether_staking::state::Node,
+    config: &aether_staking::state::Config,
+) -> Option<Pubkey> {
     use aether_staking::state::NodeStatus;
     (node.status == NodeStatus::Pending && node.activation_epoch <= config.epoch)
         .then(|| epoch_record(node.activation_epoch - 1))

@@ -56,18 +56,32 @@ impl Setup {
 
     pub async fn wallet(&mut self, tokens: u64) -> Wallet {
         let key = self.chain.funded_keypair(1_000_000_000).await;
-        let account = self.chain.create_token_account(self.mint, key.pubkey()).await;
+        let account = self
+            .chain
+            .create_token_account(self.mint, key.pubkey())
+            .await;
         if tokens > 0 {
             self.chain.mint_to(self.mint, account, tokens).await;
         }
-        Wallet { key, tokens: account }
+        Wallet {
+            key,
+            tokens: account,
+        }
     }
 
     /// Funds the reward vault from a fresh wallet.
     pub async fn fund(&mut self, amount: u64) -> Result<(), TransactionError> {
         let funder = self.wallet(amount).await;
         self.chain
-            .send(&[ix::fund_rewards(funder.pubkey(), self.mint, funder.tokens, amount)], &[&funder.key])
+            .send(
+                &[ix::fund_rewards(
+                    funder.pubkey(),
+                    self.mint,
+                    funder.tokens,
+                    amount,
+                )],
+                &[&funder.key],
+            )
             .await
             .map(drop)
     }
@@ -95,38 +109,79 @@ impl Setup {
         ix::record_for(&node, &config)
     }
 
-    pub async fn create_node(&mut self, operator: &Wallet, amount: u64) -> Result<Pubkey, TransactionError> {
+    pub async fn create_node(
+        &mut self,
+        operator: &Wallet,
+        amount: u64,
+    ) -> Result<Pubkey, TransactionError> {
         self.chain
             .send(
-                &[ix::create_node(operator.pubkey(), self.mint, operator.tokens, amount)],
+                &[ix::create_node(
+                    operator.pubkey(),
+                    self.mint,
+                    operator.tokens,
+                    amount,
+                )],
                 &[&operator.key],
             )
             .await?;
         Ok(ix::node(&operator.pubkey()))
     }
 
-    pub async fn stake(&mut self, staker: &Wallet, node: Pubkey, amount: u64) -> Result<(), TransactionError> {
+    pub async fn stake(
+        &mut self,
+        staker: &Wallet,
+        node: Pubkey,
+        amount: u64,
+    ) -> Result<(), TransactionError> {
         let record = self.record_for(&node).await;
         self.chain
             .send(
-                &[ix::stake(staker.pubkey(), node, self.mint, staker.tokens, record, amount)],
+                &[ix::stake(
+                    staker.pubkey(),
+                    node,
+                    self.mint,
+                    staker.tokens,
+                    record,
+                    amount,
+                )],
                 &[&staker.key],
             )
             .await
             .map(drop)
     }
 
-    pub async fn unstake(&mut self, staker: &Wallet, node: Pubkey, amount: u64) -> Result<(), TransactionError> {
+    pub async fn unstake(
+        &mut self,
+        staker: &Wallet,
+        node: Pubkey,
+        amount: u64,
+    ) -> Result<(), TransactionError> {
         let record = self.record_for(&node).await;
         self.chain
-            .send(&[ix::request_unstake(staker.pubkey(), node, record, amount)], &[&staker.key])
+            .send(
+                &[ix::request_unstake(staker.pubkey(), node, record, amount)],
+                &[&staker.key],
+            )
             .await
             .map(drop)
     }
 
-    pub async fn withdraw(&mut self, staker: &Wallet, node: Pubkey) -> Result<(), TransactionError> {
+    pub async fn withdraw(
+        &mut self,
+        staker: &Wallet,
+        node: Pubkey,
+    ) -> Result<(), TransactionError> {
         self.chain
-            .send(&[ix::withdraw(staker.pubkey(), node, self.mint, staker.tokens)], &[&staker.key])
+            .send(
+                &[ix::withdraw(
+                    staker.pubkey(),
+                    node,
+                    self.mint,
+                    staker.tokens,
+                )],
+                &[&staker.key],
+            )
             .await
             .map(drop)
     }
@@ -136,7 +191,13 @@ impl Setup {
         let before = self.chain.token_balance(claimer.tokens).await;
         self.chain
             .send(
-                &[ix::claim_rewards(claimer.pubkey(), node, self.mint, claimer.tokens, record)],
+                &[ix::claim_rewards(
+                    claimer.pubkey(),
+                    node,
+                    self.mint,
+                    claimer.tokens,
+                    record,
+                )],
                 &[&claimer.key],
             )
             .await?;

@@ -12,7 +12,8 @@ fn root() -> PathBuf {
 }
 
 fn anchor_toml() -> toml::Value {
-    let text = std::fs::read_to_string(root().join("Anchor.toml")).expect("Anchor.toml at the workspace root");
+    let text = std::fs::read_to_string(root().join("Anchor.toml"))
+        .expect("Anchor.toml at the workspace root");
     text.parse().expect("Anchor.toml parses")
 }
 
@@ -24,7 +25,12 @@ fn declared() -> [(&'static str, Pubkey); 2] {
     ]
 }
 
-const ALL: [&str; 4] = ["aether_staking", "aether_registry", "aether_escrow", "aether_anchors"];
+const ALL: [&str; 4] = [
+    "aether_staking",
+    "aether_registry",
+    "aether_escrow",
+    "aether_anchors",
+];
 
 #[test]
 fn every_cluster_names_all_four_programs_with_valid_distinct_ids() {
@@ -43,7 +49,11 @@ fn every_cluster_names_all_four_programs_with_valid_distinct_ids() {
         }
         ids.sort();
         ids.dedup();
-        assert_eq!(ids.len(), ALL.len(), "two programs share an id in {cluster}");
+        assert_eq!(
+            ids.len(),
+            ALL.len(),
+            "two programs share an id in {cluster}"
+        );
     }
 }
 
@@ -67,7 +77,8 @@ fn committed_idls_carry_the_declared_ids() {
     for (name, id) in declared() {
         let path = root().join("idl").join(format!("{name}.json"));
         let idl: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).expect("committed IDL")).expect("IDL is JSON");
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("committed IDL"))
+                .expect("IDL is JSON");
         assert_eq!(idl["address"], id.to_string(), "{}", path.display());
         assert_eq!(idl["metadata"]["name"], name);
     }

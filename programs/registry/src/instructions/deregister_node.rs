@@ -30,7 +30,10 @@ impl<'info> DeregisterNode<'info> {
         let config = &mut ctx.accounts.config;
         match kind {
             NodeKind::Core => {
-                config.core_nodes = config.core_nodes.checked_sub(1).ok_or(RegistryError::Overflow)?
+                config.core_nodes = config
+                    .core_nodes
+                    .checked_sub(1)
+                    .ok_or(RegistryError::Overflow)?
             }
             NodeKind::Resource => {
                 config.resource_nodes = config

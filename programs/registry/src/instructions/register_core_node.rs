@@ -1,5 +1,5 @@
-use anchor_lang::prelude::*;
 use aether_staking::state::{Node as StakingNode, NodeStatus};
+use anchor_lang::prelude::*;
 
 use crate::constants::*;
 use crate::errors::RegistryError;
@@ -84,7 +84,10 @@ impl<'info> RegisterCoreNode<'info> {
         });
         ctx.accounts.record.invariant()?;
         let config = &mut ctx.accounts.config;
-        config.core_nodes = config.core_nodes.checked_add(1).ok_or(RegistryError::Overflow)?;
+        config.core_nodes = config
+            .core_nodes
+            .checked_add(1)
+            .ok_or(RegistryError::Overflow)?;
         emit_cpi!(CoreNodeRegistered {
             record: record_key,
             staking_node,

@@ -84,7 +84,10 @@ impl<'info> RegisterResourceNode<'info> {
         });
         ctx.accounts.record.invariant()?;
         let config = &mut ctx.accounts.config;
-        config.resource_nodes = config.resource_nodes.checked_add(1).ok_or(RegistryError::Overflow)?;
+        config.resource_nodes = config
+            .resource_nodes
+            .checked_add(1)
+            .ok_or(RegistryError::Overflow)?;
         emit_cpi!(ResourceNodeRegistered {
             record: record_key,
             node_id,

@@ -1,5 +1,5 @@
-use anchor_lang::prelude::*;
 use aether_staking::state::{Config as StakingConfig, Node as StakingNode};
+use anchor_lang::prelude::*;
 
 use crate::constants::*;
 use crate::errors::RegistryError;
@@ -53,14 +53,21 @@ impl<'info> ReportScore<'info> {
             reporter_node.is_active_in(staking_config),
             RegistryError::ReporterNotActive
         );
-        require_keys_neq!(record.identity, reporter_node.key(), RegistryError::SelfReport);
+        require_keys_neq!(
+            record.identity,
+            reporter_node.key(),
+            RegistryError::SelfReport
+        );
         Ok(())
     }
 
     #[access_control(ctx.accounts.validate(epoch, score))]
     pub fn handler(ctx: Context<Self>, epoch: u64, score: u16) -> Result<()> {
         let reporter = ctx.accounts.reporter_node.key();
-        let quorum = ctx.accounts.config.quorum(ctx.accounts.staking_config.active_nodes);
+        let quorum = ctx
+            .accounts
+            .config
+            .quorum(ctx.accounts.staking_config.active_nodes);
         let record_key = ctx.accounts.record.key();
         let record = &mut ctx.accounts.record;
         let reports = record.add_report(reporter, epoch, score)?;

@@ -45,7 +45,9 @@ pub struct UpdateNode<'info> {
 
 impl<'info> UpdateNode<'info> {
     fn validate(&self, args: &UpdateNodeArgs) -> Result<()> {
-        let Self { record, new_parent, .. } = self;
+        let Self {
+            record, new_parent, ..
+        } = self;
         let resource_only = args.capacity.is_some()
             || args.min_price_compute_per_second.is_some()
             || args.min_price_storage_per_gb_month.is_some()
@@ -53,7 +55,9 @@ impl<'info> UpdateNode<'info> {
         // record: fields of the other kind are refused
         match record.kind {
             NodeKind::Core => require!(!resource_only, RegistryError::WrongNodeKind),
-            NodeKind::Resource => require!(args.p2p_address.is_none(), RegistryError::WrongNodeKind),
+            NodeKind::Resource => {
+                require!(args.p2p_address.is_none(), RegistryError::WrongNodeKind)
+            }
         }
         require!(
             resource_only || args.endpoint.is_some() || args.p2p_address.is_some(),

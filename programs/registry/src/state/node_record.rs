@@ -12,7 +12,9 @@ pub enum NodeKind {
 }
 
 /// What a resource node offers.
-#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq, InitSpace)]
+#[derive(
+    AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, Default, PartialEq, Eq, InitSpace,
+)]
 pub struct Capacity {
     pub vcpus: u16,
     pub memory_mib: u32,
@@ -211,8 +213,14 @@ mod tests {
         let mut r = record();
         let who = Pubkey::new_unique();
         r.add_report(who, 1, 10).unwrap();
-        assert_eq!(r.add_report(who, 1, 20).unwrap_err(), RegistryError::DuplicateReport.into());
-        assert_eq!(r.add_report(who, 2, 10_001).unwrap_err(), RegistryError::ScoreOutOfRange.into());
+        assert_eq!(
+            r.add_report(who, 1, 20).unwrap_err(),
+            RegistryError::DuplicateReport.into()
+        );
+        assert_eq!(
+            r.add_report(who, 2, 10_001).unwrap_err(),
+            RegistryError::ScoreOutOfRange.into()
+        );
         assert_eq!(r.reports.len(), 1);
     }
 

@@ -49,11 +49,19 @@ impl World {
             .await
             .expect("initialize registry");
         let mut cores = Vec::new();
-        for (name, stake) in [("a", 500_000), ("b", 500_000), ("c", 500_000), ("d", 200_000)] {
+        for (name, stake) in [
+            ("a", 500_000),
+            ("b", 500_000),
+            ("c", 500_000),
+            ("d", 200_000),
+        ] {
             let w = s.wallet(1_000_000 * T).await;
             s.create_node(&w, stake * T).await.unwrap();
             s.chain
-                .send(&[rix::register_core_node(w.pubkey(), core_args(name))], &[&w.key])
+                .send(
+                    &[rix::register_core_node(w.pubkey(), core_args(name))],
+                    &[&w.key],
+                )
                 .await
                 .expect("register core node");
             cores.push(w);
@@ -98,7 +106,6 @@ impl World {
     pub async fn record(&mut self, key: Pubkey) -> NodeRecord {
         self.s.chain.account(key).await
     }
-
 }
 
 /// `reporter` reports `score` for `record` in `epoch`.
@@ -110,6 +117,9 @@ pub async fn report(
     score: u16,
 ) -> Result<Vec<aether_program_testkit::RawEvent>, TransactionError> {
     s.chain
-        .send(&[rix::report_score(reporter.pubkey(), record, epoch, score)], &[&reporter.key])
+        .send(
+            &[rix::report_score(reporter.pubkey(), record, epoch, score)],
+            &[&reporter.key],
+        )
         .await
 }

@@ -11,7 +11,12 @@ use anchor_lang::solana_program::instruction::Instruction;
 use super::common::*;
 
 async fn refused(w: &mut World, ix: Instruction, signers: &[&Keypair], code: impl Into<u32>) {
-    let keys = [rix::config(), w.resource, World::core_record(&w.a), World::core_record(&w.d)];
+    let keys = [
+        rix::config(),
+        w.resource,
+        World::core_record(&w.a),
+        World::core_record(&w.d),
+    ];
     let mut before = Vec::new();
     for k in keys {
         before.push(w.s.chain.raw(k).await);
@@ -60,25 +65,45 @@ async fn fake_staking_accounts_are_refused() {
     let mallory = w.s.wallet(0).await;
     // A copy of a's active staking node, owned by another program, planted
     // at the address mallory's node would have.
-    let real = w
-        .s
-        .chain
-        .ctx
-        .banks_client
-        .get_account(six::node(&w.a.pubkey()))
-        .await
-        .unwrap()
-        .unwrap();
+    let real =
+        w.s.chain
+            .ctx
+            .banks_client
+            .get_account(six::node(&w.a.pubkey()))
+            .await
+            .unwrap()
+            .unwrap();
     let mut fake = real.clone();
     fake.owner = Pubkey::new_unique();
-    w.s.chain.ctx.set_account(&six::node(&mallory.pubkey()), &fake.clone().into());
+    w.s.chain
+        .ctx
+        .set_account(&six::node(&mallory.pubkey()), &fake.clone().into());
     let ix = rix::report_score(mallory.pubkey(), w.resource, 1, 0);
-    refused(&mut w, ix, &[&mallory.key], Anchor::AccountOwnedByWrongProgram).await;
+    refused(
+        &mut w,
+        ix,
+        &[&mallory.key],
+        Anchor::AccountOwnedByWrongProgram,
+    )
+    .await;
     let ix = rix::register_core_node(mallory.pubkey(), core_args("mallory"));
-    refused(&mut w, ix, &[&mallory.key], Anchor::AccountOwnedByWrongProgram).await;
+    refused(
+        &mut w,
+        ix,
+        &[&mallory.key],
+        Anchor::AccountOwnedByWrongProgram,
+    )
+    .await;
 
     // A copy of the staking config, owned by the staking program, but not at its address.
-    let config = w.s.chain.ctx.banks_client.get_account(six::config()).await.unwrap().unwrap();
+    let config =
+        w.s.chain
+            .ctx
+            .banks_client
+            .get_account(six::config())
+            .await
+            .unwrap()
+            .unwrap();
     let fake_config = Pubkey::new_unique();
     w.s.chain.ctx.set_account(&fake_config, &config.into());
     let a = w.a.key.insecure_clone();
@@ -105,21 +130,55 @@ async fn registrations_are_checked() {
 
     // A resource node under a resource node.
     let id = Keypair::new();
-    let ix = rix::register_resource_node(mallory.pubkey(), id.pubkey(), w.resource, resource_args());
-    refused(&mut w, ix, &[&mallory.key, &id], RegistryError::ParentNotCore).await;
+    let ix =
+        rix::register_resource_node(mallory.pubkey(), id.pubkey(), w.resource, resource_args());
+    refused(
+        &mut w,
+        ix,
+        &[&mallory.key, &id],
+        RegistryError::ParentNotCore,
+    )
+    .await;
     // Without the node key's signature.
-    let mut ix = rix::register_resource_node(mallory.pubkey(), id.pubkey(), World::core_record(&w.a), resource_args());
+    let mut ix = rix::register_resource_node(
+        mallory.pubkey(),
+        id.pubkey(),
+        World::core_record(&w.a),
+        resource_args(),
+    );
     ix.accounts[1].is_signer = false;
     refused(&mut w, ix, &[&mallory.key], Anchor::AccountNotSigner).await;
     // An endpoint longer than 128 bytes, and no capacity.
     let mut args = resource_args();
     args.endpoint = format!("https://{}.test", "x".repeat(130));
-    let ix = rix::register_resource_node(mallory.pubkey(), id.pubkey(), World::core_record(&w.a), args);
-    refused(&mut w, ix, &[&mallory.key, &id], RegistryError::InvalidAddress).await;
+    let ix = rix::register_resource_node(
+        mallory.pubkey(),
+        id.pubkey(),
+        World::core_record(&w.a),
+        args,
+    );
+    refused(
+        &mut w,
+        ix,
+        &[&mallory.key, &id],
+        RegistryError::InvalidAddress,
+    )
+    .await;
     let mut args = resource_args();
     args.capacity.vcpus = 0;
-    let ix = rix::register_resource_node(mallory.pubkey(), id.pubkey(), World::core_record(&w.a), args);
-    refused(&mut w, ix, &[&mallory.key, &id], RegistryError::InvalidCapacity).await;
+    let ix = rix::register_resource_node(
+        mallory.pubkey(),
+        id.pubkey(),
+        World::core_record(&w.a),
+        args,
+    );
+    refused(
+        &mut w,
+        ix,
+        &[&mallory.key, &id],
+        RegistryError::InvalidCapacity,
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -33,24 +33,23 @@ async fn register_update_score_deregister() {
     assert!(!r.scored);
 
     // The owner changes its prices and endpoint; the event says what it is now.
-    let events = w
-        .s
-        .chain
-        .send(
-            &[rix::update_node(
-                w.owner.pubkey(),
-                w.resource,
-                None,
-                UpdateNodeArgs {
-                    endpoint: Some("https://crn2.aether.test".into()),
-                    min_price_compute_per_second: Some(20),
-                    ..Default::default()
-                },
-            )],
-            &[&w.owner.key],
-        )
-        .await
-        .unwrap();
+    let events =
+        w.s.chain
+            .send(
+                &[rix::update_node(
+                    w.owner.pubkey(),
+                    w.resource,
+                    None,
+                    UpdateNodeArgs {
+                        endpoint: Some("https://crn2.aether.test".into()),
+                        min_price_compute_per_second: Some(20),
+                        ..Default::default()
+                    },
+                )],
+                &[&w.owner.key],
+            )
+            .await
+            .unwrap();
     let updated: NodeUpdated = find_event(&events).expect("NodeUpdated event");
     assert_eq!(updated.endpoint, "https://crn2.aether.test");
     assert_eq!(updated.min_price_compute_per_second, 20);
@@ -99,17 +98,31 @@ async fn register_update_score_deregister() {
     assert_eq!(r.reports.len(), 4);
 
     // Deregistering closes the record and returns its rent to the owner.
-    let before = w.s.chain.ctx.banks_client.get_balance(w.owner.pubkey()).await.unwrap();
-    let events = w
-        .s
-        .chain
-        .send(&[rix::deregister_node(w.owner.pubkey(), w.resource)], &[&w.owner.key])
-        .await
-        .unwrap();
+    let before =
+        w.s.chain
+            .ctx
+            .banks_client
+            .get_balance(w.owner.pubkey())
+            .await
+            .unwrap();
+    let events =
+        w.s.chain
+            .send(
+                &[rix::deregister_node(w.owner.pubkey(), w.resource)],
+                &[&w.owner.key],
+            )
+            .await
+            .unwrap();
     let gone: NodeDeregistered = find_event(&events).expect("NodeDeregistered event");
     assert_eq!(gone.kind, NodeKind::Resource);
     assert!(!w.s.chain.exists(w.resource).await);
-    let after = w.s.chain.ctx.banks_client.get_balance(w.owner.pubkey()).await.unwrap();
+    let after =
+        w.s.chain
+            .ctx
+            .banks_client
+            .get_balance(w.owner.pubkey())
+            .await
+            .unwrap();
     assert!(after > before, "rent returned");
     let config: RegistryConfig = w.s.chain.account(rix::config()).await;
     assert_eq!((config.core_nodes, config.resource_nodes), (4, 0));

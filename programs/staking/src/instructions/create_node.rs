@@ -98,7 +98,10 @@ impl<'info> CreateNode<'info> {
             unstaking: 0,
             unstake_available_at: 0,
         });
-        config.node_count = config.node_count.checked_add(1).ok_or(StakingError::Overflow)?;
+        config.node_count = config
+            .node_count
+            .checked_add(1)
+            .ok_or(StakingError::Overflow)?;
         config.total_staked = config
             .total_staked
             .checked_add(amount)

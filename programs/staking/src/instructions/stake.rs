@@ -92,10 +92,16 @@ impl<'info> Stake<'info> {
                 unstaking: 0,
                 unstake_available_at: 0,
             });
-            node.staker_count = node.staker_count.checked_add(1).ok_or(StakingError::Overflow)?;
+            node.staker_count = node
+                .staker_count
+                .checked_add(1)
+                .ok_or(StakingError::Overflow)?;
         }
         position.settle(node)?;
-        position.amount = position.amount.checked_add(amount).ok_or(StakingError::Overflow)?;
+        position.amount = position
+            .amount
+            .checked_add(amount)
+            .ok_or(StakingError::Overflow)?;
         config.total_staked = config
             .total_staked
             .checked_add(amount)

@@ -24,9 +24,15 @@ pub struct UpdateConfig<'info> {
 
 impl<'info> UpdateConfig<'info> {
     fn validate(&self) -> Result<()> {
-        let Self { authority, config, .. } = self;
+        let Self {
+            authority, config, ..
+        } = self;
         // config: only its authority changes it
-        require_keys_eq!(authority.key(), config.authority, StakingError::Unauthorized);
+        require_keys_eq!(
+            authority.key(),
+            config.authority,
+            StakingError::Unauthorized
+        );
         Ok(())
     }
 

@@ -41,7 +41,10 @@ impl<'info> Withdraw<'info> {
         // position: something waited out its cooldown
         require!(position.unstaking > 0, StakingError::NothingToWithdraw);
         let now = Clock::get()?.unix_timestamp;
-        require!(now >= position.unstake_available_at, StakingError::CooldownNotOver);
+        require!(
+            now >= position.unstake_available_at,
+            StakingError::CooldownNotOver
+        );
         Ok(())
     }
 

@@ -155,7 +155,9 @@ impl Node {
         );
         self.detach(config)?;
         self.total_stake = if increase {
-            self.total_stake.checked_add(amount).ok_or(StakingError::Overflow)?
+            self.total_stake
+                .checked_add(amount)
+                .ok_or(StakingError::Overflow)?
         } else {
             self.total_stake
                 .checked_sub(amount)
@@ -166,8 +168,12 @@ impl Node {
         let change = match (self.status, above) {
             (NodeStatus::Inactive, true) => {
                 self.status = NodeStatus::Pending;
-                self.activation_epoch = config.epoch.checked_add(1).ok_or(StakingError::Overflow)?;
-                config.pending_nodes = config.pending_nodes.checked_add(1).ok_or(StakingError::Overflow)?;
+                self.activation_epoch =
+                    config.epoch.checked_add(1).ok_or(StakingError::Overflow)?;
+                config.pending_nodes = config
+                    .pending_nodes
+                    .checked_add(1)
+                    .ok_or(StakingError::Overflow)?;
                 Some(NodeStatus::Pending)
             }
             (NodeStatus::Pending, false) => {
@@ -194,7 +200,10 @@ impl Node {
 
     /// Closes the node: it leaves the counters for good. The node must be synced first.
     pub fn mark_closed(&mut self, config: &mut Config) -> Result<()> {
-        require!(self.status != NodeStatus::Closed, StakingError::NodeAlreadyClosed);
+        require!(
+            self.status != NodeStatus::Closed,
+            StakingError::NodeAlreadyClosed
+        );
         require!(
             !(self.status == NodeStatus::Pending && self.activation_epoch <= config.epoch),
             StakingError::ActivationRecordRequired

@@ -13,14 +13,34 @@ const WALLETS: usize = OPERATORS + 3;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Stake { who: usize, node: usize, amount: u64 },
-    Unstake { who: usize, node: usize, amount: u64 },
-    Withdraw { who: usize, node: usize },
-    Claim { who: usize, node: usize },
-    Fund { amount: u64 },
+    Stake {
+        who: usize,
+        node: usize,
+        amount: u64,
+    },
+    Unstake {
+        who: usize,
+        node: usize,
+        amount: u64,
+    },
+    Withdraw {
+        who: usize,
+        node: usize,
+    },
+    Claim {
+        who: usize,
+        node: usize,
+    },
+    Fund {
+        amount: u64,
+    },
     Crank,
-    Wait { seconds: i64 },
-    Close { node: usize },
+    Wait {
+        seconds: i64,
+    },
+    Close {
+        node: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -50,10 +70,24 @@ async fn check(s: &mut Setup, books: &Books) {
     let config = s.config().await;
     let stake_vault = s.chain.token_balance(ix::stake_vault()).await;
     let reward_vault = s.chain.token_balance(ix::reward_vault()).await;
-    assert_eq!(stake_vault, config.total_staked + config.total_unstaking, "stake vault");
-    assert_eq!(reward_vault, config.total_funded - config.total_paid, "reward vault");
-    assert!(config.total_paid <= config.total_funded, "paid more than funded");
-    assert!(config.total_paid <= config.total_booked, "paid more than booked");
+    assert_eq!(
+        stake_vault,
+        config.total_staked + config.total_unstaking,
+        "stake vault"
+    );
+    assert_eq!(
+        reward_vault,
+        config.total_funded - config.total_paid,
+        "reward vault"
+    );
+    assert!(
+        config.total_paid <= config.total_funded,
+        "paid more than funded"
+    );
+    assert!(
+        config.total_paid <= config.total_booked,
+        "paid more than booked"
+    );
 
     let mut staked = 0u64;
     let mut unstaking = 0u64;
@@ -82,7 +116,10 @@ async fn check(s: &mut Setup, books: &Books) {
     assert_eq!(node_stake, config.total_staked, "nodes vs config");
     assert_eq!(unstaking, config.total_unstaking, "unstaking vs config");
     assert_eq!(active, config.active_nodes, "active nodes vs config");
-    assert!(booked_unpaid <= config.owed(), "more booked to accounts than owed");
+    assert!(
+        booked_unpaid <= config.owed(),
+        "more booked to accounts than owed"
+    );
 }
 
 async fn run(ops: Vec<Op>) {
@@ -108,10 +145,15 @@ async fn run(ops: Vec<Op>) {
     check(&mut s, &books).await;
 
     for op in ops {
-        let before = (s.chain.raw(ix::config()).await, s.chain.token_balance(ix::stake_vault()).await);
+        let before = (
+            s.chain.raw(ix::config()).await,
+            s.chain.token_balance(ix::stake_vault()).await,
+        );
         let result = match op {
             Op::Stake { who, node, amount } => s.stake(&wallets[who], nodes[node], amount).await,
-            Op::Unstake { who, node, amount } => s.unstake(&wallets[who], nodes[node], amount).await,
+            Op::Unstake { who, node, amount } => {
+                s.unstake(&wallets[who], nodes[node], amount).await
+            }
             Op::Withdraw { who, node } => s.withdraw(&wallets[who], nodes[node]).await,
             Op::Claim { who, node } => s.claim(&wallets[who], nodes[node]).await.map(drop),
             Op::Fund { amount } => s.fund(amount).await,
@@ -127,7 +169,10 @@ async fn run(ops: Vec<Op>) {
                 let operator = &wallets[node];
                 let record = s.record_for(&nodes[node]).await;
                 s.chain
-                    .send(&[ix::close_node(operator.pubkey(), record)], &[&operator.key])
+                    .send(
+                        &[ix::close_node(operator.pubkey(), record)],
+                        &[&operator.key],
+                    )
                     .await
                     .map(drop)
             }
@@ -135,7 +180,10 @@ async fn run(ops: Vec<Op>) {
         match result {
             Ok(()) => sent += 1,
             Err(_) => {
-                let after = (s.chain.raw(ix::config()).await, s.chain.token_balance(ix::stake_vault()).await);
+                let after = (
+                    s.chain.raw(ix::config()).await,
+                    s.chain.token_balance(ix::stake_vault()).await,
+                );
                 assert_eq!(before, after, "{op:?} failed but changed state");
             }
         }

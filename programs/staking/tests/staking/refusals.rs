@@ -25,7 +25,12 @@ async fn world() -> World {
     let staker = s.wallet(1_000_000 * T).await;
     let node = s.create_node(&op, 200_000 * T).await.unwrap();
     s.stake(&staker, node, 300_000 * T).await.unwrap();
-    World { s, op, staker, node }
+    World {
+        s,
+        op,
+        staker,
+        node,
+    }
 }
 
 /// Every account an instruction of this program can touch, raw.
@@ -51,7 +56,11 @@ async fn snapshot(w: &mut World) -> Vec<Option<Vec<u8>>> {
 async fn refused(w: &mut World, ix: Instruction, signer: &Keypair, code: impl Into<u32>) {
     let before = snapshot(w).await;
     assert_error(w.s.chain.send(&[ix], &[signer]).await, code);
-    assert_eq!(before, snapshot(w).await, "a refused instruction changed state");
+    assert_eq!(
+        before,
+        snapshot(w).await,
+        "a refused instruction changed state"
+    );
 }
 
 #[tokio::test]
@@ -99,14 +108,33 @@ async fn wrong_mints_and_foreign_token_accounts_are_refused() {
     let staker_key = w.staker.key.insecure_clone();
     let other_mint = w.s.chain.create_mint(6).await;
     let mallory = w.s.wallet(1_000_000 * T).await;
-    let fake_tokens = w.s.chain.create_token_account(other_mint, mallory.pubkey()).await;
-    w.s.chain.mint_to(other_mint, fake_tokens, 1_000_000 * T).await;
+    let fake_tokens =
+        w.s.chain
+            .create_token_account(other_mint, mallory.pubkey())
+            .await;
+    w.s.chain
+        .mint_to(other_mint, fake_tokens, 1_000_000 * T)
+        .await;
 
     // Stake paid in another mint's tokens.
-    let stake = ix::stake(mallory.pubkey(), w.node, w.s.mint, fake_tokens, None, 300_000 * T);
+    let stake = ix::stake(
+        mallory.pubkey(),
+        w.node,
+        w.s.mint,
+        fake_tokens,
+        None,
+        300_000 * T,
+    );
     refused(&mut w, stake, &mallory.key, StakingError::WrongMint).await;
     // The other mint passed as the stake mint.
-    let stake = ix::stake(mallory.pubkey(), w.node, other_mint, fake_tokens, None, 300_000 * T);
+    let stake = ix::stake(
+        mallory.pubkey(),
+        w.node,
+        other_mint,
+        fake_tokens,
+        None,
+        300_000 * T,
+    );
     refused(&mut w, stake, &mallory.key, StakingError::WrongMint).await;
     // Someone else's token account as the source.
     let stake = ix::stake(mallory.pubkey(), w.node, w.s.mint, w.staker.tokens, None, T);
@@ -122,12 +150,22 @@ async fn foreign_vaults_are_refused() {
     let staker_key = w.staker.key.insecure_clone();
     let mallory = w.s.wallet(1_000_000 * T).await;
     // Funding "rewards" into a vault mallory owns.
-    let mallory_vault = w.s.chain.create_token_account(w.s.mint, mallory.pubkey()).await;
+    let mallory_vault =
+        w.s.chain
+            .create_token_account(w.s.mint, mallory.pubkey())
+            .await;
     let mut fund = ix::fund_rewards(mallory.pubkey(), w.s.mint, mallory.tokens, 10 * T);
     fund.accounts[4].pubkey = mallory_vault;
     refused(&mut w, fund, &mallory.key, Anchor::ConstraintSeeds).await;
     // Staking into a vault mallory owns.
-    let mut stake = ix::stake(w.staker.pubkey(), w.node, w.s.mint, w.staker.tokens, None, T);
+    let mut stake = ix::stake(
+        w.staker.pubkey(),
+        w.node,
+        w.s.mint,
+        w.staker.tokens,
+        None,
+        T,
+    );
     stake.accounts[7].pubkey = mallory.tokens;
     refused(&mut w, stake, &staker_key, Anchor::ConstraintSeeds).await;
     // Claiming from a "reward vault" that is the stake vault.
@@ -141,21 +179,48 @@ async fn fake_node_accounts_are_refused() {
     let mut w = world().await;
     let staker_key = w.staker.key.insecure_clone();
     // A byte-for-byte copy of the real node, owned by another program.
-    let real = w.s.chain.ctx.banks_client.get_account(w.node).await.unwrap().unwrap();
+    let real =
+        w.s.chain
+            .ctx
+            .banks_client
+            .get_account(w.node)
+            .await
+            .unwrap()
+            .unwrap();
     let fake_key = Pubkey::new_unique();
     let mut fake = real.clone();
     fake.owner = Pubkey::new_unique();
     w.s.chain.ctx.set_account(&fake_key, &fake.into());
-    let mut stake = ix::stake(w.staker.pubkey(), fake_key, w.s.mint, w.staker.tokens, None, T);
+    let mut stake = ix::stake(
+        w.staker.pubkey(),
+        fake_key,
+        w.s.mint,
+        w.staker.tokens,
+        None,
+        T,
+    );
     stake.accounts[3].pubkey = ix::position(&w.node, &w.staker.pubkey());
-    refused(&mut w, stake, &staker_key, Anchor::AccountOwnedByWrongProgram).await;
+    refused(
+        &mut w,
+        stake,
+        &staker_key,
+        Anchor::AccountOwnedByWrongProgram,
+    )
+    .await;
 
     // The same copy owned by this program but not at the node's address.
     let fake_key = Pubkey::new_unique();
     w.s.chain.ctx.set_account(&fake_key, &real.clone().into());
     let node: Node = w.s.chain.account(fake_key).await;
     assert_eq!(node.operator, w.op.pubkey());
-    let stake = ix::stake(w.staker.pubkey(), fake_key, w.s.mint, w.staker.tokens, None, T);
+    let stake = ix::stake(
+        w.staker.pubkey(),
+        fake_key,
+        w.s.mint,
+        w.staker.tokens,
+        None,
+        T,
+    );
     refused(&mut w, stake, &staker_key, Anchor::ConstraintSeeds).await;
 }
 
@@ -163,7 +228,14 @@ async fn fake_node_accounts_are_refused() {
 async fn bad_amounts_are_refused() {
     let mut w = world().await;
     let staker = w.staker.key.insecure_clone();
-    let zero = ix::stake(w.staker.pubkey(), w.node, w.s.mint, w.staker.tokens, None, 0);
+    let zero = ix::stake(
+        w.staker.pubkey(),
+        w.node,
+        w.s.mint,
+        w.staker.tokens,
+        None,
+        0,
+    );
     refused(&mut w, zero, &staker, StakingError::ZeroAmount).await;
     let too_much = ix::request_unstake(w.staker.pubkey(), w.node, None, 300_000 * T + 1);
     refused(&mut w, too_much, &staker, StakingError::InsufficientStake).await;
@@ -230,8 +302,21 @@ async fn activation_records_are_checked() {
     w.s.next_epoch().await;
     let staker = w.staker.key.insecure_clone();
     // The node matured at the close of epoch 0 and has not been touched since.
-    let missing = ix::stake(w.staker.pubkey(), w.node, w.s.mint, w.staker.tokens, None, T);
-    refused(&mut w, missing, &staker, StakingError::ActivationRecordRequired).await;
+    let missing = ix::stake(
+        w.staker.pubkey(),
+        w.node,
+        w.s.mint,
+        w.staker.tokens,
+        None,
+        T,
+    );
+    refused(
+        &mut w,
+        missing,
+        &staker,
+        StakingError::ActivationRecordRequired,
+    )
+    .await;
     let wrong = ix::stake(
         w.staker.pubkey(),
         w.node,

@@ -1,11 +1,11 @@
 //! The whole life of a node: create, stake past the threshold, become active
 //! at the next epoch, earn, claim, unstake, wait, withdraw, close.
 
+use aether_program_testkit::assert_error;
 use aether_program_testkit::{find_event, staking as ix};
 use aether_staking::errors::StakingError;
 use aether_staking::events::*;
 use aether_staking::state::NodeStatus;
-use aether_program_testkit::assert_error;
 
 use super::common::*;
 
@@ -24,7 +24,12 @@ async fn full_story() {
     let events = s
         .chain
         .send(
-            &[ix::create_node(op_a.pubkey(), s.mint, op_a.tokens, 200_000 * T)],
+            &[ix::create_node(
+                op_a.pubkey(),
+                s.mint,
+                op_a.tokens,
+                200_000 * T,
+            )],
             &[&op_a.key],
         )
         .await
@@ -44,7 +49,14 @@ async fn full_story() {
     let events = s
         .chain
         .send(
-            &[ix::stake(s2.pubkey(), a, s.mint, s2.tokens, None, 100_000 * T)],
+            &[ix::stake(
+                s2.pubkey(),
+                a,
+                s.mint,
+                s2.tokens,
+                None,
+                100_000 * T,
+            )],
             &[&s2.key],
         )
         .await
@@ -70,7 +82,10 @@ async fn full_story() {
     let record = s.record(0).await;
     assert_eq!((record.operator_booked, record.staker_booked), (0, 0));
     let config = s.config().await;
-    assert_eq!((config.epoch, config.active_nodes, config.pending_nodes), (1, 1, 0));
+    assert_eq!(
+        (config.epoch, config.active_nodes, config.pending_nodes),
+        (1, 1, 0)
+    );
     assert_eq!(config.active_stake, 500_000 * T);
     assert_eq!(config.total_booked, 0);
 
@@ -84,7 +99,10 @@ async fn full_story() {
     let events = {
         let config = s.config().await;
         s.chain.advance(DAY).await;
-        s.chain.send(&[ix::crank_epoch(payer, config.epoch)], &[]).await.unwrap()
+        s.chain
+            .send(&[ix::crank_epoch(payer, config.epoch)], &[])
+            .await
+            .unwrap()
     };
     let cranked: EpochCranked = find_event(&events).expect("EpochCranked event");
     assert_eq!(cranked.epoch, 1);
@@ -99,7 +117,13 @@ async fn full_story() {
     let events = s
         .chain
         .send(
-            &[ix::claim_rewards(op_a.pubkey(), a, s.mint, op_a.tokens, Some(ix::epoch_record(0)))],
+            &[ix::claim_rewards(
+                op_a.pubkey(),
+                a,
+                s.mint,
+                op_a.tokens,
+                Some(ix::epoch_record(0)),
+            )],
             &[&op_a.key],
         )
         .await
@@ -135,7 +159,10 @@ async fn full_story() {
     // S1 leaves A: A falls under the threshold and is inactive at once.
     let events = s
         .chain
-        .send(&[ix::request_unstake(s1.pubkey(), a, None, 200_000 * T)], &[&s1.key])
+        .send(
+            &[ix::request_unstake(s1.pubkey(), a, None, 200_000 * T)],
+            &[&s1.key],
+        )
         .await
         .unwrap();
     let unstaked: UnstakeRequested = find_event(&events).expect("UnstakeRequested event");
@@ -152,7 +179,10 @@ async fn full_story() {
     let before = s.chain.token_balance(s1.tokens).await;
     let events = s
         .chain
-        .send(&[ix::withdraw(s1.pubkey(), a, s.mint, s1.tokens)], &[&s1.key])
+        .send(
+            &[ix::withdraw(s1.pubkey(), a, s.mint, s1.tokens)],
+            &[&s1.key],
+        )
         .await
         .unwrap();
     let withdrawn: Withdrawn = find_event(&events).expect("Withdrawn event");
@@ -161,7 +191,10 @@ async fn full_story() {
     assert_error(s.withdraw(&s1, a).await, StakingError::NothingToWithdraw);
 
     // The operator cannot go under its minimum while the node is open...
-    assert_error(s.unstake(&op_a, a, 1).await, StakingError::OperatorBelowMinimum);
+    assert_error(
+        s.unstake(&op_a, a, 1).await,
+        StakingError::OperatorBelowMinimum,
+    );
     // ...and can after closing it.
     let events = s
         .chain
@@ -212,7 +245,11 @@ async fn config_changes_apply_from_the_next_epoch() {
     let updated: ConfigUpdated = find_event(&events).expect("ConfigUpdated event");
     assert_eq!(updated.pending_params, Some(next));
     let config = s.config().await;
-    assert_eq!(config.params, params(), "current epoch keeps its parameters");
+    assert_eq!(
+        config.params,
+        params(),
+        "current epoch keeps its parameters"
+    );
     s.next_epoch().await;
     let config = s.config().await;
     assert_eq!(config.params, next);

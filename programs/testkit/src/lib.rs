@@ -9,7 +9,7 @@
 //! Layout: `lib.rs` the chain, `staking.rs` and `registry.rs` instruction
 //! builders for those programs, `world.rs` a staking world with wallets.
 
-use anchor_lang::prelude::{AccountInfo, Clock, Pubkey};
+use anchor_lang::prelude::{Clock, Pubkey};
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::solana_program::program_pack::Pack;
 use anchor_lang::AccountDeserialize;
@@ -26,29 +26,6 @@ pub use solana_transaction_error::TransactionError;
 pub mod registry;
 pub mod staking;
 pub mod world;
-
-/// Anchor's `entry` ties its three arguments to one lifetime; the runtime's
-/// builtin signature gives each its own. The runtime keeps all three alive for
-/// the whole call, so narrowing them to one lifetime is sound.
-macro_rules! native_entry {
-    ($name:ident, $program:path) => {
-        fn $name<'a, 'b, 'c, 'd>(
-            program_id: &'a Pubkey,
-            accounts: &'b [AccountInfo<'c>],
-            data: &'d [u8],
-        ) -> anchor_lang::solana_program::entrypoint::ProgramResult {
-            use $program as program;
-            // SAFETY: see the macro's comment.
-            let accounts: &'c [AccountInfo<'c>] = unsafe { std::mem::transmute(accounts) };
-            let program_id: &'c Pubkey = unsafe { std::mem::transmute(program_id) };
-            let data: &'c [u8] = unsafe { std::mem::transmute(data) };
-            program::entry(program_id, accounts, data)
-        }
-    };
-}
-
-native_entry!(staking_entry, aether_staking);
-native_entry!(registry_entry, aether_registry);
 
 /// An event read back from a transaction: the bytes after Anchor's event tag.
 #[derive(Debug, Clone)]
@@ -87,15 +64,16 @@ impl Chain {
     pub async fn start() -> Self {
         let mut test = ProgramTest::default();
         test.prefer_bpf(false);
+        use aether_native_programs as native;
         test.add_program(
             "aether_staking",
             aether_staking::ID,
-            processor!(staking_entry),
+            processor!(native::staking),
         );
         test.add_program(
             "aether_registry",
             aether_registry::ID,
-            processor!(registry_entry),
+            processor!(native::registry),
         );
         Self {
             ctx: test.start_with_context().await,

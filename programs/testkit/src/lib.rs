@@ -6,8 +6,8 @@
 //! program test needs: sending transactions and reading their events, moving
 //! the clock, making mints and token accounts, reading accounts.
 //!
-//! Layout: `lib.rs` the chain, `staking.rs` and `registry.rs` instruction
-//! builders for those programs, `world.rs` a staking world with wallets.
+//! Layout: `lib.rs` the chain, `world.rs` a staking world with wallets; the
+//! instruction builders come from `aether-sdk`.
 
 use anchor_lang::prelude::{Clock, Pubkey};
 use anchor_lang::solana_program::instruction::Instruction;
@@ -23,9 +23,9 @@ pub use solana_keypair::Keypair;
 pub use solana_signer;
 pub use solana_transaction_error::TransactionError;
 
-pub mod registry;
-pub mod staking;
 pub mod world;
+
+pub use aether_sdk::programs::{registry, staking};
 
 /// An event read back from a transaction: the bytes after Anchor's event tag.
 #[derive(Debug, Clone)]

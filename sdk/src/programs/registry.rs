@@ -9,6 +9,7 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{system_program, InstructionData, ToAccountMetas};
 
+/// The registry config account.
 pub fn config() -> Pubkey {
     Pubkey::find_program_address(&[SEED_CONFIG], &ID).0
 }
@@ -29,6 +30,7 @@ fn ix(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction 
     }
 }
 
+/// `initialize`: creates the registry config with a score quorum in basis points.
 pub fn initialize(authority: Pubkey, quorum_bps: u16) -> Instruction {
     ix(
         accounts::Initialize {
@@ -42,6 +44,7 @@ pub fn initialize(authority: Pubkey, quorum_bps: u16) -> Instruction {
     )
 }
 
+/// `update_config`: a new quorum and/or authority.
 pub fn update_config(authority: Pubkey, args: UpdateConfigArgs) -> Instruction {
     ix(
         accounts::UpdateConfig {
@@ -54,8 +57,9 @@ pub fn update_config(authority: Pubkey, args: UpdateConfigArgs) -> Instruction {
     )
 }
 
+/// `register_core_node`: registers `operator`'s staking node as a core node.
 pub fn register_core_node(operator: Pubkey, args: RegisterCoreNodeArgs) -> Instruction {
-    let staking_node = crate::staking::node(&operator);
+    let staking_node = super::staking::node(&operator);
     ix(
         accounts::RegisterCoreNode {
             operator,
@@ -70,6 +74,7 @@ pub fn register_core_node(operator: Pubkey, args: RegisterCoreNodeArgs) -> Instr
     )
 }
 
+/// `register_resource_node`: `owner` and `node_identity` sign; under the core node whose record is `parent`.
 pub fn register_resource_node(
     owner: Pubkey,
     node_identity: Pubkey,
@@ -91,6 +96,7 @@ pub fn register_resource_node(
     )
 }
 
+/// `update_node`: the owner changes its node; `new_parent` with `move_to_parent`.
 pub fn update_node(
     owner: Pubkey,
     record: Pubkey,
@@ -109,6 +115,7 @@ pub fn update_node(
     )
 }
 
+/// `deregister_node`: the owner removes its node and gets the rent back.
 pub fn deregister_node(owner: Pubkey, record: Pubkey) -> Instruction {
     ix(
         accounts::DeregisterNode {
@@ -122,13 +129,14 @@ pub fn deregister_node(owner: Pubkey, record: Pubkey) -> Instruction {
     )
 }
 
+/// `report_score`: `reporter`'s (an active core node's operator) score for `record` in `epoch`.
 pub fn report_score(reporter: Pubkey, record: Pubkey, epoch: u64, score: u16) -> Instruction {
     ix(
         accounts::ReportScore {
             reporter,
             config: config(),
-            staking_config: crate::staking::config(),
-            reporter_node: crate::staking::node(&reporter),
+            staking_config: super::staking::config(),
+            reporter_node: super::staking::node(&reporter),
             record,
             event_authority: event_authority(),
             program: ID,

@@ -1,4 +1,5 @@
-//! Instruction builders for the staking program, over its generated
+//! The staking program: its account addresses and an instruction builder
+//! per instruction, over its generated
 //! `accounts::*` and `instruction::*` types.
 
 use aether_staking::constants::*;
@@ -9,21 +10,27 @@ use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{system_program, InstructionData, ToAccountMetas};
 use anchor_spl::token::spl_token;
 
+/// The staking config account.
 pub fn config() -> Pubkey {
     Pubkey::find_program_address(&[SEED_CONFIG], &ID).0
 }
+/// The token vault that holds every staked token.
 pub fn stake_vault() -> Pubkey {
     Pubkey::find_program_address(&[SEED_STAKE_VAULT], &ID).0
 }
+/// The token vault rewards are paid from.
 pub fn reward_vault() -> Pubkey {
     Pubkey::find_program_address(&[SEED_REWARD_VAULT], &ID).0
 }
+/// The staking `Node` of `operator`.
 pub fn node(operator: &Pubkey) -> Pubkey {
     Pubkey::find_program_address(&[SEED_NODE, operator.as_ref()], &ID).0
 }
+/// `staker`'s stake position on `node`.
 pub fn position(node: &Pubkey, staker: &Pubkey) -> Pubkey {
     Pubkey::find_program_address(&[SEED_STAKE, node.as_ref(), staker.as_ref()], &ID).0
 }
+/// The record `crank_epoch` leaves for `epoch`.
 pub fn epoch_record(epoch: u64) -> Pubkey {
     Pubkey::find_program_address(&[SEED_EPOCH, &epoch.to_le_bytes()], &ID).0
 }
@@ -39,6 +46,7 @@ fn ix(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction 
     }
 }
 
+/// `initialize`: creates the config and vaults for `mint`; `authority` signs and pays.
 pub fn initialize(authority: Pubkey, mint: Pubkey, params: Params) -> Instruction {
     ix(
         accounts::Initialize {
@@ -56,6 +64,7 @@ pub fn initialize(authority: Pubkey, mint: Pubkey, params: Params) -> Instructio
     )
 }
 
+/// `update_config`: new parameters (from the next epoch) and/or a new authority.
 pub fn update_config(authority: Pubkey, args: UpdateConfigArgs) -> Instruction {
     ix(
         accounts::UpdateConfig {
@@ -68,6 +77,7 @@ pub fn update_config(authority: Pubkey, args: UpdateConfigArgs) -> Instruction {
     )
 }
 
+/// `fund_rewards`: moves `amount` from `funder_tokens` into the reward vault.
 pub fn fund_rewards(
     funder: Pubkey,
     mint: Pubkey,
@@ -89,6 +99,7 @@ pub fn fund_rewards(
     )
 }
 
+/// `create_node`: the operator's node, with `amount` (at least the minimum) of its own stake.
 pub fn create_node(
     operator: Pubkey,
     mint: Pubkey,
@@ -114,6 +125,7 @@ pub fn create_node(
     )
 }
 
+/// `stake`: adds `amount` from `staker_tokens` to `node`. Pass `record` when [`record_for`] names one.
 pub fn stake(
     staker: Pubkey,
     node: Pubkey,
@@ -141,6 +153,7 @@ pub fn stake(
     )
 }
 
+/// `request_unstake`: takes `amount` off `node`; withdrawable after the cooldown.
 pub fn request_unstake(
     staker: Pubkey,
     node: Pubkey,
@@ -161,6 +174,7 @@ pub fn request_unstake(
     )
 }
 
+/// `withdraw`: sends what waited out its cooldown to `destination`.
 pub fn withdraw(staker: Pubkey, node: Pubkey, mint: Pubkey, destination: Pubkey) -> Instruction {
     ix(
         accounts::Withdraw {
@@ -178,6 +192,7 @@ pub fn withdraw(staker: Pubkey, node: Pubkey, mint: Pubkey, destination: Pubkey)
     )
 }
 
+/// `crank_epoch`: closes `epoch` (the current one) once its time is up.
 pub fn crank_epoch(payer: Pubkey, epoch: u64) -> Instruction {
     ix(
         accounts::CrankEpoch {
@@ -192,6 +207,7 @@ pub fn crank_epoch(payer: Pubkey, epoch: u64) -> Instruction {
     )
 }
 
+/// `claim_rewards`: pays `claimer`'s rewards on `node` (and its operator rewards, if it is the operator) to `destination`.
 pub fn claim_rewards(
     claimer: Pubkey,
     node: Pubkey,
@@ -217,6 +233,7 @@ pub fn claim_rewards(
     )
 }
 
+/// `close_node`: the operator closes its node.
 pub fn close_node(operator: Pubkey, record: Option<Pubkey>) -> Instruction {
     ix(
         accounts::CloseNode {
@@ -231,7 +248,7 @@ pub fn close_node(operator: Pubkey, record: Option<Pubkey>) -> Instruction {
     )
 }
 
-/// The record a node needs when its activation has matured, if it does.
+/// The epoch record a node needs passed with its next instruction, if any: when its activation has matured but is not yet finalized.
 pub fn record_for(
     node: &aether_staking::state::Node,
     config: &aether_staking::state::Config,

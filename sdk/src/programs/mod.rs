@@ -1,0 +1,4 @@
+//! Clients of Aether's on-chain programs: addresses and instruction builders.
+
+pub mod registry;
+pub mod staking;

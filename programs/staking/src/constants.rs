@@ -41,3 +41,9 @@ pub const DEFAULT_ACTIVATION_THRESHOLD: u64 = 500_000 * TOKEN;
 pub const DEFAULT_EPOCH_LENGTH: i64 = 86_400;
 /// Default unstake cooldown: seven days.
 pub const DEFAULT_UNSTAKE_COOLDOWN: i64 = 7 * 86_400;
+/// Default operator envelope per epoch: 10,000 tokens.
+pub const DEFAULT_OPERATOR_ENVELOPE: u64 = 10_000 * TOKEN;
+/// Default staker envelope base per epoch: 5,000 tokens.
+pub const DEFAULT_STAKER_ENVELOPE_BASE: u64 = 5_000 * TOKEN;
+/// Default staker envelope added per active node: 1,000 tokens.
+pub const DEFAULT_STAKER_ENVELOPE_PER_NODE: u64 = 1_000 * TOKEN;

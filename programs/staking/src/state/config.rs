@@ -1,6 +1,6 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::PRECISION;
+use crate::constants::*;
 use crate::errors::StakingError;
 
 /// What the authority may tune. Changes apply from the next epoch.
@@ -19,6 +19,21 @@ pub struct Params {
     pub staker_envelope_per_node: u64,
     /// Seconds between `request_unstake` and `withdraw`.
     pub unstake_cooldown: i64,
+}
+
+impl Default for Params {
+    /// The defaults, for a 6-decimal stake token.
+    fn default() -> Self {
+        Self {
+            min_operator_stake: DEFAULT_MIN_OPERATOR_STAKE,
+            activation_threshold: DEFAULT_ACTIVATION_THRESHOLD,
+            epoch_length: DEFAULT_EPOCH_LENGTH,
+            operator_envelope: DEFAULT_OPERATOR_ENVELOPE,
+            staker_envelope_base: DEFAULT_STAKER_ENVELOPE_BASE,
+            staker_envelope_per_node: DEFAULT_STAKER_ENVELOPE_PER_NODE,
+            unstake_cooldown: DEFAULT_UNSTAKE_COOLDOWN,
+        }
+    }
 }
 
 impl Params {

@@ -1,0 +1,92 @@
+//! A whole Solana cluster in one process, for Aether's local stack and tests.
+//!
+//! Surfpool (`surfpool-core`) serves the standard JSON-RPC and WebSocket
+//! interfaces over LiteSVM, with SPL Token and Associated Token Account; this
+//! crate adds Aether's programs as native builtins (the SBF toolchain is not
+//! available here), runs it fully offline on loopback, keeps it in a ledger
+//! directory when asked, and bootstraps the stake token and program configs.
+//!
+//! Layout: `config.rs` the [`Config`] shared by flags and files, `engine.rs`
+//! Surfpool with our builtins, `bootstrap.rs` `--bootstrap`, `error.rs`.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), aether_localnet::LocalnetError> {
+//! let config = aether_localnet::Config { rpc_port: 18899, ..Default::default() };
+//! let localnet = aether_localnet::Localnet::start(config).await?;
+//! println!("JSON-RPC at {}", localnet.rpc_url());
+//! localnet.stop();
+//! # Ok(()) }
+//! ```
+
+mod bootstrap;
+mod config;
+mod engine;
+mod error;
+
+use std::future::Future;
+use std::path::PathBuf;
+
+pub use bootstrap::{bootstrap, BootstrapReport, Funded, DECIMALS, FUND_LAMPORTS, FUND_TOKENS};
+pub use config::{Config, DEFAULT_RPC_PORT, DEFAULT_SLOT_MS};
+pub use error::LocalnetError;
+
+/// A running localnet. Stops when dropped.
+pub struct Localnet {
+    config: Config,
+    engine: engine::Engine,
+}
+
+impl Localnet {
+    /// Starts Surfpool with our programs and waits until it answers.
+    pub async fn start(config: Config) -> Result<Self, LocalnetError> {
+        let engine = engine::Engine::start(&config).await?;
+        Ok(Self { config, engine })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn rpc_url(&self) -> String {
+        self.config.rpc_url()
+    }
+
+    pub fn ws_url(&self) -> String {
+        self.config.ws_url()
+    }
+
+    /// Where `--bootstrap` keeps its keypair and report: the ledger, or a
+    /// directory under the system's temp dir named after the port.
+    pub fn key_dir(&self) -> PathBuf {
+        self.config.ledger.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("aether-localnet-{}", self.config.rpc_port))
+        })
+    }
+
+    /// Stops the servers and waits for them.
+    pub fn stop(mut self) {
+        self.engine.stop();
+    }
+}
+
+/// Runs a localnet until `shutdown` resolves: starts it, bootstraps it when
+/// asked, calls `on_ready` (with the report, if bootstrapped), then waits.
+pub async fn run(
+    config: Config,
+    on_ready: impl FnOnce(&Localnet, Option<&BootstrapReport>),
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), LocalnetError> {
+    let localnet = Localnet::start(config).await?;
+    let report = if localnet.config.bootstrap {
+        Some(bootstrap(&localnet.config, &localnet.key_dir()).await?)
+    } else {
+        None
+    };
+    on_ready(&localnet, report.as_ref());
+    shutdown.await;
+    tracing::info!("stopping the localnet");
+    // Stopping joins threads: keep it off the async workers.
+    tokio::task::spawn_blocking(move || localnet.stop())
+        .await
+        .map_err(|e| LocalnetError::Engine(e.to_string()))
+}

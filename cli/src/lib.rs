@@ -1,0 +1,72 @@
+//! The `aether` command. Each subcommand lives in `commands/`, as a clap
+//! struct with `execute()`; this file only parses and dispatches. The CLI
+//! calls libraries and never builds an instruction itself.
+
+mod commands;
+mod program_output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Aether: a decentralized cloud whose control plane is on Solana.
+#[derive(Debug, Parser)]
+#[command(name = "aether", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a whole Solana cluster in this process, with Aether's programs.
+    Localnet(commands::localnet::LocalnetCmd),
+}
+
+/// Parses the command line, runs the command, and turns errors into a
+/// message and a non-zero exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logs();
+    let result = match cli.command {
+        Command::Localnet(cmd) => cmd.execute(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AETHER_LOG")
+        .unwrap_or_else(|_| "info,solana_runtime=warn,solana_metrics=warn,solana_accounts_db=warn".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub(crate) async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

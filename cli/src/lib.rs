@@ -41,8 +41,9 @@ pub fn main() -> ExitCode {
 }
 
 fn init_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("AETHER_LOG")
-        .unwrap_or_else(|_| "info,solana_runtime=warn,solana_metrics=warn,solana_accounts_db=warn".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AETHER_LOG").unwrap_or_else(|_| {
+        "info,solana_runtime=warn,solana_metrics=warn,solana_accounts_db=warn".into()
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

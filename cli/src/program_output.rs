@@ -43,4 +43,3 @@ pub fn capture() -> std::io::Result<RealStdout> {
         Ok(RealStdout(File::from_raw_fd(real)))
     }
 }
-

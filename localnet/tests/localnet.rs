@@ -4,5 +4,6 @@ mod localnet {
     mod bad_input;
     mod common;
     mod restart;
+    mod rpc_methods;
     mod rpc_story;
 }

@@ -56,7 +56,8 @@ impl LocalnetCmd {
     pub fn resolve(&self) -> Result<Config> {
         let mut config = match &self.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
                 toml::from_str(&text).with_context(|| format!("in {}", path.display()))?
             }
             None => Config::default(),
@@ -140,16 +141,25 @@ mod tests {
         assert_eq!(config.slot_ms, 50, "file wins over default");
         assert_eq!(config.bind.to_string(), "127.0.0.1", "default");
         std::fs::write(&file, "rpc_prot = 1\n").unwrap();
-        let err = parse(&["--config", file.to_str().unwrap()]).resolve().unwrap_err();
-        assert!(format!("{err:#}").contains("rpc_prot"), "unknown keys are named: {err:#}");
+        let err = parse(&["--config", file.to_str().unwrap()])
+            .resolve()
+            .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("rpc_prot"),
+            "unknown keys are named: {err:#}"
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
     fn bad_fund_arguments_are_refused() {
-        let err = parse(&["--bootstrap", "--fund", "/no/such/keypair.json"]).resolve().unwrap_err();
+        let err = parse(&["--bootstrap", "--fund", "/no/such/keypair.json"])
+            .resolve()
+            .unwrap_err();
         assert!(format!("{err:#}").contains("/no/such/keypair.json"));
-        let err = parse(&["--fund", "11111111111111111111111111111111"]).resolve().unwrap_err();
+        let err = parse(&["--fund", "11111111111111111111111111111111"])
+            .resolve()
+            .unwrap_err();
         assert!(format!("{err:#}").contains("--fund needs --bootstrap"));
         assert!(Cli::try_parse_from(["aether", "localnet", "--slot-ms", "x"]).is_err());
     }

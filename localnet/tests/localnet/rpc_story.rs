@@ -44,6 +44,16 @@ async fn events_of<E: Event>(
         .await
         .expect("getTransaction");
     let meta = tx.transaction.meta.expect("meta");
+    // Logs and balances are there, as clients expect.
+    let OptionSerializer::Some(logs) = &meta.log_messages else {
+        panic!("no logMessages")
+    };
+    assert!(
+        logs.iter()
+            .any(|l| l == &format!("Program {program} invoke [1]")),
+        "{logs:?}"
+    );
+    assert_eq!(meta.pre_balances.len(), meta.post_balances.len());
     let keys = match tx.transaction.transaction {
         solana_transaction_status_client_types::EncodedTransaction::Json(ui) => match ui.message {
             solana_transaction_status_client_types::UiMessage::Raw(raw) => raw.account_keys,
@@ -108,7 +118,8 @@ async fn stock_clients_work_against_the_localnet() {
     .unwrap();
     assert_eq!(config.stake_mint, mint);
 
-    // Airdrop and a plain SOL transfer.
+    // Airdrop and a plain SOL transfer, watched over pubsub: the slot, the
+    // signature and the receiving account.
     let alice = Keypair::new();
     let bob = Pubkey::new_unique();
     let sig = rpc
@@ -125,8 +136,40 @@ async fn stock_clients_work_against_the_localnet() {
         &[&alice],
         blockhash,
     );
+    let watch = PubsubClient::new(&localnet.ws_url())
+        .await
+        .expect("pubsub connects");
+    let (mut slots, _u1) = watch.slot_subscribe().await.expect("slotSubscribe");
+    let (mut sig_notes, _u2) = watch
+        .signature_subscribe(&tx.signatures[0], None)
+        .await
+        .expect("signatureSubscribe");
+    let (mut bob_notes, _u3) = watch
+        .account_subscribe(&bob, None)
+        .await
+        .expect("accountSubscribe");
+    let within = Duration::from_secs(10);
+    let slot = tokio::time::timeout(within, slots.next())
+        .await
+        .expect("a slot notification")
+        .unwrap();
+    assert!(slot.slot > 0);
+
     rpc.send_and_confirm_transaction(&tx).await.unwrap();
     assert_eq!(rpc.get_balance(&bob).await.unwrap(), 1_234_567);
+    let note = tokio::time::timeout(within, sig_notes.next())
+        .await
+        .expect("a signature notification")
+        .unwrap();
+    assert!(matches!(
+        note.value,
+        solana_rpc_client_api::response::RpcSignatureResult::ProcessedSignature(ref r) if r.err.is_none()
+    ));
+    let account = tokio::time::timeout(within, bob_notes.next())
+        .await
+        .expect("an account notification")
+        .unwrap();
+    assert_eq!(account.value.lamports, 1_234_567);
 
     // Live logs of the staking program, subscribed before the call.
     let pubsub = PubsubClient::new(&localnet.ws_url())

@@ -60,7 +60,7 @@ async fn bad_requests_get_standard_errors() {
 
     // A bad signature.
     let mut tx = Transaction::new_signed_with_payer(
-        &[ix.clone()],
+        std::slice::from_ref(&ix),
         Some(&alice.pubkey()),
         &[&alice],
         rpc.get_latest_blockhash().await.unwrap(),

@@ -37,6 +37,10 @@ native_entry!(
     /// The registry program's entry point.
     registry => aether_registry
 );
+native_entry!(
+    /// The anchors program's entry point.
+    anchors => aether_anchors
+);
 
 /// A program that can run as a native builtin.
 #[derive(Clone, Copy, Debug)]
@@ -47,7 +51,7 @@ pub struct NativeProgram {
 }
 
 /// Every program of Aether that exists so far, in the order they are loaded.
-pub const PROGRAMS: [NativeProgram; 2] = [
+pub const PROGRAMS: [NativeProgram; 3] = [
     NativeProgram {
         name: "aether_staking",
         id: aether_staking::ID,
@@ -55,5 +59,9 @@ pub const PROGRAMS: [NativeProgram; 2] = [
     NativeProgram {
         name: "aether_registry",
         id: aether_registry::ID,
+    },
+    NativeProgram {
+        name: "aether_anchors",
+        id: aether_anchors::ID,
     },
 ];

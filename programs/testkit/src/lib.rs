@@ -75,6 +75,11 @@ impl Chain {
             aether_registry::ID,
             processor!(native::registry),
         );
+        test.add_program(
+            "aether_anchors",
+            aether_anchors::ID,
+            processor!(native::anchors),
+        );
         Self {
             ctx: test.start_with_context().await,
         }

@@ -1,4 +1,5 @@
 //! Clients of Aether's on-chain programs: addresses and instruction builders.
 
+pub mod anchors;
 pub mod registry;
 pub mod staking;

@@ -1,0 +1,121 @@
+use aether_registry::state::{NodeKind, NodeRecord};
+use aether_staking::state::{Config as StakingConfig, Node as StakingNode};
+use anchor_lang::prelude::*;
+
+use crate::constants::*;
+use crate::errors::AnchorsError;
+use crate::events::BatchAnchored;
+use crate::state::{AnchorsConfig, BatchLog};
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct SubmitBatch<'info> {
+    /// An active core node's operator, or an allowlisted key. Pays the log's
+    /// growth while the window fills.
+    #[account(mut)]
+    pub submitter: Signer<'info>,
+
+    #[account(seeds = [SEED_CONFIG], bump = config.bump)]
+    pub config: Box<Account<'info, AnchorsConfig>>,
+
+    #[account(
+        mut,
+        seeds = [SEED_LOG],
+        bump = log.bump,
+        realloc = BatchLog::space(log.next_len()),
+        realloc::payer = submitter,
+        realloc::zero = false,
+    )]
+    pub log: Box<Account<'info, BatchLog>>,
+
+    /// For a core node: the staking program's config (owner and seeds checked).
+    #[account(
+        seeds = [aether_staking::constants::SEED_CONFIG],
+        bump = staking_config.bump,
+        seeds::program = aether_staking::ID,
+    )]
+    pub staking_config: Option<Box<Account<'info, StakingConfig>>>,
+
+    /// For a core node: the submitter's staking node (owner checked here,
+    /// seeds in `validate`).
+    pub staking_node: Option<Box<Account<'info, StakingNode>>>,
+
+    /// For a core node: its registry record (owner checked here, seeds in `validate`).
+    pub core_record: Option<Box<Account<'info, NodeRecord>>>,
+
+    pub system_program: Program<'info, System>,
+}
+
+impl<'info> SubmitBatch<'info> {
+    fn validate(&self, count: u32, content_id: &[u8]) -> Result<()> {
+        let Self {
+            submitter,
+            config,
+            staking_config,
+            staking_node,
+            core_record,
+            ..
+        } = self;
+        // args
+        require!(count > 0, AnchorsError::EmptyBatch);
+        require!(
+            !content_id.is_empty() && content_id.len() <= MAX_CONTENT_ID_LEN as usize,
+            AnchorsError::InvalidContentId
+        );
+        // submitter: allowlisted, or an active, registered core node
+        if config.allowlist.contains(&submitter.key()) {
+            return Ok(());
+        }
+        let (Some(staking_config), Some(node), Some(record)) =
+            (staking_config, staking_node, core_record)
+        else {
+            return err!(AnchorsError::NotAllowed);
+        };
+        let node_address = Pubkey::create_program_address(
+            &[
+                aether_staking::constants::SEED_NODE,
+                submitter.key().as_ref(),
+                &[node.bump],
+            ],
+            &aether_staking::ID,
+        )
+        .map_err(|_| AnchorsError::NotAllowed)?;
+        require_keys_eq!(node_address, node.key(), AnchorsError::NotAllowed);
+        let record_address = Pubkey::create_program_address(
+            &[
+                aether_registry::constants::SEED_NODE,
+                node.key().as_ref(),
+                &[record.bump],
+            ],
+            &aether_registry::ID,
+        )
+        .map_err(|_| AnchorsError::NotAllowed)?;
+        require_keys_eq!(record_address, record.key(), AnchorsError::NotAllowed);
+        require!(
+            record.kind == NodeKind::Core && node.is_active_in(staking_config),
+            AnchorsError::NotAllowed
+        );
+        Ok(())
+    }
+
+    #[access_control(ctx.accounts.validate(count, &content_id))]
+    pub fn handler(
+        ctx: Context<Self>,
+        root: [u8; 32],
+        count: u32,
+        content_id: Vec<u8>,
+    ) -> Result<()> {
+        let clock = Clock::get()?;
+        let log = &mut ctx.accounts.log;
+        let seq = log.push(root, count, clock.slot, clock.unix_timestamp)?;
+        log.invariant()?;
+        emit_cpi!(BatchAnchored {
+            seq,
+            root,
+            count,
+            content_id,
+            submitter: ctx.accounts.submitter.key(),
+        });
+        Ok(())
+    }
+}

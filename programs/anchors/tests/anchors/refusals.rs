@@ -1,0 +1,198 @@
+//! Who may anchor, and what a batch must be: every refusal is named and changes nothing.
+
+use aether_anchors::errors::AnchorsError;
+use aether_anchors::UpdateConfigArgs;
+use aether_program_testkit::solana_signer::Signer;
+use aether_program_testkit::{assert_error, registry as rix, staking as six, Keypair};
+use aether_sdk::programs::anchors as aix;
+use anchor_lang::error::ErrorCode as Anchor;
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+
+use super::common::*;
+
+async fn refused(w: &mut World, ix: Instruction, signer: &Keypair, code: impl Into<u32>) {
+    let before = (
+        w.s.chain.raw(aix::log()).await,
+        w.s.chain.raw(aix::config()).await,
+    );
+    assert_error(w.s.chain.send(&[ix], &[signer]).await, code);
+    let after = (
+        w.s.chain.raw(aix::log()).await,
+        w.s.chain.raw(aix::config()).await,
+    );
+    assert_eq!(before, after, "a refused instruction changed state");
+}
+
+#[tokio::test]
+async fn only_active_core_nodes_and_allowlisted_keys_anchor() {
+    let mut w = World::new().await;
+    let (_, _, root) = batch("x", 4);
+    let mallory = w.s.wallet(0).await;
+    let m = keypair(&mallory);
+    // Neither allowlisted nor a core node.
+    refused(
+        &mut w,
+        aix::submit_batch_allowlisted(m.pubkey(), root, 4, b"c".to_vec()),
+        &m,
+        AnchorsError::NotAllowed,
+    )
+    .await;
+    // A registered core node that is not active.
+    let idle = keypair(&w.idle);
+    refused(
+        &mut w,
+        aix::submit_batch(idle.pubkey(), true, root, 4, b"c".to_vec()),
+        &idle,
+        AnchorsError::NotAllowed,
+    )
+    .await;
+    // Mallory shows the active node's accounts as hers.
+    let mut ix = aix::submit_batch(m.pubkey(), true, root, 4, b"c".to_vec());
+    let core_node = six::node(&w.core.pubkey());
+    ix.accounts[4].pubkey = core_node;
+    ix.accounts[5].pubkey = rix::record(&core_node);
+    refused(&mut w, ix, &m, AnchorsError::NotAllowed).await;
+    // A staking node copied under another program's ownership.
+    let real =
+        w.s.chain
+            .ctx
+            .banks_client
+            .get_account(core_node)
+            .await
+            .unwrap()
+            .unwrap();
+    let mut fake = real.clone();
+    fake.owner = Pubkey::new_unique();
+    let fake_key = Pubkey::new_unique();
+    w.s.chain.ctx.set_account(&fake_key, &fake.into());
+    let core = keypair(&w.core);
+    let mut ix = aix::submit_batch(core.pubkey(), true, root, 4, b"c".to_vec());
+    ix.accounts[4].pubkey = fake_key;
+    refused(&mut w, ix, &core, Anchor::AccountOwnedByWrongProgram).await;
+}
+
+#[tokio::test]
+async fn malformed_batches_are_refused() {
+    let mut w = World::new().await;
+    let payer = w.s.chain.ctx.payer.insecure_clone();
+    let (_, _, root) = batch("x", 4);
+    refused(
+        &mut w,
+        aix::submit_batch_allowlisted(payer.pubkey(), root, 0, b"c".to_vec()),
+        &payer,
+        AnchorsError::EmptyBatch,
+    )
+    .await;
+    refused(
+        &mut w,
+        aix::submit_batch_allowlisted(payer.pubkey(), root, 4, Vec::new()),
+        &payer,
+        AnchorsError::InvalidContentId,
+    )
+    .await;
+    refused(
+        &mut w,
+        aix::submit_batch_allowlisted(payer.pubkey(), root, 4, vec![b'x'; 65]),
+        &payer,
+        AnchorsError::InvalidContentId,
+    )
+    .await;
+    w.s.chain
+        .send(
+            &[aix::submit_batch_allowlisted(
+                payer.pubkey(),
+                root,
+                4,
+                vec![b'x'; 64],
+            )],
+            &[],
+        )
+        .await
+        .expect("64 bytes is the limit, not over it");
+    let proof = aix::merkle::MerkleProof {
+        index: 0,
+        siblings: vec![],
+    };
+    refused(
+        &mut w,
+        aix::verify_inclusion(1, Vec::new(), proof.clone()),
+        &payer,
+        AnchorsError::InvalidItemHash,
+    )
+    .await;
+    refused(
+        &mut w,
+        aix::verify_inclusion(1, vec![b'a'; 129], proof),
+        &payer,
+        AnchorsError::InvalidItemHash,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn only_the_authority_changes_the_allowlist() {
+    let mut w = World::new().await;
+    let mallory = w.s.wallet(0).await;
+    let m = keypair(&mallory);
+    let args = UpdateConfigArgs {
+        allow: vec![m.pubkey()],
+        ..Default::default()
+    };
+    refused(
+        &mut w,
+        aix::update_config(m.pubkey(), args),
+        &m,
+        AnchorsError::Unauthorized,
+    )
+    .await;
+    let payer = w.s.chain.ctx.payer.insecure_clone();
+    let too_many = UpdateConfigArgs {
+        allow: (0..16).map(|_| Pubkey::new_unique()).collect(),
+        ..Default::default()
+    };
+    refused(
+        &mut w,
+        aix::update_config(payer.pubkey(), too_many),
+        &payer,
+        AnchorsError::AllowlistFull,
+    )
+    .await;
+    // The authority allows mallory, who can then anchor; then revokes her.
+    let allow = UpdateConfigArgs {
+        allow: vec![m.pubkey()],
+        ..Default::default()
+    };
+    w.s.chain
+        .send(&[aix::update_config(payer.pubkey(), allow)], &[])
+        .await
+        .unwrap();
+    let (_, _, root) = batch("m", 1);
+    w.s.chain
+        .send(
+            &[aix::submit_batch_allowlisted(
+                m.pubkey(),
+                root,
+                1,
+                b"c".to_vec(),
+            )],
+            &[&m],
+        )
+        .await
+        .unwrap();
+    let revoke = UpdateConfigArgs {
+        revoke: vec![m.pubkey()],
+        ..Default::default()
+    };
+    w.s.chain
+        .send(&[aix::update_config(payer.pubkey(), revoke)], &[])
+        .await
+        .unwrap();
+    refused(
+        &mut w,
+        aix::submit_batch_allowlisted(m.pubkey(), root, 1, b"c".to_vec()),
+        &m,
+        AnchorsError::NotAllowed,
+    )
+    .await;
+}

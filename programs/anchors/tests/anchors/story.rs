@@ -1,0 +1,158 @@
+//! Anchor batches as the allowlisted bootstrap key and as an active core
+//! node, prove items against them, and watch the window roll over.
+
+use aether_anchors::errors::AnchorsError;
+use aether_anchors::events::BatchAnchored;
+use aether_anchors::state::BatchLog;
+use aether_program_testkit::solana_signer::Signer;
+use aether_program_testkit::{assert_error, find_event};
+use aether_sdk::programs::anchors as aix;
+use aether_sdk::programs::anchors::merkle;
+
+use super::common::*;
+
+#[tokio::test]
+async fn anchor_and_prove() {
+    let mut w = World::new().await;
+    let payer = w.s.chain.payer();
+
+    // The bootstrap key anchors batch 1.
+    let (items1, leaves1, root1) = batch("one", 3);
+    let cid = b"bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy".to_vec();
+    let events =
+        w.s.chain
+            .send(
+                &[aix::submit_batch_allowlisted(payer, root1, 3, cid.clone())],
+                &[],
+            )
+            .await
+            .unwrap();
+    let anchored: BatchAnchored = find_event(&events).expect("BatchAnchored event");
+    assert_eq!((anchored.seq, anchored.root, anchored.count), (1, root1, 3));
+    assert_eq!(anchored.content_id, cid);
+    assert_eq!(anchored.submitter, payer);
+
+    // An active core node anchors batch 2 by showing its staking node and record.
+    let (items2, leaves2, root2) = batch("two", 1_000);
+    let core = keypair(&w.core);
+    let events =
+        w.s.chain
+            .send(
+                &[aix::submit_batch(
+                    core.pubkey(),
+                    true,
+                    root2,
+                    1_000,
+                    b"cid-2".to_vec(),
+                )],
+                &[&core],
+            )
+            .await
+            .unwrap();
+    assert_eq!(find_event::<BatchAnchored>(&events).unwrap().seq, 2);
+
+    // Every item of batch 1 proves; an item of batch 2 does not prove against batch 1.
+    for (i, item) in items1.iter().enumerate() {
+        let proof = merkle::proof(&leaves1, i).unwrap();
+        w.s.chain
+            .send(&[aix::verify_inclusion(1, item.clone(), proof)], &[])
+            .await
+            .unwrap_or_else(|e| panic!("item {i} of batch 1: {e:?}"));
+    }
+    for i in [0, 499, 999] {
+        let proof = merkle::proof(&leaves2, i).unwrap();
+        w.s.chain
+            .send(
+                &[aix::verify_inclusion(2, items2[i].clone(), proof.clone())],
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_error(
+            w.s.chain
+                .send(&[aix::verify_inclusion(1, items2[i].clone(), proof)], &[])
+                .await,
+            AnchorsError::InvalidProof,
+        );
+    }
+    // A forged item, a wrong position, a batch that does not exist.
+    let proof = merkle::proof(&leaves2, 7).unwrap();
+    assert_error(
+        w.s.chain
+            .send(
+                &[aix::verify_inclusion(2, b"forged".to_vec(), proof.clone())],
+                &[],
+            )
+            .await,
+        AnchorsError::InvalidProof,
+    );
+    assert_error(
+        w.s.chain
+            .send(
+                &[aix::verify_inclusion(2, items2[8].clone(), proof.clone())],
+                &[],
+            )
+            .await,
+        AnchorsError::InvalidProof,
+    );
+    assert_error(
+        w.s.chain
+            .send(&[aix::verify_inclusion(3, items2[7].clone(), proof)], &[])
+            .await,
+        AnchorsError::SeqNotInWindow,
+    );
+}
+
+#[tokio::test]
+async fn the_window_keeps_the_last_256_roots() {
+    let mut w = World::new().await;
+    let payer = w.s.chain.payer();
+    let (first_items, first_leaves, first_root) = batch("first", 2);
+    w.s.chain
+        .send(
+            &[aix::submit_batch_allowlisted(
+                payer,
+                first_root,
+                2,
+                b"c".to_vec(),
+            )],
+            &[],
+        )
+        .await
+        .unwrap();
+    let before = w.s.chain.raw(aix::log()).await.unwrap().len();
+    assert_eq!(before, BatchLog::space(1));
+    // Several batches per transaction, 256 more in all.
+    for chunk in 0..32u32 {
+        let ixs: Vec<_> = (0..8u32)
+            .map(|i| {
+                let mut root = [0u8; 32];
+                root[..4].copy_from_slice(&(chunk * 8 + i).to_le_bytes());
+                aix::submit_batch_allowlisted(payer, root, 1, b"c".to_vec())
+            })
+            .collect();
+        w.s.chain.send(&ixs, &[]).await.unwrap();
+    }
+    let log: BatchLog = w.s.chain.account(aix::log()).await;
+    assert_eq!(log.last_seq, 257);
+    assert_eq!(log.entries.len(), 256);
+    let size = w.s.chain.raw(aix::log()).await.unwrap().len();
+    assert_eq!(
+        size,
+        BatchLog::space(256),
+        "the log stops growing when full"
+    );
+    println!("BatchLog account: {size} bytes when full");
+    // Batch 1 has left the window; batch 2 is the oldest still in it.
+    let proof = merkle::proof(&first_leaves, 0).unwrap();
+    assert_error(
+        w.s.chain
+            .send(
+                &[aix::verify_inclusion(1, first_items[0].clone(), proof)],
+                &[],
+            )
+            .await,
+        AnchorsError::SeqNotInWindow,
+    );
+    assert_eq!(log.get(2).unwrap().root[..4], 0u32.to_le_bytes());
+}

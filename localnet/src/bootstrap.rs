@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use aether_sdk::programs::{anchors, registry, staking};
+use aether_sdk::programs::{anchors, escrow, registry, staking};
 use aether_staking::state::Params;
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
@@ -167,6 +167,7 @@ pub async fn bootstrap(config: &Config, dir: &Path) -> Result<BootstrapReport, L
                 ),
                 // The authority may anchor until core nodes are active.
                 anchors::initialize(authority.pubkey(), vec![authority.pubkey()]),
+                escrow::initialize(authority.pubkey(), mint.pubkey()),
             ];
             send(&rpc, &init, &authority, &[], "initializing the programs").await?;
             tracing::info!(mint = %mint.pubkey(), "bootstrapped");

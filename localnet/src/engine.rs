@@ -52,9 +52,10 @@ fn install_syscall_stubs() -> Result<(), LocalnetError> {
 /// builtins, so this runs on every start.
 fn register_builtins(svm: &mut SurfnetSvm) {
     use aether_native_programs as native;
-    let builtins: [(_, Option<BuiltinFunctionWithContext>); 3] = [
+    let builtins: [(_, Option<BuiltinFunctionWithContext>); 4] = [
         (aether_staking::ID, processor!(native::staking)),
         (aether_registry::ID, processor!(native::registry)),
+        (aether_escrow::ID, processor!(native::escrow)),
         (aether_anchors::ID, processor!(native::anchors)),
     ];
     debug_assert_eq!(builtins.len(), native::PROGRAMS.len());

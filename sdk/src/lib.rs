@@ -1,7 +1,8 @@
 //! Aether for dApps.
 //!
 //! Today this crate holds the clients of Aether's on-chain programs:
-//! [`programs::staking`], [`programs::registry`] and [`programs::anchors`] derive every account
+//! [`programs::staking`], [`programs::registry`], [`programs::escrow`] and
+//! [`programs::anchors`] derive every account
 //! address and build every instruction from the programs' own generated
 //! types, so no caller lists accounts by hand. Messages, content ids and the
 //! node's HTTP client come with the SDK issue.
@@ -20,6 +21,7 @@
 pub mod programs;
 
 pub use aether_anchors as anchors_program;
+pub use aether_escrow as escrow_program;
 pub use aether_registry as registry_program;
 pub use aether_staking as staking_program;
 pub use anchor_lang;

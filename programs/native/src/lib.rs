@@ -38,6 +38,10 @@ native_entry!(
     registry => aether_registry
 );
 native_entry!(
+    /// The escrow program's entry point.
+    escrow => aether_escrow
+);
+native_entry!(
     /// The anchors program's entry point.
     anchors => aether_anchors
 );
@@ -51,7 +55,7 @@ pub struct NativeProgram {
 }
 
 /// Every program of Aether that exists so far, in the order they are loaded.
-pub const PROGRAMS: [NativeProgram; 3] = [
+pub const PROGRAMS: [NativeProgram; 4] = [
     NativeProgram {
         name: "aether_staking",
         id: aether_staking::ID,
@@ -59,6 +63,10 @@ pub const PROGRAMS: [NativeProgram; 3] = [
     NativeProgram {
         name: "aether_registry",
         id: aether_registry::ID,
+    },
+    NativeProgram {
+        name: "aether_escrow",
+        id: aether_escrow::ID,
     },
     NativeProgram {
         name: "aether_anchors",

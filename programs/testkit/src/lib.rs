@@ -76,6 +76,11 @@ impl Chain {
             processor!(native::registry),
         );
         test.add_program(
+            "aether_escrow",
+            aether_escrow::ID,
+            processor!(native::escrow),
+        );
+        test.add_program(
             "aether_anchors",
             aether_anchors::ID,
             processor!(native::anchors),

@@ -18,10 +18,11 @@ fn anchor_toml() -> toml::Value {
 }
 
 /// The programs that exist as crates, with their declared ids.
-fn declared() -> [(&'static str, Pubkey); 3] {
+fn declared() -> [(&'static str, Pubkey); 4] {
     [
         ("aether_staking", aether_staking::ID),
         ("aether_registry", aether_registry::ID),
+        ("aether_escrow", aether_escrow::ID),
         ("aether_anchors", aether_anchors::ID),
     ]
 }

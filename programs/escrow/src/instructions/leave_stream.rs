@@ -1,0 +1,69 @@
+use aether_registry::state::NodeRecord;
+use anchor_lang::prelude::*;
+use anchor_spl::token::{Mint, Token, TokenAccount};
+
+use super::emit_settlement;
+use crate::constants::*;
+use crate::errors::EscrowError;
+use crate::events::ProviderLeft;
+use crate::payout::settle_and_pay;
+use crate::state::{EscrowConfig, Stream};
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct LeaveStream<'info> {
+    /// The resource node's owner.
+    pub provider_owner: Signer<'info>,
+
+    #[account(
+        seeds = [aether_registry::constants::SEED_NODE, provider.identity.as_ref()],
+        bump = provider.bump,
+        seeds::program = aether_registry::ID,
+        constraint = provider.owner == provider_owner.key() @ EscrowError::NotProviderOwner,
+    )]
+    pub provider: Box<Account<'info, NodeRecord>>,
+
+    #[account(seeds = [SEED_CONFIG], bump = config.bump)]
+    pub config: Box<Account<'info, EscrowConfig>>,
+    #[account(address = config.mint @ EscrowError::WrongMint)]
+    pub mint: Box<Account<'info, Mint>>,
+    #[account(mut, seeds = [SEED_STREAM, stream.owner.as_ref(), stream.resource.as_ref()], bump = stream.bump)]
+    pub stream: Box<Account<'info, Stream>>,
+    #[account(mut, seeds = [SEED_VAULT, stream.key().as_ref()], bump = stream.vault_bump)]
+    pub vault: Box<Account<'info, TokenAccount>>,
+    pub token_program: Program<'info, Token>,
+    // remaining accounts: the providers' payout accounts, in slot order
+}
+
+impl<'info> LeaveStream<'info> {
+    /// Settles (the provider is paid up to now), then frees its slot.
+    pub fn handler(ctx: Context<'info, Self>) -> Result<()> {
+        let provider = ctx.accounts.provider.key();
+        let accounts = &mut *ctx.accounts;
+        let at = accounts
+            .stream
+            .providers
+            .iter()
+            .position(|p| p.record == provider)
+            .ok_or(EscrowError::NotAProvider)?;
+        let settled = settle_and_pay(
+            &accounts.token_program,
+            &accounts.vault,
+            &accounts.mint,
+            &mut accounts.stream,
+            ctx.remaining_accounts,
+        )?;
+        let stream = &mut accounts.stream;
+        stream.providers.remove(at);
+        stream.invariant()?;
+        let event = ProviderLeft {
+            stream: stream.key(),
+            provider,
+            removed: false,
+            providers: stream.providers.len() as u8,
+        };
+        emit_settlement!(ctx, settled);
+        emit_cpi!(event);
+        Ok(())
+    }
+}

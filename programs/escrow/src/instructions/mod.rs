@@ -1,0 +1,37 @@
+mod allow_providers;
+mod close_stream;
+mod initialize;
+mod join_stream;
+mod leave_stream;
+mod open_stream;
+mod remove_provider;
+mod settle;
+mod top_up;
+mod update_config;
+
+pub use allow_providers::*;
+pub use close_stream::*;
+pub use initialize::*;
+pub use join_stream::*;
+pub use leave_stream::*;
+pub use open_stream::*;
+pub use remove_provider::*;
+pub use settle::*;
+pub use top_up::*;
+pub use update_config::*;
+
+/// Emits a settlement's events; `emit_cpi!` needs `ctx` in scope.
+macro_rules! emit_settlement {
+    ($ctx:ident, $settled:expr) => {{
+        let (paid, exhausted) = crate::payout::settled_events(&$ctx.accounts.stream, &$settled);
+        if let Some(event) = paid {
+            let ctx = &$ctx;
+            emit_cpi!(event);
+        }
+        if let Some(event) = exhausted {
+            let ctx = &$ctx;
+            emit_cpi!(event);
+        }
+    }};
+}
+pub(crate) use emit_settlement;

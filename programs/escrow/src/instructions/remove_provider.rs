@@ -1,0 +1,63 @@
+use anchor_lang::prelude::*;
+use anchor_spl::token::{Mint, Token, TokenAccount};
+
+use super::emit_settlement;
+use crate::constants::*;
+use crate::errors::EscrowError;
+use crate::events::ProviderLeft;
+use crate::payout::settle_and_pay;
+use crate::state::{EscrowConfig, Stream};
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct RemoveProvider<'info> {
+    pub owner: Signer<'info>,
+
+    #[account(seeds = [SEED_CONFIG], bump = config.bump)]
+    pub config: Box<Account<'info, EscrowConfig>>,
+    #[account(address = config.mint @ EscrowError::WrongMint)]
+    pub mint: Box<Account<'info, Mint>>,
+    #[account(
+        mut,
+        seeds = [SEED_STREAM, stream.owner.as_ref(), stream.resource.as_ref()],
+        bump = stream.bump,
+        has_one = owner @ EscrowError::NotOwner,
+    )]
+    pub stream: Box<Account<'info, Stream>>,
+    #[account(mut, seeds = [SEED_VAULT, stream.key().as_ref()], bump = stream.vault_bump)]
+    pub vault: Box<Account<'info, TokenAccount>>,
+    pub token_program: Program<'info, Token>,
+    // remaining accounts: the providers' payout accounts, in slot order
+}
+
+impl<'info> RemoveProvider<'info> {
+    /// The owner settles, then takes `provider` (its registry record) off the stream.
+    pub fn handler(ctx: Context<'info, Self>, provider: Pubkey) -> Result<()> {
+        let accounts = &mut *ctx.accounts;
+        let at = accounts
+            .stream
+            .providers
+            .iter()
+            .position(|p| p.record == provider)
+            .ok_or(EscrowError::NotAProvider)?;
+        let settled = settle_and_pay(
+            &accounts.token_program,
+            &accounts.vault,
+            &accounts.mint,
+            &mut accounts.stream,
+            ctx.remaining_accounts,
+        )?;
+        let stream = &mut accounts.stream;
+        stream.providers.remove(at);
+        stream.invariant()?;
+        let event = ProviderLeft {
+            stream: stream.key(),
+            provider,
+            removed: true,
+            providers: stream.providers.len() as u8,
+        };
+        emit_settlement!(ctx, settled);
+        emit_cpi!(event);
+        Ok(())
+    }
+}

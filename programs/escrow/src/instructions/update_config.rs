@@ -1,0 +1,38 @@
+use anchor_lang::prelude::*;
+
+use crate::constants::*;
+use crate::errors::EscrowError;
+use crate::events::EscrowInitialized;
+use crate::state::EscrowConfig;
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct UpdateConfig<'info> {
+    pub authority: Signer<'info>,
+
+    #[account(mut, seeds = [SEED_CONFIG], bump = config.bump)]
+    pub config: Box<Account<'info, EscrowConfig>>,
+}
+
+impl<'info> UpdateConfig<'info> {
+    fn validate(&self) -> Result<()> {
+        let Self {
+            authority, config, ..
+        } = self;
+        // config: only its authority changes it
+        require_keys_eq!(authority.key(), config.authority, EscrowError::Unauthorized);
+        Ok(())
+    }
+
+    /// Hands the authority over; the mint never changes (streams hold it).
+    #[access_control(ctx.accounts.validate())]
+    pub fn handler(ctx: Context<Self>, new_authority: Pubkey) -> Result<()> {
+        let config = &mut ctx.accounts.config;
+        config.authority = new_authority;
+        emit_cpi!(EscrowInitialized {
+            authority: config.authority,
+            mint: config.mint,
+        });
+        Ok(())
+    }
+}

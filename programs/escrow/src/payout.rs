@@ -1,0 +1,107 @@
+//! Settlement shared by every instruction that changes who is paid: book
+//! what accrued, then move it from the stream's vault to each provider's
+//! payout account (passed as remaining accounts, in slot order).
+
+use anchor_lang::prelude::*;
+use anchor_spl::token::{self, Mint, Token, TokenAccount, TransferChecked};
+
+use crate::constants::SEED_STREAM;
+use crate::errors::EscrowError;
+use crate::events::{StreamExhausted, StreamSettled};
+use crate::state::Stream;
+
+/// Signer seeds of a stream's PDA, which owns its vault.
+macro_rules! stream_seeds {
+    ($stream:expr) => {
+        &[
+            SEED_STREAM,
+            $stream.owner.as_ref(),
+            $stream.resource.as_ref(),
+            &[$stream.bump],
+        ]
+    };
+}
+pub(crate) use stream_seeds;
+
+/// Moves `amount` from the vault, signed by the stream.
+pub fn pay_from_vault<'info>(
+    token_program: &Program<'info, Token>,
+    vault: &Account<'info, TokenAccount>,
+    mint: &Account<'info, Mint>,
+    stream: &Account<'info, Stream>,
+    to: AccountInfo<'info>,
+    amount: u64,
+) -> Result<()> {
+    if amount == 0 {
+        return Ok(());
+    }
+    let accounts = TransferChecked {
+        from: vault.to_account_info(),
+        mint: mint.to_account_info(),
+        to,
+        authority: stream.to_account_info(),
+    };
+    let seeds: &[&[u8]] = stream_seeds!(stream);
+    token::transfer_checked(
+        CpiContext::new_with_signer(token_program.key(), accounts, &[seeds]),
+        amount,
+        mint.decimals,
+    )
+}
+
+/// What a settlement did, for the handler to emit.
+pub struct Settled {
+    pub paid: Vec<u64>,
+    pub total: u64,
+    pub newly_exhausted: bool,
+}
+
+/// Settles `stream` up to now and pays each provider.
+pub fn settle_and_pay<'info>(
+    token_program: &Program<'info, Token>,
+    vault: &Account<'info, TokenAccount>,
+    mint: &Account<'info, Mint>,
+    stream: &mut Account<'info, Stream>,
+    payouts: &[AccountInfo<'info>],
+) -> Result<Settled> {
+    require!(
+        payouts.len() == stream.providers.len(),
+        EscrowError::WrongPayoutAccounts
+    );
+    for (slot, account) in stream.providers.iter().zip(payouts) {
+        require!(
+            slot.payout == account.key() && account.is_writable,
+            EscrowError::WrongPayoutAccounts
+        );
+    }
+    let was_exhausted = stream.exhausted;
+    let now = Clock::get()?.unix_timestamp;
+    let settlement = stream.settle(now, vault.amount)?;
+    let mut total = 0u64;
+    for (amount, account) in settlement.paid.iter().zip(payouts) {
+        pay_from_vault(token_program, vault, mint, stream, account.clone(), *amount)?;
+        total = total.checked_add(*amount).ok_or(EscrowError::Overflow)?;
+    }
+    Ok(Settled {
+        paid: settlement.paid,
+        total,
+        newly_exhausted: settlement.exhausted && !was_exhausted,
+    })
+}
+
+/// The events of a settlement that paid something or exhausted the stream.
+pub fn settled_events(
+    stream: &Account<Stream>,
+    settled: &Settled,
+) -> (Option<StreamSettled>, Option<StreamExhausted>) {
+    let paid = (settled.total > 0).then(|| StreamSettled {
+        stream: stream.key(),
+        paid: settled.paid.clone(),
+        settled_until: stream.last_settled,
+    });
+    let exhausted = settled.newly_exhausted.then(|| StreamExhausted {
+        stream: stream.key(),
+        resource: stream.resource,
+    });
+    (paid, exhausted)
+}

@@ -1,0 +1,8 @@
+//! The escrow program in the real Solana runtime, with registry records as providers.
+
+mod escrow {
+    mod common;
+    mod conservation;
+    mod refusals;
+    mod story;
+}

@@ -1,0 +1,173 @@
+use aether_escrow::state::{Stream, StreamKind};
+use aether_escrow::OpenStreamArgs;
+use aether_program_testkit::solana_signer::Signer;
+use aether_program_testkit::world::*;
+use aether_program_testkit::{registry as rix, Keypair, RawEvent, TransactionError};
+use aether_registry::state::Capacity;
+use aether_registry::{RegisterCoreNodeArgs, RegisterResourceNodeArgs};
+use aether_sdk::programs::escrow as eix;
+use anchor_lang::prelude::Pubkey;
+
+pub use aether_program_testkit::world::{Setup, Wallet};
+
+/// A resource node: its owner (paid into `owner.tokens`) and its registry record.
+pub struct Provider {
+    pub owner: Wallet,
+    pub record: Pubkey,
+}
+
+/// Escrow initialized on the stake mint, one core node, and resource nodes
+/// with the given minimum compute prices per second.
+pub struct World {
+    pub s: Setup,
+    pub core_record: Pubkey,
+}
+
+impl World {
+    pub async fn new() -> Self {
+        let mut s = Setup::new(params()).await;
+        let authority = s.chain.payer();
+        s.chain
+            .send(
+                &[
+                    rix::initialize(authority, 6_667),
+                    eix::initialize(authority, s.mint),
+                ],
+                &[],
+            )
+            .await
+            .expect("initialize registry and escrow");
+        let core = s.wallet(1_000_000 * T).await;
+        let node = s.create_node(&core, 200_000 * T).await.unwrap();
+        let args = RegisterCoreNodeArgs {
+            endpoint: "https://core.test".into(),
+            p2p_address: "/dns4/core.test/tcp/4025".into(),
+        };
+        s.chain
+            .send(
+                &[rix::register_core_node(core.pubkey(), args)],
+                &[&core.key],
+            )
+            .await
+            .unwrap();
+        Self {
+            s,
+            core_record: rix::record(&node),
+        }
+    }
+
+    pub async fn provider(&mut self, min_price_per_second: u64) -> Provider {
+        let owner = self.s.wallet(0).await;
+        let identity = Keypair::new();
+        let args = RegisterResourceNodeArgs {
+            endpoint: "https://crn.test".into(),
+            capacity: Capacity {
+                vcpus: 4,
+                memory_mib: 8_192,
+                disk_gib: 100,
+            },
+            min_price_compute_per_second: min_price_per_second,
+            min_price_storage_per_gb_month: min_price_per_second * 1_000,
+        };
+        self.s
+            .chain
+            .send(
+                &[rix::register_resource_node(
+                    owner.pubkey(),
+                    identity.pubkey(),
+                    self.core_record,
+                    args,
+                )],
+                &[&owner.key, &identity],
+            )
+            .await
+            .unwrap();
+        Provider {
+            owner,
+            record: rix::record(&identity.pubkey()),
+        }
+    }
+
+    pub async fn stream(&mut self, key: Pubkey) -> Stream {
+        self.s.chain.account(key).await
+    }
+
+    pub async fn open(
+        &mut self,
+        user: &Wallet,
+        resource: [u8; 32],
+        rate: u64,
+        replicas: u8,
+        deposit: u64,
+    ) -> Result<Pubkey, TransactionError> {
+        let args = OpenStreamArgs {
+            resource,
+            kind: StreamKind::Compute,
+            max_rate_per_second: rate,
+            replicas,
+            deposit,
+        };
+        self.s
+            .chain
+            .send(
+                &[eix::open_stream(
+                    user.pubkey(),
+                    self.s.mint,
+                    user.tokens,
+                    args,
+                )],
+                &[&user.key],
+            )
+            .await?;
+        Ok(eix::stream(&user.pubkey(), &resource))
+    }
+
+    pub async fn join(
+        &mut self,
+        p: &Provider,
+        stream: Pubkey,
+    ) -> Result<Vec<RawEvent>, TransactionError> {
+        let slots = self.stream(stream).await.providers;
+        let ix = eix::join_stream(
+            p.owner.pubkey(),
+            p.record,
+            p.owner.tokens,
+            self.s.mint,
+            stream,
+            &slots,
+        );
+        self.s.chain.send(&[ix], &[&p.owner.key]).await
+    }
+
+    pub async fn leave(
+        &mut self,
+        p: &Provider,
+        stream: Pubkey,
+    ) -> Result<Vec<RawEvent>, TransactionError> {
+        let slots = self.stream(stream).await.providers;
+        let ix = eix::leave_stream(p.owner.pubkey(), p.record, self.s.mint, stream, &slots);
+        self.s.chain.send(&[ix], &[&p.owner.key]).await
+    }
+
+    pub async fn settle(&mut self, stream: Pubkey) -> Result<Vec<RawEvent>, TransactionError> {
+        let slots = self.stream(stream).await.providers;
+        self.s
+            .chain
+            .send(&[eix::settle(self.s.mint, stream, &slots)], &[])
+            .await
+    }
+
+    pub async fn close(
+        &mut self,
+        user: &Wallet,
+        stream: Pubkey,
+    ) -> Result<Vec<RawEvent>, TransactionError> {
+        let slots = self.stream(stream).await.providers;
+        let ix = eix::close_stream(user.pubkey(), user.tokens, self.s.mint, stream, &slots);
+        self.s.chain.send(&[ix], &[&user.key]).await
+    }
+
+    pub async fn balance(&mut self, w: &Wallet) -> u64 {
+        self.s.chain.token_balance(w.tokens).await
+    }
+}

@@ -1,0 +1,178 @@
+//! Every way to cheat a stream is refused with a named error and changes nothing.
+
+use aether_escrow::errors::EscrowError;
+use aether_escrow::state::StreamKind;
+use aether_escrow::OpenStreamArgs;
+use aether_program_testkit::solana_signer::Signer;
+use aether_program_testkit::{assert_error, Keypair};
+use aether_sdk::programs::escrow as eix;
+use anchor_lang::error::ErrorCode as Anchor;
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+
+use super::common::*;
+
+async fn refused(
+    w: &mut World,
+    stream: Pubkey,
+    ix: Instruction,
+    signer: &Keypair,
+    code: impl Into<u32>,
+) {
+    let before = (
+        w.s.chain.raw(stream).await,
+        w.s.chain.raw(eix::vault(&stream)).await,
+    );
+    assert_error(w.s.chain.send(&[ix], &[signer]).await, code);
+    let after = (
+        w.s.chain.raw(stream).await,
+        w.s.chain.raw(eix::vault(&stream)).await,
+    );
+    assert_eq!(before, after, "a refused instruction changed state");
+}
+
+#[tokio::test]
+async fn only_the_owner_and_the_provider_act_for_themselves() {
+    let mut w = World::new().await;
+    let user = w.s.wallet(100_000).await;
+    let p = w.provider(1).await;
+    let stream = w.open(&user, [1; 32], 10, 2, 10_000).await.unwrap();
+    w.join(&p, stream).await.unwrap();
+    let mallory = w.s.wallet(100_000).await;
+    let m = mallory.key.insecure_clone();
+    let slots = w.stream(stream).await.providers;
+
+    let ix = eix::remove_provider(m.pubkey(), p.record, w.s.mint, stream, &slots);
+    refused(&mut w, stream, ix, &m, EscrowError::NotOwner).await;
+    let ix = eix::close_stream(m.pubkey(), mallory.tokens, w.s.mint, stream, &slots);
+    refused(&mut w, stream, ix, &m, EscrowError::NotOwner).await;
+    let ix = eix::allow_providers(m.pubkey(), stream, vec![]);
+    refused(&mut w, stream, ix, &m, EscrowError::NotOwner).await;
+    // Mallory cannot make p leave, nor join as p into her own account.
+    let ix = eix::leave_stream(m.pubkey(), p.record, w.s.mint, stream, &slots);
+    refused(&mut w, stream, ix, &m, EscrowError::NotProviderOwner).await;
+    let other = w.s.wallet(10_000).await;
+    let stream2 = w.open(&other, [2; 32], 10, 2, 1_000).await.unwrap();
+    let ix = eix::join_stream(m.pubkey(), p.record, mallory.tokens, w.s.mint, stream2, &[]);
+    refused(&mut w, stream2, ix, &m, EscrowError::NotProviderOwner).await;
+    // p cannot be paid into mallory's account.
+    let pk = p.owner.key.insecure_clone();
+    let ix = eix::join_stream(
+        pk.pubkey(),
+        p.record,
+        mallory.tokens,
+        w.s.mint,
+        stream2,
+        &[],
+    );
+    refused(&mut w, stream2, ix, &pk, EscrowError::WrongTokenOwner).await;
+}
+
+#[tokio::test]
+async fn payouts_must_be_the_providers_own_in_order() {
+    let mut w = World::new().await;
+    let user = w.s.wallet(100_000).await;
+    let (p1, p2) = (w.provider(1).await, w.provider(1).await);
+    let stream = w.open(&user, [1; 32], 10, 2, 10_000).await.unwrap();
+    w.join(&p1, stream).await.unwrap();
+    w.join(&p2, stream).await.unwrap();
+    w.s.chain.advance(10).await;
+    let payer = w.s.chain.ctx.payer.insecure_clone();
+    let mut slots = w.stream(stream).await.providers;
+    // Missing one.
+    let ix = eix::settle(w.s.mint, stream, &slots[..1]);
+    refused(&mut w, stream, ix, &payer, EscrowError::WrongPayoutAccounts).await;
+    // Swapped.
+    slots.swap(0, 1);
+    let ix = eix::settle(w.s.mint, stream, &slots);
+    refused(&mut w, stream, ix, &payer, EscrowError::WrongPayoutAccounts).await;
+    // Someone else's account in a slot.
+    let mallory = w.s.wallet(0).await;
+    slots.swap(0, 1);
+    slots[1].payout = mallory.tokens;
+    let ix = eix::settle(w.s.mint, stream, &slots);
+    refused(&mut w, stream, ix, &payer, EscrowError::WrongPayoutAccounts).await;
+}
+
+#[tokio::test]
+async fn only_registered_resource_nodes_join() {
+    let mut w = World::new().await;
+    let user = w.s.wallet(100_000).await;
+    let stream = w.open(&user, [1; 32], 10, 2, 10_000).await.unwrap();
+    let p = w.provider(1).await;
+    let pk = p.owner.key.insecure_clone();
+    // A core node's record is not a resource node.
+    let core_owner = w.s.wallet(0).await;
+    let ix = eix::join_stream(
+        core_owner.pubkey(),
+        w.core_record,
+        core_owner.tokens,
+        w.s.mint,
+        stream,
+        &[],
+    );
+    refused(
+        &mut w,
+        stream,
+        ix,
+        &core_owner.key.insecure_clone(),
+        EscrowError::NotResourceNode,
+    )
+    .await;
+    // A copy of a real record, owned by another program.
+    let real =
+        w.s.chain
+            .ctx
+            .banks_client
+            .get_account(p.record)
+            .await
+            .unwrap()
+            .unwrap();
+    let mut fake = real.clone();
+    fake.owner = Pubkey::new_unique();
+    let fake_key = Pubkey::new_unique();
+    w.s.chain.ctx.set_account(&fake_key, &fake.into());
+    let ix = eix::join_stream(pk.pubkey(), fake_key, p.owner.tokens, w.s.mint, stream, &[]);
+    refused(&mut w, stream, ix, &pk, Anchor::AccountOwnedByWrongProgram).await;
+    // Paid in another mint.
+    let other_mint = w.s.chain.create_mint(6).await;
+    let wrong =
+        w.s.chain
+            .create_token_account(other_mint, pk.pubkey())
+            .await;
+    let ix = eix::join_stream(pk.pubkey(), p.record, wrong, w.s.mint, stream, &[]);
+    refused(&mut w, stream, ix, &pk, EscrowError::WrongMint).await;
+}
+
+#[tokio::test]
+async fn bad_streams_are_refused() {
+    let mut w = World::new().await;
+    let user = w.s.wallet(100_000).await;
+    let u = user.key.insecure_clone();
+    let args = |rate, replicas, deposit| OpenStreamArgs {
+        resource: [9; 32],
+        kind: StreamKind::Storage,
+        max_rate_per_second: rate,
+        replicas,
+        deposit,
+    };
+    let stream = eix::stream(&u.pubkey(), &[9; 32]);
+    for (a, code) in [
+        (args(0, 1, 10), EscrowError::InvalidStream),
+        (args(1, 0, 10), EscrowError::InvalidStream),
+        (args(1, 9, 10), EscrowError::InvalidStream),
+        (args(1, 1, 0), EscrowError::ZeroAmount),
+    ] {
+        let ix = eix::open_stream(u.pubkey(), w.s.mint, user.tokens, a);
+        refused(&mut w, stream, ix, &u, code).await;
+    }
+    assert!(!w.s.chain.exists(stream).await);
+    // A rate of u64::MAX per second does not overflow: it exhausts the vault.
+    let stream = w.open(&user, [3; 32], u64::MAX, 1, 1_000).await.unwrap();
+    let p = w.provider(0).await;
+    w.join(&p, stream).await.unwrap();
+    w.s.chain.advance(1_000_000).await;
+    w.settle(stream).await.unwrap();
+    assert_eq!(w.balance(&p.owner).await, 1_000);
+    assert!(w.stream(stream).await.exhausted);
+}

@@ -1,0 +1,241 @@
+//! The escrow program: stream addresses and instruction builders. Every
+//! instruction that settles takes the providers' payout accounts, in slot
+//! order, after its named accounts: pass the stream's `providers`.
+
+use aether_escrow::constants::*;
+use aether_escrow::state::ProviderSlot;
+use aether_escrow::{accounts, instruction, OpenStreamArgs, ID};
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
+use anchor_lang::{system_program, InstructionData, ToAccountMetas};
+use anchor_spl::token::spl_token;
+
+/// The escrow config account.
+pub fn config() -> Pubkey {
+    Pubkey::find_program_address(&[SEED_CONFIG], &ID).0
+}
+/// The stream `owner` opened for `resource`.
+pub fn stream(owner: &Pubkey, resource: &[u8; 32]) -> Pubkey {
+    Pubkey::find_program_address(&[SEED_STREAM, owner.as_ref(), resource.as_ref()], &ID).0
+}
+/// A stream's token vault.
+pub fn vault(stream: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[SEED_VAULT, stream.as_ref()], &ID).0
+}
+fn event_authority() -> Pubkey {
+    aether_escrow::EVENT_AUTHORITY_AND_BUMP.0
+}
+
+fn ix(
+    accounts: impl ToAccountMetas,
+    data: impl InstructionData,
+    providers: &[ProviderSlot],
+) -> Instruction {
+    let mut metas = accounts.to_account_metas(None);
+    metas.extend(providers.iter().map(|p| AccountMeta::new(p.payout, false)));
+    Instruction {
+        program_id: ID,
+        accounts: metas,
+        data: data.data(),
+    }
+}
+
+/// `initialize`: the config, paid in `mint`.
+pub fn initialize(authority: Pubkey, mint: Pubkey) -> Instruction {
+    ix(
+        accounts::Initialize {
+            authority,
+            config: config(),
+            mint,
+            system_program: system_program::ID,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::Initialize {},
+        &[],
+    )
+}
+
+/// `open_stream`: `owner` deposits from `owner_tokens`.
+pub fn open_stream(
+    owner: Pubkey,
+    mint: Pubkey,
+    owner_tokens: Pubkey,
+    args: OpenStreamArgs,
+) -> Instruction {
+    let stream = stream(&owner, &args.resource);
+    ix(
+        accounts::OpenStream {
+            owner,
+            config: config(),
+            mint,
+            owner_tokens,
+            stream,
+            vault: vault(&stream),
+            token_program: spl_token::ID,
+            system_program: system_program::ID,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::OpenStream { args },
+        &[],
+    )
+}
+
+/// `top_up`: anyone adds `amount` from `funder_tokens`.
+pub fn top_up(
+    funder: Pubkey,
+    mint: Pubkey,
+    funder_tokens: Pubkey,
+    stream: Pubkey,
+    amount: u64,
+) -> Instruction {
+    ix(
+        accounts::TopUp {
+            funder,
+            config: config(),
+            mint,
+            funder_tokens,
+            stream,
+            vault: vault(&stream),
+            token_program: spl_token::ID,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::TopUp { amount },
+        &[],
+    )
+}
+
+/// `join_stream`: the resource node whose registry record is `provider`
+/// joins, paid into `payout`; `providers` are the stream's current slots.
+pub fn join_stream(
+    provider_owner: Pubkey,
+    provider: Pubkey,
+    payout: Pubkey,
+    mint: Pubkey,
+    stream: Pubkey,
+    providers: &[ProviderSlot],
+) -> Instruction {
+    ix(
+        accounts::JoinStream {
+            provider_owner,
+            provider,
+            payout,
+            config: config(),
+            mint,
+            stream,
+            vault: vault(&stream),
+            token_program: spl_token::ID,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::JoinStream {},
+        providers,
+    )
+}
+
+/// `allow_providers`: only these registry records may join (empty: anyone).
+pub fn allow_providers(owner: Pubkey, stream: Pubkey, allowed: Vec<Pubkey>) -> Instruction {
+    ix(
+        accounts::AllowProviders {
+            owner,
+            stream,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::AllowProviders { allowed },
+        &[],
+    )
+}
+
+/// `leave_stream`: the provider leaves, paid up to now.
+pub fn leave_stream(
+    provider_owner: Pubkey,
+    provider: Pubkey,
+    mint: Pubkey,
+    stream: Pubkey,
+    providers: &[ProviderSlot],
+) -> Instruction {
+    ix(
+        accounts::LeaveStream {
+            provider_owner,
+            provider,
+            config: config(),
+            mint,
+            stream,
+            vault: vault(&stream),
+            token_program: spl_token::ID,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::LeaveStream {},
+        providers,
+    )
+}
+
+/// `remove_provider`: the owner takes `provider` off, paid up to now.
+pub fn remove_provider(
+    owner: Pubkey,
+    provider: Pubkey,
+    mint: Pubkey,
+    stream: Pubkey,
+    providers: &[ProviderSlot],
+) -> Instruction {
+    ix(
+        accounts::RemoveProvider {
+            owner,
+            config: config(),
+            mint,
+            stream,
+            vault: vault(&stream),
+            token_program: spl_token::ID,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::RemoveProvider { provider },
+        providers,
+    )
+}
+
+/// `settle`: anyone pays the providers what accrued.
+pub fn settle(mint: Pubkey, stream: Pubkey, providers: &[ProviderSlot]) -> Instruction {
+    ix(
+        accounts::Settle {
+            config: config(),
+            mint,
+            stream,
+            vault: vault(&stream),
+            token_program: spl_token::ID,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::Settle {},
+        providers,
+    )
+}
+
+/// `close_stream`: settles, refunds the rest to `owner_tokens`, closes.
+pub fn close_stream(
+    owner: Pubkey,
+    owner_tokens: Pubkey,
+    mint: Pubkey,
+    stream: Pubkey,
+    providers: &[ProviderSlot],
+) -> Instruction {
+    ix(
+        accounts::CloseStream {
+            owner,
+            owner_tokens,
+            config: config(),
+            mint,
+            stream,
+            vault: vault(&stream),
+            token_program: spl_token::ID,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::CloseStream {},
+        providers,
+    )
+}

@@ -99,7 +99,7 @@ pub fn verify(root: &Hash32, count: u32, leaf: &Hash32, proof: &MerkleProof) -> 
             let Some(sibling) = siblings.next() else {
                 return false;
             };
-            node = if i % 2 == 0 {
+            node = if i.is_multiple_of(2) {
                 node_hash(&node, sibling)
             } else {
                 node_hash(sibling, &node)

@@ -2,7 +2,8 @@
 //! struct with `execute()`; this file only parses and dispatches. The CLI
 //! calls libraries and never builds an instruction itself.
 
-mod commands;
+pub mod chain;
+pub mod commands;
 mod program_output;
 
 use std::process::ExitCode;
@@ -21,6 +22,10 @@ pub struct Cli {
 pub enum Command {
     /// Run a whole Solana cluster in this process, with Aether's programs.
     Localnet(commands::localnet::LocalnetCmd),
+    /// Payment streams: open, top up, join, leave, settle, close, show.
+    Stream(commands::stream::StreamCmd),
+    /// Anchored message batches: show them, verify a message against them.
+    Anchors(commands::anchors::AnchorsCmd),
 }
 
 /// Parses the command line, runs the command, and turns errors into a
@@ -30,6 +35,8 @@ pub fn main() -> ExitCode {
     init_logs();
     let result = match cli.command {
         Command::Localnet(cmd) => cmd.execute(),
+        Command::Stream(cmd) => cmd.execute(),
+        Command::Anchors(cmd) => cmd.execute(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -125,6 +125,7 @@ mod tests {
         all.extend_from_slice(args);
         match Cli::try_parse_from(all).unwrap().command {
             Command::Localnet(cmd) => cmd,
+            other => panic!("parsed as {other:?}"),
         }
     }
 

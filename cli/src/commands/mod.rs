@@ -1,1 +1,3 @@
+pub mod anchors;
 pub mod localnet;
+pub mod stream;

@@ -1,0 +1,122 @@
+//! `aether anchors`: the anchored batches, and checking a message against them.
+
+use std::path::PathBuf;
+
+use aether_anchors::merkle::{self, MerkleProof};
+use aether_anchors::state::{AnchorsConfig, BatchLog};
+use aether_sdk::programs::anchors;
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::chain::{hex, parse_hash32, ChainArgs};
+
+#[derive(Debug, Args)]
+pub struct AnchorsCmd {
+    #[command(flatten)]
+    pub chain: ChainArgs,
+    #[command(subcommand)]
+    pub action: AnchorsAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AnchorsAction {
+    /// Print who may anchor and the recent batches (or one, with --seq) as JSON
+    Show {
+        #[arg(long)]
+        seq: Option<u64>,
+    },
+    /// Check that a message is in an anchored batch, locally and on chain
+    Verify {
+        #[arg(long)]
+        seq: u64,
+        /// The message's item hash, as the message carries it
+        #[arg(long)]
+        item: String,
+        /// A JSON file: {"index": N, "siblings": ["<64 hex>", ...]}
+        #[arg(long)]
+        proof: PathBuf,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProofFile {
+    index: u32,
+    siblings: Vec<String>,
+}
+
+impl AnchorsCmd {
+    pub fn run(&self) -> Result<Value> {
+        let chain = self.chain.connect()?;
+        let log: BatchLog = chain.account(&anchors::log(), "batch log")?;
+        match &self.action {
+            AnchorsAction::Show { seq } => {
+                let config: AnchorsConfig = chain.account(&anchors::config(), "anchors config")?;
+                let mut entries: Vec<_> = log
+                    .entries
+                    .iter()
+                    .filter(|e| seq.is_none_or(|s| e.seq == s))
+                    .collect();
+                entries.sort_by_key(|e| e.seq);
+                Ok(json!({
+                    "authority": config.authority.to_string(),
+                    "allowlist": config.allowlist.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
+                    "last_seq": log.last_seq,
+                    "batches": entries.iter().map(|e| json!({
+                        "seq": e.seq, "root": hex(&e.root), "count": e.count, "slot": e.slot, "time": e.time,
+                    })).collect::<Vec<_>>(),
+                }))
+            }
+            AnchorsAction::Verify { seq, item, proof } => {
+                let text = std::fs::read_to_string(proof)
+                    .with_context(|| format!("reading {}", proof.display()))?;
+                let file: ProofFile = serde_json::from_str(&text)
+                    .with_context(|| format!("in {}", proof.display()))?;
+                let proof = MerkleProof {
+                    index: file.index,
+                    siblings: file
+                        .siblings
+                        .iter()
+                        .map(|s| parse_hash32(s))
+                        .collect::<Result<_>>()?,
+                };
+                let entry = log.get(*seq).with_context(|| {
+                    format!(
+                        "batch {seq} is not in the window (last is {})",
+                        log.last_seq
+                    )
+                })?;
+                let local = merkle::verify(
+                    &entry.root,
+                    entry.count,
+                    &merkle::leaf_hash(item.as_bytes()),
+                    &proof,
+                );
+                let on_chain = chain.simulate(&[anchors::verify_inclusion(
+                    *seq,
+                    item.as_bytes().to_vec(),
+                    proof,
+                )])?;
+                Ok(json!({
+                    "seq": seq,
+                    "item": item,
+                    "root": hex(&entry.root),
+                    "included": local && on_chain.is_none(),
+                    "local": local,
+                    "on_chain_error": on_chain,
+                }))
+            }
+        }
+    }
+
+    pub fn execute(self) -> Result<()> {
+        let out = self.run()?;
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        if out.get("included") == Some(&Value::Bool(false)) {
+            anyhow::bail!("the item is not in batch {}", out["seq"]);
+        }
+        Ok(())
+    }
+}

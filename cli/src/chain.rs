@@ -112,7 +112,10 @@ pub fn parse_hash32(s: &str) -> Result<[u8; 32]> {
 }
 
 pub fn parse_hex(s: &str) -> Result<Vec<u8>> {
-    anyhow::ensure!(s.len() % 2 == 0, "hex needs an even number of characters");
+    anyhow::ensure!(
+        s.len().is_multiple_of(2),
+        "hex needs an even number of characters"
+    );
     (0..s.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).with_context(|| format!("not hex: {s}")))

@@ -20,7 +20,10 @@ async fn a_stream_from_open_to_close() {
     // 100 per second in all, two replicas, 10,000 deposited.
     let stream = w.open(&user, [7; 32], 100, 2, 10_000).await.unwrap();
     let size = w.s.chain.raw(stream).await.unwrap().len();
-    assert_eq!(size, 8 + aether_escrow::state::Stream::INIT_SPACE);
+    assert_eq!(
+        size,
+        8 + <aether_escrow::state::Stream as anchor_lang::Space>::INIT_SPACE
+    );
     assert_eq!(size, 1_022, "the size the README gives");
     assert_eq!(w.balance(&user).await, 990_000);
     assert_eq!(w.s.chain.token_balance(eix::vault(&stream)).await, 10_000);

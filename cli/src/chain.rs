@@ -56,38 +56,32 @@ impl Chain {
         self.signer.pubkey()
     }
 
-    /// Signs `ixs` with the keypair (which pays) and waits for confirmation.
-    pub fn send(&self, ixs: &[Instruction]) -> Result<Signature> {
+    /// `ixs` in a transaction signed by the keypair, which pays.
+    fn sign(&self, ixs: &[Instruction]) -> Result<Transaction> {
         let blockhash = self
             .rpc
             .get_latest_blockhash()
             .context("getLatestBlockhash")?;
-        let tx = Transaction::new_signed_with_payer(
+        Ok(Transaction::new_signed_with_payer(
             ixs,
             Some(&self.signer.pubkey()),
             &[&self.signer],
             blockhash,
-        );
+        ))
+    }
+
+    /// Sends `ixs` and waits for confirmation.
+    pub fn send(&self, ixs: &[Instruction]) -> Result<Signature> {
         self.rpc
-            .send_and_confirm_transaction(&tx)
+            .send_and_confirm_transaction(&self.sign(ixs)?)
             .map_err(|e| anyhow!("the transaction failed: {e}"))
     }
 
     /// Runs `ixs` in a simulation only; `Ok(None)` when they would succeed.
     pub fn simulate(&self, ixs: &[Instruction]) -> Result<Option<String>> {
-        let blockhash = self
-            .rpc
-            .get_latest_blockhash()
-            .context("getLatestBlockhash")?;
-        let tx = Transaction::new_signed_with_payer(
-            ixs,
-            Some(&self.signer.pubkey()),
-            &[&self.signer],
-            blockhash,
-        );
         let result = self
             .rpc
-            .simulate_transaction(&tx)
+            .simulate_transaction(&self.sign(ixs)?)
             .context("simulateTransaction")?;
         Ok(result.value.err.map(|e| e.to_string()))
     }

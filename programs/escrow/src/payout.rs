@@ -7,7 +7,7 @@ use anchor_spl::token::{self, Mint, Token, TokenAccount, TransferChecked};
 
 use crate::constants::SEED_STREAM;
 use crate::errors::EscrowError;
-use crate::events::{StreamExhausted, StreamSettled};
+use crate::events::{ProviderLeft, StreamExhausted, StreamSettled};
 use crate::state::Stream;
 
 /// Signer seeds of a stream's PDA, which owns its vault.
@@ -104,4 +104,32 @@ pub fn settled_events(
         resource: stream.resource,
     });
     (paid, exhausted)
+}
+
+/// Settles (the provider is paid up to now), then frees `provider`'s slot.
+/// Returns the settlement and the event saying who left.
+pub fn take_out<'info>(
+    token_program: &Program<'info, Token>,
+    vault: &Account<'info, TokenAccount>,
+    mint: &Account<'info, Mint>,
+    stream: &mut Account<'info, Stream>,
+    payouts: &[AccountInfo<'info>],
+    provider: Pubkey,
+    removed: bool,
+) -> Result<(Settled, ProviderLeft)> {
+    let at = stream
+        .providers
+        .iter()
+        .position(|p| p.record == provider)
+        .ok_or(EscrowError::NotAProvider)?;
+    let settled = settle_and_pay(token_program, vault, mint, stream, payouts)?;
+    stream.providers.remove(at);
+    stream.invariant()?;
+    let left = ProviderLeft {
+        stream: stream.key(),
+        provider,
+        removed,
+        providers: stream.providers.len() as u8,
+    };
+    Ok((settled, left))
 }

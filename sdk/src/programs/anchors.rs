@@ -23,11 +23,7 @@ fn event_authority() -> Pubkey {
 }
 
 fn ix(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
-    Instruction {
-        program_id: ID,
-        accounts: accounts.to_account_metas(None),
-        data: data.data(),
-    }
+    super::instruction(ID, accounts, data)
 }
 
 /// `initialize`: the config, with keys that may anchor before any core node is active.

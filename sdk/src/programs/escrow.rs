@@ -31,13 +31,10 @@ fn ix(
     data: impl InstructionData,
     providers: &[ProviderSlot],
 ) -> Instruction {
-    let mut metas = accounts.to_account_metas(None);
-    metas.extend(providers.iter().map(|p| AccountMeta::new(p.payout, false)));
-    Instruction {
-        program_id: ID,
-        accounts: metas,
-        data: data.data(),
-    }
+    let mut ix = super::instruction(ID, accounts, data);
+    ix.accounts
+        .extend(providers.iter().map(|p| AccountMeta::new(p.payout, false)));
+    ix
 }
 
 /// `initialize`: the config, paid in `mint`.

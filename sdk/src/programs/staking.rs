@@ -39,11 +39,7 @@ fn event_authority() -> Pubkey {
 }
 
 fn ix(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction {
-    Instruction {
-        program_id: ID,
-        accounts: accounts.to_account_metas(None),
-        data: data.data(),
-    }
+    super::instruction(ID, accounts, data)
 }
 
 /// `initialize`: creates the config and vaults for `mint`; `authority` signs and pays.

@@ -4,8 +4,7 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 use super::emit_settlement;
 use crate::constants::*;
 use crate::errors::EscrowError;
-use crate::events::ProviderLeft;
-use crate::payout::settle_and_pay;
+use crate::payout::take_out;
 use crate::state::{EscrowConfig, Stream};
 
 #[event_cpi]
@@ -34,28 +33,15 @@ impl<'info> RemoveProvider<'info> {
     /// The owner settles, then takes `provider` (its registry record) off the stream.
     pub fn handler(ctx: Context<'info, Self>, provider: Pubkey) -> Result<()> {
         let accounts = &mut *ctx.accounts;
-        let at = accounts
-            .stream
-            .providers
-            .iter()
-            .position(|p| p.record == provider)
-            .ok_or(EscrowError::NotAProvider)?;
-        let settled = settle_and_pay(
+        let (settled, event) = take_out(
             &accounts.token_program,
             &accounts.vault,
             &accounts.mint,
             &mut accounts.stream,
             ctx.remaining_accounts,
-        )?;
-        let stream = &mut accounts.stream;
-        stream.providers.remove(at);
-        stream.invariant()?;
-        let event = ProviderLeft {
-            stream: stream.key(),
             provider,
-            removed: true,
-            providers: stream.providers.len() as u8,
-        };
+            true,
+        )?;
         emit_settlement!(ctx, settled);
         emit_cpi!(event);
         Ok(())

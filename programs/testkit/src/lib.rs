@@ -23,6 +23,7 @@ pub use solana_keypair::Keypair;
 pub use solana_signer;
 pub use solana_transaction_error::TransactionError;
 
+pub mod cpi_probe;
 pub mod world;
 
 pub use aether_sdk::programs::{registry, staking};
@@ -85,6 +86,7 @@ impl Chain {
             aether_anchors::ID,
             processor!(native::anchors),
         );
+        test.add_program("cpi_probe", cpi_probe::ID, processor!(cpi_probe::process));
         Self {
             ctx: test.start_with_context().await,
         }

@@ -156,3 +156,45 @@ async fn the_window_keeps_the_last_256_roots() {
     );
     assert_eq!(log.get(2).unwrap().root[..4], 0u32.to_le_bytes());
 }
+
+#[tokio::test]
+async fn other_programs_verify_by_cpi() {
+    use aether_program_testkit::cpi_probe;
+    let mut w = World::new().await;
+    let payer = w.s.chain.payer();
+    let (items, leaves, root) = batch("cpi", 5);
+    w.s.chain
+        .send(
+            &[aix::submit_batch_allowlisted(payer, root, 5, b"c".to_vec())],
+            &[],
+        )
+        .await
+        .unwrap();
+    // Another program calls verify_inclusion: it succeeds for a member...
+    let proof = merkle::proof(&leaves, 2).unwrap();
+    w.s.chain
+        .send(
+            &[cpi_probe::wrap(aix::verify_inclusion(
+                1,
+                items[2].clone(),
+                proof.clone(),
+            ))],
+            &[],
+        )
+        .await
+        .expect("verify_inclusion by CPI");
+    // ...and the caller sees the refusal for anything else.
+    assert_error(
+        w.s.chain
+            .send(
+                &[cpi_probe::wrap(aix::verify_inclusion(
+                    1,
+                    items[3].clone(),
+                    proof,
+                ))],
+                &[],
+            )
+            .await,
+        AnchorsError::InvalidProof,
+    );
+}

@@ -6,7 +6,7 @@ use anchor_lang::prelude::*;
 pub enum StakingError {
     #[msg("Only the config authority may do this")]
     Unauthorized,
-    #[msg("Parameters are inconsistent: the activation threshold must be at least the minimum operator stake, and the epoch length and cooldown must be positive")]
+    #[msg("Parameters are inconsistent: the activation threshold must be at least the minimum operator stake, the epoch length positive and the cooldown at least one epoch")]
     InvalidParams,
     #[msg("The amount must be greater than zero")]
     ZeroAmount,
@@ -48,4 +48,6 @@ pub enum StakingError {
     WrongActivationRecord,
     #[msg("An account's state is inconsistent")]
     InvariantViolated,
+    #[msg("The epoch is over: crank it (crank_epoch) before adding stake")]
+    EpochOverdue,
 }

@@ -55,6 +55,9 @@ impl<'info> CreateNode<'info> {
     pub fn handler(ctx: Context<Self>, amount: u64) -> Result<()> {
         let min = ctx.accounts.config.params.min_operator_stake;
         require!(amount >= min, StakingError::BelowMinimumOperatorStake);
+        ctx.accounts
+            .config
+            .require_epoch_current(Clock::get()?.unix_timestamp)?;
         let accounts = &ctx.accounts;
         transfer_in(
             &accounts.token_program,

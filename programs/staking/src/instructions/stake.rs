@@ -54,6 +54,9 @@ impl<'info> Stake<'info> {
         let Self { node, .. } = self;
         // node: a closed node takes no stake
         require!(node.status != NodeStatus::Closed, StakingError::NodeClosed);
+        // config: no stake into an epoch that is over
+        self.config
+            .require_epoch_current(Clock::get()?.unix_timestamp)?;
         Ok(())
     }
 

@@ -38,11 +38,13 @@ impl Default for Params {
 
 impl Params {
     pub fn validate(&self) -> Result<()> {
+        // A cooldown of at least an epoch keeps stake that arrives just
+        // before a crank from leaving with that epoch's rewards at once.
         require!(
             self.min_operator_stake > 0
                 && self.activation_threshold >= self.min_operator_stake
                 && self.epoch_length > 0
-                && self.unstake_cooldown >= 0,
+                && self.unstake_cooldown >= self.epoch_length,
             StakingError::InvalidParams
         );
         Ok(())
@@ -160,6 +162,13 @@ impl Config {
             self.params = params;
         }
         self.epoch = self.epoch.checked_add(1).ok_or(StakingError::Overflow)?;
+        Ok(())
+    }
+
+    /// Refuses new stake while an epoch is over but not cranked: stake added
+    /// then would share in epochs it was not there for.
+    pub fn require_epoch_current(&self, now: i64) -> Result<()> {
+        require!(now < self.epoch_ends_at()?, StakingError::EpochOverdue);
         Ok(())
     }
 

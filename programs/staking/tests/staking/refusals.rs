@@ -329,3 +329,38 @@ async fn activation_records_are_checked() {
     // With the right one it goes through, and the node is active.
     w.s.stake(&w.staker, w.node, T).await.unwrap();
 }
+
+#[tokio::test]
+async fn stake_waits_for_an_overdue_epoch_to_be_cranked() {
+    let mut w = world().await;
+    let staker_key = w.staker.key.insecure_clone();
+    w.s.chain.advance(DAY).await;
+    // The epoch is over and nobody cranked it: new stake would share in it.
+    let ix = ix::stake(
+        w.staker.pubkey(),
+        w.node,
+        w.s.mint,
+        w.staker.tokens,
+        None,
+        T,
+    );
+    refused(&mut w, ix, &staker_key, StakingError::EpochOverdue).await;
+    w.s.next_epoch().await;
+    w.s.stake(&w.staker, w.node, T)
+        .await
+        .expect("after the crank");
+
+    // A cooldown shorter than an epoch is refused.
+    let authority = w.s.chain.payer();
+    let mut short = params();
+    short.unstake_cooldown = short.epoch_length - 1;
+    let update = ix::update_config(
+        authority,
+        UpdateConfigArgs {
+            params: Some(short),
+            new_authority: None,
+        },
+    );
+    let payer = w.s.chain.ctx.payer.insecure_clone();
+    refused(&mut w, update, &payer, StakingError::InvalidParams).await;
+}

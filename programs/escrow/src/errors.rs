@@ -34,6 +34,8 @@ pub enum EscrowError {
     Exhausted,
     #[msg("Pass each provider's payout token account, in slot order, after the named accounts")]
     WrongPayoutAccounts,
+    #[msg("The payout account must be the provider owner's associated token account (anyone can recreate it if it is closed)")]
+    PayoutNotAssociated,
     #[msg("The allowed list holds at most 8 providers")]
     TooManyAllowed,
     #[msg("Arithmetic overflow: the amount is too large")]

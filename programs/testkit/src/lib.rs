@@ -282,6 +282,24 @@ impl Chain {
         account.pubkey()
     }
 
+    /// The associated token account of `owner` for `mint`, created (idempotently) by the payer.
+    pub async fn create_associated_token_account(&mut self, mint: Pubkey, owner: Pubkey) -> Pubkey {
+        use anchor_spl::associated_token::{
+            get_associated_token_address, spl_associated_token_account,
+        };
+        let ix =
+            spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+                &self.payer(),
+                &owner,
+                &mint,
+                &spl_token::ID,
+            );
+        self.send(&[ix], &[])
+            .await
+            .expect("create associated token account");
+        get_associated_token_address(&owner, &mint)
+    }
+
     /// Mints `amount` of `mint` (whose authority is the payer) to `account`.
     pub async fn mint_to(&mut self, mint: Pubkey, account: Pubkey, amount: u64) {
         let ix = spl_token::instruction::mint_to(

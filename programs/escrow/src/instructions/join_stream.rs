@@ -1,5 +1,6 @@
 use aether_registry::state::{NodeKind, NodeRecord};
 use anchor_lang::prelude::*;
+use anchor_spl::associated_token::get_associated_token_address;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use super::emit_settlement;
@@ -25,10 +26,13 @@ pub struct JoinStream<'info> {
     )]
     pub provider: Box<Account<'info, NodeRecord>>,
 
-    /// Where the provider is paid.
+    /// Where the provider is paid: its owner's associated token account, so
+    /// that if it is ever closed anyone can recreate it and settlement goes on.
     #[account(
         constraint = payout.mint == config.mint @ EscrowError::WrongMint,
         constraint = payout.owner == provider.owner @ EscrowError::WrongTokenOwner,
+        constraint = payout.key() == get_associated_token_address(&provider.owner, &config.mint)
+            @ EscrowError::PayoutNotAssociated,
     )]
     pub payout: Box<Account<'info, TokenAccount>>,
 

@@ -10,10 +10,12 @@ use anchor_lang::prelude::Pubkey;
 
 pub use aether_program_testkit::world::{Setup, Wallet};
 
-/// A resource node: its owner (paid into `owner.tokens`) and its registry record.
+/// A resource node: its owner, its registry record, and where it is paid
+/// (the owner's associated token account).
 pub struct Provider {
     pub owner: Wallet,
     pub record: Pubkey,
+    pub payout: Pubkey,
 }
 
 /// Escrow initialized on the stake mint, one core node, and resource nodes
@@ -82,9 +84,15 @@ impl World {
             )
             .await
             .unwrap();
+        let payout = self
+            .s
+            .chain
+            .create_associated_token_account(self.s.mint, owner.pubkey())
+            .await;
         Provider {
             owner,
             record: rix::record(&identity.pubkey()),
+            payout,
         }
     }
 
@@ -131,7 +139,7 @@ impl World {
         let ix = eix::join_stream(
             p.owner.pubkey(),
             p.record,
-            p.owner.tokens,
+            p.payout,
             self.s.mint,
             stream,
             &slots,
@@ -169,5 +177,10 @@ impl World {
 
     pub async fn balance(&mut self, w: &Wallet) -> u64 {
         self.s.chain.token_balance(w.tokens).await
+    }
+
+    /// What a provider has been paid so far.
+    pub async fn earned(&mut self, p: &Provider) -> u64 {
+        self.s.chain.token_balance(p.payout).await
     }
 }

@@ -166,7 +166,7 @@ async fn run(ops: Vec<Op>) {
         // deposits = payouts + refunds + vaults, to the base unit.
         let mut payouts = 0u64;
         for p in &providers {
-            payouts += w.balance(&p.owner).await;
+            payouts += w.earned(p).await;
         }
         let mut vaults = 0u64;
         for s in &streams {

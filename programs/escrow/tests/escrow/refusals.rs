@@ -55,6 +55,17 @@ async fn only_the_owner_and_the_provider_act_for_themselves() {
     let stream2 = w.open(&other, [2; 32], 10, 2, 1_000).await.unwrap();
     let ix = eix::join_stream(m.pubkey(), p.record, mallory.tokens, w.s.mint, stream2, &[]);
     refused(&mut w, stream2, ix, &m, EscrowError::NotProviderOwner).await;
+    // p must be paid into its owner's associated account, not another of its accounts.
+    let pk = p.owner.key.insecure_clone();
+    let ix = eix::join_stream(
+        pk.pubkey(),
+        p.record,
+        p.owner.tokens,
+        w.s.mint,
+        stream2,
+        &[],
+    );
+    refused(&mut w, stream2, ix, &pk, EscrowError::PayoutNotAssociated).await;
     // p cannot be paid into mallory's account.
     let pk = p.owner.key.insecure_clone();
     let ix = eix::join_stream(
@@ -173,6 +184,35 @@ async fn bad_streams_are_refused() {
     w.join(&p, stream).await.unwrap();
     w.s.chain.advance(1_000_000).await;
     w.settle(stream).await.unwrap();
-    assert_eq!(w.balance(&p.owner).await, 1_000);
+    assert_eq!(w.earned(&p).await, 1_000);
     assert!(w.stream(stream).await.exhausted);
+}
+
+#[tokio::test]
+async fn a_closed_payout_account_is_recreated_by_anyone_and_settlement_goes_on() {
+    use anchor_spl::token::spl_token;
+    let mut w = World::new().await;
+    let user = w.s.wallet(100_000).await;
+    let p = w.provider(1).await;
+    let stream = w.open(&user, [4; 32], 10, 1, 10_000).await.unwrap();
+    w.join(&p, stream).await.unwrap();
+    // The provider closes its (empty) payout account: settlement cannot pay it.
+    let pk = p.owner.key.insecure_clone();
+    let close = spl_token::instruction::close_account(
+        &spl_token::ID,
+        &p.payout,
+        &pk.pubkey(),
+        &pk.pubkey(),
+        &[],
+    )
+    .unwrap();
+    w.s.chain.send(&[close], &[&pk]).await.unwrap();
+    w.s.chain.advance(10).await;
+    assert!(w.settle(stream).await.is_err());
+    // Anyone recreates it (it is an associated account), and the stream pays again.
+    w.s.chain
+        .create_associated_token_account(w.s.mint, pk.pubkey())
+        .await;
+    w.settle(stream).await.unwrap();
+    assert_eq!(w.earned(&p).await, 100);
 }

@@ -37,11 +37,11 @@ async fn a_stream_from_open_to_close() {
         find_event::<StreamSettled>(&events).unwrap().paid,
         vec![1_000]
     );
-    assert_eq!(w.balance(&p1.owner).await, 1_000);
+    assert_eq!(w.earned(&p1).await, 1_000);
     // Settling again in the same second pays nothing more.
     let events = w.settle(stream).await.unwrap();
     assert!(find_event::<StreamSettled>(&events).is_none());
-    assert_eq!(w.balance(&p1.owner).await, 1_000);
+    assert_eq!(w.earned(&p1).await, 1_000);
 
     // A second provider at 60/s does not fit a 50/s share; one at 50/s does.
     assert_error(w.join(&greedy, stream).await, EscrowError::PriceTooLow);
@@ -50,16 +50,16 @@ async fn a_stream_from_open_to_close() {
     assert_error(w.join(&p1, stream).await, EscrowError::AlreadyJoined);
     w.s.chain.advance(10).await;
     w.settle(stream).await.unwrap();
-    assert_eq!(w.balance(&p1.owner).await, 1_500);
-    assert_eq!(w.balance(&p2.owner).await, 500);
+    assert_eq!(w.earned(&p1).await, 1_500);
+    assert_eq!(w.earned(&p2).await, 500);
 
     // p2 leaves, paid up to the moment it leaves.
     w.s.chain.advance(4).await;
     let events = w.leave(&p2, stream).await.unwrap();
     let left: ProviderLeft = find_event(&events).unwrap();
     assert_eq!((left.providers, left.removed), (1, false));
-    assert_eq!(w.balance(&p2.owner).await, 700);
-    assert_eq!(w.balance(&p1.owner).await, 1_700);
+    assert_eq!(w.earned(&p2).await, 700);
+    assert_eq!(w.earned(&p1).await, 1_700);
 
     // The owner restricts the stream to p3: p2 may not come back, p3 may.
     let allow = eix::allow_providers(user.pubkey(), stream, vec![p3.record]);
@@ -110,14 +110,14 @@ async fn a_stream_from_open_to_close() {
     w.s.chain.advance(20).await;
 
     // Closing settles (2,000 to p1) and refunds the other 3,000.
-    let p1_before = w.balance(&p1.owner).await;
+    let p1_before = w.earned(&p1).await;
     let events = w.close(&user, stream).await.unwrap();
     assert_eq!(find_event::<StreamClosed>(&events).unwrap().refund, 3_000);
-    assert_eq!(w.balance(&p1.owner).await - p1_before, 2_000);
+    assert_eq!(w.earned(&p1).await - p1_before, 2_000);
     assert!(!w.s.chain.exists(stream).await);
     assert!(!w.s.chain.exists(eix::vault(&stream)).await);
     // Deposits = payouts + refunds, to the base unit.
-    let paid = w.balance(&p1.owner).await + w.balance(&p2.owner).await + w.balance(&p3.owner).await;
+    let paid = w.earned(&p1).await + w.earned(&p2).await + w.earned(&p3).await;
     assert_eq!(15_000, paid + 3_000);
     assert_eq!(w.balance(&user).await, 1_000_000 - 15_000 + 3_000);
 }

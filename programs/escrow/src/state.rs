@@ -33,6 +33,9 @@ pub struct ProviderSlot {
     pub payout: Pubkey,
     pub joined_at: i64,
     pub paid: u64,
+    /// The provider's minimum price when it joined, in the stream kind's unit
+    /// (per second, or per GB-month): later joins may not push its share under it.
+    pub min_price: u64,
 }
 
 /// A user's payment for one resource, to the nodes that serve it.
@@ -112,6 +115,18 @@ impl Stream {
         self.max_rate_per_second / providers.max(1)
     }
 
+    /// Whether a share per second pays at least `min_price` (per second for
+    /// compute, per GB-month for storage).
+    pub fn pays_at_least(&self, share: u64, min_price: u64) -> bool {
+        match self.kind {
+            StreamKind::Compute => share >= min_price,
+            StreamKind::Storage => {
+                u128::from(share) * u128::from(crate::constants::SECONDS_PER_MONTH)
+                    >= u128::from(min_price)
+            }
+        }
+    }
+
     pub fn invariant(&self) -> Result<()> {
         require!(
             self.providers.len() <= usize::from(self.replicas)
@@ -144,6 +159,7 @@ mod tests {
                     payout: Pubkey::new_unique(),
                     joined_at: 0,
                     paid: 0,
+                    min_price: 0,
                 })
                 .collect(),
             allowed: vec![],

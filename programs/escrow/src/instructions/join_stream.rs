@@ -48,6 +48,14 @@ pub struct JoinStream<'info> {
     // remaining accounts: the current providers' payout accounts, in slot order
 }
 
+/// The provider's minimum price for this kind of stream.
+fn min_price(kind: StreamKind, provider: &NodeRecord) -> u64 {
+    match kind {
+        StreamKind::Compute => provider.min_price_compute_per_second,
+        StreamKind::Storage => provider.min_price_storage_per_gb_month,
+    }
+}
+
 impl<'info> JoinStream<'info> {
     fn validate(&self) -> Result<()> {
         let Self {
@@ -67,15 +75,14 @@ impl<'info> JoinStream<'info> {
             stream.allowed.is_empty() || stream.allowed.contains(&provider.key()),
             EscrowError::ProviderNotAllowed
         );
-        // provider: its minimum price fits its share
+        // provider: its minimum price fits its share, and the new split
+        // leaves every provider already serving at or above its own minimum
         let share = stream.share(stream.providers.len() as u64 + 1);
-        let fits = match stream.kind {
-            StreamKind::Compute => share >= provider.min_price_compute_per_second,
-            StreamKind::Storage => {
-                u128::from(share) * u128::from(SECONDS_PER_MONTH)
-                    >= u128::from(provider.min_price_storage_per_gb_month)
-            }
-        };
+        let fits = stream.pays_at_least(share, min_price(stream.kind, provider))
+            && stream
+                .providers
+                .iter()
+                .all(|p| stream.pays_at_least(share, p.min_price));
         require!(fits, EscrowError::PriceTooLow);
         Ok(())
     }
@@ -93,11 +100,13 @@ impl<'info> JoinStream<'info> {
         )?;
         let provider = accounts.provider.key();
         let stream = &mut accounts.stream;
+        let min_price = min_price(stream.kind, &accounts.provider);
         stream.providers.push(ProviderSlot {
             record: provider,
             payout: accounts.payout.key(),
             joined_at: Clock::get()?.unix_timestamp,
             paid: 0,
+            min_price,
         });
         stream.invariant()?;
         let providers = stream.providers.len() as u8;

@@ -216,3 +216,22 @@ async fn a_closed_payout_account_is_recreated_by_anyone_and_settlement_goes_on()
     w.settle(stream).await.unwrap();
     assert_eq!(w.earned(&p).await, 100);
 }
+
+#[tokio::test]
+async fn a_newcomer_may_not_push_others_under_their_price() {
+    let mut w = World::new().await;
+    let user = w.s.wallet(100_000).await;
+    let (a, b, c) = (
+        w.provider(40).await,
+        w.provider(10).await,
+        w.provider(1).await,
+    );
+    let stream = w.open(&user, [5; 32], 100, 3, 10_000).await.unwrap();
+    w.join(&a, stream).await.unwrap();
+    w.join(&b, stream).await.unwrap(); // 50 each: a's 40 still met
+                                       // c asks only 1/s, but a third share (33/s) would put a under its 40/s.
+    let slots = w.stream(stream).await.providers;
+    let ck = c.owner.key.insecure_clone();
+    let ix = eix::join_stream(ck.pubkey(), c.record, c.payout, w.s.mint, stream, &slots);
+    refused(&mut w, stream, ix, &ck, EscrowError::PriceTooLow).await;
+}

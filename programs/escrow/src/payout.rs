@@ -76,7 +76,13 @@ pub fn settle_and_pay<'info>(
     }
     let was_exhausted = stream.exhausted;
     let now = Clock::get()?.unix_timestamp;
-    let settlement = stream.settle(now, vault.amount)?;
+    // Tokens sent to the vault without `top_up` are not the stream's to pay
+    // out (close refunds them to the owner); pay only from what was deposited.
+    let unpaid = stream
+        .deposited
+        .checked_sub(stream.paid_out)
+        .ok_or(EscrowError::Overflow)?;
+    let settlement = stream.settle(now, vault.amount.min(unpaid))?;
     let mut total = 0u64;
     for (amount, account) in settlement.paid.iter().zip(payouts) {
         pay_from_vault(token_program, vault, mint, stream, account.clone(), *amount)?;

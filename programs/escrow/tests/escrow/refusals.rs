@@ -235,3 +235,35 @@ async fn a_newcomer_may_not_push_others_under_their_price() {
     let ix = eix::join_stream(ck.pubkey(), c.record, c.payout, w.s.mint, stream, &slots);
     refused(&mut w, stream, ix, &ck, EscrowError::PriceTooLow).await;
 }
+
+#[tokio::test]
+async fn tokens_sent_straight_to_a_vault_do_not_break_settlement() {
+    use anchor_spl::token::spl_token;
+    let mut w = World::new().await;
+    let user = w.s.wallet(100_000).await;
+    let p = w.provider(1).await;
+    let stream = w.open(&user, [6; 32], 10, 1, 1_000).await.unwrap();
+    w.join(&p, stream).await.unwrap();
+    // 500 arrive without top_up.
+    let uk = user.key.insecure_clone();
+    let gift = spl_token::instruction::transfer(
+        &spl_token::ID,
+        &user.tokens,
+        &eix::vault(&stream),
+        &uk.pubkey(),
+        &[],
+        500,
+    )
+    .unwrap();
+    w.s.chain.send(&[gift], &[&uk]).await.unwrap();
+    // Far more time than the deposit pays for: the provider gets the deposit,
+    // not the gift, and the stream is exhausted.
+    w.s.chain.advance(1_000).await;
+    w.settle(stream).await.unwrap();
+    assert_eq!(w.earned(&p).await, 1_000);
+    assert!(w.stream(stream).await.exhausted);
+    // Closing gives the gift back to the owner.
+    let before = w.balance(&user).await;
+    w.close(&user, stream).await.unwrap();
+    assert_eq!(w.balance(&user).await - before, 500);
+}

@@ -19,16 +19,6 @@ use solana_rpc_client::rpc_client::RpcClient;
 use solana_signer::Signer;
 use solana_transaction::Transaction;
 
-fn free_port_pair() -> u16 {
-    loop {
-        let a = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
-        let port = a.local_addr().unwrap().port();
-        if port < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
-            return port;
-        }
-    }
-}
-
 fn run(args: &[&str]) -> anyhow::Result<Value> {
     let mut all = vec!["aether"];
     all.extend_from_slice(args);
@@ -67,7 +57,7 @@ fn streams_and_anchors_from_the_command_line() {
     let (user, provider_owner, core_op) = (Keypair::new(), Keypair::new(), Keypair::new());
     let rt = tokio::runtime::Runtime::new().unwrap();
     let config = Config {
-        rpc_port: free_port_pair(),
+        rpc_port: aether_localnet::free_port_pair().expect("a free port pair on loopback"),
         slot_ms: 100,
         bootstrap: true,
         fund: vec![user.pubkey(), provider_owner.pubkey(), core_op.pubkey()],

@@ -5,7 +5,6 @@
 //!
 //! `cargo bench -p aether-localnet` (AETHER_BENCH_TXS sets the count, default 2000).
 
-use std::net::{Ipv4Addr, TcpListener};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,22 +20,9 @@ use solana_transaction::{Signature, Transaction};
 const CONCURRENCY: usize = 16;
 const SENDERS: usize = 8;
 
-fn free_port() -> u16 {
-    loop {
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        if port < u16::MAX && TcpListener::bind((Ipv4Addr::LOCALHOST, port + 1)).is_ok() {
-            return port;
-        }
-    }
-}
-
 async fn start(fund: Vec<Pubkey>) -> (Localnet, Duration) {
     let config = Config {
-        rpc_port: free_port(),
+        rpc_port: aether_localnet::free_port_pair().expect("a free port pair on loopback"),
         bootstrap: true,
         fund,
         ..Config::default()

@@ -1,4 +1,4 @@
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, TcpListener};
 use std::path::PathBuf;
 
 use anchor_lang::prelude::Pubkey;
@@ -53,4 +53,19 @@ impl Config {
     pub fn ws_url(&self) -> String {
         format!("ws://{}:{}", self.bind, self.ws_port())
     }
+}
+
+/// A loopback port that is free, and whose successor (the WebSocket port) is
+/// free too, for running a localnet beside others (tests, benchmarks).
+pub fn free_port_pair() -> Option<u16> {
+    (0..100).find_map(|_| {
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let next = port.checked_add(1)?;
+        TcpListener::bind((Ipv4Addr::LOCALHOST, next)).ok()?;
+        Some(port)
+    })
 }

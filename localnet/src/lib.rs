@@ -27,7 +27,7 @@ use std::future::Future;
 use std::path::PathBuf;
 
 pub use bootstrap::{bootstrap, BootstrapReport, Funded, DECIMALS, FUND_LAMPORTS, FUND_TOKENS};
-pub use config::{Config, DEFAULT_RPC_PORT, DEFAULT_SLOT_MS};
+pub use config::{free_port_pair, Config, DEFAULT_RPC_PORT, DEFAULT_SLOT_MS};
 pub use error::LocalnetError;
 
 /// A running localnet. Stops when dropped.

@@ -1,19 +1,6 @@
-use std::net::{Ipv4Addr, TcpListener};
 use std::path::PathBuf;
 
 use aether_localnet::{Config, Localnet};
-
-/// A port whose successor is free too (RPC and WebSocket).
-pub fn free_port_pair() -> u16 {
-    for _ in 0..100 {
-        let a = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-        let port = a.local_addr().unwrap().port();
-        if port < u16::MAX && TcpListener::bind((Ipv4Addr::LOCALHOST, port + 1)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free port pair on loopback");
-}
 
 /// A fresh scratch directory for one test.
 pub fn scratch(name: &str) -> PathBuf {
@@ -40,7 +27,7 @@ pub fn init_logs() {
 pub async fn start(ledger: Option<PathBuf>, fund: Vec<anchor_lang::prelude::Pubkey>) -> Localnet {
     init_logs();
     let config = Config {
-        rpc_port: free_port_pair(),
+        rpc_port: aether_localnet::free_port_pair().expect("a free port pair on loopback"),
         ledger,
         slot_ms: 100,
         bootstrap: true,

@@ -18,6 +18,7 @@
 //! assert_ne!(node, position);
 //! ```
 
+pub mod content_id;
 pub mod programs;
 
 pub use aether_anchors as anchors_program;

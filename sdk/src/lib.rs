@@ -19,6 +19,7 @@
 //! ```
 
 pub mod content_id;
+pub mod message;
 pub mod programs;
 
 pub use aether_anchors as anchors_program;

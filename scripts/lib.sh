@@ -39,6 +39,26 @@ ensure_rust() {
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/aether/target}"
 mkdir -p "$CARGO_TARGET_DIR"
 
+# The Python reference implementation the SDK's tests cross-check against
+# (aleph-message, aleph-sdk-python), in a virtualenv outside the clone.
+# AETHER_PYTHON names the interpreter the tests run.
+python_reference() {
+    local venv="$HOME/.cache/aether/pyenv"
+    local requirements="$ROOT/sdk/tests/python/requirements.txt"
+    local stamp="$venv/.aether-requirements"
+    if ! cmp -s "$requirements" "$stamp" 2>/dev/null; then
+        command -v python3 >/dev/null 2>&1 && python3 -c "import venv, ensurepip" 2>/dev/null || {
+            PACKAGES+=(python3 python3-venv)
+            install_packages
+        }
+        say "preparing the Python reference implementation in $venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+        cp "$requirements" "$stamp"
+    fi
+    export AETHER_PYTHON="${AETHER_PYTHON:-$venv/bin/python}"
+}
+
 prepare() {
     install_packages
     ensure_rust

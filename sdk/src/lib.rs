@@ -21,6 +21,7 @@
 pub mod content_id;
 pub mod message;
 pub mod programs;
+pub mod proof;
 
 pub use aether_anchors as anchors_program;
 pub use aether_escrow as escrow_program;

@@ -47,7 +47,7 @@ fn main() {
     let sol = messages(256, false);
     let single = rate(budget, sol.len(), || {
         for m in &sol {
-            black_box(m.verify().unwrap());
+            black_box(m.verify()).unwrap();
         }
     });
     let batched = rate(budget, sol.len(), || {
@@ -67,29 +67,36 @@ fn main() {
         .zip(&buffers)
         .map(|(k, b)| ed25519_dalek::Signer::sign(k, b))
         .collect();
-    let publics: Vec<ed25519_dalek::VerifyingKey> = keys.iter().map(|k| k.verifying_key()).collect();
+    let publics: Vec<ed25519_dalek::VerifyingKey> =
+        keys.iter().map(|k| k.verifying_key()).collect();
     let refs: Vec<&[u8]> = buffers.iter().map(Vec::as_slice).collect();
     let raw_single = rate(budget, keys.len(), || {
         for ((k, b), s) in publics.iter().zip(&refs).zip(&signatures) {
-            black_box(k.verify_strict(b, s).unwrap());
+            black_box(k.verify_strict(b, s)).unwrap();
         }
     });
     let raw_batch = rate(budget, keys.len(), || {
-        black_box(ed25519_dalek::verify_batch(&refs, &signatures, &publics).unwrap());
+        black_box(ed25519_dalek::verify_batch(&refs, &signatures, &publics)).unwrap();
     });
     let eth = messages(64, true);
     let eth_rate = rate(budget, eth.len(), || {
         for m in &eth {
-            black_box(m.verify().unwrap());
+            black_box(m.verify()).unwrap();
         }
     });
     println!("  SOL messages verified (one by one): {single:>10.0} /s");
-    println!("  SOL messages verified (batch of {}): {batched:>9.0} /s  ({:.2}x)", sol.len(), batched / single);
+    println!(
+        "  SOL messages verified (batch of {}): {batched:>9.0} /s  ({:.2}x)",
+        sol.len(),
+        batched / single
+    );
     println!("  ed25519 signatures alone (one by one): {raw_single:>7.0} /s");
     println!("  ed25519 signatures alone (batch):      {raw_batch:>7.0} /s");
     println!("  ETH messages verified (recovery):   {eth_rate:>10.0} /s");
 
-    let data: Vec<u8> = (0..64 * 1024 * 1024).map(|i: usize| (i * 31) as u8).collect();
+    let data: Vec<u8> = (0..64 * 1024 * 1024)
+        .map(|i: usize| (i * 31) as u8)
+        .collect();
     let mb = data.len() as f64 / 1e6;
     let sha = rate(budget, 1, || {
         black_box(Sha256::digest(&data));
@@ -101,6 +108,12 @@ fn main() {
         black_box(cid_of_bytes(&data, CidVersion::V1));
     }) * mb;
     println!("  sha256:              {sha:>8.0} MB/s");
-    println!("  CIDv0 (ipfs add):    {v0:>8.0} MB/s  ({:.0}% of sha256)", 100.0 * v0 / sha);
-    println!("  CIDv1 (raw leaves):  {v1:>8.0} MB/s  ({:.0}% of sha256)", 100.0 * v1 / sha);
+    println!(
+        "  CIDv0 (ipfs add):    {v0:>8.0} MB/s  ({:.0}% of sha256)",
+        100.0 * v0 / sha
+    );
+    println!(
+        "  CIDv1 (raw leaves):  {v1:>8.0} MB/s  ({:.0}% of sha256)",
+        100.0 * v1 / sha
+    );
 }

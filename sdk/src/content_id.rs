@@ -466,14 +466,18 @@ mod tests {
         bytes.extend([0u8; 32]);
         let s = format!(
             "b{}",
-            data_encoding::BASE32_NOPAD.encode(&bytes).to_ascii_lowercase()
+            data_encoding::BASE32_NOPAD
+                .encode(&bytes)
+                .to_ascii_lowercase()
         );
         assert!(matches!(s.parse::<Cid>(), Err(CidError::Unsupported(_))));
     }
 
     #[test]
     fn pieces_of_any_size_give_one_cid() {
-        let data: Vec<u8> = (0..(3 * CHUNK_SIZE + 99)).map(|i| (i % 253) as u8).collect();
+        let data: Vec<u8> = (0..(3 * CHUNK_SIZE + 99))
+            .map(|i| (i % 253) as u8)
+            .collect();
         for version in [CidVersion::V0, CidVersion::V1] {
             let whole = cid_of_bytes(&data, version);
             for piece in [1usize, 1000, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE * 2 + 5] {

@@ -20,6 +20,7 @@
 
 pub mod content_id;
 pub mod message;
+pub mod node_client;
 pub mod programs;
 pub mod proof;
 

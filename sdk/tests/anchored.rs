@@ -42,13 +42,19 @@ async fn messages_anchored_on_chain_verify() {
     // The authority is on the anchors allowlist after bootstrap.
     let ix = anchors::submit_batch_allowlisted(authority.pubkey(), root, 5, b"batch-1".to_vec());
     let blockhash = rpc.get_latest_blockhash().await.unwrap();
-    let tx = Transaction::new_signed_with_payer(&[ix], Some(&authority.pubkey()), &[&authority], blockhash);
+    let tx = Transaction::new_signed_with_payer(
+        &[ix],
+        Some(&authority.pubkey()),
+        &[&authority],
+        blockhash,
+    );
     rpc.send_and_confirm_transaction(&tx).await.unwrap();
 
     for (i, message) in messages.iter().enumerate() {
         let proof = AnchoredProof::build(1, &leaves, i).unwrap();
         // The proof travels as JSON.
-        let proof: AnchoredProof = serde_json::from_str(&serde_json::to_string(&proof).unwrap()).unwrap();
+        let proof: AnchoredProof =
+            serde_json::from_str(&serde_json::to_string(&proof).unwrap()).unwrap();
         let entry = verify_anchored(message, &proof, &rpc).await.unwrap();
         assert_eq!((entry.seq, entry.root, entry.count), (1, root, 5));
     }

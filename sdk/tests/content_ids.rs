@@ -38,30 +38,62 @@ fn bytes_of(v: &Vector) -> Vec<u8> {
 #[test]
 fn published_kubo_cids() {
     let all = vectors();
-    assert_eq!(all[0].cid_v0, "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH");
-    assert_eq!(all[1].cid_v0, "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o");
+    assert_eq!(
+        all[0].cid_v0,
+        "QmbFMke1KXqnYyBBWxB74N4c5SBnJMVAiMNRcGu6x1AwQH"
+    );
+    assert_eq!(
+        all[1].cid_v0,
+        "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o"
+    );
     for v in &all {
         let bytes = bytes_of(v);
         assert_eq!(bytes.len(), v.size);
-        assert_eq!(cid_of_bytes(&bytes, CidVersion::V0).to_string(), v.cid_v0, "{} v0", v.name);
-        assert_eq!(cid_of_bytes(&bytes, CidVersion::V1).to_string(), v.cid_v1_raw, "{} v1", v.name);
+        assert_eq!(
+            cid_of_bytes(&bytes, CidVersion::V0).to_string(),
+            v.cid_v0,
+            "{} v0",
+            v.name
+        );
+        assert_eq!(
+            cid_of_bytes(&bytes, CidVersion::V1).to_string(),
+            v.cid_v1_raw,
+            "{} v1",
+            v.name
+        );
     }
     // Sizes that matter to the DAG's shape are all covered.
     let sizes: Vec<usize> = all.iter().map(|v| v.size).collect();
-    for edge in [0, 262_143, 262_144, 262_145, 174 * 262_144, 174 * 262_144 + 1] {
+    for edge in [
+        0,
+        262_143,
+        262_144,
+        262_145,
+        174 * 262_144,
+        174 * 262_144 + 1,
+    ] {
         assert!(sizes.contains(&edge), "no vector for {edge} bytes");
     }
 }
 
 #[test]
 fn files_stream_from_disk() {
-    let v = vectors().into_iter().find(|v| v.size == 3 * 1_048_576 + 17).unwrap();
+    let v = vectors()
+        .into_iter()
+        .find(|v| v.size == 3 * 1_048_576 + 17)
+        .unwrap();
     let bytes = bytes_of(&v);
     let mut file = tempfile::NamedTempFile::new().unwrap();
     file.write_all(&bytes).unwrap();
     let open = || std::fs::File::open(file.path()).unwrap();
-    assert_eq!(cid_of_reader(open(), CidVersion::V0).unwrap().to_string(), v.cid_v0);
-    assert_eq!(cid_of_reader(open(), CidVersion::V1).unwrap().to_string(), v.cid_v1_raw);
+    assert_eq!(
+        cid_of_reader(open(), CidVersion::V0).unwrap().to_string(),
+        v.cid_v0
+    );
+    assert_eq!(
+        cid_of_reader(open(), CidVersion::V1).unwrap().to_string(),
+        v.cid_v1_raw
+    );
     assert_eq!(
         sha256_hex_of_reader(open()).unwrap(),
         hex::encode(Sha256::digest(&bytes))

@@ -31,7 +31,16 @@ fn refused(value: &Value) -> MessageError {
 #[test]
 fn a_missing_field_is_named() {
     let good = wire(&signed(&SolanaAccount::generate()));
-    for field in ["chain", "sender", "type", "time", "item_type", "item_hash", "signature", "item_content"] {
+    for field in [
+        "chain",
+        "sender",
+        "type",
+        "time",
+        "item_type",
+        "item_hash",
+        "signature",
+        "item_content",
+    ] {
         let mut bad = good.clone();
         bad.as_object_mut().unwrap().remove(field);
         let err = refused(&bad);
@@ -101,36 +110,59 @@ fn wrong_signature_encodings_are_refused() {
         "not json".to_string(),
         json!({"publicKey": sol.address()}).to_string(),
         json!({"publicKey": sol.address(), "signature": "0OIl"}).to_string(),
-        json!({"publicKey": sol.address(), "signature": bs58::encode([1u8; 63]).into_string()}).to_string(),
+        json!({"publicKey": sol.address(), "signature": bs58::encode([1u8; 63]).into_string()})
+            .to_string(),
         json!({"publicKey": other.address(), "signature": real["signature"]}).to_string(),
-        json!({"publicKey": sol.address(), "signature": bs58::encode([1u8; 64]).into_string()}).to_string(),
+        json!({"publicKey": sol.address(), "signature": bs58::encode([1u8; 64]).into_string()})
+            .to_string(),
     ];
     for signature in bad_signatures {
         let mut bad = message.clone();
         bad.signature = Some(signature.clone());
         let err = bad.verify().unwrap_err();
-        assert!(matches!(err.field(), "signature" | "sender"), "{signature}: {err}");
+        assert!(
+            matches!(err.field(), "signature" | "sender"),
+            "{signature}: {err}"
+        );
     }
 
     let eth = EthereumAccount::generate();
     let message = signed(&eth);
     let sig = message.signature.clone().unwrap();
     for signature in [
-        sig[2..].to_string() + "zz",             // not hex
-        sig[..sig.len() - 2].to_string(),        // 64 bytes
-        format!("{}1f", &sig[..sig.len() - 2]),  // v = 31
-        format!("0x{}", "00".repeat(65)),        // r = s = 0
+        sig[2..].to_string() + "zz",            // not hex
+        sig[..sig.len() - 2].to_string(),       // 64 bytes
+        format!("{}1f", &sig[..sig.len() - 2]), // v = 31
+        format!("0x{}", "00".repeat(65)),       // r = s = 0
     ] {
         let mut bad = message.clone();
         bad.signature = Some(signature.clone());
-        assert_eq!(bad.verify().unwrap_err().field(), "signature", "{signature}");
+        assert_eq!(
+            bad.verify().unwrap_err().field(),
+            "signature",
+            "{signature}"
+        );
     }
     // A lower-case sender is the same address; a broken checksum is not.
     let mut lower = message.clone();
     lower.sender = lower.sender.to_lowercase();
-    assert_eq!(lower.check_signature().unwrap_err().field(), "signature", "the buffer changed");
+    assert_eq!(
+        lower.check_signature().unwrap_err().field(),
+        "signature",
+        "the buffer changed"
+    );
     let mut broken = message.clone();
-    let flipped: String = broken.sender.chars().map(|c| if c.is_ascii_uppercase() { c.to_ascii_lowercase() } else { c }).collect();
+    let flipped: String = broken
+        .sender
+        .chars()
+        .map(|c| {
+            if c.is_ascii_uppercase() {
+                c.to_ascii_lowercase()
+            } else {
+                c
+            }
+        })
+        .collect();
     if flipped != broken.sender && flipped != broken.sender.to_lowercase() {
         broken.sender = flipped;
         assert_eq!(broken.verify().unwrap_err().field(), "sender");
@@ -148,7 +180,10 @@ fn oversize_content_goes_to_storage_and_is_refused_inline() {
     assert!(signed.message.item_content.is_none());
     let stored = signed.storage_content.clone().unwrap();
     signed.message.verify().unwrap();
-    assert_eq!(signed.message.content_from(stored.as_bytes()).unwrap(), signed.content);
+    assert_eq!(
+        signed.message.content_from(stored.as_bytes()).unwrap(),
+        signed.content
+    );
     assert_eq!(
         signed.message.content_from(b"{}").unwrap_err().field(),
         "item_hash"
@@ -168,12 +203,43 @@ fn builders_name_the_field_at_fault() {
     let account = SolanaAccount::generate();
     let builder = MessageBuilder::new(&account);
     let cases = [
-        (builder.build(PostBuilder::new("amend").content(json!({}))).unwrap_err(), "content.ref"),
-        (builder.build(AggregateBuilder::new("k", json!([1]))).unwrap_err(), "content.content"),
-        (builder.build(ProgramBuilder::new(CODE, "main:app", CODE).vcpus(0)).unwrap_err(), "content.resources.vcpus"),
-        (builder.build(ProgramBuilder::new("nope", "main:app", CODE)).unwrap_err(), "content.code.ref"),
-        (builder.build(PostBuilder::new("t").content(json!({"tags": [""]}))).unwrap_err(), "content.content.tags"),
-        (MessageBuilder::new(&account).time(1e12).build(PostBuilder::new("t")).unwrap_err(), "content.time"),
+        (
+            builder
+                .build(PostBuilder::new("amend").content(json!({})))
+                .unwrap_err(),
+            "content.ref",
+        ),
+        (
+            builder
+                .build(AggregateBuilder::new("k", json!([1])))
+                .unwrap_err(),
+            "content.content",
+        ),
+        (
+            builder
+                .build(ProgramBuilder::new(CODE, "main:app", CODE).vcpus(0))
+                .unwrap_err(),
+            "content.resources.vcpus",
+        ),
+        (
+            builder
+                .build(ProgramBuilder::new("nope", "main:app", CODE))
+                .unwrap_err(),
+            "content.code.ref",
+        ),
+        (
+            builder
+                .build(PostBuilder::new("t").content(json!({"tags": [""]})))
+                .unwrap_err(),
+            "content.content.tags",
+        ),
+        (
+            MessageBuilder::new(&account)
+                .time(1e12)
+                .build(PostBuilder::new("t"))
+                .unwrap_err(),
+            "content.time",
+        ),
     ];
     for (err, field) in cases {
         assert_eq!(err.field(), field, "{err}");

@@ -18,9 +18,11 @@ const CODE: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f0
 const RUNTIME: &str = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o";
 
 fn python() -> PathBuf {
-    let path = std::env::var_os("AETHER_PYTHON").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/aether/pyenv/bin/python")
-    });
+    let path = std::env::var_os("AETHER_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/aether/pyenv/bin/python")
+        });
     assert!(
         path.exists(),
         "{} is missing: run ./scripts/test (it makes the virtualenv with aleph-message and \
@@ -39,9 +41,18 @@ fn run_python(command: &str, stdin: &str) -> Value {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "python {command}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "python {command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -65,7 +76,10 @@ fn messages_signed_by_python_verify_in_rust() {
         // Typed content written back is byte for byte what Python wrote,
         // so it hashes the same.
         let content = message.content().unwrap();
-        assert_eq!(&content.to_item_content(), message.item_content.as_ref().unwrap());
+        assert_eq!(
+            &content.to_item_content(),
+            message.item_content.as_ref().unwrap()
+        );
         types.push(message.message_type);
 
         // Same key, same address, same (deterministic) signature.
@@ -79,7 +93,12 @@ fn messages_signed_by_python_verify_in_rust() {
 
         // A forgery: other content under the original signature.
         let mut forged = message.clone();
-        let changed = forged.item_content.as_ref().unwrap().replacen("\"time\":1795", "\"time\":1794", 1);
+        let changed =
+            forged
+                .item_content
+                .as_ref()
+                .unwrap()
+                .replacen("\"time\":1795", "\"time\":1794", 1);
         forged.item_hash = hex::encode(Sha256::digest(changed.as_bytes()));
         forged.item_content = Some(changed);
         forged.check_hash().unwrap();
@@ -90,7 +109,10 @@ fn messages_signed_by_python_verify_in_rust() {
         // Content changed but the hash kept: the hash check names item_hash.
         let mut tampered = message.clone();
         tampered.item_content = Some(forged.item_content.clone().unwrap());
-        assert!(matches!(tampered.verify(), Err(MessageError::HashMismatch { .. })));
+        assert!(matches!(
+            tampered.verify(),
+            Err(MessageError::HashMismatch { .. })
+        ));
     }
     for t in [
         MessageType::Post,
@@ -114,9 +136,22 @@ fn rust_messages(signer: &dyn Signer) -> Vec<Message> {
         builder.build(PostBuilder::new("chat").content(json!({
             "body": "héllo 😀 \u{7f} wörld", "n": 1.5, "tiny": 0.00001, "big": 1e16, "tags": ["x"]
         }))),
-        builder.build(PostBuilder::new("amend").content(json!({"body": "fixed"})).reference(CODE)),
-        builder.build(AggregateBuilder::new("profile", json!({"name": "Ada", "nested": {"a": [1, 2]}}))),
-        builder.build(StoreBuilder::new(CODE).unwrap().size(12).content_type("text/plain").tags(vec!["web".into()])),
+        builder.build(
+            PostBuilder::new("amend")
+                .content(json!({"body": "fixed"}))
+                .reference(CODE),
+        ),
+        builder.build(AggregateBuilder::new(
+            "profile",
+            json!({"name": "Ada", "nested": {"a": [1, 2]}}),
+        )),
+        builder.build(
+            StoreBuilder::new(CODE)
+                .unwrap()
+                .size(12)
+                .content_type("text/plain")
+                .tags(vec!["web".into()]),
+        ),
         builder.build(StoreBuilder::new(RUNTIME).unwrap()),
         builder.build(
             ProgramBuilder::new(CODE, "main:app", RUNTIME)
@@ -156,7 +191,10 @@ fn messages_signed_in_rust_validate_in_python() {
         assert_eq!(verdict, "ok", "{} message {i}", messages[i].message_type);
     }
     for verdict in &verdicts[honest..] {
-        assert!(verdict.as_str().unwrap().starts_with("refused"), "{verdict}");
+        assert!(
+            verdict.as_str().unwrap().starts_with("refused"),
+            "{verdict}"
+        );
     }
     // And Rust refuses the same two.
     for message in &messages[honest..] {

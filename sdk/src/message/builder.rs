@@ -117,7 +117,11 @@ impl<'a, S: Signer + ?Sized> MessageBuilder<'a, S> {
             channel: self.channel.clone(),
             signature: None,
             time,
-            item_type: if inline { ItemType::Inline } else { ItemType::Storage },
+            item_type: if inline {
+                ItemType::Inline
+            } else {
+                ItemType::Storage
+            },
             item_content: None,
             item_hash,
         };
@@ -138,7 +142,9 @@ impl<'a, S: Signer + ?Sized> MessageBuilder<'a, S> {
 }
 
 fn now() -> f64 {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     // Microseconds, as Python's time.time() carries them.
     (since.as_micros() as f64) / 1e6
 }
@@ -235,7 +241,10 @@ impl AggregateBuilder {
 impl ContentBuilder for AggregateBuilder {
     fn into_content(self, address: &str, time: f64) -> Result<Content, MessageError> {
         let Value::Object(content) = self.content else {
-            return Err(MessageError::invalid("content.content", "an aggregate's content is a JSON object"));
+            return Err(MessageError::invalid(
+                "content.content",
+                "an aggregate's content is a JSON object",
+            ));
         };
         finish(Content::Aggregate(AggregateContent {
             address: self.address.unwrap_or_else(|| address.to_string()),
@@ -266,7 +275,10 @@ impl StoreBuilder {
     pub fn new(hash: impl Into<String>) -> Result<Self, MessageError> {
         let hash = hash.into();
         let item_type = ItemType::from_hash(&hash).ok_or_else(|| {
-            MessageError::invalid("content.item_hash", "neither a sha256 hex digest nor an IPFS CID")
+            MessageError::invalid(
+                "content.item_hash",
+                "neither a sha256 hex digest nor an IPFS CID",
+            )
         })?;
         Ok(StoreBuilder {
             content: StoreContent {
@@ -385,7 +397,11 @@ pub struct ProgramBuilder {
 impl ProgramBuilder {
     /// Runs `entrypoint` from the code volume `code_ref` on the runtime image
     /// `runtime_ref` (both STORE'd content).
-    pub fn new(code_ref: impl Into<String>, entrypoint: impl Into<String>, runtime_ref: impl Into<String>) -> Self {
+    pub fn new(
+        code_ref: impl Into<String>,
+        entrypoint: impl Into<String>,
+        runtime_ref: impl Into<String>,
+    ) -> Self {
         ProgramBuilder {
             content: ProgramContent {
                 address: String::new(),
@@ -469,7 +485,10 @@ impl ProgramBuilder {
     }
     /// An environment variable.
     pub fn variable(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.content.variables.get_or_insert_with(Default::default).insert(name.into(), value.into());
+        self.content
+            .variables
+            .get_or_insert_with(Default::default)
+            .insert(name.into(), value.into());
         self
     }
     /// An extra volume.
@@ -560,7 +579,10 @@ impl InstanceBuilder {
     }
     /// An SSH key allowed in.
     pub fn authorized_key(mut self, key: impl Into<String>) -> Self {
-        self.content.authorized_keys.get_or_insert_with(Vec::new).push(key.into());
+        self.content
+            .authorized_keys
+            .get_or_insert_with(Vec::new)
+            .push(key.into());
         self
     }
     /// An extra volume.

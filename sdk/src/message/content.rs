@@ -131,11 +131,17 @@ pub(crate) fn check_base(address: &str, time: f64) -> Result<(), MessageError> {
 
 pub(crate) fn check_tags(field: &str, tags: &[String]) -> Result<(), MessageError> {
     if tags.len() > MAX_TAGS {
-        return Err(MessageError::invalid(field, format!("{} tags, at most {MAX_TAGS}", tags.len())));
+        return Err(MessageError::invalid(
+            field,
+            format!("{} tags, at most {MAX_TAGS}", tags.len()),
+        ));
     }
     for tag in tags {
         if tag.is_empty() || tag.chars().count() > MAX_TAG_LENGTH {
-            return Err(MessageError::invalid(field, format!("a tag is 1 to {MAX_TAG_LENGTH} characters")));
+            return Err(MessageError::invalid(
+                field,
+                format!("a tag is 1 to {MAX_TAG_LENGTH} characters"),
+            ));
         }
     }
     Ok(())
@@ -149,8 +155,9 @@ fn check_nested_tags(field: &str, content: &Value) -> Result<(), MessageError> {
     if tags.is_null() {
         return Ok(());
     }
-    let tags: Vec<String> = serde_json::from_value(tags.clone())
-        .map_err(|_| MessageError::invalid(format!("{field}.tags"), "tags must be a list of strings"))?;
+    let tags: Vec<String> = serde_json::from_value(tags.clone()).map_err(|_| {
+        MessageError::invalid(format!("{field}.tags"), "tags must be a list of strings")
+    })?;
     check_tags(&format!("{field}.tags"), &tags)
 }
 
@@ -220,7 +227,10 @@ impl PostContent {
             check_nested_tags("content.content", content)?;
         }
         if self.post_type == "amend" && self.reference.is_none() {
-            return Err(MessageError::invalid("content.ref", "a POST of type \"amend\" needs a ref"));
+            return Err(MessageError::invalid(
+                "content.ref",
+                "a POST of type \"amend\" needs a ref",
+            ));
         }
         if let Some(PostRef::Chain(r)) = &self.reference {
             check_item_hash("content.ref.item_hash", &r.item_hash)?;
@@ -384,7 +394,11 @@ impl ForgetContent {
         for (i, hash) in self.aggregates.iter().enumerate() {
             check_item_hash(&format!("content.aggregates[{i}]"), hash)?;
         }
-        if self.reason.as_ref().is_some_and(|r| r.chars().count() > MAX_FORGET_REASON_LENGTH) {
+        if self
+            .reason
+            .as_ref()
+            .is_some_and(|r| r.chars().count() > MAX_FORGET_REASON_LENGTH)
+        {
             return Err(MessageError::invalid(
                 "content.reason",
                 format!("at most {MAX_FORGET_REASON_LENGTH} characters"),

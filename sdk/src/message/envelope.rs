@@ -58,7 +58,10 @@ fn string(object: &Map<String, Value>, field: &str) -> Result<String, MessageErr
         .ok_or_else(|| MessageError::invalid(field, "must be a string"))
 }
 
-fn optional_string(object: &Map<String, Value>, field: &str) -> Result<Option<String>, MessageError> {
+fn optional_string(
+    object: &Map<String, Value>,
+    field: &str,
+) -> Result<Option<String>, MessageError> {
     match object.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -66,7 +69,10 @@ fn optional_string(object: &Map<String, Value>, field: &str) -> Result<Option<St
     }
 }
 
-fn parsed<T: std::str::FromStr<Err = String>>(object: &Map<String, Value>, field: &str) -> Result<T, MessageError> {
+fn parsed<T: std::str::FromStr<Err = String>>(
+    object: &Map<String, Value>,
+    field: &str,
+) -> Result<T, MessageError> {
     string(object, field)?
         .parse()
         .map_err(|reason| MessageError::invalid(field, reason))
@@ -119,7 +125,10 @@ impl Message {
             .keys()
             .find(|k| !FIELDS.contains(&k.as_str()) && !NODE_FIELDS.contains(&k.as_str()))
         {
-            return Err(MessageError::invalid(unknown.as_str(), "not a field of a message"));
+            return Err(MessageError::invalid(
+                unknown.as_str(),
+                "not a field of a message",
+            ));
         }
         Ok(Message {
             chain: parsed(object, "chain")?,
@@ -136,7 +145,12 @@ impl Message {
 
     /// The bytes the signature covers.
     pub fn verification_buffer(&self) -> Vec<u8> {
-        verification_buffer(self.chain, &self.sender, self.message_type.as_str(), &self.item_hash)
+        verification_buffer(
+            self.chain,
+            &self.sender,
+            self.message_type.as_str(),
+            &self.item_hash,
+        )
     }
 
     /// Checks the message's shape: channel, where its content is, the item
@@ -214,7 +228,12 @@ impl Message {
             .signature
             .as_deref()
             .ok_or_else(|| MessageError::missing("signature"))?;
-        sign::verify(self.chain, &self.sender, signature, &self.verification_buffer())?;
+        sign::verify(
+            self.chain,
+            &self.sender,
+            signature,
+            &self.verification_buffer(),
+        )?;
         Ok(())
     }
 
@@ -238,13 +257,19 @@ impl Message {
     /// checked against the item hash first.
     pub fn content_from(&self, stored: &[u8]) -> Result<Content, MessageError> {
         let matches = match self.item_type {
-            ItemType::Inline | ItemType::Storage => hex::encode(Sha256::digest(stored)) == self.item_hash,
-            ItemType::Ipfs => self.item_hash.parse::<crate::content_id::Cid>().is_ok_and(|cid| {
-                crate::content_id::cid_of_bytes(stored, cid.version()) == cid
-            }),
+            ItemType::Inline | ItemType::Storage => {
+                hex::encode(Sha256::digest(stored)) == self.item_hash
+            }
+            ItemType::Ipfs => self
+                .item_hash
+                .parse::<crate::content_id::Cid>()
+                .is_ok_and(|cid| crate::content_id::cid_of_bytes(stored, cid.version()) == cid),
         };
         if !matches {
-            return Err(MessageError::invalid("item_hash", "the stored content does not hash to it"));
+            return Err(MessageError::invalid(
+                "item_hash",
+                "the stored content does not hash to it",
+            ));
         }
         let text = std::str::from_utf8(stored)
             .map_err(|_| MessageError::invalid("content", "stored content is not UTF-8"))?;
@@ -290,7 +315,11 @@ pub fn verify_batch(messages: &[Message]) -> Vec<Result<(), MessageError>> {
     let keys: Vec<_> = batch.iter().map(|(_, _, d)| d.public_key).collect();
     if ed25519_dalek::verify_batch(&buffers, &signatures, &keys).is_err() {
         for (i, buffer, decoded) in &batch {
-            if decoded.public_key.verify_strict(buffer, &decoded.signature).is_err() {
+            if decoded
+                .public_key
+                .verify_strict(buffer, &decoded.signature)
+                .is_err()
+            {
                 results[*i] = Err(SignatureError::Invalid.into());
             }
         }

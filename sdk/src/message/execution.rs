@@ -598,12 +598,18 @@ impl Executable<'_> {
         check_base(self.address, self.time)?;
         if let Some(metadata) = self.metadata {
             if metadata.len() > MAX_ENTRIES {
-                return Err(MessageError::invalid("content.metadata", format!("at most {MAX_ENTRIES} entries")));
+                return Err(MessageError::invalid(
+                    "content.metadata",
+                    format!("at most {MAX_ENTRIES} entries"),
+                ));
             }
             for (key, value) in metadata {
                 let field = format!("content.metadata.{key}");
                 if key.chars().count() > 64 {
-                    return Err(MessageError::invalid(field, "keys are at most 64 characters"));
+                    return Err(MessageError::invalid(
+                        field,
+                        "keys are at most 64 characters",
+                    ));
                 }
                 match value {
                     Value::Array(_) if key == "tags" => {
@@ -612,10 +618,16 @@ impl Executable<'_> {
                         check_tags(&field, &tags)?;
                     }
                     Value::String(s) if s.chars().count() > 512 => {
-                        return Err(MessageError::invalid(field, "values are at most 512 characters"))
+                        return Err(MessageError::invalid(
+                            field,
+                            "values are at most 512 characters",
+                        ))
                     }
                     Value::Array(_) | Value::Object(_) => {
-                        return Err(MessageError::invalid(field, "values are scalars (string, number, bool, null)"))
+                        return Err(MessageError::invalid(
+                            field,
+                            "values are scalars (string, number, bool, null)",
+                        ))
                     }
                     _ => {}
                 }
@@ -631,7 +643,9 @@ impl Executable<'_> {
         }
         if let Some(variables) = self.variables {
             if variables.len() > MAX_ENTRIES
-                || variables.iter().any(|(k, v)| k.chars().count() > 128 || v.chars().count() > 4096)
+                || variables
+                    .iter()
+                    .any(|(k, v)| k.chars().count() > 128 || v.chars().count() > 4096)
             {
                 return Err(MessageError::invalid(
                     "content.variables",
@@ -641,17 +655,29 @@ impl Executable<'_> {
         }
         let r = self.resources;
         if !(1..=MAX_VCPUS).contains(&r.vcpus) {
-            return Err(MessageError::invalid("content.resources.vcpus", format!("1 to {MAX_VCPUS}")));
+            return Err(MessageError::invalid(
+                "content.resources.vcpus",
+                format!("1 to {MAX_VCPUS}"),
+            ));
         }
         if !(1..=MAX_MEMORY_MIB).contains(&r.memory) {
-            return Err(MessageError::invalid("content.resources.memory", format!("1 to {MAX_MEMORY_MIB} MiB")));
+            return Err(MessageError::invalid(
+                "content.resources.memory",
+                format!("1 to {MAX_MEMORY_MIB} MiB"),
+            ));
         }
         if !(1..=MAX_SECONDS).contains(&r.seconds) {
-            return Err(MessageError::invalid("content.resources.seconds", format!("1 to {MAX_SECONDS} seconds")));
+            return Err(MessageError::invalid(
+                "content.resources.seconds",
+                format!("1 to {MAX_SECONDS} seconds"),
+            ));
         }
         for (i, port) in r.published_ports.iter().flatten().enumerate() {
             if port.port == 0 {
-                return Err(MessageError::invalid(format!("content.resources.published_ports[{i}].port"), "1 to 65535"));
+                return Err(MessageError::invalid(
+                    format!("content.resources.published_ports[{i}].port"),
+                    "1 to 65535",
+                ));
             }
         }
         if let Some(node) = self.requirements.as_ref().and_then(|r| r.node.as_ref()) {
@@ -659,27 +685,44 @@ impl Executable<'_> {
                 check_item_hash("content.requirements.node.node_hash", hash)?;
             }
             if node.address_regex.as_ref().is_some_and(|r| r.len() > 256) {
-                return Err(MessageError::invalid("content.requirements.node.address_regex", "at most 256 characters"));
+                return Err(MessageError::invalid(
+                    "content.requirements.node.address_regex",
+                    "at most 256 characters",
+                ));
             }
         }
         if self.volumes.len() > MAX_VOLUMES {
-            return Err(MessageError::invalid("content.volumes", format!("at most {MAX_VOLUMES} volumes")));
+            return Err(MessageError::invalid(
+                "content.volumes",
+                format!("at most {MAX_VOLUMES} volumes"),
+            ));
         }
         for (i, volume) in self.volumes.iter().enumerate() {
             let field = format!("content.volumes[{i}]");
             match volume {
-                MachineVolume::Immutable(v) => check_item_hash(&format!("{field}.ref"), &v.reference)?,
+                MachineVolume::Immutable(v) => {
+                    check_item_hash(&format!("{field}.ref"), &v.reference)?
+                }
                 MachineVolume::Ephemeral(v) => {
                     if !v.ephemeral {
-                        return Err(MessageError::invalid(format!("{field}.ephemeral"), "must be true"));
+                        return Err(MessageError::invalid(
+                            format!("{field}.ephemeral"),
+                            "must be true",
+                        ));
                     }
                     if !(1..=MAX_EPHEMERAL_MIB).contains(&v.size_mib) {
-                        return Err(MessageError::invalid(format!("{field}.size_mib"), format!("1 to {MAX_EPHEMERAL_MIB}")));
+                        return Err(MessageError::invalid(
+                            format!("{field}.size_mib"),
+                            format!("1 to {MAX_EPHEMERAL_MIB}"),
+                        ));
                     }
                 }
                 MachineVolume::Persistent(v) => {
                     if !(1..=MAX_PERSISTENT_MIB).contains(&v.size_mib) {
-                        return Err(MessageError::invalid(format!("{field}.size_mib"), format!("1 to {MAX_PERSISTENT_MIB}")));
+                        return Err(MessageError::invalid(
+                            format!("{field}.size_mib"),
+                            format!("1 to {MAX_PERSISTENT_MIB}"),
+                        ));
                     }
                     if let Some(parent) = &v.parent {
                         check_item_hash(&format!("{field}.parent.ref"), &parent.reference)?;
@@ -688,7 +731,10 @@ impl Executable<'_> {
             }
         }
         if self.replaces.as_ref().is_some_and(|r| r.len() > 128) {
-            return Err(MessageError::invalid("content.replaces", "at most 128 characters"));
+            return Err(MessageError::invalid(
+                "content.replaces",
+                "at most 128 characters",
+            ));
         }
         Ok(())
     }
@@ -709,7 +755,10 @@ impl ProgramContent {
         }
         .validate()?;
         if self.machine_type != MachineType::Function {
-            return Err(MessageError::invalid("content.type", "a PROGRAM is a \"vm-function\""));
+            return Err(MessageError::invalid(
+                "content.type",
+                "a PROGRAM is a \"vm-function\"",
+            ));
         }
         check_item_hash("content.code.ref", &self.code.reference)?;
         check_item_hash("content.runtime.ref", &self.runtime.reference)?;
@@ -736,7 +785,10 @@ impl InstanceContent {
         .validate()?;
         check_item_hash("content.rootfs.parent.ref", &self.rootfs.parent.reference)?;
         if !(1..=MAX_PERSISTENT_MIB).contains(&self.rootfs.size_mib) {
-            return Err(MessageError::invalid("content.rootfs.size_mib", format!("1 to {MAX_PERSISTENT_MIB}")));
+            return Err(MessageError::invalid(
+                "content.rootfs.size_mib",
+                format!("1 to {MAX_PERSISTENT_MIB}"),
+            ));
         }
         if let Some(te) = &self.environment.trusted_execution {
             if self.environment.hypervisor != Some(HypervisorType::Qemu) {
@@ -748,11 +800,15 @@ impl InstanceContent {
             if matches!(te.mode.as_deref(), Some("sev_snp" | "tdx"))
                 && self.payment.as_ref().map(|p| p.payment_type) != Some(PaymentType::Credit)
             {
-                return Err(MessageError::invalid("content.payment.type", "measured confidential VMs are paid by credit"));
+                return Err(MessageError::invalid(
+                    "content.payment.type",
+                    "measured confidential VMs are paid by credit",
+                ));
             }
         }
         if let Some(req) = &self.requirements {
-            let payg = self.payment.as_ref().map(|p| p.payment_type) == Some(PaymentType::Superfluid);
+            let payg =
+                self.payment.as_ref().map(|p| p.payment_type) == Some(PaymentType::Superfluid);
             let node_hash = req.node.as_ref().and_then(|n| n.node_hash.as_ref());
             if payg && node_hash.is_none() {
                 return Err(MessageError::missing("content.requirements.node.node_hash"));

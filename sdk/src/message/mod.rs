@@ -194,10 +194,16 @@ impl ItemType {
     pub fn from_hash(hash: &str) -> Option<ItemType> {
         const B58: &str = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
         const B32: &str = "abcdefghijklmnopqrstuvwxyz234567";
-        if hash.starts_with("Qm") && (44..=46).contains(&hash.len()) && hash[2..].chars().all(|c| B58.contains(c)) {
+        if hash.starts_with("Qm")
+            && (44..=46).contains(&hash.len())
+            && hash[2..].chars().all(|c| B58.contains(c))
+        {
             return Some(ItemType::Ipfs);
         }
-        if hash.starts_with("bafy") && hash.len() == 59 && hash[4..].chars().all(|c| B32.contains(c)) {
+        if hash.starts_with("bafy")
+            && hash.len() == 59
+            && hash[4..].chars().all(|c| B32.contains(c))
+        {
             return Some(ItemType::Ipfs);
         }
         if hash.len() == 64 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
@@ -210,6 +216,9 @@ impl ItemType {
 /// Checks that `value` is an item hash (64 lowercase hex, or a CID).
 pub(crate) fn check_item_hash(field: &str, value: &str) -> Result<(), MessageError> {
     ItemType::from_hash(value).map(|_| ()).ok_or_else(|| {
-        MessageError::invalid(field, format!("{value:?} is neither a sha256 hex digest nor an IPFS CID"))
+        MessageError::invalid(
+            field,
+            format!("{value:?} is neither a sha256 hex digest nor an IPFS CID"),
+        )
     })
 }

@@ -4,7 +4,7 @@
 use k256::ecdsa::{RecoveryId, Signature, SigningKey, VerifyingKey};
 use sha3::{Digest, Keccak256};
 
-use super::{Chain, Signer, SignatureError};
+use super::{Chain, SignatureError, Signer};
 
 /// An Ethereum account that signs messages.
 ///
@@ -35,8 +35,9 @@ impl EthereumAccount {
     pub fn from_hex(private_key: &str) -> Result<Self, SignatureError> {
         let hex_digits = private_key.trim();
         let hex_digits = hex_digits.strip_prefix("0x").unwrap_or(hex_digits);
-        let bytes = hex::decode(hex_digits)
-            .map_err(|_| SignatureError::BadKey("an Ethereum private key is 64 hex digits".into()))?;
+        let bytes = hex::decode(hex_digits).map_err(|_| {
+            SignatureError::BadKey("an Ethereum private key is 64 hex digits".into())
+        })?;
         Self::from_bytes(&bytes)
     }
 
@@ -105,7 +106,11 @@ fn checksum(lower_hex: &str) -> String {
     out.push_str("0x");
     for (i, c) in lower_hex.chars().enumerate() {
         let nibble = (hash[i / 2] >> (if i % 2 == 0 { 4 } else { 0 })) & 0x0f;
-        out.push(if nibble >= 8 { c.to_ascii_uppercase() } else { c });
+        out.push(if nibble >= 8 {
+            c.to_ascii_uppercase()
+        } else {
+            c
+        });
     }
     out
 }
@@ -149,7 +154,11 @@ pub fn verify(sender: &str, signature: &str, buffer: &[u8]) -> Result<(), Signat
     let v = match bytes[64] {
         v @ (27 | 28) => v - 27,
         v @ (0 | 1) => v,
-        _ => return Err(SignatureError::Encoding("recovery id v must be 27 or 28".into())),
+        _ => {
+            return Err(SignatureError::Encoding(
+                "recovery id v must be 27 or 28".into(),
+            ))
+        }
     };
     let signature = Signature::from_slice(&bytes[..64])
         .map_err(|_| SignatureError::Encoding("r or s out of range".into()))?;

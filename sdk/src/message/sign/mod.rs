@@ -48,12 +48,22 @@ pub enum SignatureError {
 }
 
 /// The bytes a message's signature covers.
-pub fn verification_buffer(chain: Chain, sender: &str, message_type: &str, item_hash: &str) -> Vec<u8> {
+pub fn verification_buffer(
+    chain: Chain,
+    sender: &str,
+    message_type: &str,
+    item_hash: &str,
+) -> Vec<u8> {
     format!("{}\n{sender}\n{message_type}\n{item_hash}", chain.as_str()).into_bytes()
 }
 
 /// Checks `signature` over `buffer` for `sender` on `chain`.
-pub fn verify(chain: Chain, sender: &str, signature: &str, buffer: &[u8]) -> Result<(), SignatureError> {
+pub fn verify(
+    chain: Chain,
+    sender: &str,
+    signature: &str,
+    buffer: &[u8],
+) -> Result<(), SignatureError> {
     match chain {
         Chain::Sol => solana::verify(sender, signature, buffer),
         Chain::Eth => ethereum::verify(sender, signature, buffer),

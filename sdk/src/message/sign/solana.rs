@@ -5,7 +5,7 @@ use std::path::Path;
 
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 
-use super::{Chain, Signer, SignatureError};
+use super::{Chain, SignatureError, Signer};
 
 /// A Solana account that signs messages.
 ///
@@ -128,14 +128,18 @@ pub fn decode(sender: &str, field: &str) -> Result<SolanaSignature, SignatureErr
         .into_vec()
         .ok()
         .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| SignatureError::BadSender("a Solana sender is a base58 public key".into()))?;
+        .ok_or_else(|| {
+            SignatureError::BadSender("a Solana sender is a base58 public key".into())
+        })?;
     let public_key = VerifyingKey::from_bytes(&key_bytes)
         .map_err(|_| SignatureError::BadSender("not an ed25519 public key".into()))?;
     let sig_bytes: [u8; 64] = bs58::decode(&parsed.signature)
         .into_vec()
         .ok()
         .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| SignatureError::Encoding("a Solana signature is 64 bytes in base58".into()))?;
+        .ok_or_else(|| {
+            SignatureError::Encoding("a Solana signature is 64 bytes in base58".into())
+        })?;
     Ok(SolanaSignature {
         public_key,
         signature: Signature::from_bytes(&sig_bytes),

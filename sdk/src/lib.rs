@@ -1,11 +1,17 @@
 //! Aether for dApps.
 //!
-//! Today this crate holds the clients of Aether's on-chain programs:
-//! [`programs::staking`], [`programs::registry`], [`programs::escrow`] and
-//! [`programs::anchors`] derive every account
-//! address and build every instruction from the programs' own generated
-//! types, so no caller lists accounts by hand. Messages, content ids and the
-//! node's HTTP client come with the SDK issue.
+//! - [`message`]: the signed, content-hashed message, wire-compatible with
+//!   the Aleph specification: typed content of every message type, builders
+//!   with defaults, Solana (ed25519) and Ethereum (EIP-191) signing and
+//!   verification, batch verification, errors that name the field.
+//! - [`content_id`]: sha256 and kubo-compatible IPFS CIDs of files of any
+//!   size, streamed.
+//! - [`proof`]: merkle proofs of anchored batches and [`proof::verify_anchored`].
+//! - [`node_client`]: [`node_client::NodeClient`], the core node's HTTP API.
+//! - [`programs`]: addresses and instruction builders of the four on-chain
+//!   programs, from the programs' own generated types.
+//!
+//! Add it with `cargo add aether-sdk --path <aether>/sdk`.
 //!
 //! ```
 //! use aether_sdk::programs::staking;

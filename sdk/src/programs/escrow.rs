@@ -4,7 +4,10 @@
 
 use aether_escrow::constants::*;
 use aether_escrow::state::ProviderSlot;
-use aether_escrow::{accounts, instruction, OpenStreamArgs, ID};
+use aether_escrow::{accounts, instruction, ID};
+
+pub use aether_escrow::state::StreamKind;
+pub use aether_escrow::OpenStreamArgs;
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 use anchor_lang::{system_program, InstructionData, ToAccountMetas};

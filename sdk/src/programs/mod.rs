@@ -1,6 +1,7 @@
 //! Clients of Aether's on-chain programs: addresses and instruction builders.
 
 pub mod anchors;
+pub mod client;
 pub mod escrow;
 pub mod registry;
 pub mod staking;

@@ -1,0 +1,311 @@
+//! [`AetherClient`]: Aether's programs through `anchor-client`, so that a
+//! dApp stakes, opens a stream or reads a node in a few lines.
+//!
+//! anchor-client's client is blocking (it runs its own runtime): from async
+//! code, call it from a thread of its own (`std::thread::spawn`).
+//!
+//! ```no_run
+//! use aether_sdk::programs::client::AetherClient;
+//! use aether_sdk::programs::escrow::{OpenStreamArgs, StreamKind};
+//!
+//! let payer = solana_keypair::read_keypair_file("id.json").unwrap();
+//! let client = AetherClient::new("http://127.0.0.1:8899", payer);
+//! let operator: anchor_lang::prelude::Pubkey = "11111111111111111111111111111111".parse().unwrap();
+//! client.stake(&operator, 1_000_000).unwrap();
+//! let node = client.staking_node(&operator).unwrap().expect("a node");
+//! println!("stake on the node: {}", node.total_stake);
+//! client
+//!     .open_stream(OpenStreamArgs {
+//!         resource: [7; 32],
+//!         kind: StreamKind::Compute,
+//!         max_rate_per_second: 10,
+//!         replicas: 2,
+//!         deposit: 1_000_000,
+//!     })
+//!     .unwrap();
+//! ```
+
+use std::sync::Arc;
+
+use aether_anchors::state::BatchLog;
+use aether_escrow::state::{EscrowConfig, Stream};
+use aether_escrow::OpenStreamArgs;
+use aether_registry::state::NodeRecord;
+use aether_staking::state::{Config as StakingConfig, Node, StakePosition};
+use anchor_client::{Client, Cluster, Program};
+use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
+use anchor_lang::AccountDeserialize;
+use anchor_spl::associated_token::get_associated_token_address;
+use solana_commitment_config::CommitmentConfig;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+pub use solana_transaction::Signature;
+
+use super::{anchors, escrow, registry, staking};
+
+/// Why a call through [`AetherClient`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProgramClientError {
+    /// The RPC call or the transaction failed; the program's error, if
+    /// any, is in the message.
+    #[error("{0}")]
+    Client(#[from] Box<anchor_client::ClientError>),
+    /// An account the call needs does not exist.
+    #[error("{0} does not exist")]
+    Missing(&'static str),
+}
+
+impl From<anchor_client::ClientError> for ProgramClientError {
+    fn from(e: anchor_client::ClientError) -> Self {
+        ProgramClientError::Client(Box::new(e))
+    }
+}
+
+/// Sends Aether's instructions and reads its accounts, paying and signing
+/// with one keypair.
+pub struct AetherClient {
+    client: Client<Arc<Keypair>>,
+    payer: Arc<Keypair>,
+}
+
+impl AetherClient {
+    /// A client of the cluster at `rpc_url` (its WebSocket is taken to be on
+    /// the next port, as with `solana-test-validator` and `aether localnet`).
+    pub fn new(rpc_url: &str, payer: Keypair) -> Self {
+        let ws_url = ws_url_of(rpc_url);
+        let payer = Arc::new(payer);
+        let client = Client::new_with_options(
+            Cluster::Custom(rpc_url.to_string(), ws_url),
+            payer.clone(),
+            CommitmentConfig::confirmed(),
+        );
+        AetherClient { client, payer }
+    }
+
+    /// The paying and signing key.
+    pub fn payer(&self) -> Pubkey {
+        self.payer.pubkey()
+    }
+
+    fn program(&self, id: Pubkey) -> Result<Program<Arc<Keypair>>, ProgramClientError> {
+        Ok(self.client.program(id)?)
+    }
+
+    /// Sends `instructions` in one transaction, paid and signed by the payer.
+    pub fn send(&self, instructions: Vec<Instruction>) -> Result<Signature, ProgramClientError> {
+        let program_id = instructions
+            .first()
+            .map(|i| i.program_id)
+            .unwrap_or(aether_staking::ID);
+        let program = self.program(program_id)?;
+        let mut request = program.request();
+        for ix in instructions {
+            request = request.instruction(ix);
+        }
+        Ok(request.send()?)
+    }
+
+    /// The account at `address` of `program`, decoded; `None` if it does not exist.
+    pub fn account<T: AccountDeserialize>(
+        &self,
+        program: Pubkey,
+        address: Pubkey,
+    ) -> Result<Option<T>, ProgramClientError> {
+        let rpc = self.program(program)?.rpc();
+        let exists = rpc
+            .get_account_with_commitment(&address, CommitmentConfig::confirmed())
+            .map_err(|e| anchor_client::ClientError::from(Box::new(e)))?
+            .value
+            .is_some();
+        if !exists {
+            return Ok(None);
+        }
+        Ok(Some(self.program(program)?.account::<T>(address)?))
+    }
+
+    /// The staking program's configuration.
+    pub fn staking_config(&self) -> Result<StakingConfig, ProgramClientError> {
+        self.account(aether_staking::ID, staking::config())?
+            .ok_or(ProgramClientError::Missing("the staking config"))
+    }
+
+    /// The staking node of `operator`.
+    pub fn staking_node(&self, operator: &Pubkey) -> Result<Option<Node>, ProgramClientError> {
+        self.account(aether_staking::ID, staking::node(operator))
+    }
+
+    /// `staker`'s position on the node of `operator`.
+    pub fn stake_position(
+        &self,
+        operator: &Pubkey,
+        staker: &Pubkey,
+    ) -> Result<Option<StakePosition>, ProgramClientError> {
+        self.account(
+            aether_staking::ID,
+            staking::position(&staking::node(operator), staker),
+        )
+    }
+
+    /// The registry record of the node whose identity is `identity` (a core
+    /// node's staking node, or a resource node's key).
+    pub fn node_record(&self, identity: &Pubkey) -> Result<Option<NodeRecord>, ProgramClientError> {
+        self.account(aether_registry::ID, registry::record(identity))
+    }
+
+    /// The stream `owner` opened for `resource`.
+    pub fn stream(
+        &self,
+        owner: &Pubkey,
+        resource: &[u8; 32],
+    ) -> Result<Option<Stream>, ProgramClientError> {
+        self.account(aether_escrow::ID, escrow::stream(owner, resource))
+    }
+
+    /// The anchors program's window of recent batch roots.
+    pub fn batch_log(&self) -> Result<BatchLog, ProgramClientError> {
+        self.account(aether_anchors::ID, anchors::log())?
+            .ok_or(ProgramClientError::Missing("the anchors batch log"))
+    }
+
+    fn record_of(&self, operator: &Pubkey) -> Result<Option<Pubkey>, ProgramClientError> {
+        let config = self.staking_config()?;
+        let node = self
+            .staking_node(operator)?
+            .ok_or(ProgramClientError::Missing("the operator's staking node"))?;
+        Ok(staking::record_for(&node, &config))
+    }
+
+    /// Creates the payer's own staking node with `amount` of its stake
+    /// tokens (from its associated token account).
+    pub fn create_node(&self, amount: u64) -> Result<Signature, ProgramClientError> {
+        let mint = self.staking_config()?.stake_mint;
+        let tokens = get_associated_token_address(&self.payer(), &mint);
+        self.send(vec![staking::create_node(
+            self.payer(),
+            mint,
+            tokens,
+            amount,
+        )])
+    }
+
+    /// Stakes `amount` of the payer's tokens on the node of `operator`.
+    pub fn stake(&self, operator: &Pubkey, amount: u64) -> Result<Signature, ProgramClientError> {
+        let mint = self.staking_config()?.stake_mint;
+        let tokens = get_associated_token_address(&self.payer(), &mint);
+        let record = self.record_of(operator)?;
+        let node = staking::node(operator);
+        self.send(vec![staking::stake(
+            self.payer(),
+            node,
+            mint,
+            tokens,
+            record,
+            amount,
+        )])
+    }
+
+    /// Asks to take `amount` of the payer's stake off the node of `operator`.
+    pub fn request_unstake(
+        &self,
+        operator: &Pubkey,
+        amount: u64,
+    ) -> Result<Signature, ProgramClientError> {
+        let record = self.record_of(operator)?;
+        let node = staking::node(operator);
+        self.send(vec![staking::request_unstake(
+            self.payer(),
+            node,
+            record,
+            amount,
+        )])
+    }
+
+    /// Withdraws what waited out its cooldown to the payer's token account.
+    pub fn withdraw(&self, operator: &Pubkey) -> Result<Signature, ProgramClientError> {
+        let mint = self.staking_config()?.stake_mint;
+        let tokens = get_associated_token_address(&self.payer(), &mint);
+        self.send(vec![staking::withdraw(
+            self.payer(),
+            staking::node(operator),
+            mint,
+            tokens,
+        )])
+    }
+
+    /// Claims the payer's rewards on the node of `operator`.
+    pub fn claim_rewards(&self, operator: &Pubkey) -> Result<Signature, ProgramClientError> {
+        let mint = self.staking_config()?.stake_mint;
+        let tokens = get_associated_token_address(&self.payer(), &mint);
+        let record = self.record_of(operator)?;
+        self.send(vec![staking::claim_rewards(
+            self.payer(),
+            staking::node(operator),
+            mint,
+            tokens,
+            record,
+        )])
+    }
+
+    /// Opens a payment stream from the payer's tokens.
+    pub fn open_stream(&self, args: OpenStreamArgs) -> Result<Signature, ProgramClientError> {
+        let mint = self.escrow_mint()?;
+        let tokens = get_associated_token_address(&self.payer(), &mint);
+        self.send(vec![escrow::open_stream(self.payer(), mint, tokens, args)])
+    }
+
+    /// Adds `amount` of the payer's tokens to the stream `owner` opened for `resource`.
+    pub fn top_up(
+        &self,
+        owner: &Pubkey,
+        resource: &[u8; 32],
+        amount: u64,
+    ) -> Result<Signature, ProgramClientError> {
+        let mint = self.escrow_mint()?;
+        let tokens = get_associated_token_address(&self.payer(), &mint);
+        self.send(vec![escrow::top_up(
+            self.payer(),
+            mint,
+            tokens,
+            escrow::stream(owner, resource),
+            amount,
+        )])
+    }
+
+    fn escrow_mint(&self) -> Result<Pubkey, ProgramClientError> {
+        Ok(self
+            .account::<EscrowConfig>(aether_escrow::ID, escrow::config())?
+            .ok_or(ProgramClientError::Missing("the escrow config"))?
+            .mint)
+    }
+}
+
+/// `http://host:8899` → `ws://host:8900`.
+fn ws_url_of(rpc_url: &str) -> String {
+    let ws = rpc_url
+        .replacen("https://", "wss://", 1)
+        .replacen("http://", "ws://", 1);
+    match ws.rsplit_once(':') {
+        Some((head, port)) => match port.trim_end_matches('/').parse::<u16>() {
+            Ok(p) => format!("{head}:{}", p.wrapping_add(1)),
+            Err(_) => ws,
+        },
+        None => ws,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn websocket_is_on_the_next_port() {
+        assert_eq!(
+            super::ws_url_of("http://127.0.0.1:8899"),
+            "ws://127.0.0.1:8900"
+        );
+        assert_eq!(
+            super::ws_url_of("https://rpc.example.com"),
+            "wss://rpc.example.com"
+        );
+    }
+}

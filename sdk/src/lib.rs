@@ -24,6 +24,8 @@
 //! assert_ne!(node, position);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod content_id;
 pub mod message;
 pub mod node_client;

@@ -165,7 +165,14 @@ fn finish(content: Content) -> Result<Content, MessageError> {
 /// let fix = PostBuilder::new("amend")
 ///     .content(json!({"title": "Hello"}))
 ///     .reference("6f8a1c5d3e9b2f7a4c0d8e6b1a3f5c7d9e0b2a4c6d8f1e3a5b7c9d0e2f4a6b8c");
-/// # let _ = (post, fix);
+///
+/// use aether_sdk::message::sign::EthereumAccount;
+/// use aether_sdk::message::MessageBuilder;
+/// let account = EthereumAccount::generate();
+/// let builder = MessageBuilder::new(&account).channel("MY-BLOG");
+/// for content in [post, fix] {
+///     builder.build(content).unwrap().message.verify().unwrap();
+/// }
 /// ```
 #[derive(Clone, Debug)]
 pub struct PostBuilder {
@@ -259,11 +266,19 @@ impl ContentBuilder for AggregateBuilder {
 ///
 /// ```
 /// use aether_sdk::content_id::sha256_hex;
-/// use aether_sdk::message::StoreBuilder;
+/// use aether_sdk::message::sign::SolanaAccount;
+/// use aether_sdk::message::{Content, MessageBuilder, StoreBuilder};
 ///
 /// let file = b"<html>hello</html>";
-/// let store = StoreBuilder::new(sha256_hex(file)).unwrap().content_type("text/html");
-/// # let _ = store;
+/// let store = StoreBuilder::new(sha256_hex(file))
+///     .unwrap()
+///     .size(file.len() as u64)
+///     .content_type("text/html");
+/// let account = SolanaAccount::generate();
+/// let signed = MessageBuilder::new(&account).build(store).unwrap();
+/// signed.message.verify().unwrap();
+/// let Content::Store(content) = signed.message.content().unwrap() else { unreachable!() };
+/// assert_eq!(content.item_hash, sha256_hex(file));
 /// ```
 #[derive(Clone, Debug)]
 pub struct StoreBuilder {
@@ -336,6 +351,17 @@ impl ContentBuilder for StoreBuilder {
 }
 
 /// A FORGET: removes the content of the sender's earlier messages.
+///
+/// ```
+/// use aether_sdk::message::sign::SolanaAccount;
+/// use aether_sdk::message::{ForgetBuilder, MessageBuilder, PostBuilder};
+///
+/// let account = SolanaAccount::generate();
+/// let builder = MessageBuilder::new(&account);
+/// let post = builder.build(PostBuilder::new("draft")).unwrap();
+/// let forget = ForgetBuilder::new(vec![post.message.item_hash.clone()]).reason("published elsewhere");
+/// builder.build(forget).unwrap().message.verify().unwrap();
+/// ```
 #[derive(Clone, Debug)]
 pub struct ForgetBuilder {
     hashes: Vec<String>,
@@ -386,8 +412,16 @@ impl ContentBuilder for ForgetBuilder {
 /// let runtime = "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b";
 /// let program = ProgramBuilder::new(code, "main:app", runtime)
 ///     .encoding(Encoding::Zip)
-///     .memory_mib(512);
-/// # let _ = program;
+///     .memory_mib(512)
+///     .variable("API_URL", "https://api.example.com");
+///
+/// use aether_sdk::message::sign::SolanaAccount;
+/// use aether_sdk::message::MessageBuilder;
+/// let account = SolanaAccount::generate();
+/// let signed = MessageBuilder::new(&account).build(program).unwrap();
+/// signed.message.verify().unwrap();
+/// // The VM for this function is reached at /vm/<item hash>/.
+/// println!("/vm/{}/", signed.message.item_hash);
 /// ```
 #[derive(Clone, Debug)]
 pub struct ProgramBuilder {
@@ -523,6 +557,18 @@ impl ContentBuilder for ProgramBuilder {
 
 /// An INSTANCE: a long-running VM. Defaults: 1 vCPU, 2048 MiB, root
 /// filesystem kept on the host, QEMU, internet on.
+///
+/// ```
+/// use aether_sdk::message::sign::SolanaAccount;
+/// use aether_sdk::message::{InstanceBuilder, MessageBuilder};
+///
+/// let debian = "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o";
+/// let instance = InstanceBuilder::new(debian, 20_000)
+///     .vcpus(2)
+///     .authorized_key("ssh-ed25519 AAAAC3Nza… me@laptop");
+/// let account = SolanaAccount::generate();
+/// MessageBuilder::new(&account).build(instance).unwrap().message.verify().unwrap();
+/// ```
 #[derive(Clone, Debug)]
 pub struct InstanceBuilder {
     content: InstanceContent,

@@ -1,0 +1,52 @@
+//! What a node is told at start.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+/// The port Aleph core nodes serve their API on.
+pub const DEFAULT_PORT: u16 = 4024;
+
+/// A core node's configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Address to listen on (loopback unless told otherwise).
+    pub bind: IpAddr,
+    /// Port of the HTTP API; 0 picks a free one.
+    pub port: u16,
+    /// Where the SQLite file and the content store live.
+    pub data_dir: PathBuf,
+    /// Largest file accepted by upload, in bytes.
+    pub max_file_size: u64,
+    /// Largest request body for a message, in bytes.
+    pub max_message_size: usize,
+    /// Messages committed together at most (one SQLite transaction).
+    pub max_batch: usize,
+}
+
+impl Config {
+    /// Local defaults under `data_dir`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Config {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: DEFAULT_PORT,
+            data_dir: data_dir.into(),
+            max_file_size: 1024 * 1024 * 1024,
+            max_message_size: 1024 * 1024,
+            max_batch: 512,
+        }
+    }
+
+    /// The socket address to listen on.
+    pub fn listen(&self) -> SocketAddr {
+        SocketAddr::new(self.bind, self.port)
+    }
+}
+
+/// `~/.local/share/aether/node` (or `$XDG_DATA_HOME/aether/node`).
+pub fn default_data_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("aether/node")
+}

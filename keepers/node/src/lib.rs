@@ -1,0 +1,137 @@
+//! Aether's core channel node: accepts messages from any client, stores
+//! them and the files they point to, and answers queries and streams over
+//! an HTTP API compatible with the Aleph core node API v0.
+//!
+//! Layout: `config.rs` the [`Config`]; `store.rs` the SQLite schema and
+//! queries; `process.rs` what a message does (permission, references,
+//! effects); `writer.rs` the one writer and its group commits;
+//! `files.rs` the content store on disk; `api.rs` the HTTP API.
+//!
+//! ```no_run
+//! # async fn example() {
+//! let config = aether_node::Config::new("/tmp/aether-node");
+//! let node = aether_node::Node::start(config).await.unwrap();
+//! println!("listening on {}", node.url());
+//! node.stop().await;
+//! # }
+//! ```
+
+pub mod api;
+pub mod config;
+pub mod files;
+pub mod process;
+pub mod store;
+pub mod writer;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use config::{default_data_dir, Config, DEFAULT_PORT};
+use tokio::sync::{broadcast, oneshot};
+
+/// Why the node could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The data directory or the listening socket.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The database.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+}
+
+/// A running node.
+pub struct Node {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<()>,
+    writer: std::thread::JoinHandle<()>,
+}
+
+impl Node {
+    /// Opens the database and content store and starts serving.
+    pub async fn start(config: Config) -> Result<Node, NodeError> {
+        let io = |what: String| move |source| NodeError::Io { what, source };
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(io(format!("creating {}", config.data_dir.display())))?;
+        let db = config.data_dir.join("node.sqlite");
+        let files = files::ContentStore::open(&config.data_dir).map_err(io(format!(
+            "opening the content store in {}",
+            config.data_dir.display()
+        )))?;
+        let (live, _) = broadcast::channel(4096);
+        let (writer, writer_thread) =
+            writer::Writer::start(db.clone(), files.clone(), config.max_batch, live.clone())?;
+        let readers = store::Readers::open(&db, 4)?;
+        let state = api::AppState {
+            readers,
+            writer,
+            files,
+            live,
+            max_file_size: config.max_file_size,
+            metrics: Arc::new(api::Metrics::default()),
+        };
+        let app = api::router(state, config.max_message_size);
+        let listener = tokio::net::TcpListener::bind(config.listen())
+            .await
+            .map_err(io(format!("listening on {}", config.listen())))?;
+        let addr = listener
+            .local_addr()
+            .map_err(io("reading the local address".into()))?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "the HTTP server failed");
+            }
+        });
+        tracing::info!(%addr, data_dir = %config.data_dir.display(), "core node serving");
+        Ok(Node {
+            addr,
+            stop,
+            server,
+            writer: writer_thread,
+        })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Its base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops serving, lets the writer finish what it acknowledged, and returns.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.server.await;
+        // The writer ends when the last handle to it (held by the server) is gone.
+        let writer = self.writer;
+        let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+    }
+}
+
+/// Runs a node until `shutdown` resolves; `on_ready` learns its address.
+pub async fn run(
+    config: Config,
+    on_ready: impl FnOnce(&Node),
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), NodeError> {
+    let node = Node::start(config).await?;
+    on_ready(&node);
+    shutdown.await;
+    tracing::info!("stopping the node");
+    node.stop().await;
+    Ok(())
+}

@@ -1,0 +1,526 @@
+//! What a message does to the node's state, once its shape, hash and
+//! signature are checked: permission, the content it refers to, then its
+//! effects. Runs inside the writer's transaction, so a message is applied
+//! whole or not at all.
+
+use aether_sdk::message::{Content, ItemType, MachineVolume, Message, MessageType};
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde_json::{json, Map, Value};
+
+use crate::store::{self, StoreError};
+
+/// What became of a message.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Accepted and applied.
+    Processed,
+    /// Stored, waiting for content it refers to.
+    Pending(String),
+    /// Refused, for a reason a person can act on.
+    Rejected {
+        /// A stable code (see [`codes`]).
+        code: i64,
+        /// Why.
+        reason: String,
+    },
+    /// Already known: the status it has.
+    Known(String),
+}
+
+/// Stable codes of refusals.
+pub mod codes {
+    /// The content does not parse or is invalid.
+    pub const INVALID_CONTENT: i64 = 1;
+    /// The sender may not act for the content's address.
+    pub const PERMISSION: i64 = 2;
+    /// What the message refers to does not exist or is not the sender's.
+    pub const BAD_REFERENCE: i64 = 3;
+    /// A volume or file the message needs is unknown.
+    pub const MISSING_CONTENT: i64 = 4;
+}
+
+fn rejected(code: i64, reason: impl Into<String>) -> Outcome {
+    Outcome::Rejected {
+        code,
+        reason: reason.into(),
+    }
+}
+
+/// Applies `message` (checked for shape, hash and signature). `content` is
+/// its parsed content when inline; `load` reads a stored file by sha256.
+pub fn apply(
+    tx: &Transaction<'_>,
+    message: &Message,
+    content: Option<Content>,
+    load: &dyn Fn(&str) -> Option<Vec<u8>>,
+    now: f64,
+) -> Result<Outcome, StoreError> {
+    let existing: Option<String> = tx
+        .query_row(
+            "SELECT status FROM messages WHERE item_hash = ?1",
+            [&message.item_hash],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(status) = &existing {
+        if status != "pending" {
+            return Ok(Outcome::Known(status.clone()));
+        }
+    }
+    let content = match content {
+        Some(c) => c,
+        None => {
+            let stored = store::find_file(tx, &message.item_hash)?.and_then(|f| load(&f.sha256));
+            match stored {
+                None => {
+                    let outcome =
+                        Outcome::Pending(format!("content {} is not here yet", message.item_hash));
+                    write_row(tx, message, None, &outcome, now)?;
+                    return Ok(outcome);
+                }
+                Some(bytes) => match message.content_from(&bytes) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let outcome = rejected(codes::INVALID_CONTENT, e.to_string());
+                        write_row(tx, message, None, &outcome, now)?;
+                        return Ok(outcome);
+                    }
+                },
+            }
+        }
+    };
+    let outcome = decide(tx, message, &content)?;
+    write_row(tx, message, Some(&content), &outcome, now)?;
+    if outcome == Outcome::Processed {
+        effects(tx, message, &content, now)?;
+    }
+    Ok(outcome)
+}
+
+fn decide(
+    tx: &Transaction<'_>,
+    message: &Message,
+    content: &Content,
+) -> Result<Outcome, StoreError> {
+    if let Some(refusal) = permission(tx, message, content)? {
+        return Ok(refusal);
+    }
+    let address = content.address().unwrap_or_default();
+    Ok(match content {
+        Content::Post(post) if post.post_type == "amend" => {
+            let target = match &post.reference {
+                Some(aether_sdk::message::PostRef::Hash(h)) => h.clone(),
+                _ => {
+                    return Ok(rejected(
+                        codes::BAD_REFERENCE,
+                        "an amend refers to a post by its item hash",
+                    ))
+                }
+            };
+            let original: Option<(String, i64)> = tx
+                .query_row(
+                    "SELECT address, is_amend FROM posts WHERE item_hash = ?1",
+                    [&target],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            match original {
+                None => rejected(
+                    codes::BAD_REFERENCE,
+                    format!("content.ref: no post {target} to amend"),
+                ),
+                Some((_, 1)) => rejected(
+                    codes::BAD_REFERENCE,
+                    "content.ref: an amend amends the original post, not another amend",
+                ),
+                Some((owner, _)) if owner != address => rejected(
+                    codes::PERMISSION,
+                    format!("content.ref: post {target} belongs to {owner}"),
+                ),
+                Some(_) => Outcome::Processed,
+            }
+        }
+        Content::Store(store_content) => match store::find_file(tx, &store_content.item_hash)? {
+            Some(_) => Outcome::Processed,
+            None => Outcome::Pending(format!("file {} is not here yet", store_content.item_hash)),
+        },
+        Content::Program(program) => {
+            let mut refs = vec![
+                ("content.code.ref", program.code.reference.clone()),
+                ("content.runtime.ref", program.runtime.reference.clone()),
+            ];
+            if let Some(data) = &program.data {
+                refs.push(("content.data.ref", data.reference.clone()));
+            }
+            refs.extend(immutable_refs(&program.volumes));
+            missing_volume(tx, &refs)?.unwrap_or(Outcome::Processed)
+        }
+        Content::Instance(instance) => {
+            let mut refs = vec![(
+                "content.rootfs.parent.ref",
+                instance.rootfs.parent.reference.clone(),
+            )];
+            refs.extend(immutable_refs(&instance.volumes));
+            missing_volume(tx, &refs)?.unwrap_or(Outcome::Processed)
+        }
+        Content::Forget(forget) => {
+            for (field, target) in forget
+                .hashes
+                .iter()
+                .map(|h| ("content.hashes", h))
+                .chain(forget.aggregates.iter().map(|h| ("content.aggregates", h)))
+            {
+                let row: Option<(String, Option<String>, String)> = tx
+                    .query_row(
+                        "SELECT type, address, status FROM messages WHERE item_hash = ?1",
+                        [target],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .optional()?;
+                match row {
+                    None => {
+                        return Ok(rejected(
+                            codes::BAD_REFERENCE,
+                            format!("{field}: no message {target}"),
+                        ))
+                    }
+                    Some((t, ..)) if t == MessageType::Forget.as_str() => {
+                        return Ok(rejected(
+                            codes::BAD_REFERENCE,
+                            format!("{field}: a FORGET cannot be forgotten"),
+                        ))
+                    }
+                    Some((_, owner, _)) if owner.as_deref() != Some(address) => {
+                        return Ok(rejected(
+                            codes::PERMISSION,
+                            format!("{field}: {target} belongs to {}", owner.unwrap_or_default()),
+                        ))
+                    }
+                    Some(_) => {}
+                }
+            }
+            Outcome::Processed
+        }
+        _ => Outcome::Processed,
+    })
+}
+
+fn immutable_refs(volumes: &[MachineVolume]) -> Vec<(&'static str, String)> {
+    volumes
+        .iter()
+        .filter_map(|v| match v {
+            MachineVolume::Immutable(v) => Some(("content.volumes.ref", v.reference.clone())),
+            MachineVolume::Persistent(p) => p
+                .parent
+                .as_ref()
+                .map(|p| ("content.volumes.parent.ref", p.reference.clone())),
+            MachineVolume::Ephemeral(_) => None,
+        })
+        .collect()
+}
+
+/// The first volume that is neither a processed STORE nor a file held here.
+fn missing_volume(
+    tx: &Transaction<'_>,
+    refs: &[(&str, String)],
+) -> Result<Option<Outcome>, StoreError> {
+    for (field, reference) in refs {
+        let stored: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM messages WHERE item_hash = ?1 AND type = 'STORE' AND status = 'processed')",
+            [reference],
+            |r| r.get(0),
+        )?;
+        if !stored && store::find_file(tx, reference)?.is_none() {
+            return Ok(Some(rejected(
+                codes::MISSING_CONTENT,
+                format!("{field}: {reference} is neither a STORE message nor a file on this node"),
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// `None` when the sender may act for the content's address.
+fn permission(
+    tx: &Transaction<'_>,
+    message: &Message,
+    content: &Content,
+) -> Result<Option<Outcome>, StoreError> {
+    let Some(address) = content.address() else {
+        return Ok(Some(rejected(
+            codes::INVALID_CONTENT,
+            "content.address: missing",
+        )));
+    };
+    if address == message.sender {
+        return Ok(None);
+    }
+    if let Content::Aggregate(a) = content {
+        if a.key.name() == "security" {
+            return Ok(Some(rejected(
+                codes::PERMISSION,
+                "only the address itself may write its security aggregate",
+            )));
+        }
+    }
+    let security: Option<String> = tx
+        .query_row(
+            "SELECT content FROM aggregates WHERE address = ?1 AND key = 'security'",
+            [address],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let security: Value = security
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or(Value::Null);
+    let allowed = security["authorizations"]
+        .as_array()
+        .is_some_and(|list| list.iter().any(|auth| authorizes(auth, message, content)));
+    Ok((!allowed).then(|| {
+        rejected(
+            codes::PERMISSION,
+            format!(
+                "sender {} may not act for {address}: no matching entry in its security aggregate",
+                message.sender
+            ),
+        )
+    }))
+}
+
+/// One entry of a `security` aggregate's `authorizations`: the delegate's
+/// address, and optional lists narrowing what it may do.
+fn authorizes(auth: &Value, message: &Message, content: &Content) -> bool {
+    let within = |field: &str, value: Option<&str>| match auth.get(field).and_then(Value::as_array)
+    {
+        None => true,
+        Some(list) if list.is_empty() => true,
+        Some(list) => value.is_some_and(|v| list.iter().any(|x| x.as_str() == Some(v))),
+    };
+    let post_type = match content {
+        Content::Post(p) => Some(p.post_type.as_str()),
+        _ => None,
+    };
+    let key = match content {
+        Content::Aggregate(a) => Some(a.key.name()),
+        _ => None,
+    };
+    auth.get("address").and_then(Value::as_str) == Some(message.sender.as_str())
+        && auth
+            .get("chain")
+            .and_then(Value::as_str)
+            .is_none_or(|c| c == message.chain.as_str())
+        && within("types", Some(message.message_type.as_str()))
+        && within("channels", message.channel.as_deref())
+        && (post_type.is_none() || within("post_types", post_type))
+        && (key.is_none() || within("aggregate_keys", key))
+}
+
+fn write_row(
+    tx: &Transaction<'_>,
+    message: &Message,
+    content: Option<&Content>,
+    outcome: &Outcome,
+    now: f64,
+) -> Result<(), StoreError> {
+    let (status, reason, code) = match outcome {
+        Outcome::Processed => ("processed", None, None),
+        Outcome::Pending(r) => ("pending", Some(r.as_str()), None),
+        Outcome::Rejected { code, reason } => ("rejected", Some(reason.as_str()), Some(*code)),
+        Outcome::Known(_) => return Ok(()),
+    };
+    let content_json: Option<Value> =
+        content.map(|c| serde_json::from_str(&c.to_item_content()).unwrap_or(Value::Null));
+    let field = |name: &str| {
+        content_json
+            .as_ref()
+            .and_then(|c| c.get(name))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let content_key = match content {
+        Some(Content::Aggregate(a)) => Some(a.key.name().to_string()),
+        _ => None,
+    };
+    let size = message.item_content.as_ref().map_or(0, |c| c.len() as i64);
+    tx.execute(
+        "INSERT INTO messages (item_hash, chain, sender, type, channel, signature, time, item_type, item_content, \
+         content, address, content_type, content_key, ref, size, status, reason, error_code, reception_time) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) \
+         ON CONFLICT (item_hash) DO UPDATE SET content = excluded.content, address = excluded.address, \
+         content_type = excluded.content_type, content_key = excluded.content_key, ref = excluded.ref, \
+         status = excluded.status, reason = excluded.reason, error_code = excluded.error_code",
+        params![
+            message.item_hash,
+            message.chain.as_str(),
+            message.sender,
+            message.message_type.as_str(),
+            message.channel,
+            message.signature,
+            message.time,
+            message.item_type.as_str(),
+            message.item_content,
+            content_json.as_ref().map(Value::to_string),
+            content.and_then(|c| c.address()).map(str::to_string),
+            field("type").filter(|_| message.message_type == MessageType::Post),
+            content_key,
+            field("ref"),
+            size,
+            status,
+            reason,
+            code,
+            now,
+        ],
+    )?;
+    Ok(())
+}
+
+fn effects(
+    tx: &Transaction<'_>,
+    message: &Message,
+    content: &Content,
+    now: f64,
+) -> Result<(), StoreError> {
+    // Content kept in storage stays while the message lives.
+    if message.item_type != ItemType::Inline {
+        if let Some(file) = store::find_file(tx, &message.item_hash)? {
+            pin(tx, &file.sha256, &message.item_hash)?;
+        }
+    }
+    match content {
+        Content::Post(post) => {
+            let reference = match &post.reference {
+                Some(aether_sdk::message::PostRef::Hash(h)) => Some(h.clone()),
+                _ => None,
+            };
+            tx.execute(
+                "INSERT OR REPLACE INTO posts (item_hash, address, post_type, ref, time, is_amend) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![message.item_hash, post.address, post.post_type, reference, post.time, post.post_type == "amend"],
+            )?;
+        }
+        Content::Aggregate(aggregate) => {
+            tx.execute(
+                "INSERT OR REPLACE INTO aggregate_elements (item_hash, address, key, time, content) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    message.item_hash,
+                    aggregate.address,
+                    aggregate.key.name(),
+                    aggregate.time,
+                    Value::Object(aggregate.content.clone()).to_string()
+                ],
+            )?;
+            rebuild_aggregate(tx, &aggregate.address, aggregate.key.name(), now)?;
+        }
+        Content::Store(store_content) => {
+            if let Some(file) = store::find_file(tx, &store_content.item_hash)? {
+                pin(tx, &file.sha256, &message.item_hash)?;
+            }
+        }
+        Content::Forget(forget) => {
+            for target in forget.hashes.iter().chain(&forget.aggregates) {
+                forget_one(tx, target, &message.item_hash, now)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn pin(tx: &Transaction<'_>, file: &str, item_hash: &str) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT OR IGNORE INTO file_pins (file, item_hash) VALUES (?1, ?2)",
+        params![file, item_hash],
+    )?;
+    Ok(())
+}
+
+/// Merges the aggregate's elements in time order (later keys win).
+fn rebuild_aggregate(
+    tx: &Transaction<'_>,
+    address: &str,
+    key: &str,
+    now: f64,
+) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT content, time FROM aggregate_elements WHERE address = ?1 AND key = ?2 ORDER BY time, item_hash",
+    )?;
+    let elements = stmt
+        .query_map(params![address, key], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    if elements.is_empty() {
+        tx.execute(
+            "DELETE FROM aggregates WHERE address = ?1 AND key = ?2",
+            params![address, key],
+        )?;
+        return Ok(());
+    }
+    let mut merged = Map::new();
+    for (content, _) in &elements {
+        if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(content) {
+            merged.extend(map);
+        }
+    }
+    let created = elements.first().map(|e| e.1).unwrap_or(now);
+    let updated = elements.last().map(|e| e.1).unwrap_or(now);
+    tx.execute(
+        "INSERT OR REPLACE INTO aggregates (address, key, content, created, last_updated) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![address, key, Value::Object(merged).to_string(), created, updated],
+    )?;
+    Ok(())
+}
+
+/// Removes a message's content and effects, keeping a tombstone.
+fn forget_one(tx: &Transaction<'_>, target: &str, by: &str, now: f64) -> Result<(), StoreError> {
+    let previous: Option<String> = tx
+        .query_row(
+            "SELECT forgotten_by FROM messages WHERE item_hash = ?1",
+            [target],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    let mut by_list: Vec<String> = previous
+        .and_then(|p| serde_json::from_str(&p).ok())
+        .unwrap_or_default();
+    if !by_list.iter().any(|b| b == by) {
+        by_list.push(by.to_string());
+    }
+    tx.execute(
+        "UPDATE messages SET item_content = NULL, content = NULL, status = 'forgotten', forgotten_by = ?2 WHERE item_hash = ?1",
+        params![target, json!(by_list).to_string()],
+    )?;
+    tx.execute("DELETE FROM posts WHERE item_hash = ?1", [target])?;
+    tx.execute("DELETE FROM file_pins WHERE item_hash = ?1", [target])?;
+    let element: Option<(String, String)> = tx
+        .query_row(
+            "SELECT address, key FROM aggregate_elements WHERE item_hash = ?1",
+            [target],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    if let Some((address, key)) = element {
+        tx.execute(
+            "DELETE FROM aggregate_elements WHERE item_hash = ?1",
+            [target],
+        )?;
+        rebuild_aggregate(tx, &address, &key, now)?;
+    }
+    Ok(())
+}
+
+/// Pending messages waiting for the file known by any of `hashes`.
+pub fn waiting_for(tx: &Transaction<'_>, hashes: &[&str]) -> Result<Vec<String>, StoreError> {
+    let mut out = Vec::new();
+    let mut stmt = tx.prepare_cached(
+        "SELECT item_hash FROM messages WHERE status = 'pending' \
+         AND (item_hash = ?1 OR json_extract(content, '$.item_hash') = ?1)",
+    )?;
+    for hash in hashes {
+        let rows = stmt
+            .query_map([hash], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        out.extend(rows);
+    }
+    Ok(out)
+}

@@ -1,0 +1,519 @@
+//! The SQLite database: schema, migrations, and the queries the API answers.
+//!
+//! One writer (see `writer.rs`) and a few reader connections share the file
+//! in WAL mode, so reads never wait for a commit.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use aether_sdk::message::Message;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde_json::{json, Value};
+
+/// Schema migrations, applied in order; `PRAGMA user_version` counts them.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE messages (
+    item_hash      TEXT PRIMARY KEY,
+    chain          TEXT NOT NULL,
+    sender         TEXT NOT NULL,
+    type           TEXT NOT NULL,
+    channel        TEXT,
+    signature      TEXT,
+    time           REAL NOT NULL,
+    item_type      TEXT NOT NULL,
+    item_content   TEXT,
+    content        TEXT,
+    address        TEXT,
+    content_type   TEXT,
+    content_key    TEXT,
+    ref            TEXT,
+    size           INTEGER NOT NULL DEFAULT 0,
+    status         TEXT NOT NULL,
+    reason         TEXT,
+    error_code     INTEGER,
+    forgotten_by   TEXT,
+    reception_time REAL NOT NULL
+);
+CREATE INDEX messages_status_time ON messages (status, time);
+CREATE INDEX messages_sender ON messages (sender, time);
+CREATE INDEX messages_channel ON messages (channel, time);
+CREATE INDEX messages_type ON messages (type, time);
+CREATE INDEX messages_ref ON messages (ref);
+CREATE INDEX messages_address ON messages (address);
+
+CREATE TABLE aggregate_elements (
+    item_hash TEXT PRIMARY KEY,
+    address   TEXT NOT NULL,
+    key       TEXT NOT NULL,
+    time      REAL NOT NULL,
+    content   TEXT NOT NULL
+);
+CREATE INDEX aggregate_elements_key ON aggregate_elements (address, key, time);
+
+CREATE TABLE aggregates (
+    address      TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    content      TEXT NOT NULL,
+    created      REAL NOT NULL,
+    last_updated REAL NOT NULL,
+    PRIMARY KEY (address, key)
+);
+
+CREATE TABLE posts (
+    item_hash TEXT PRIMARY KEY,
+    address   TEXT NOT NULL,
+    post_type TEXT NOT NULL,
+    ref       TEXT,
+    time      REAL NOT NULL,
+    is_amend  INTEGER NOT NULL
+);
+CREATE INDEX posts_ref ON posts (ref, time);
+
+CREATE TABLE files (
+    sha256  TEXT PRIMARY KEY,
+    cid_v0  TEXT NOT NULL,
+    cid_v1  TEXT NOT NULL,
+    size    INTEGER NOT NULL,
+    created REAL NOT NULL
+);
+CREATE INDEX files_cid_v0 ON files (cid_v0);
+CREATE INDEX files_cid_v1 ON files (cid_v1);
+
+CREATE TABLE file_pins (
+    file      TEXT NOT NULL,
+    item_hash TEXT NOT NULL,
+    PRIMARY KEY (file, item_hash)
+);
+CREATE INDEX file_pins_message ON file_pins (item_hash);
+"#];
+
+/// Errors of the database.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite said no.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The database is from a newer version of the node.
+    #[error("the database has schema version {found}; this node knows up to {known}")]
+    TooNew {
+        /// Version found.
+        found: usize,
+        /// Newest version known here.
+        known: usize,
+    },
+}
+
+/// Opens (creating if needed) the database at `path`, in WAL mode, migrated.
+pub fn open(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // FULL: a commit survives power loss, not just a killed process.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > MIGRATIONS.len() {
+        return Err(StoreError::TooNew {
+            found: version,
+            known: MIGRATIONS.len(),
+        });
+    }
+    for (i, migration) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(migration)?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.commit()?;
+    }
+    Ok(conn)
+}
+
+/// A few read connections, used in turn.
+#[derive(Clone)]
+pub struct Readers {
+    conns: Arc<Vec<Mutex<Connection>>>,
+    next: Arc<AtomicUsize>,
+}
+
+impl Readers {
+    /// `n` read connections to the database at `path`.
+    pub fn open(path: &Path, n: usize) -> Result<Self, StoreError> {
+        let conns = (0..n.max(1))
+            .map(|_| open(path).map(Mutex::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Readers {
+            conns: Arc::new(conns),
+            next: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+
+    /// Runs `f` on a read connection, off the async workers.
+    pub async fn with<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let i = this.next.fetch_add(1, Ordering::Relaxed) % this.conns.len();
+            let conn = this.conns[i].lock().unwrap_or_else(|p| p.into_inner());
+            f(&conn)
+        })
+        .await
+        .expect("a read task does not panic")
+    }
+}
+
+/// The columns of a message row, in `row_to_record`'s order.
+pub const MESSAGE_COLUMNS: &str =
+    "item_hash, chain, sender, type, channel, signature, time, item_type, \
+     item_content, content, size, status, reason, error_code, forgotten_by, reception_time";
+
+/// A stored message with its status.
+#[derive(Clone, Debug)]
+pub struct Stored {
+    /// The message as received (its content cleared when forgotten).
+    pub record: Value,
+    /// pending, processed, rejected or forgotten.
+    pub status: String,
+    /// Why it was rejected.
+    pub reason: Option<String>,
+    /// Rejection code.
+    pub error_code: Option<i64>,
+    /// The FORGETs that removed it.
+    pub forgotten_by: Vec<String>,
+    /// When this node received it.
+    pub reception_time: f64,
+}
+
+/// A message row as the API shows it.
+pub fn row_to_stored(row: &Row<'_>) -> rusqlite::Result<Stored> {
+    let content: Option<String> = row.get(9)?;
+    let record = json!({
+        "item_hash": row.get::<_, String>(0)?,
+        "chain": row.get::<_, String>(1)?,
+        "sender": row.get::<_, String>(2)?,
+        "type": row.get::<_, String>(3)?,
+        "channel": row.get::<_, Option<String>>(4)?,
+        "signature": row.get::<_, Option<String>>(5)?,
+        "time": row.get::<_, f64>(6)?,
+        "item_type": row.get::<_, String>(7)?,
+        "item_content": row.get::<_, Option<String>>(8)?,
+        "content": content.and_then(|c| serde_json::from_str::<Value>(&c).ok()),
+        "size": row.get::<_, i64>(10)?,
+        "confirmations": [],
+        "confirmed": false,
+    });
+    let forgotten_by: Option<String> = row.get(14)?;
+    Ok(Stored {
+        record,
+        status: row.get(11)?,
+        reason: row.get(12)?,
+        error_code: row.get(13)?,
+        forgotten_by: forgotten_by
+            .and_then(|f| serde_json::from_str(&f).ok())
+            .unwrap_or_default(),
+        reception_time: row.get(15)?,
+    })
+}
+
+/// The message stored under `item_hash`.
+pub fn get_message(conn: &Connection, item_hash: &str) -> Result<Option<Stored>, StoreError> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE item_hash = ?1"),
+            [item_hash],
+            row_to_stored,
+        )
+        .optional()?)
+}
+
+/// Filters of the message list, as the API names them.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Senders.
+    pub addresses: Vec<String>,
+    /// Channels.
+    pub channels: Vec<String>,
+    /// Message types.
+    pub types: Vec<String>,
+    /// Item hashes.
+    pub hashes: Vec<String>,
+    /// Content refs.
+    pub refs: Vec<String>,
+    /// POST types.
+    pub content_types: Vec<String>,
+    /// AGGREGATE keys.
+    pub content_keys: Vec<String>,
+    /// Sender chains.
+    pub chains: Vec<String>,
+    /// Statuses (default: processed).
+    pub statuses: Vec<String>,
+    /// From this time.
+    pub start: Option<f64>,
+    /// Until this time.
+    pub end: Option<f64>,
+    /// Oldest first.
+    pub ascending: bool,
+}
+
+impl Filter {
+    fn where_clause(&self) -> (String, Vec<rusqlite::types::Value>) {
+        let mut clauses = Vec::new();
+        let mut values: Vec<rusqlite::types::Value> = Vec::new();
+        let statuses = if self.statuses.is_empty() {
+            vec!["processed".to_string()]
+        } else {
+            self.statuses.clone()
+        };
+        for (column, list) in [
+            ("status", &statuses),
+            ("sender", &self.addresses),
+            ("channel", &self.channels),
+            ("type", &self.types),
+            ("item_hash", &self.hashes),
+            ("ref", &self.refs),
+            ("content_type", &self.content_types),
+            ("content_key", &self.content_keys),
+            ("chain", &self.chains),
+        ] {
+            if list.is_empty() {
+                continue;
+            }
+            let marks: Vec<String> = list
+                .iter()
+                .map(|v| {
+                    values.push(v.clone().into());
+                    format!("?{}", values.len())
+                })
+                .collect();
+            clauses.push(format!("{column} IN ({})", marks.join(",")));
+        }
+        if let Some(start) = self.start {
+            values.push(start.into());
+            clauses.push(format!("time >= ?{}", values.len()));
+        }
+        if let Some(end) = self.end {
+            values.push(end.into());
+            clauses.push(format!("time <= ?{}", values.len()));
+        }
+        (clauses.join(" AND "), values)
+    }
+
+    /// Whether `message` (processed now) passes the filter.
+    pub fn matches(&self, message: &Message, content: &Value) -> bool {
+        let any = |list: &[String], value: Option<&str>| {
+            list.is_empty() || value.is_some_and(|v| list.iter().any(|x| x == v))
+        };
+        any(&self.addresses, Some(&message.sender))
+            && any(&self.channels, message.channel.as_deref())
+            && any(&self.types, Some(message.message_type.as_str()))
+            && any(&self.hashes, Some(&message.item_hash))
+            && any(&self.refs, content.get("ref").and_then(Value::as_str))
+            && any(
+                &self.content_types,
+                content.get("type").and_then(Value::as_str),
+            )
+            && any(
+                &self.content_keys,
+                content.get("key").and_then(Value::as_str),
+            )
+            && any(&self.chains, Some(message.chain.as_str()))
+            && self.start.is_none_or(|s| message.time >= s)
+            && self.end.is_none_or(|e| message.time <= e)
+    }
+}
+
+/// One page of messages (pages from 1) and the total matching.
+pub fn list_messages(
+    conn: &Connection,
+    filter: &Filter,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<Value>, u64), StoreError> {
+    let (clause, values) = filter.where_clause();
+    let total: u64 = conn.query_row(
+        &format!("SELECT COUNT(*) FROM messages WHERE {clause}"),
+        rusqlite::params_from_iter(values.iter()),
+        |r| r.get(0),
+    )?;
+    let order = if filter.ascending { "ASC" } else { "DESC" };
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE {clause} ORDER BY time {order}, rowid {order} LIMIT {} OFFSET {}",
+        per_page,
+        page.saturating_sub(1).saturating_mul(per_page)
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(values.iter()), row_to_stored)?
+        .map(|r| r.map(|s| s.record))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((rows, total))
+}
+
+/// The aggregates of `address` (only `keys`, when given) with their info.
+pub fn aggregates(
+    conn: &Connection,
+    address: &str,
+    keys: &[String],
+) -> Result<Vec<(String, Value, f64, f64)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT key, content, created, last_updated FROM aggregates WHERE address = ?1 ORDER BY key",
+    )?;
+    let rows = stmt
+        .query_map([address], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, f64>(2)?,
+                r.get::<_, f64>(3)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows
+        .into_iter()
+        .filter(|(k, ..)| keys.is_empty() || keys.contains(k))
+        .map(|(k, c, created, updated)| {
+            (
+                k,
+                serde_json::from_str(&c).unwrap_or(Value::Null),
+                created,
+                updated,
+            )
+        })
+        .collect())
+}
+
+/// One page of posts (originals, with their latest amendment applied).
+pub fn posts(
+    conn: &Connection,
+    filter: &Filter,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<Value>, u64), StoreError> {
+    // Originals that pass the filter: reuse the message filter on their rows.
+    let mut filter = filter.clone();
+    filter.types = vec!["POST".into()];
+    let (clause, values) = filter.where_clause();
+    let base = format!(
+        "FROM messages m JOIN posts p ON p.item_hash = m.item_hash AND p.is_amend = 0 WHERE {}",
+        clause
+            .split(" AND ")
+            .map(|c| format!("m.{c}"))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    );
+    let total: u64 = conn.query_row(
+        &format!("SELECT COUNT(*) {base}"),
+        rusqlite::params_from_iter(values.iter()),
+        |r| r.get(0),
+    )?;
+    let order = if filter.ascending { "ASC" } else { "DESC" };
+    let columns = MESSAGE_COLUMNS
+        .split(", ")
+        .map(|c| format!("m.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {columns} {base} ORDER BY m.time {order} LIMIT {per_page} OFFSET {}",
+        page.saturating_sub(1).saturating_mul(per_page)
+    );
+    let originals = conn
+        .prepare(&sql)?
+        .query_map(rusqlite::params_from_iter(values.iter()), row_to_stored)?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = Vec::with_capacity(originals.len());
+    for original in originals {
+        let hash = original.record["item_hash"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let latest: Option<Stored> = conn
+            .query_row(
+                &format!(
+                    "SELECT {columns} FROM posts p JOIN messages m ON m.item_hash = p.item_hash \
+                     WHERE p.ref = ?1 AND p.is_amend = 1 AND m.status = 'processed' \
+                     ORDER BY p.time DESC LIMIT 1"
+                ),
+                [&hash],
+                row_to_stored,
+            )
+            .optional()?;
+        let shown = latest.as_ref().unwrap_or(&original).record.clone();
+        let o = &original.record;
+        out.push(json!({
+            "chain": shown["chain"],
+            "item_hash": shown["item_hash"],
+            "sender": shown["sender"],
+            "type": o["content"]["type"],
+            "channel": o["channel"],
+            "confirmed": false,
+            "content": shown["content"]["content"],
+            "item_content": shown["item_content"],
+            "item_type": shown["item_type"],
+            "signature": shown["signature"],
+            "size": shown["size"],
+            "time": shown["time"],
+            "confirmations": [],
+            "original_item_hash": hash,
+            "original_signature": o["signature"],
+            "original_type": o["content"]["type"],
+            "hash": shown["item_hash"],
+            "ref": o["content"]["ref"],
+            "address": o["content"]["address"],
+        }));
+    }
+    Ok((out, total))
+}
+
+/// A file the node holds.
+#[derive(Clone, Debug)]
+pub struct FileRow {
+    /// sha256 hex.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// The file known under `hash` (sha256 hex, CIDv0 or CIDv1).
+pub fn find_file(conn: &Connection, hash: &str) -> Result<Option<FileRow>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT sha256, size FROM files WHERE sha256 = ?1 OR cid_v0 = ?1 OR cid_v1 = ?1",
+            [hash],
+            |r| {
+                Ok(FileRow {
+                    sha256: r.get(0)?,
+                    size: r.get::<_, i64>(1)? as u64,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Records a file now on disk.
+pub fn insert_file(
+    conn: &Connection,
+    sha256: &str,
+    cid_v0: &str,
+    cid_v1: &str,
+    size: u64,
+    now: f64,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT OR IGNORE INTO files (sha256, cid_v0, cid_v1, size, created) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![sha256, cid_v0, cid_v1, size as i64, now],
+    )?;
+    Ok(())
+}
+
+/// Files no message pins, created before `before`.
+pub fn unpinned_files(conn: &Connection, before: f64) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT sha256 FROM files f WHERE created < ?1 \
+         AND NOT EXISTS (SELECT 1 FROM file_pins p WHERE p.file = f.sha256)",
+    )?;
+    let rows = stmt
+        .query_map([before], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(rows)
+}

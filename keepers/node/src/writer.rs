@@ -1,0 +1,284 @@
+//! The one writer: applies messages in SQLite transactions of up to
+//! `max_batch` messages and answers each only after its transaction
+//! commits, so nothing acknowledged is lost and nothing is half-applied.
+
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aether_sdk::message::{Content, Message};
+use rusqlite::Connection;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::files::{ContentStore, Written};
+use crate::process::{self, Outcome};
+use crate::store::{self, StoreError};
+
+/// Work for the writer.
+pub enum Job {
+    /// Apply a message (already checked for shape, hash and signature).
+    Message {
+        /// The message.
+        message: Box<Message>,
+        /// Its parsed inline content.
+        content: Option<Box<Content>>,
+        /// The outcome, after commit.
+        reply: oneshot::Sender<Result<Outcome, String>>,
+    },
+    /// Record a file now on disk, and retry messages waiting for it.
+    File {
+        /// The file.
+        written: Written,
+        /// Done, after commit.
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+}
+
+/// A processed message, for the live stream.
+#[derive(Clone, Debug)]
+pub struct Processed {
+    /// The message.
+    pub message: Message,
+    /// Its content as JSON.
+    pub content: serde_json::Value,
+}
+
+/// The handle the API sends work through.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Starts the writer thread on the database at `path`.
+    pub fn start(
+        path: PathBuf,
+        files: ContentStore,
+        max_batch: usize,
+        live: broadcast::Sender<Processed>,
+    ) -> Result<(Writer, std::thread::JoinHandle<()>), StoreError> {
+        let conn = store::open(&path)?;
+        let (jobs, rx) = mpsc::channel(max_batch * 4);
+        let handle = std::thread::Builder::new()
+            .name("aether-node-writer".into())
+            .spawn(move || run(conn, rx, files, max_batch, live))
+            .expect("a thread starts");
+        Ok((Writer { jobs }, handle))
+    }
+
+    /// Applies `message` and returns its outcome once committed.
+    pub async fn submit(
+        &self,
+        message: Message,
+        content: Option<Content>,
+    ) -> Result<Outcome, String> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::Message {
+                message: Box::new(message),
+                content: content.map(Box::new),
+                reply,
+            })
+            .await
+            .map_err(|_| "the node is stopping".to_string())?;
+        rx.await.map_err(|_| "the node is stopping".to_string())?
+    }
+
+    /// Records a stored file once committed.
+    pub async fn file(&self, written: Written) -> Result<(), String> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::File { written, reply })
+            .await
+            .map_err(|_| "the node is stopping".to_string())?;
+        rx.await.map_err(|_| "the node is stopping".to_string())?
+    }
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
+}
+
+enum Reply {
+    Message(
+        oneshot::Sender<Result<Outcome, String>>,
+        Result<Outcome, String>,
+        Option<Box<Processed>>,
+    ),
+    File(oneshot::Sender<Result<(), String>>),
+}
+
+fn run(
+    mut conn: Connection,
+    mut jobs: mpsc::Receiver<Job>,
+    files: ContentStore,
+    max_batch: usize,
+    live: broadcast::Sender<Processed>,
+) {
+    let load = |sha256: &str| std::fs::read(files.path(sha256)).ok();
+    while let Some(first) = jobs.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < max_batch {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let span = tracing::debug_span!("commit", messages = batch.len());
+        let _enter = span.enter();
+        let result = apply_batch(&mut conn, batch, &load);
+        match result {
+            Ok(replies) => {
+                for reply in replies {
+                    match reply {
+                        Reply::Message(tx, outcome, processed) => {
+                            if let Some(p) = processed {
+                                let _ = live.send(*p);
+                            }
+                            let _ = tx.send(outcome);
+                        }
+                        Reply::File(tx) => {
+                            let _ = tx.send(Ok(()));
+                        }
+                    }
+                }
+            }
+            Err((replies, e)) => {
+                tracing::error!(error = %e, "a commit failed; its messages were not applied");
+                for reply in replies {
+                    match reply {
+                        Reply::Message(tx, ..) => {
+                            let _ = tx.send(Err(format!("storage failed: {e}")));
+                        }
+                        Reply::File(tx) => {
+                            let _ = tx.send(Err(format!("storage failed: {e}")));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    tracing::info!("writer stopped");
+}
+
+type Batch = Result<Vec<Reply>, (Vec<Reply>, StoreError)>;
+
+fn apply_batch(
+    conn: &mut Connection,
+    batch: Vec<Job>,
+    load: &dyn Fn(&str) -> Option<Vec<u8>>,
+) -> Batch {
+    let tx = match conn.transaction() {
+        Ok(tx) => tx,
+        Err(e) => return Err((replies_of(batch), e.into())),
+    };
+    let now = now();
+    let mut replies = Vec::with_capacity(batch.len());
+    let mut failed = None;
+    for job in batch {
+        if failed.is_some() {
+            replies.extend(replies_of(vec![job]));
+            continue;
+        }
+        match job {
+            Job::Message {
+                message,
+                content,
+                reply,
+            } => {
+                let content_json = content
+                    .as_ref()
+                    .map(|c| serde_json::from_str(&c.to_item_content()).unwrap_or_default());
+                match process::apply(&tx, &message, content.map(|c| *c), load, now) {
+                    Ok(outcome) => {
+                        let processed = (outcome == Outcome::Processed).then(|| {
+                            Box::new(Processed {
+                                message: (*message).clone(),
+                                content: content_json.unwrap_or_default(),
+                            })
+                        });
+                        replies.push(Reply::Message(reply, Ok(outcome), processed));
+                    }
+                    Err(e) => {
+                        replies.push(Reply::Message(reply, Err(String::new()), None));
+                        failed = Some(e);
+                    }
+                }
+            }
+            Job::File { written, reply } => {
+                let result = store::insert_file(
+                    &tx,
+                    &written.sha256,
+                    &written.cid_v0,
+                    &written.cid_v1,
+                    written.size,
+                    now,
+                )
+                .and_then(|()| retry_waiting(&tx, &written, load, now, &mut replies));
+                replies.push(Reply::File(reply));
+                if let Err(e) = result {
+                    failed = Some(e);
+                }
+            }
+        }
+    }
+    if let Some(e) = failed {
+        drop(tx); // rolls back
+        return Err((replies, e));
+    }
+    match tx.commit() {
+        Ok(()) => Ok(replies),
+        Err(e) => Err((replies, e.into())),
+    }
+}
+
+fn replies_of(jobs: Vec<Job>) -> Vec<Reply> {
+    jobs.into_iter()
+        .map(|job| match job {
+            Job::Message { reply, .. } => Reply::Message(reply, Err(String::new()), None),
+            Job::File { reply, .. } => Reply::File(reply),
+        })
+        .collect()
+}
+
+/// Messages that were waiting for this file are applied now.
+fn retry_waiting(
+    tx: &rusqlite::Transaction<'_>,
+    written: &Written,
+    load: &dyn Fn(&str) -> Option<Vec<u8>>,
+    now: f64,
+    replies: &mut Vec<Reply>,
+) -> Result<(), StoreError> {
+    let waiting = process::waiting_for(tx, &[&written.sha256, &written.cid_v0, &written.cid_v1])?;
+    for item_hash in waiting {
+        let Some(stored) = store::get_message(tx, &item_hash)? else {
+            continue;
+        };
+        let Ok(message) = Message::from_value(&stored.record) else {
+            continue;
+        };
+        let content = message
+            .item_content
+            .as_ref()
+            .and_then(|_| message.content().ok());
+        let content_json = content
+            .as_ref()
+            .map(|c| serde_json::from_str(&c.to_item_content()).unwrap_or_default());
+        let outcome = process::apply(tx, &message, content, load, now)?;
+        if outcome == Outcome::Processed {
+            // Nobody waits on this reply; it feeds the live stream.
+            let (reply, _) = oneshot::channel();
+            replies.push(Reply::Message(
+                reply,
+                Ok(outcome),
+                Some(Box::new(Processed {
+                    message,
+                    content: content_json.unwrap_or_default(),
+                })),
+            ));
+        }
+    }
+    Ok(())
+}

@@ -26,6 +26,8 @@ pub enum Command {
     Stream(commands::stream::StreamCmd),
     /// Anchored message batches: show them, verify a message against them.
     Anchors(commands::anchors::AnchorsCmd),
+    /// The core channel node: `aether node run`.
+    Node(commands::node::NodeCmd),
 }
 
 /// Parses the command line, runs the command, and turns errors into a
@@ -37,6 +39,7 @@ pub fn main() -> ExitCode {
         Command::Localnet(cmd) => cmd.execute(),
         Command::Stream(cmd) => cmd.execute(),
         Command::Anchors(cmd) => cmd.execute(),
+        Command::Node(cmd) => cmd.execute(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,3 +1,4 @@
 pub mod anchors;
 pub mod localnet;
+pub mod node;
 pub mod stream;

@@ -1,0 +1,145 @@
+//! `aether node`: the core channel node.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use aether_node::Config;
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use serde::Deserialize;
+
+#[derive(Debug, Args)]
+pub struct NodeCmd {
+    #[command(subcommand)]
+    pub action: NodeAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NodeAction {
+    /// Run a core node: the message API, storage and documents
+    Run(RunArgs),
+}
+
+/// Flags win over `AETHER_*` variables, which win over `--config`, which
+/// wins over the defaults.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Port of the HTTP API [default: 4024]
+    #[arg(long, env = "AETHER_NODE_PORT")]
+    pub port: Option<u16>,
+    /// Address to bind [default: 127.0.0.1]
+    #[arg(long, env = "AETHER_NODE_BIND")]
+    pub bind: Option<IpAddr>,
+    /// The SQLite file and the content store [default: ~/.local/share/aether/node]
+    #[arg(long, env = "AETHER_NODE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Largest file accepted by upload, in bytes [default: 1 GiB]
+    #[arg(long, env = "AETHER_NODE_MAX_FILE_SIZE", value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
+    /// A TOML file with the same settings (keys: port, bind, data_dir, max_file_size)
+    #[arg(long, env = "AETHER_NODE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NodeFile {
+    port: Option<u16>,
+    bind: Option<IpAddr>,
+    data_dir: Option<PathBuf>,
+    max_file_size: Option<u64>,
+}
+
+impl RunArgs {
+    /// The settings, merged in order of precedence.
+    pub fn resolve(&self) -> Result<Config> {
+        let file: NodeFile = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("in {}", path.display()))?
+            }
+            None => NodeFile::default(),
+        };
+        let data_dir = self
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(aether_node::default_data_dir);
+        let mut config = Config::new(data_dir);
+        if let Some(port) = self.port.or(file.port) {
+            config.port = port;
+        }
+        if let Some(bind) = self.bind.or(file.bind) {
+            config.bind = bind;
+        }
+        if let Some(max) = self.max_file_size.or(file.max_file_size) {
+            anyhow::ensure!(max > 0, "--max-file-size must be at least 1");
+            config.max_file_size = max;
+        }
+        Ok(config)
+    }
+}
+
+impl NodeCmd {
+    pub fn execute(self) -> Result<()> {
+        let NodeAction::Run(args) = self.action;
+        let config = args.resolve()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?;
+        let data_dir = config.data_dir.clone();
+        runtime
+            .block_on(aether_node::run(
+                config,
+                |node| {
+                    eprintln!(
+                        "core node ready: API {}  data {}  (Ctrl-C stops it)",
+                        node.url(),
+                        data_dir.display()
+                    );
+                },
+                crate::shutdown_signal(),
+            ))
+            .context("running the core node")?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::{Cli, Command};
+
+    fn parse(args: &[&str]) -> super::RunArgs {
+        let mut all = vec!["aether", "node", "run"];
+        all.extend_from_slice(args);
+        match Cli::try_parse_from(all).unwrap().command {
+            Command::Node(cmd) => match cmd.action {
+                super::NodeAction::Run(args) => args,
+            },
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("node.toml");
+        std::fs::write(&file, "port = 5000\nmax_file_size = 99\n").unwrap();
+        let config = parse(&["--config", file.to_str().unwrap(), "--port", "5001"])
+            .resolve()
+            .unwrap();
+        assert_eq!(config.port, 5001, "flag wins");
+        assert_eq!(config.max_file_size, 99, "file wins over default");
+        assert_eq!(config.bind.to_string(), "127.0.0.1", "loopback by default");
+        std::fs::write(&file, "prot = 1\n").unwrap();
+        let err = parse(&["--config", file.to_str().unwrap()])
+            .resolve()
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("prot"), "{err:#}");
+        assert!(Cli::try_parse_from(["aether", "node", "run", "--port", "x"]).is_err());
+    }
+}

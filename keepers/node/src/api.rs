@@ -38,6 +38,8 @@ pub struct AppState {
     pub max_file_size: u64,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// Turns true when the node stops: long-lived streams end.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Counters shown on `/metrics`.
@@ -588,6 +590,7 @@ async fn stream(
 async fn serve_stream(state: AppState, filter: Filter, history: u64, mut socket: WebSocket) {
     // Subscribe before reading history, so nothing falls in between.
     let mut live = state.live.subscribe();
+    let mut stopping = state.stopping.clone();
     if history > 0 {
         let mut past = filter.clone();
         past.ascending = false;
@@ -623,6 +626,10 @@ async fn serve_stream(state: AppState, filter: Filter, history: u64, mut socket:
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             },
+            _ = stopping.changed() => {
+                let _ = socket.send(Frame::Close(None)).await;
+                return;
+            }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Frame::Close(_))) | None | Some(Err(_)) => return,
                 _ => {}

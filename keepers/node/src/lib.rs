@@ -66,6 +66,7 @@ impl Node {
             config.data_dir.display()
         )))?;
         let (live, _) = broadcast::channel(4096);
+        let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
         let (writer, writer_thread) =
             writer::Writer::start(db.clone(), files.clone(), config.max_batch, live.clone())?;
         let readers = store::Readers::open(&db, 4)?;
@@ -76,6 +77,7 @@ impl Node {
             live,
             max_file_size: config.max_file_size,
             metrics: Arc::new(api::Metrics::default()),
+            stopping,
         };
         let app = api::router(state, config.max_message_size);
         let listener = tokio::net::TcpListener::bind(config.listen())
@@ -86,8 +88,10 @@ impl Node {
             .map_err(io("reading the local address".into()))?;
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
                 let _ = stopped.await;
+                // Streams end; requests in flight finish.
+                let _ = stopping_tx.send(true);
             });
             if let Err(e) = serve.await {
                 tracing::error!(error = %e, "the HTTP server failed");
@@ -115,7 +119,16 @@ impl Node {
     /// Stops serving, lets the writer finish what it acknowledged, and returns.
     pub async fn stop(self) {
         let _ = self.stop.send(());
-        let _ = self.server.await;
+        let mut server = self.server;
+        // A client that never finishes its request does not hold the node.
+        if tokio::time::timeout(std::time::Duration::from_secs(10), &mut server)
+            .await
+            .is_err()
+        {
+            tracing::warn!("requests still open after 10 s; closing them");
+            server.abort();
+            let _ = server.await;
+        }
         // The writer ends when the last handle to it (held by the server) is gone.
         let writer = self.writer;
         let _ = tokio::task::spawn_blocking(move || writer.join()).await;

@@ -415,3 +415,86 @@ async fn hostile_input_gets_a_clear_4xx_and_stores_nothing() {
     assert_eq!(missing.status().as_u16(), 404);
     node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_stream_sends_history_then_live_messages_and_metrics_count() {
+    use futures_util::StreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(dir.path()).await;
+    let client = NodeClient::new(node.url());
+    let account = SolanaAccount::generate();
+    let mut hashes = Vec::new();
+    for (i, channel) in ["A", "B", "A"].iter().enumerate() {
+        let signed = MessageBuilder::new(&account)
+            .channel(*channel)
+            .build(PostBuilder::new("n").content(json!({ "i": i })))
+            .unwrap();
+        client.post_message(&signed, true).await.unwrap();
+        hashes.push(signed.message.item_hash);
+    }
+    let filter = MessageFilter {
+        channels: vec!["A".into()],
+        ..Default::default()
+    };
+    let mut stream = Box::pin(client.subscribe(&filter, 10).await.unwrap());
+    // History first, oldest first, only channel A.
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+            .item_hash,
+        hashes[0]
+    );
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+            .item_hash,
+        hashes[2]
+    );
+    // Then live.
+    let live = MessageBuilder::new(&account)
+        .channel("A")
+        .build(PostBuilder::new("n").content(json!({"live": true})))
+        .unwrap();
+    client.post_message(&live, true).await.unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.item_hash, live.message.item_hash);
+    got.verify().unwrap();
+
+    let http = reqwest::Client::new();
+    let metrics = http
+        .get(format!("{}/metrics", node.url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("aether_node_messages_total{outcome=\"processed\"} 4"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("aether_node_messages_stored 4"),
+        "{metrics}"
+    );
+    let info: Value = http
+        .get(format!("{}/api/v0/info/public.json", node.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["node"], "aether-node");
+    node.stop().await;
+}

@@ -360,6 +360,24 @@ impl NodeClient {
         })
     }
 
+    /// The proof that the message is in a batch anchored on chain; check it
+    /// with [`crate::proof::verify_anchored`]. [`ClientError::NotFound`]
+    /// until the node has anchored it.
+    pub async fn proof(&self, item_hash: &str) -> Result<crate::proof::AnchoredProof, ClientError> {
+        let url = self.url(&format!("/api/v0/messages/{item_hash}/proof"));
+        let raw = Self::json_of(self.send(self.http.get(&url), &url).await?, &url).await?;
+        serde_json::from_value(json!({
+            "seq": raw.get("seq"),
+            "index": raw.get("index"),
+            "siblings": raw.get("siblings"),
+        }))
+        .map_err(|_| ClientError::Http {
+            url,
+            status: 200,
+            body: format!("not a proof: {raw}"),
+        })
+    }
+
     /// Polls until the message is no longer pending, up to `timeout`.
     pub async fn wait_processed(
         &self,

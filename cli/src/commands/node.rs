@@ -36,7 +36,19 @@ pub struct RunArgs {
     /// Largest file accepted by upload, in bytes [default: 1 GiB]
     #[arg(long, env = "AETHER_NODE_MAX_FILE_SIZE", value_name = "BYTES")]
     pub max_file_size: Option<u64>,
-    /// A TOML file with the same settings (keys: port, bind, data_dir, max_file_size)
+    /// JSON-RPC URL of the cluster the node anchors on [default: http://127.0.0.1:8899]
+    #[arg(long, env = "AETHER_RPC_URL")]
+    pub rpc_url: Option<String>,
+    /// The node's Solana keypair; with it, the node anchors its messages on
+    /// chain (it must be an active core node's operator or on the anchors
+    /// allowlist) [default: no anchoring]
+    #[arg(long, env = "AETHER_NODE_KEYPAIR", value_name = "FILE")]
+    pub keypair: Option<PathBuf>,
+    /// Seconds between anchored batches [default: 10]
+    #[arg(long, env = "AETHER_NODE_ANCHOR_INTERVAL", value_name = "SECS")]
+    pub anchor_interval: Option<u64>,
+    /// A TOML file with the same settings (keys: port, bind, data_dir,
+    /// max_file_size, rpc_url, keypair, anchor_interval)
     #[arg(long, env = "AETHER_NODE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -48,6 +60,9 @@ struct NodeFile {
     bind: Option<IpAddr>,
     data_dir: Option<PathBuf>,
     max_file_size: Option<u64>,
+    rpc_url: Option<String>,
+    keypair: Option<PathBuf>,
+    anchor_interval: Option<u64>,
 }
 
 impl RunArgs {
@@ -77,6 +92,25 @@ impl RunArgs {
             anyhow::ensure!(max > 0, "--max-file-size must be at least 1");
             config.max_file_size = max;
         }
+        if let Some(keypair) = self.keypair.clone().or(file.keypair) {
+            let interval = self.anchor_interval.or(file.anchor_interval).unwrap_or(10);
+            anyhow::ensure!(interval > 0, "--anchor-interval must be at least 1 second");
+            anyhow::ensure!(
+                keypair.exists(),
+                "--keypair {}: no such file",
+                keypair.display()
+            );
+            config.anchoring = Some(aether_node::anchoring::AnchorConfig {
+                rpc_url: self
+                    .rpc_url
+                    .clone()
+                    .or(file.rpc_url)
+                    .unwrap_or_else(|| "http://127.0.0.1:8899".into()),
+                keypair,
+                interval: std::time::Duration::from_secs(interval),
+                max_messages: 10_000,
+            });
+        }
         Ok(config)
     }
 }
@@ -90,14 +124,20 @@ impl NodeCmd {
             .build()
             .context("starting the async runtime")?;
         let data_dir = config.data_dir.clone();
+        let anchoring = config.anchoring.is_some();
         runtime
             .block_on(aether_node::run(
                 config,
                 |node| {
                     eprintln!(
-                        "core node ready: API {}  data {}  (Ctrl-C stops it)",
+                        "core node ready: API {}  data {}  anchoring {}  (Ctrl-C stops it)",
                         node.url(),
-                        data_dir.display()
+                        data_dir.display(),
+                        if anchoring {
+                            "on"
+                        } else {
+                            "off (no --keypair)"
+                        }
                     );
                 },
                 crate::shutdown_signal(),
@@ -141,5 +181,13 @@ mod tests {
             .unwrap_err();
         assert!(format!("{err:#}").contains("prot"), "{err:#}");
         assert!(Cli::try_parse_from(["aether", "node", "run", "--port", "x"]).is_err());
+        assert!(
+            parse(&[]).resolve().unwrap().anchoring.is_none(),
+            "no keypair, no anchoring"
+        );
+        let err = parse(&["--keypair", "/no/such/key.json"])
+            .resolve()
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("/no/such/key.json"));
     }
 }

@@ -122,6 +122,7 @@ pub fn router(state: AppState, max_message_size: usize) -> Router {
         .route("/api/v0/messages.json", get(list_messages))
         .route("/api/v0/messages/{hash}", get(get_message))
         .route("/api/v0/messages/{hash}/status", get(get_status))
+        .route("/api/v0/messages/{hash}/proof", get(get_proof))
         .route("/api/v0/aggregates/{file}", get(aggregates))
         .route("/api/v0/posts.json", get(posts))
         .route("/api/v0/storage/raw/{hash}", get(raw))
@@ -343,6 +344,35 @@ async fn get_status(
     Ok(Json(
         json!({"status": stored.status, "item_hash": hash, "reception_time": stored.reception_time}),
     ))
+}
+
+async fn get_proof(
+    State(state): State<AppState>,
+    Path(hash): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let key = hash.clone();
+    let (seq, index, hashes) = state
+        .readers
+        .with(move |c| store::batch_of(c, &key))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_anchored",
+                format!("{hash} is not in an anchored batch (yet)"),
+            )
+        })?;
+    let leaves: Vec<_> = hashes
+        .iter()
+        .map(|h| aether_sdk::proof::merkle::leaf_hash(h.as_bytes()))
+        .collect();
+    let proof = aether_sdk::proof::AnchoredProof::build(seq, &leaves, index as usize)
+        .ok_or_else(|| ApiError::internal("a batch member is out of its batch"))?;
+    let root = aether_sdk::proof::merkle::root(&leaves).map(hex::encode);
+    let mut body = serde_json::to_value(&proof).map_err(ApiError::internal)?;
+    body["root"] = json!(root);
+    body["count"] = json!(hashes.len());
+    Ok(Json(body))
 }
 
 async fn aggregates(

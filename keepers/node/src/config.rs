@@ -21,6 +21,8 @@ pub struct Config {
     pub max_message_size: usize,
     /// Messages committed together at most (one SQLite transaction).
     pub max_batch: usize,
+    /// Anchoring on chain; off when `None`.
+    pub anchoring: Option<crate::anchoring::AnchorConfig>,
 }
 
 impl Config {
@@ -33,6 +35,7 @@ impl Config {
             max_file_size: 1024 * 1024 * 1024,
             max_message_size: 1024 * 1024,
             max_batch: 512,
+            anchoring: None,
         }
     }
 

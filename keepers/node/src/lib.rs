@@ -16,6 +16,7 @@
 //! # }
 //! ```
 
+pub mod anchoring;
 pub mod api;
 pub mod config;
 pub mod files;
@@ -44,6 +45,14 @@ pub enum NodeError {
     /// The database.
     #[error(transparent)]
     Store(#[from] store::StoreError),
+    /// The anchoring key.
+    #[error("reading the keypair {path}: {reason}")]
+    Key {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// A running node.
@@ -70,6 +79,22 @@ impl Node {
         let (writer, writer_thread) =
             writer::Writer::start(db.clone(), files.clone(), config.max_batch, live.clone())?;
         let readers = store::Readers::open(&db, 4)?;
+        if let Some(anchoring) = &config.anchoring {
+            let key = solana_keypair::read_keypair_file(&anchoring.keypair).map_err(|e| {
+                NodeError::Key {
+                    path: anchoring.keypair.display().to_string(),
+                    reason: e.to_string(),
+                }
+            })?;
+            let anchorer = anchoring::Anchorer {
+                config: anchoring.clone(),
+                key,
+                readers: readers.clone(),
+                writer: writer.clone(),
+                files: files.clone(),
+            };
+            tokio::spawn(anchorer.run(stopping.clone()));
+        }
         let state = api::AppState {
             readers,
             writer,

@@ -12,7 +12,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Value};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts them.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE messages (
     item_hash      TEXT PRIMARY KEY,
     chain          TEXT NOT NULL,
@@ -86,7 +87,28 @@ CREATE TABLE file_pins (
     PRIMARY KEY (file, item_hash)
 );
 CREATE INDEX file_pins_message ON file_pins (item_hash);
-"#];
+"#,
+    r#"
+ALTER TABLE messages ADD COLUMN anchor_seq INTEGER;
+CREATE INDEX messages_unanchored ON messages (status, anchor_seq);
+CREATE TABLE batches (
+    seq       INTEGER PRIMARY KEY,
+    root      TEXT NOT NULL,
+    count     INTEGER NOT NULL,
+    file      TEXT NOT NULL,
+    cid       TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    created   REAL NOT NULL
+);
+CREATE TABLE batch_items (
+    seq       INTEGER NOT NULL,
+    idx       INTEGER NOT NULL,
+    item_hash TEXT NOT NULL,
+    PRIMARY KEY (seq, idx)
+);
+CREATE INDEX batch_items_hash ON batch_items (item_hash);
+"#,
+];
 
 /// Errors of the database.
 #[derive(Debug, thiserror::Error)]
@@ -516,4 +538,57 @@ pub fn unpinned_files(conn: &Connection, before: f64) -> Result<Vec<String>, Sto
         .query_map([before], |r| r.get(0))?
         .collect::<Result<Vec<String>, _>>()?;
     Ok(rows)
+}
+
+/// Processed messages no batch holds yet, oldest first: (item hash, envelope).
+pub fn unanchored(conn: &Connection, limit: usize) -> Result<Vec<(String, Value)>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE status = 'processed' AND anchor_seq IS NULL \
+         ORDER BY rowid LIMIT ?1"
+    ))?;
+    let rows = stmt
+        .query_map([limit as i64], row_to_stored)?
+        .map(|r| {
+            r.map(|s| {
+                let mut envelope = s.record;
+                if let Some(o) = envelope.as_object_mut() {
+                    for node_field in ["content", "size", "confirmations", "confirmed"] {
+                        o.remove(node_field);
+                    }
+                }
+                (
+                    envelope["item_hash"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    envelope,
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// The batch holding `item_hash` (the latest, if several): its seq, the
+/// message's index, and every item hash of the batch in order.
+pub fn batch_of(
+    conn: &Connection,
+    item_hash: &str,
+) -> Result<Option<(u64, u32, Vec<String>)>, StoreError> {
+    let found: Option<(i64, i64)> = conn
+        .query_row(
+            "SELECT seq, idx FROM batch_items WHERE item_hash = ?1 ORDER BY seq DESC LIMIT 1",
+            [item_hash],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((seq, idx)) = found else {
+        return Ok(None);
+    };
+    let mut stmt =
+        conn.prepare_cached("SELECT item_hash FROM batch_items WHERE seq = ?1 ORDER BY idx")?;
+    let hashes = stmt
+        .query_map([seq], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some((seq as u64, idx as u32, hashes)))
 }

@@ -24,6 +24,13 @@ pub enum Job {
         /// The outcome, after commit.
         reply: oneshot::Sender<Result<Outcome, String>>,
     },
+    /// Record a batch anchored on chain.
+    Anchored {
+        /// What was anchored.
+        batch: Box<AnchoredBatch>,
+        /// Done, after commit.
+        reply: oneshot::Sender<Result<(), String>>,
+    },
     /// Record a file now on disk, and retry messages waiting for it.
     File {
         /// The file.
@@ -31,6 +38,23 @@ pub enum Job {
         /// Done, after commit.
         reply: oneshot::Sender<Result<(), String>>,
     },
+}
+
+/// A batch of messages whose merkle root is on chain.
+#[derive(Clone, Debug)]
+pub struct AnchoredBatch {
+    /// Its seq in the anchors program.
+    pub seq: u64,
+    /// Its root, hex.
+    pub root: String,
+    /// The batch file's sha256.
+    pub file: String,
+    /// The batch file's CID (the content id on chain).
+    pub cid: String,
+    /// The transaction.
+    pub signature: String,
+    /// Item hashes in leaf order.
+    pub item_hashes: Vec<String>,
 }
 
 /// A processed message, for the live stream.
@@ -76,6 +100,19 @@ impl Writer {
             .send(Job::Message {
                 message: Box::new(message),
                 content: content.map(Box::new),
+                reply,
+            })
+            .await
+            .map_err(|_| "the node is stopping".to_string())?;
+        rx.await.map_err(|_| "the node is stopping".to_string())?
+    }
+
+    /// Records an anchored batch once committed.
+    pub async fn anchored(&self, batch: AnchoredBatch) -> Result<(), String> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::Anchored {
+                batch: Box::new(batch),
                 reply,
             })
             .await
@@ -207,6 +244,13 @@ fn apply_batch(
                     }
                 }
             }
+            Job::Anchored { batch, reply } => {
+                let result = record_batch(&tx, &batch, now);
+                replies.push(Reply::File(reply));
+                if let Err(e) = result {
+                    failed = Some(e);
+                }
+            }
             Job::File { written, reply } => {
                 let result = store::insert_file(
                     &tx,
@@ -238,7 +282,7 @@ fn replies_of(jobs: Vec<Job>) -> Vec<Reply> {
     jobs.into_iter()
         .map(|job| match job {
             Job::Message { reply, .. } => Reply::Message(reply, Err(String::new()), None),
-            Job::File { reply, .. } => Reply::File(reply),
+            Job::File { reply, .. } | Job::Anchored { reply, .. } => Reply::File(reply),
         })
         .collect()
 }
@@ -280,5 +324,38 @@ fn retry_waiting(
             ));
         }
     }
+    Ok(())
+}
+
+fn record_batch(
+    tx: &rusqlite::Transaction<'_>,
+    batch: &AnchoredBatch,
+    now: f64,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT OR REPLACE INTO batches (seq, root, count, file, cid, signature, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        rusqlite::params![
+            batch.seq as i64,
+            batch.root,
+            batch.item_hashes.len() as i64,
+            batch.file,
+            batch.cid,
+            batch.signature,
+            now
+        ],
+    )?;
+    let mut item = tx.prepare_cached(
+        "INSERT OR REPLACE INTO batch_items (seq, idx, item_hash) VALUES (?1, ?2, ?3)",
+    )?;
+    let mut mark = tx.prepare_cached("UPDATE messages SET anchor_seq = ?1 WHERE item_hash = ?2")?;
+    for (idx, hash) in batch.item_hashes.iter().enumerate() {
+        item.execute(rusqlite::params![batch.seq as i64, idx as i64, hash])?;
+        mark.execute(rusqlite::params![batch.seq as i64, hash])?;
+    }
+    // The batch file is kept for peers that resync.
+    tx.execute(
+        "INSERT OR IGNORE INTO file_pins (file, item_hash) VALUES (?1, ?2)",
+        rusqlite::params![batch.file, format!("batch:{}", batch.seq)],
+    )?;
     Ok(())
 }

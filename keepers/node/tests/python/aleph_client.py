@@ -1,0 +1,55 @@
+"""The Python reference client (aleph-sdk-python) against an Aether core
+node: every call it makes must work. Run by keepers/node/tests/python_client.rs
+with the node's URL as the only argument; exits non-zero on any failure."""
+
+import asyncio
+import sys
+
+from aleph.sdk.chains.ethereum import ETHAccount
+from aleph.sdk.chains.solana import SOLAccount
+from aleph.sdk.client import AuthenticatedAlephHttpClient
+from aleph_message.status import MessageStatus
+
+
+async def exercise(account, url):
+    async with AuthenticatedAlephHttpClient(account=account, api_server=url) as client:
+        post, status = await client.create_post(
+            post_content={"hello": "from python", "chain": account.CHAIN},
+            post_type="test",
+            channel="PYTHON",
+            sync=True,
+        )
+        assert status == MessageStatus.PROCESSED, status
+        _, status = await client.create_post(
+            post_content={"hello": "amended"}, post_type="amend", ref=post.item_hash, channel="PYTHON", sync=True
+        )
+        assert status == MessageStatus.PROCESSED, status
+        for part in ({"a": 1}, {"b": 2}):
+            _, status = await client.create_aggregate(key="profile", content=part, channel="PYTHON", sync=True)
+            assert status == MessageStatus.PROCESSED, status
+
+        got = await client.get_message(post.item_hash)
+        assert got.item_hash == post.item_hash and got.sender == account.get_address()
+        assert await client.fetch_aggregate(account.get_address(), "profile") == {"a": 1, "b": 2}
+        posts = await client.get_posts()
+        mine = [p for p in posts.posts if p.original_item_hash == post.item_hash]
+        assert len(mine) == 1 and mine[0].content == {"hello": "amended"}, posts.posts
+        messages = await client.get_messages()
+        assert any(m.item_hash == post.item_hash for m in messages.messages)
+
+        store, status = await client.create_store(file_content=b"hello file " + account.CHAIN.encode(), channel="PYTHON", sync=True)
+        assert status == MessageStatus.PROCESSED, status
+        assert await client.download_file(store.content.item_hash) == b"hello file " + account.CHAIN.encode()
+
+        forget, status = await client.forget(hashes=[store.item_hash], reason="test", channel="PYTHON", sync=True)
+        assert status == MessageStatus.PROCESSED, status
+        print(account.CHAIN, "ok")
+
+
+async def main(url):
+    await exercise(SOLAccount(bytes(range(32))), url)
+    await exercise(ETHAccount(bytes.fromhex("02" * 32)), url)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1]))

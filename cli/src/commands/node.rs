@@ -36,6 +36,10 @@ pub struct RunArgs {
     /// Largest file accepted by upload, in bytes [default: 1 GiB]
     #[arg(long, env = "AETHER_NODE_MAX_FILE_SIZE", value_name = "BYTES")]
     pub max_file_size: Option<u64>,
+    /// A peer node's base URL (repeatable): messages are pushed to it, and
+    /// files fetched from it on demand
+    #[arg(long = "peer", value_name = "URL")]
+    pub peers: Vec<String>,
     /// JSON-RPC URL of the cluster the node anchors on [default: http://127.0.0.1:8899]
     #[arg(long, env = "AETHER_RPC_URL")]
     pub rpc_url: Option<String>,
@@ -48,7 +52,7 @@ pub struct RunArgs {
     #[arg(long, env = "AETHER_NODE_ANCHOR_INTERVAL", value_name = "SECS")]
     pub anchor_interval: Option<u64>,
     /// A TOML file with the same settings (keys: port, bind, data_dir,
-    /// max_file_size, rpc_url, keypair, anchor_interval)
+    /// max_file_size, rpc_url, keypair, anchor_interval, peers)
     #[arg(long, env = "AETHER_NODE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -63,6 +67,8 @@ struct NodeFile {
     rpc_url: Option<String>,
     keypair: Option<PathBuf>,
     anchor_interval: Option<u64>,
+    #[serde(default)]
+    peers: Vec<String>,
 }
 
 impl RunArgs {
@@ -91,6 +97,17 @@ impl RunArgs {
         if let Some(max) = self.max_file_size.or(file.max_file_size) {
             anyhow::ensure!(max > 0, "--max-file-size must be at least 1");
             config.max_file_size = max;
+        }
+        config.peers = if self.peers.is_empty() {
+            file.peers
+        } else {
+            self.peers.clone()
+        };
+        for peer in &config.peers {
+            anyhow::ensure!(
+                peer.starts_with("http://") || peer.starts_with("https://"),
+                "--peer {peer}: a peer is an http:// or https:// URL"
+            );
         }
         if let Some(keypair) = self.keypair.clone().or(file.keypair) {
             let interval = self.anchor_interval.or(file.anchor_interval).unwrap_or(10);

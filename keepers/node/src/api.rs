@@ -40,6 +40,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Turns true when the node stops: long-lived streams end.
     pub stopping: tokio::sync::watch::Receiver<bool>,
+    /// Peer nodes.
+    pub peers: crate::peers::Peers,
 }
 
 /// Counters shown on `/metrics`.
@@ -206,11 +208,26 @@ async fn post_message(
         Some(_) => Some(message.content()?),
         None => None,
     };
+    // The file a message may wait for: a STORE's, or its own stored content.
+    let needs = match &content {
+        Some(aether_sdk::message::Content::Store(s)) => Some(s.item_hash.clone()),
+        None => Some(message.item_hash.clone()),
+        _ => None,
+    };
     let outcome = state
         .writer
         .submit(message, content)
         .await
         .map_err(ApiError::internal)?;
+    if let (Outcome::Pending(_), Some(hash), false) = (&outcome, needs, state.peers.is_empty()) {
+        let (peers, files, writer, limit) = (
+            state.peers.clone(),
+            state.files.clone(),
+            state.writer.clone(),
+            state.max_file_size,
+        );
+        tokio::spawn(async move { peers.fetch_file(&hash, &files, &writer, limit).await });
+    }
     Ok(outcome_response(outcome, &state.metrics))
 }
 

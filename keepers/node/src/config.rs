@@ -21,6 +21,8 @@ pub struct Config {
     pub max_message_size: usize,
     /// Messages committed together at most (one SQLite transaction).
     pub max_batch: usize,
+    /// Base URLs of peer nodes.
+    pub peers: Vec<String>,
     /// Anchoring on chain; off when `None`.
     pub anchoring: Option<crate::anchoring::AnchorConfig>,
 }
@@ -35,6 +37,7 @@ impl Config {
             max_file_size: 1024 * 1024 * 1024,
             max_message_size: 1024 * 1024,
             max_batch: 512,
+            peers: Vec::new(),
             anchoring: None,
         }
     }

@@ -20,6 +20,7 @@ pub mod anchoring;
 pub mod api;
 pub mod config;
 pub mod files;
+pub mod peers;
 pub mod process;
 pub mod store;
 pub mod writer;
@@ -102,8 +103,10 @@ impl Node {
             live,
             max_file_size: config.max_file_size,
             metrics: Arc::new(api::Metrics::default()),
-            stopping,
+            stopping: stopping.clone(),
+            peers: peers::Peers::new(config.peers.clone()),
         };
+        state.peers.spawn_pushers(&state.live, stopping);
         let app = api::router(state, config.max_message_size);
         let listener = tokio::net::TcpListener::bind(config.listen())
             .await

@@ -287,6 +287,23 @@ impl Filter {
         } else {
             self.statuses.clone()
         };
+        // One filter drives the query through its index, the most selective
+        // kind present; the others are written `+column`, which SQLite does
+        // not index, so it never scans a large index (status, channel)
+        // where a small one (a sender) is at hand.
+        let driver = [
+            ("item_hash", &self.hashes),
+            ("ref", &self.refs),
+            ("sender", &self.addresses),
+            ("content_key", &self.content_keys),
+            ("content_type", &self.content_types),
+            ("channel", &self.channels),
+            ("type", &self.types),
+        ]
+        .iter()
+        .find(|(_, list)| !list.is_empty())
+        .map(|(column, _)| *column)
+        .unwrap_or("status");
         for (column, list) in [
             ("status", &statuses),
             ("sender", &self.addresses),
@@ -298,6 +315,11 @@ impl Filter {
             ("content_key", &self.content_keys),
             ("chain", &self.chains),
         ] {
+            let column = if column == driver {
+                column.to_string()
+            } else {
+                format!("+{column}")
+            };
             if list.is_empty() {
                 continue;
             }
@@ -420,7 +442,10 @@ pub fn posts(
         "FROM messages m JOIN posts p ON p.item_hash = m.item_hash AND p.is_amend = 0 WHERE {}",
         clause
             .split(" AND ")
-            .map(|c| format!("m.{c}"))
+            .map(|c| match c.strip_prefix('+') {
+                Some(rest) => format!("+m.{rest}"),
+                None => format!("m.{c}"),
+            })
             .collect::<Vec<_>>()
             .join(" AND ")
     );

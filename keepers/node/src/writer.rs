@@ -155,6 +155,10 @@ fn run(
     live: broadcast::Sender<Processed>,
 ) {
     let load = |sha256: &str| std::fs::read(files.path(sha256)).ok();
+    // The query planner needs statistics to pick the selective index (a
+    // sender rather than a channel); refresh them as the data grows.
+    analyze(&conn);
+    let mut since_analyze = 0usize;
     while let Some(first) = jobs.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < max_batch {
@@ -163,6 +167,7 @@ fn run(
                 Err(_) => break,
             }
         }
+        since_analyze += batch.len();
         let span = tracing::debug_span!("commit", messages = batch.len());
         let _enter = span.enter();
         let result = apply_batch(&mut conn, batch, &load);
@@ -196,8 +201,19 @@ fn run(
                 }
             }
         }
+        if since_analyze >= 10_000 {
+            analyze(&conn);
+            since_analyze = 0;
+        }
     }
     tracing::info!("writer stopped");
+}
+
+/// Refreshes the planner's statistics, sampling (cheap even on large tables).
+fn analyze(conn: &Connection) {
+    if let Err(e) = conn.execute_batch("PRAGMA analysis_limit = 2000; ANALYZE;") {
+        tracing::warn!(error = %e, "ANALYZE failed");
+    }
 }
 
 type Batch = Result<Vec<Reply>, (Vec<Reply>, StoreError)>;

@@ -40,6 +40,10 @@ pub struct RunArgs {
     /// files fetched from it on demand
     #[arg(long = "peer", value_name = "URL")]
     pub peers: Vec<String>,
+    /// On an empty database: rebuild from the batches anchored on this
+    /// cluster (JSON-RPC URL), fetching their files from the --peer nodes
+    #[arg(long, env = "AETHER_NODE_RESYNC_FROM", value_name = "RPC_URL")]
+    pub resync_from: Option<String>,
     /// JSON-RPC URL of the cluster the node anchors on [default: http://127.0.0.1:8899]
     #[arg(long, env = "AETHER_RPC_URL")]
     pub rpc_url: Option<String>,
@@ -109,6 +113,17 @@ impl RunArgs {
                 "--peer {peer}: a peer is an http:// or https:// URL"
             );
         }
+        if let Some(rpc_url) = &self.resync_from {
+            anyhow::ensure!(
+                !config.peers.is_empty(),
+                "--resync-from needs at least one --peer to fetch batches from"
+            );
+            config.resync = Some(aether_node::resync::ResyncConfig {
+                rpc_url: rpc_url.clone(),
+                retries: 5,
+                progress: None,
+            });
+        }
         if let Some(keypair) = self.keypair.clone().or(file.keypair) {
             let interval = self.anchor_interval.or(file.anchor_interval).unwrap_or(10);
             anyhow::ensure!(interval > 0, "--anchor-interval must be at least 1 second");
@@ -135,7 +150,23 @@ impl RunArgs {
 impl NodeCmd {
     pub fn execute(self) -> Result<()> {
         let NodeAction::Run(args) = self.action;
-        let config = args.resolve()?;
+        let mut config = args.resolve()?;
+        if let Some(resync) = config.resync.as_mut() {
+            let bar = indicatif::ProgressBar::new(0).with_style(
+                indicatif::ProgressStyle::with_template(
+                    "resync {bar:30} {pos}/{len} batches, {msg} messages",
+                )
+                .expect("a valid template"),
+            );
+            resync.progress = Some(std::sync::Arc::new(move |done, total, messages| {
+                bar.set_length(total);
+                bar.set_position(done);
+                bar.set_message(messages.to_string());
+                if done == total {
+                    bar.finish();
+                }
+            }));
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

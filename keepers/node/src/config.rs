@@ -23,6 +23,8 @@ pub struct Config {
     pub max_batch: usize,
     /// Base URLs of peer nodes.
     pub peers: Vec<String>,
+    /// Rebuild from the chain and the peers when the database is empty.
+    pub resync: Option<crate::resync::ResyncConfig>,
     /// Anchoring on chain; off when `None`.
     pub anchoring: Option<crate::anchoring::AnchorConfig>,
 }
@@ -38,6 +40,7 @@ impl Config {
             max_message_size: 1024 * 1024,
             max_batch: 512,
             peers: Vec::new(),
+            resync: None,
             anchoring: None,
         }
     }

@@ -22,6 +22,7 @@ pub mod config;
 pub mod files;
 pub mod peers;
 pub mod process;
+pub mod resync;
 pub mod store;
 pub mod writer;
 
@@ -62,6 +63,7 @@ pub struct Node {
     stop: oneshot::Sender<()>,
     server: tokio::task::JoinHandle<()>,
     writer: std::thread::JoinHandle<()>,
+    resync: Option<tokio::task::JoinHandle<Result<resync::ResyncReport, resync::ResyncError>>>,
 }
 
 impl Node {
@@ -107,6 +109,35 @@ impl Node {
             peers: peers::Peers::new(config.peers.clone()),
         };
         state.peers.spawn_pushers(&state.live, stopping);
+        let resync = match &config.resync {
+            None => None,
+            Some(resync_config) => {
+                let empty = state
+                    .readers
+                    .with(|c| {
+                        Ok(
+                            c.query_row("SELECT NOT EXISTS (SELECT 1 FROM messages)", [], |r| {
+                                r.get::<_, bool>(0)
+                            })?,
+                        )
+                    })
+                    .await?;
+                if empty {
+                    let job = resync::Resync {
+                        config: resync_config.clone(),
+                        peers: state.peers.clone(),
+                        readers: state.readers.clone(),
+                        writer: state.writer.clone(),
+                        files: state.files.clone(),
+                        max_file_size: state.max_file_size,
+                    };
+                    Some(tokio::spawn(job.run()))
+                } else {
+                    tracing::info!("resync skipped: the database is not empty");
+                    None
+                }
+            }
+        };
         let app = api::router(state, config.max_message_size);
         let listener = tokio::net::TcpListener::bind(config.listen())
             .await
@@ -131,12 +162,25 @@ impl Node {
             stop,
             server,
             writer: writer_thread,
+            resync,
         })
     }
 
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Waits for the resync started at launch, if any, and returns its report.
+    pub async fn resync_report(
+        &mut self,
+    ) -> Option<Result<resync::ResyncReport, resync::ResyncError>> {
+        let handle = self.resync.take()?;
+        Some(
+            handle
+                .await
+                .unwrap_or_else(|e| Err(resync::ResyncError::from_join(e))),
+        )
     }
 
     /// Its base URL.

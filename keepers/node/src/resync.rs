@@ -1,0 +1,325 @@
+//! Resync: a node that starts empty rebuilds its messages from the chain and
+//! its peers. It reads every `BatchAnchored` event of the anchors program,
+//! fetches each batch file from the peers by its content id, checks the
+//! file against the anchored root and count, and processes the messages in
+//! it like any others. A batch no peer can give is listed and retried with
+//! backoff; it never holds up the others.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aether_sdk::anchor_lang::{event::EVENT_IX_TAG_LE, AnchorDeserialize, Discriminator};
+use aether_sdk::anchors_program::events::BatchAnchored;
+use aether_sdk::message::Message;
+use aether_sdk::proof::merkle;
+use serde_json::Value;
+use solana_commitment_config::CommitmentConfig;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config;
+use solana_rpc_client_api::config::RpcTransactionConfig;
+use solana_transaction_status_client_types::option_serializer::OptionSerializer;
+use solana_transaction_status_client_types::{
+    EncodedTransaction, UiInstruction, UiMessage, UiTransactionEncoding,
+};
+
+use crate::files::ContentStore;
+use crate::peers::Peers;
+use crate::store::{self, Readers};
+use crate::writer::Writer;
+
+/// Called with (batches done, batches in all, messages imported).
+pub type Progress = Arc<dyn Fn(u64, u64, u64) + Send + Sync>;
+
+/// How a node resyncs.
+#[derive(Clone)]
+pub struct ResyncConfig {
+    /// JSON-RPC URL of the cluster whose anchors to follow.
+    pub rpc_url: String,
+    /// Rounds of retries for batches no peer could give.
+    pub retries: u32,
+    /// Told as batches are imported.
+    pub progress: Option<Progress>,
+}
+
+impl std::fmt::Debug for ResyncConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResyncConfig")
+            .field("rpc_url", &self.rpc_url)
+            .field("retries", &self.retries)
+            .finish()
+    }
+}
+
+/// What a resync did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResyncReport {
+    /// Batches anchored on chain.
+    pub batches: usize,
+    /// Messages imported (newly processed here).
+    pub imported: u64,
+    /// Batches that could not be imported: seq, content id, why.
+    pub missing: Vec<(u64, String, String)>,
+}
+
+/// Why the anchored history could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("reading the anchored batches: {0}")]
+pub struct ResyncError(String);
+
+impl ResyncError {
+    pub(crate) fn from_join(e: tokio::task::JoinError) -> Self {
+        ResyncError(format!("the resync task ended: {e}"))
+    }
+}
+
+/// Every `BatchAnchored` event of the anchors program, oldest first.
+pub async fn anchored_batches(rpc: &RpcClient) -> Result<Vec<BatchAnchored>, ResyncError> {
+    let program = aether_sdk::anchors_program::ID;
+    let mut signatures = Vec::new();
+    let mut before = None;
+    loop {
+        let page = rpc
+            .get_signatures_for_address_with_config(
+                &program,
+                GetConfirmedSignaturesForAddress2Config {
+                    before,
+                    until: None,
+                    limit: Some(1000),
+                    commitment: Some(CommitmentConfig::confirmed()),
+                },
+            )
+            .await
+            .map_err(|e| ResyncError(e.to_string()))?;
+        let Some(last) = page.last() else { break };
+        before = Some(
+            last.signature
+                .parse()
+                .map_err(|_| ResyncError("a bad signature".into()))?,
+        );
+        let full = page.len() == 1000;
+        signatures.extend(
+            page.into_iter()
+                .filter(|s| s.err.is_none())
+                .map(|s| s.signature),
+        );
+        if !full {
+            break;
+        }
+    }
+    signatures.reverse();
+    let mut events = Vec::new();
+    for signature in signatures {
+        let signature = signature
+            .parse()
+            .map_err(|_| ResyncError("a bad signature".into()))?;
+        let tx = rpc
+            .get_transaction_with_config(
+                &signature,
+                RpcTransactionConfig {
+                    encoding: Some(UiTransactionEncoding::Json),
+                    commitment: Some(CommitmentConfig::confirmed()),
+                    max_supported_transaction_version: Some(0),
+                },
+            )
+            .await
+            .map_err(|e| ResyncError(e.to_string()))?;
+        let keys = match tx.transaction.transaction {
+            EncodedTransaction::Json(ui) => match ui.message {
+                UiMessage::Raw(raw) => raw.account_keys,
+                UiMessage::Parsed(_) => continue,
+            },
+            _ => continue,
+        };
+        let Some(meta) = tx.transaction.meta else {
+            continue;
+        };
+        let OptionSerializer::Some(inner) = meta.inner_instructions else {
+            continue;
+        };
+        for ix in inner.into_iter().flat_map(|group| group.instructions) {
+            let UiInstruction::Compiled(ix) = ix else {
+                continue;
+            };
+            if keys.get(ix.program_id_index as usize) != Some(&program.to_string()) {
+                continue;
+            }
+            let Ok(data) = bs58::decode(&ix.data).into_vec() else {
+                continue;
+            };
+            let Some(body) = data
+                .strip_prefix(EVENT_IX_TAG_LE)
+                .and_then(|b| b.strip_prefix(BatchAnchored::DISCRIMINATOR))
+            else {
+                continue;
+            };
+            if let Ok(event) = BatchAnchored::deserialize(&mut &body[..]) {
+                events.push(event);
+            }
+        }
+    }
+    events.sort_by_key(|e| e.seq);
+    Ok(events)
+}
+
+pub(crate) struct Resync {
+    pub config: ResyncConfig,
+    pub peers: Peers,
+    pub readers: Readers,
+    pub writer: Writer,
+    pub files: ContentStore,
+    pub max_file_size: u64,
+}
+
+impl Resync {
+    /// Imports every anchored batch; returns what it did.
+    pub async fn run(self) -> Result<ResyncReport, ResyncError> {
+        let rpc = RpcClient::new_with_commitment(
+            self.config.rpc_url.clone(),
+            CommitmentConfig::confirmed(),
+        );
+        let batches = anchored_batches(&rpc).await?;
+        let total = batches.len() as u64;
+        tracing::info!(batches = total, "resync: anchored batches found");
+        let mut report = ResyncReport {
+            batches: batches.len(),
+            ..Default::default()
+        };
+        let mut pending: Vec<BatchAnchored> = batches;
+        let mut done = 0u64;
+        let mut last_errors = Vec::new();
+        for round in 0..=self.config.retries {
+            if round > 0 {
+                tokio::time::sleep(Duration::from_millis(500 * 2u64.pow(round.min(6)))).await;
+                tracing::info!(
+                    round,
+                    waiting = pending.len(),
+                    "resync: retrying batches no peer gave"
+                );
+            }
+            let mut failed = Vec::new();
+            last_errors.clear();
+            for batch in pending {
+                let span = tracing::info_span!("resync_batch", seq = batch.seq);
+                let _enter = span.enter();
+                match self.import(&batch).await {
+                    Ok(n) => {
+                        done += 1;
+                        report.imported += n;
+                        if let Some(progress) = &self.config.progress {
+                            progress(done, total, report.imported);
+                        }
+                    }
+                    Err(why) => {
+                        tracing::warn!(seq = batch.seq, %why, "resync: batch set aside");
+                        last_errors.push(why);
+                        failed.push(batch);
+                    }
+                }
+            }
+            pending = failed;
+            if pending.is_empty() {
+                break;
+            }
+        }
+        report.missing = pending
+            .iter()
+            .zip(last_errors)
+            .map(|(b, why)| {
+                (
+                    b.seq,
+                    String::from_utf8_lossy(&b.content_id).into_owned(),
+                    why,
+                )
+            })
+            .collect();
+        tracing::info!(
+            batches = report.batches,
+            imported = report.imported,
+            missing = report.missing.len(),
+            "resync finished"
+        );
+        for (seq, cid, why) in &report.missing {
+            tracing::warn!(seq, %cid, %why, "resync: batch still missing");
+        }
+        Ok(report)
+    }
+
+    async fn import(&self, batch: &BatchAnchored) -> Result<u64, String> {
+        let cid = String::from_utf8(batch.content_id.clone())
+            .map_err(|_| "the content id is not text".to_string())?;
+        let known = {
+            let c = cid.clone();
+            self.readers
+                .with(move |r| store::find_file(r, &c))
+                .await
+                .map_err(|e| e.to_string())?
+        };
+        if known.is_none()
+            && !self
+                .peers
+                .fetch_file(&cid, &self.files, &self.writer, self.max_file_size)
+                .await
+        {
+            return Err(format!("no peer gave the batch file {cid}"));
+        }
+        let c = cid.clone();
+        let file = self
+            .readers
+            .with(move |r| store::find_file(r, &c))
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("the batch file {cid} is not recorded"))?;
+        let bytes = tokio::fs::read(self.files.path(&file.sha256))
+            .await
+            .map_err(|e| e.to_string())?;
+        let parsed: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| format!("the batch file is not JSON: {e}"))?;
+        let messages = parsed["messages"]
+            .as_array()
+            .ok_or("the batch file has no messages")?;
+        let leaves: Vec<_> = messages
+            .iter()
+            .map(|m| merkle::leaf_hash(m["item_hash"].as_str().unwrap_or_default().as_bytes()))
+            .collect();
+        if messages.len() as u32 != batch.count || merkle::root(&leaves) != Some(batch.root) {
+            return Err("the batch file does not match the anchored root".into());
+        }
+        let mut imported = 0;
+        for raw in messages {
+            // Each message is checked in full, as if a client had sent it.
+            let message = match Message::from_value(raw).and_then(|m| m.verify().map(|()| m)) {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(error = %e, "resync: an anchored message does not verify; skipped");
+                    continue;
+                }
+            };
+            let content = match message.item_content {
+                Some(_) => message.content().ok(),
+                None => None,
+            };
+            let needs = match &content {
+                Some(aether_sdk::message::Content::Store(s)) => Some(s.item_hash.clone()),
+                None => Some(message.item_hash.clone()),
+                _ => None,
+            };
+            match self.writer.submit(message, content).await {
+                Ok(crate::process::Outcome::Processed) => imported += 1,
+                // Its file comes from the peers; recording it processes the message.
+                Ok(crate::process::Outcome::Pending(_)) => {
+                    if let Some(hash) = needs {
+                        if self
+                            .peers
+                            .fetch_file(&hash, &self.files, &self.writer, self.max_file_size)
+                            .await
+                        {
+                            imported += 1;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(imported)
+    }
+}

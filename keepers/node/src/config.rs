@@ -21,6 +21,10 @@ pub struct Config {
     pub max_message_size: usize,
     /// Messages committed together at most (one SQLite transaction).
     pub max_batch: usize,
+    /// How often unpinned files are collected.
+    pub gc_interval: std::time::Duration,
+    /// How long a file no message pins is kept (a STORE may follow its upload).
+    pub gc_grace: std::time::Duration,
     /// Base URLs of peer nodes.
     pub peers: Vec<String>,
     /// Rebuild from the chain and the peers when the database is empty.
@@ -39,6 +43,8 @@ impl Config {
             max_file_size: 1024 * 1024 * 1024,
             max_message_size: 1024 * 1024,
             max_batch: 512,
+            gc_interval: std::time::Duration::from_secs(3600),
+            gc_grace: std::time::Duration::from_secs(3600),
             peers: Vec::new(),
             resync: None,
             anchoring: None,

@@ -60,6 +60,9 @@ pub enum NodeError {
 /// A running node.
 pub struct Node {
     addr: SocketAddr,
+    writer_handle: writer::Writer,
+    files: files::ContentStore,
+    gc_grace: std::time::Duration,
     stop: oneshot::Sender<()>,
     server: tokio::task::JoinHandle<()>,
     writer: std::thread::JoinHandle<()>,
@@ -108,7 +111,28 @@ impl Node {
             stopping: stopping.clone(),
             peers: peers::Peers::new(config.peers.clone()),
         };
-        state.peers.spawn_pushers(&state.live, stopping);
+        state.peers.spawn_pushers(&state.live, stopping.clone());
+        let (writer_handle, files, gc_grace) =
+            (state.writer.clone(), state.files.clone(), config.gc_grace);
+        {
+            let (writer, files, interval, mut stopping) = (
+                writer_handle.clone(),
+                files.clone(),
+                config.gc_interval,
+                stopping.clone(),
+            );
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(interval) => {}
+                        _ = stopping.changed() => return,
+                    }
+                    if let Err(e) = collect(&writer, &files, gc_grace).await {
+                        tracing::warn!(error = %e, "garbage collection failed");
+                    }
+                }
+            });
+        }
         let resync = match &config.resync {
             None => None,
             Some(resync_config) => {
@@ -163,6 +187,9 @@ impl Node {
             server,
             writer: writer_thread,
             resync,
+            writer_handle,
+            files,
+            gc_grace,
         })
     }
 
@@ -183,6 +210,12 @@ impl Node {
         )
     }
 
+    /// Deletes files no live message pins (STORE, stored content, batch
+    /// files) and older than the grace period; returns their sha256s.
+    pub async fn collect_garbage(&self) -> Result<Vec<String>, String> {
+        collect(&self.writer_handle, &self.files, self.gc_grace).await
+    }
+
     /// Its base URL.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
@@ -190,6 +223,8 @@ impl Node {
 
     /// Stops serving, lets the writer finish what it acknowledged, and returns.
     pub async fn stop(self) {
+        // The writer stops once every handle to it is gone.
+        drop(self.writer_handle);
         let _ = self.stop.send(());
         let mut server = self.server;
         // A client that never finishes its request does not hold the node.
@@ -205,6 +240,25 @@ impl Node {
         let writer = self.writer;
         let _ = tokio::task::spawn_blocking(move || writer.join()).await;
     }
+}
+
+async fn collect(
+    writer: &writer::Writer,
+    files: &files::ContentStore,
+    grace: std::time::Duration,
+) -> Result<Vec<String>, String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    let dropped = writer.collect(now - grace.as_secs_f64()).await?;
+    for sha256 in &dropped {
+        files.remove(sha256).await.map_err(|e| e.to_string())?;
+    }
+    if !dropped.is_empty() {
+        tracing::info!(files = dropped.len(), "garbage collected");
+    }
+    Ok(dropped)
 }
 
 /// Runs a node until `shutdown` resolves; `on_ready` learns its address.

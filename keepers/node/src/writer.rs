@@ -31,6 +31,13 @@ pub enum Job {
         /// Done, after commit.
         reply: oneshot::Sender<Result<(), String>>,
     },
+    /// Forget files no message pins, created before `before` (Unix time).
+    Collect {
+        /// The grace limit.
+        before: f64,
+        /// The sha256 of each file dropped, after commit.
+        reply: oneshot::Sender<Result<Vec<String>, String>>,
+    },
     /// Record a file now on disk, and retry messages waiting for it.
     File {
         /// The file.
@@ -120,6 +127,17 @@ impl Writer {
         rx.await.map_err(|_| "the node is stopping".to_string())?
     }
 
+    /// Drops the records of unpinned files older than `before` and returns
+    /// their sha256s, once committed (the caller deletes them from disk).
+    pub async fn collect(&self, before: f64) -> Result<Vec<String>, String> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(Job::Collect { before, reply })
+            .await
+            .map_err(|_| "the node is stopping".to_string())?;
+        rx.await.map_err(|_| "the node is stopping".to_string())?
+    }
+
     /// Records a stored file once committed.
     pub async fn file(&self, written: Written) -> Result<(), String> {
         let (reply, rx) = oneshot::channel();
@@ -145,6 +163,7 @@ enum Reply {
         Option<Box<Processed>>,
     ),
     File(oneshot::Sender<Result<(), String>>),
+    Collected(oneshot::Sender<Result<Vec<String>, String>>, Vec<String>),
 }
 
 fn run(
@@ -184,6 +203,9 @@ fn run(
                         Reply::File(tx) => {
                             let _ = tx.send(Ok(()));
                         }
+                        Reply::Collected(tx, files) => {
+                            let _ = tx.send(Ok(files));
+                        }
                     }
                 }
             }
@@ -195,6 +217,9 @@ fn run(
                             let _ = tx.send(Err(format!("storage failed: {e}")));
                         }
                         Reply::File(tx) => {
+                            let _ = tx.send(Err(format!("storage failed: {e}")));
+                        }
+                        Reply::Collected(tx, _) => {
                             let _ = tx.send(Err(format!("storage failed: {e}")));
                         }
                     }
@@ -260,6 +285,21 @@ fn apply_batch(
                     }
                 }
             }
+            Job::Collect { before, reply } => {
+                let result = store::unpinned_files(&tx, before).and_then(|files| {
+                    for file in &files {
+                        tx.execute("DELETE FROM files WHERE sha256 = ?1", [file])?;
+                    }
+                    Ok(files)
+                });
+                match result {
+                    Ok(files) => replies.push(Reply::Collected(reply, files)),
+                    Err(e) => {
+                        replies.push(Reply::Collected(reply, Vec::new()));
+                        failed = Some(e);
+                    }
+                }
+            }
             Job::Anchored { batch, reply } => {
                 let result = record_batch(&tx, &batch, now);
                 replies.push(Reply::File(reply));
@@ -299,6 +339,7 @@ fn replies_of(jobs: Vec<Job>) -> Vec<Reply> {
         .map(|job| match job {
             Job::Message { reply, .. } => Reply::Message(reply, Err(String::new()), None),
             Job::File { reply, .. } | Job::Anchored { reply, .. } => Reply::File(reply),
+            Job::Collect { reply, .. } => Reply::Collected(reply, Vec::new()),
         })
         .collect()
 }

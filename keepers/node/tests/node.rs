@@ -498,3 +498,46 @@ async fn the_stream_sends_history_then_live_messages_and_metrics_count() {
     assert_eq!(info["node"], "aether-node");
     node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn files_no_message_keeps_are_collected() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::new(dir.path());
+    config.port = 0;
+    config.gc_grace = Duration::ZERO;
+    let node = Node::start(config).await.unwrap();
+    let client = NodeClient::new(node.url());
+    let account = SolanaAccount::generate();
+    let loose = upload(&client, dir.path(), "loose", b"nobody stores me").await;
+    let kept = upload(&client, dir.path(), "kept", b"a STORE keeps me").await;
+    let store = MessageBuilder::new(&account)
+        .build(StoreBuilder::new(&kept).unwrap())
+        .unwrap();
+    client.post_message(&store, true).await.unwrap();
+
+    assert_eq!(node.collect_garbage().await.unwrap(), vec![loose.clone()]);
+    let mut out = Vec::new();
+    assert!(matches!(
+        client.download_file(&loose, &mut out, |_, _| {}).await,
+        Err(ClientError::NotFound(_))
+    ));
+    assert!(!dir.path().join("files").join(&loose).exists());
+    client
+        .download_file(&kept, &mut out, |_, _| {})
+        .await
+        .unwrap();
+
+    // Once its STORE is forgotten, the file goes too.
+    let forget = MessageBuilder::new(&account)
+        .build(ForgetBuilder::new(vec![store.message.item_hash.clone()]))
+        .unwrap();
+    client.post_message(&forget, true).await.unwrap();
+    assert_eq!(node.collect_garbage().await.unwrap(), vec![kept.clone()]);
+    assert!(matches!(
+        client
+            .download_file(&kept, &mut Vec::new(), |_, _| {})
+            .await,
+        Err(ClientError::NotFound(_))
+    ));
+    node.stop().await;
+}

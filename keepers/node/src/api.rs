@@ -111,7 +111,11 @@ impl IntoResponse for ApiError {
 }
 
 /// The router of every endpoint.
-pub fn router(state: AppState, max_message_size: usize) -> Router {
+pub fn router(
+    state: AppState,
+    max_message_size: usize,
+    request_timeout: std::time::Duration,
+) -> Router {
     let uploads = Router::new()
         .route("/api/v0/storage/add_file", post(add_file_storage))
         .route("/api/v0/ipfs/add_file", post(add_file_ipfs))
@@ -132,6 +136,12 @@ pub fn router(state: AppState, max_message_size: usize) -> Router {
         .route("/api/v0/info/public.json", get(info))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(max_message_size))
+        // A client that trickles its request gets 408 instead of holding a
+        // connection forever. (A WebSocket lives on after its upgrade.)
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
         .merge(uploads)
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")

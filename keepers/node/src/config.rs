@@ -21,6 +21,9 @@ pub struct Config {
     pub max_message_size: usize,
     /// Messages committed together at most (one SQLite transaction).
     pub max_batch: usize,
+    /// Longest a request other than an upload may take, body included; a
+    /// client slower than this gets 408.
+    pub request_timeout: std::time::Duration,
     /// How often unpinned files are collected.
     pub gc_interval: std::time::Duration,
     /// How long a file no message pins is kept (a STORE may follow its upload).
@@ -43,6 +46,7 @@ impl Config {
             max_file_size: 1024 * 1024 * 1024,
             max_message_size: 1024 * 1024,
             max_batch: 512,
+            request_timeout: std::time::Duration::from_secs(30),
             gc_interval: std::time::Duration::from_secs(3600),
             gc_grace: std::time::Duration::from_secs(3600),
             peers: Vec::new(),

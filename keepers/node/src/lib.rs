@@ -162,7 +162,7 @@ impl Node {
                 }
             }
         };
-        let app = api::router(state, config.max_message_size);
+        let app = api::router(state, config.max_message_size, config.request_timeout);
         let listener = tokio::net::TcpListener::bind(config.listen())
             .await
             .map_err(io(format!("listening on {}", config.listen())))?;

@@ -19,7 +19,8 @@ use serde_json::{json, Value};
 async fn start(dir: &Path) -> Node {
     let mut config = Config::new(dir);
     config.port = 0;
-    config.max_file_size = 80 * 1024 * 1024;
+    config.max_file_size = 210 * 1024 * 1024;
+    config.request_timeout = Duration::from_secs(2);
     Node::start(config).await.expect("the node starts")
 }
 
@@ -272,7 +273,7 @@ async fn files_of_any_size_and_an_oversized_one() {
     let node = start(dir.path()).await;
     let client = NodeClient::new(node.url());
     let scratch = tempfile::tempdir().unwrap();
-    for size in [0usize, 1, 262_145, 64 * 1024 * 1024] {
+    for size in [0usize, 1, 262_145, 200 * 1024 * 1024] {
         let bytes: Vec<u8> = (0..size).map(|i| (i * 13 + i / 4096) as u8).collect();
         let path = scratch.path().join(format!("f{size}"));
         std::fs::write(&path, &bytes).unwrap();
@@ -296,10 +297,10 @@ async fn files_of_any_size_and_an_oversized_one() {
             assert!(out == bytes);
         }
     }
-    // Over the 80 MiB limit: refused, and nothing stays on disk.
+    // Over the 210 MiB limit: refused, and nothing stays on disk.
     let files_before = std::fs::read_dir(dir.path().join("files")).unwrap().count();
     let big = scratch.path().join("big");
-    std::fs::write(&big, vec![1u8; 81 * 1024 * 1024]).unwrap();
+    std::fs::write(&big, vec![1u8; 211 * 1024 * 1024]).unwrap();
     match client
         .upload_file(&big, StorageEngine::Storage, |_, _| {})
         .await
@@ -539,5 +540,28 @@ async fn files_no_message_keeps_are_collected() {
             .await,
         Err(ClientError::NotFound(_))
     ));
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_trickles_its_request_gets_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(dir.path()).await;
+    let mut socket = tokio::net::TcpStream::connect(node.addr()).await.unwrap();
+    // Headers promise a body that never comes.
+    socket
+        .write_all(b"POST /api/v0/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"sync\"")
+        .await
+        .unwrap();
+    let mut answer = vec![0u8; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(10), socket.read(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let client = NodeClient::new(node.url());
+    assert_eq!(total(&client).await, 0);
     node.stop().await;
 }

@@ -312,12 +312,10 @@ async fn list_messages(
     })))
 }
 
-async fn get_message(
-    State(state): State<AppState>,
-    Path(hash): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let key = hash.clone();
-    let stored = state
+/// The message stored under `hash`, or a 404 naming it.
+async fn stored_or_404(state: &AppState, hash: &str) -> Result<store::Stored, ApiError> {
+    let key = hash.to_string();
+    state
         .readers
         .with(move |c| store::get_message(c, &key))
         .await?
@@ -327,7 +325,14 @@ async fn get_message(
                 "not_found",
                 format!("no message {hash}"),
             )
-        })?;
+        })
+}
+
+async fn get_message(
+    State(state): State<AppState>,
+    Path(hash): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let stored = stored_or_404(&state, &hash).await?;
     let mut body = json!({
         "status": stored.status,
         "item_hash": hash,
@@ -356,18 +361,7 @@ async fn get_status(
     State(state): State<AppState>,
     Path(hash): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let key = hash.clone();
-    let stored = state
-        .readers
-        .with(move |c| store::get_message(c, &key))
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("no message {hash}"),
-            )
-        })?;
+    let stored = stored_or_404(&state, &hash).await?;
     Ok(Json(
         json!({"status": stored.status, "item_hash": hash, "reception_time": stored.reception_time}),
     ))

@@ -206,17 +206,13 @@ async fn post_message(
             "the body has no message",
         )
     })?;
-    let checked = Message::from_value(raw).and_then(|m| m.verify().map(|()| m));
-    let message = match checked {
-        Ok(m) => m,
+    let checked = Message::from_value(raw).and_then(|m| m.verify_content().map(|c| (m, c)));
+    let (message, content) = match checked {
+        Ok(checked) => checked,
         Err(e) => {
             state.metrics.refused.fetch_add(1, Ordering::Relaxed);
             return Err(e.into());
         }
-    };
-    let content = match message.item_content {
-        Some(_) => Some(message.content()?),
-        None => None,
     };
     // The file a message may wait for: a STORE's, or its own stored content.
     let needs = match &content {

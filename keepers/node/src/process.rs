@@ -328,14 +328,22 @@ fn write_row(
         Outcome::Rejected { code, reason } => ("rejected", Some(reason.as_str()), Some(*code)),
         Outcome::Known(_) => return Ok(()),
     };
-    let content_json: Option<Value> =
-        content.map(|c| serde_json::from_str(&c.to_item_content()).unwrap_or(Value::Null));
-    let field = |name: &str| {
-        content_json
-            .as_ref()
-            .and_then(|c| c.get(name))
-            .and_then(Value::as_str)
-            .map(str::to_string)
+    // Inline content is stored as sent; content stored apart is written out.
+    let content_text: Option<String> = content.map(|c| match &message.item_content {
+        Some(text) => text.clone(),
+        None => c.to_item_content(),
+    });
+    let post_type = match content {
+        Some(Content::Post(p)) => Some(p.post_type.clone()),
+        _ => None,
+    };
+    let reference = match content {
+        Some(Content::Post(p)) => match &p.reference {
+            Some(aether_sdk::message::PostRef::Hash(h)) => Some(h.clone()),
+            _ => None,
+        },
+        Some(Content::Store(s)) => s.reference.clone(),
+        _ => None,
     };
     let content_key = match content {
         Some(Content::Aggregate(a)) => Some(a.key.name().to_string()),
@@ -359,11 +367,11 @@ fn write_row(
             message.time,
             message.item_type.as_str(),
             message.item_content,
-            content_json.as_ref().map(Value::to_string),
+            content_text,
             content.and_then(|c| c.address()).map(str::to_string),
-            field("type").filter(|_| message.message_type == MessageType::Post),
+            post_type,
             content_key,
-            field("ref"),
+            reference,
             size,
             status,
             reason,

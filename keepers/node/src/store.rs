@@ -134,6 +134,9 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // A larger page cache than the default 2 MiB (32 MiB per connection):
+    // fewer reads through the kernel on large tables.
+    conn.pragma_update(None, "cache_size", -32_768i64)?;
     let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > MIGRATIONS.len() {
         return Err(StoreError::TooNew {

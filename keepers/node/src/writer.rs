@@ -266,9 +266,7 @@ fn apply_batch(
                 content,
                 reply,
             } => {
-                let content_json = content
-                    .as_ref()
-                    .map(|c| serde_json::from_str(&c.to_item_content()).unwrap_or_default());
+                let content_json = content_json_of(&message, content.as_deref());
                 match process::apply(&tx, &message, content.map(|c| *c), load, now) {
                     Ok(outcome) => {
                         let processed = (outcome == Outcome::Processed).then(|| {
@@ -364,9 +362,7 @@ fn retry_waiting(
             .item_content
             .as_ref()
             .and_then(|_| message.content().ok());
-        let content_json = content
-            .as_ref()
-            .map(|c| serde_json::from_str(&c.to_item_content()).unwrap_or_default());
+        let content_json = content_json_of(&message, content.as_ref());
         let outcome = process::apply(tx, &message, content, load, now)?;
         if outcome == Outcome::Processed {
             // Nobody waits on this reply; it feeds the live stream.
@@ -415,4 +411,12 @@ fn record_batch(
         rusqlite::params![batch.file, format!("batch:{}", batch.seq)],
     )?;
     Ok(())
+}
+
+/// The content as JSON for the live stream: parsed from what was sent.
+fn content_json_of(message: &Message, content: Option<&Content>) -> Option<serde_json::Value> {
+    match &message.item_content {
+        Some(text) => serde_json::from_str(text).ok(),
+        None => content.and_then(|c| serde_json::from_str(&c.to_item_content()).ok()),
+    }
 }

@@ -156,6 +156,11 @@ impl Message {
     /// Checks the message's shape: channel, where its content is, the item
     /// hash's form, the inline size limit, and the content itself.
     pub fn check_shape(&self) -> Result<(), MessageError> {
+        self.shape().map(|_| ())
+    }
+
+    /// The shape checks; returns the parsed content of an inline message.
+    fn shape(&self) -> Result<Option<Content>, MessageError> {
         if self.sender.is_empty() {
             return Err(MessageError::missing("sender"));
         }
@@ -188,7 +193,7 @@ impl Message {
                         "inline content is named by its sha256 in hex",
                     ));
                 }
-                self.content()?;
+                return Ok(Some(self.content()?));
             }
             (kind, Some(_)) => {
                 return Err(MessageError::invalid(
@@ -204,7 +209,7 @@ impl Message {
             }
             _ => {}
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Checks that the item hash is the sha256 of the inline content.
@@ -239,9 +244,16 @@ impl Message {
 
     /// Shape, hash and signature, in that order.
     pub fn verify(&self) -> Result<(), MessageError> {
-        self.check_shape()?;
+        self.verify_content().map(|_| ())
+    }
+
+    /// Like [`Message::verify`], and returns the typed content of an inline
+    /// message (parsed once), or `None` when the content is stored apart.
+    pub fn verify_content(&self) -> Result<Option<Content>, MessageError> {
+        let content = self.shape()?;
         self.check_hash()?;
-        self.check_signature()
+        self.check_signature()?;
+        Ok(content)
     }
 
     /// The typed content of an inline message.

@@ -151,4 +151,68 @@ async fn main() {
         rss_mib()
     );
     node.stop().await;
+    resync_rate(env("AETHER_BENCH_RESYNC", 20_000), clients, &accounts).await;
+}
+
+/// Messages imported per second by a node resyncing from the chain and a
+/// peer (localnet in this process, batches of up to 10,000).
+async fn resync_rate(messages: usize, clients: usize, accounts: &[SolanaAccount]) {
+    let chain = aether_localnet::Config {
+        rpc_port: aether_localnet::free_port_pair().expect("a free port pair"),
+        slot_ms: 100,
+        bootstrap: true,
+        ..aether_localnet::Config::default()
+    };
+    let localnet = aether_localnet::Localnet::start(chain).await.unwrap();
+    let report = aether_localnet::bootstrap(localnet.config(), &localnet.key_dir())
+        .await
+        .unwrap();
+    let a_dir = tempfile::tempdir().unwrap();
+    let mut config = Config::new(a_dir.path());
+    config.port = 0;
+    config.anchoring = Some(aether_node::anchoring::AnchorConfig {
+        rpc_url: localnet.rpc_url(),
+        keypair: report.authority_keypair.clone(),
+        interval: Duration::from_millis(500),
+        max_messages: 10_000,
+    });
+    let a = Node::start(config).await.unwrap();
+    let posted = bodies(messages, accounts, 10_000_000);
+    let hashes: Vec<String> = posted
+        .iter()
+        .map(|b| {
+            serde_json::from_str::<serde_json::Value>(b).unwrap()["message"]["item_hash"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    burst(&a.url(), posted, clients).await;
+    // Wait until every message is anchored.
+    let client = aether_sdk::node_client::NodeClient::new(a.url());
+    for hash in &hashes {
+        while client.proof(hash).await.is_err() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let b_dir = tempfile::tempdir().unwrap();
+    let mut config = Config::new(b_dir.path());
+    config.port = 0;
+    config.peers = vec![a.url()];
+    config.resync = Some(aether_node::resync::ResyncConfig {
+        rpc_url: localnet.rpc_url(),
+        retries: 0,
+        progress: None,
+    });
+    let start = Instant::now();
+    let mut b = Node::start(config).await.unwrap();
+    let report = b.resync_report().await.unwrap().unwrap();
+    let rate = report.imported as f64 / start.elapsed().as_secs_f64();
+    println!(
+        "  resync: {} messages in {} batches imported at {rate:.0} /s",
+        report.imported, report.batches
+    );
+    b.stop().await;
+    a.stop().await;
+    localnet.stop();
 }

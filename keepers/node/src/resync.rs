@@ -284,30 +284,33 @@ impl Resync {
         if messages.len() as u32 != batch.count || merkle::root(&leaves) != Some(batch.root) {
             return Err("the batch file does not match the anchored root".into());
         }
-        let mut imported = 0;
+        let mut checked = Vec::with_capacity(messages.len());
+        let mut needs = Vec::with_capacity(messages.len());
         for raw in messages {
             // Each message is checked in full, as if a client had sent it.
-            let message = match Message::from_value(raw).and_then(|m| m.verify().map(|()| m)) {
-                Ok(m) => m,
-                Err(e) => {
-                    tracing::warn!(error = %e, "resync: an anchored message does not verify; skipped");
-                    continue;
+            match Message::from_value(raw).and_then(|m| m.verify_content().map(|c| (m, c))) {
+                Ok((message, content)) => {
+                    needs.push(match &content {
+                        Some(aether_sdk::message::Content::Store(s)) => Some(s.item_hash.clone()),
+                        None => Some(message.item_hash.clone()),
+                        _ => None,
+                    });
+                    checked.push((message, content));
                 }
-            };
-            let content = match message.item_content {
-                Some(_) => message.content().ok(),
-                None => None,
-            };
-            let needs = match &content {
-                Some(aether_sdk::message::Content::Store(s)) => Some(s.item_hash.clone()),
-                None => Some(message.item_hash.clone()),
-                _ => None,
-            };
-            match self.writer.submit(message, content).await {
+                Err(e) => {
+                    tracing::warn!(error = %e, "resync: an anchored message does not verify; skipped")
+                }
+            }
+        }
+        let mut imported = 0;
+        // Submitted together, in batch order: they share commits.
+        let outcomes = self.writer.submit_many(checked).await;
+        for (outcome, need) in outcomes.into_iter().zip(needs) {
+            match outcome {
                 Ok(crate::process::Outcome::Processed) => imported += 1,
                 // Its file comes from the peers; recording it processes the message.
                 Ok(crate::process::Outcome::Pending(_)) => {
-                    if let Some(hash) = needs {
+                    if let Some(hash) = need {
                         if self
                             .peers
                             .fetch_file(&hash, &self.files, &self.writer, self.max_file_size)

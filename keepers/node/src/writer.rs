@@ -114,6 +114,36 @@ impl Writer {
         rx.await.map_err(|_| "the node is stopping".to_string())?
     }
 
+    /// Applies many messages in this order (they share commits), and
+    /// returns their outcomes in the same order.
+    pub async fn submit_many(
+        &self,
+        items: Vec<(Message, Option<Content>)>,
+    ) -> Vec<Result<Outcome, String>> {
+        let mut pending = Vec::with_capacity(items.len());
+        for (message, content) in items {
+            let (reply, rx) = oneshot::channel();
+            let job = Job::Message {
+                message: Box::new(message),
+                content: content.map(Box::new),
+                reply,
+            };
+            // One sender, in order: the writer sees them in this order.
+            if self.jobs.send(job).await.is_err() {
+                break;
+            }
+            pending.push(rx);
+        }
+        let mut out = Vec::with_capacity(pending.len());
+        for rx in pending {
+            out.push(
+                rx.await
+                    .unwrap_or_else(|_| Err("the node is stopping".to_string())),
+            );
+        }
+        out
+    }
+
     /// Records an anchored batch once committed.
     pub async fn anchored(&self, batch: AnchoredBatch) -> Result<(), String> {
         let (reply, rx) = oneshot::channel();

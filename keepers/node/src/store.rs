@@ -385,7 +385,10 @@ pub fn list_messages(
     )?;
     let order = if filter.ascending { "ASC" } else { "DESC" };
     let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE {clause} ORDER BY time {order}, rowid {order} LIMIT {} OFFSET {}",
+        // The page is chosen by rowid first, which an index can answer
+        // alone; only its rows are then read whole.
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE rowid IN (SELECT rowid FROM messages WHERE {clause} \
+         ORDER BY time {order}, rowid {order} LIMIT {} OFFSET {}) ORDER BY time {order}, rowid {order}",
         per_page,
         page.saturating_sub(1).saturating_mul(per_page)
     );

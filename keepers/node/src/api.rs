@@ -214,12 +214,7 @@ async fn post_message(
             return Err(e.into());
         }
     };
-    // The file a message may wait for: a STORE's, or its own stored content.
-    let needs = match &content {
-        Some(aether_sdk::message::Content::Store(s)) => Some(s.item_hash.clone()),
-        None => Some(message.item_hash.clone()),
-        _ => None,
-    };
+    let needs = crate::process::awaited_file(&message, content.as_ref());
     let outcome = state
         .writer
         .submit(message, content)

@@ -46,6 +46,16 @@ fn rejected(code: i64, reason: impl Into<String>) -> Outcome {
     }
 }
 
+/// The file a message may wait for: a STORE's file, or the message's own
+/// content when it is stored apart (`content` is `None`).
+pub fn awaited_file(message: &Message, content: Option<&Content>) -> Option<String> {
+    match content {
+        Some(Content::Store(store)) => Some(store.item_hash.clone()),
+        None => Some(message.item_hash.clone()),
+        Some(_) => None,
+    }
+}
+
 /// Applies `message` (checked for shape, hash and signature). `content` is
 /// its parsed content when inline; `load` reads a stored file by sha256.
 pub fn apply(

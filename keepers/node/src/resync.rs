@@ -290,11 +290,7 @@ impl Resync {
             // Each message is checked in full, as if a client had sent it.
             match Message::from_value(raw).and_then(|m| m.verify_content().map(|c| (m, c))) {
                 Ok((message, content)) => {
-                    needs.push(match &content {
-                        Some(aether_sdk::message::Content::Store(s)) => Some(s.item_hash.clone()),
-                        None => Some(message.item_hash.clone()),
-                        _ => None,
-                    });
+                    needs.push(crate::process::awaited_file(&message, content.as_ref()));
                     checked.push((message, content));
                 }
                 Err(e) => {

@@ -282,7 +282,9 @@ pub struct Filter {
 }
 
 impl Filter {
-    fn where_clause(&self) -> (String, Vec<rusqlite::types::Value>) {
+    /// The WHERE clause and its values; `table` prefixes the columns
+    /// (`""`, or `"m."` in a join).
+    fn where_clause(&self, table: &str) -> (String, Vec<rusqlite::types::Value>) {
         let mut clauses = Vec::new();
         let mut values: Vec<rusqlite::types::Value> = Vec::new();
         let statuses = if self.statuses.is_empty() {
@@ -319,9 +321,9 @@ impl Filter {
             ("chain", &self.chains),
         ] {
             let column = if column == driver {
-                column.to_string()
+                format!("{table}{column}")
             } else {
-                format!("+{column}")
+                format!("+{table}{column}")
             };
             if list.is_empty() {
                 continue;
@@ -337,11 +339,11 @@ impl Filter {
         }
         if let Some(start) = self.start {
             values.push(start.into());
-            clauses.push(format!("time >= ?{}", values.len()));
+            clauses.push(format!("{table}time >= ?{}", values.len()));
         }
         if let Some(end) = self.end {
             values.push(end.into());
-            clauses.push(format!("time <= ?{}", values.len()));
+            clauses.push(format!("{table}time <= ?{}", values.len()));
         }
         (clauses.join(" AND "), values)
     }
@@ -377,7 +379,7 @@ pub fn list_messages(
     page: u64,
     per_page: u64,
 ) -> Result<(Vec<Value>, u64), StoreError> {
-    let (clause, values) = filter.where_clause();
+    let (clause, values) = filter.where_clause("");
     let total: u64 = conn.query_row(
         &format!("SELECT COUNT(*) FROM messages WHERE {clause}"),
         rusqlite::params_from_iter(values.iter()),
@@ -443,17 +445,9 @@ pub fn posts(
     // Originals that pass the filter: reuse the message filter on their rows.
     let mut filter = filter.clone();
     filter.types = vec!["POST".into()];
-    let (clause, values) = filter.where_clause();
+    let (clause, values) = filter.where_clause("m.");
     let base = format!(
-        "FROM messages m JOIN posts p ON p.item_hash = m.item_hash AND p.is_amend = 0 WHERE {}",
-        clause
-            .split(" AND ")
-            .map(|c| match c.strip_prefix('+') {
-                Some(rest) => format!("+m.{rest}"),
-                None => format!("m.{c}"),
-            })
-            .collect::<Vec<_>>()
-            .join(" AND ")
+        "FROM messages m JOIN posts p ON p.item_hash = m.item_hash AND p.is_amend = 0 WHERE {clause}"
     );
     let total: u64 = conn.query_row(
         &format!("SELECT COUNT(*) {base}"),

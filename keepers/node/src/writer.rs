@@ -96,22 +96,27 @@ impl Writer {
         Ok((Writer { jobs }, handle))
     }
 
+    /// Sends the job `make` builds around a reply channel, and waits for
+    /// the reply, which comes once the job's transaction committed.
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, String>>) -> Job,
+    ) -> Result<T, String> {
+        let (reply, rx) = oneshot::channel();
+        self.jobs
+            .send(make(reply))
+            .await
+            .map_err(|_| STOPPING.to_string())?;
+        rx.await.map_err(|_| STOPPING.to_string())?
+    }
+
     /// Applies `message` and returns its outcome once committed.
     pub async fn submit(
         &self,
         message: Message,
         content: Option<Content>,
     ) -> Result<Outcome, String> {
-        let (reply, rx) = oneshot::channel();
-        self.jobs
-            .send(Job::Message {
-                message: Box::new(message),
-                content: content.map(Box::new),
-                reply,
-            })
-            .await
-            .map_err(|_| "the node is stopping".to_string())?;
-        rx.await.map_err(|_| "the node is stopping".to_string())?
+        self.ask(|reply| message_job(message, content, reply)).await
     }
 
     /// Applies many messages in this order (they share commits), and
@@ -123,59 +128,56 @@ impl Writer {
         let mut pending = Vec::with_capacity(items.len());
         for (message, content) in items {
             let (reply, rx) = oneshot::channel();
-            let job = Job::Message {
-                message: Box::new(message),
-                content: content.map(Box::new),
-                reply,
-            };
             // One sender, in order: the writer sees them in this order.
-            if self.jobs.send(job).await.is_err() {
+            if self
+                .jobs
+                .send(message_job(message, content, reply))
+                .await
+                .is_err()
+            {
                 break;
             }
             pending.push(rx);
         }
         let mut out = Vec::with_capacity(pending.len());
         for rx in pending {
-            out.push(
-                rx.await
-                    .unwrap_or_else(|_| Err("the node is stopping".to_string())),
-            );
+            out.push(rx.await.unwrap_or_else(|_| Err(STOPPING.to_string())));
         }
         out
     }
 
     /// Records an anchored batch once committed.
     pub async fn anchored(&self, batch: AnchoredBatch) -> Result<(), String> {
-        let (reply, rx) = oneshot::channel();
-        self.jobs
-            .send(Job::Anchored {
-                batch: Box::new(batch),
-                reply,
-            })
-            .await
-            .map_err(|_| "the node is stopping".to_string())?;
-        rx.await.map_err(|_| "the node is stopping".to_string())?
+        self.ask(|reply| Job::Anchored {
+            batch: Box::new(batch),
+            reply,
+        })
+        .await
     }
 
     /// Drops the records of unpinned files older than `before` and returns
     /// their sha256s, once committed (the caller deletes them from disk).
     pub async fn collect(&self, before: f64) -> Result<Vec<String>, String> {
-        let (reply, rx) = oneshot::channel();
-        self.jobs
-            .send(Job::Collect { before, reply })
-            .await
-            .map_err(|_| "the node is stopping".to_string())?;
-        rx.await.map_err(|_| "the node is stopping".to_string())?
+        self.ask(|reply| Job::Collect { before, reply }).await
     }
 
     /// Records a stored file once committed.
     pub async fn file(&self, written: Written) -> Result<(), String> {
-        let (reply, rx) = oneshot::channel();
-        self.jobs
-            .send(Job::File { written, reply })
-            .await
-            .map_err(|_| "the node is stopping".to_string())?;
-        rx.await.map_err(|_| "the node is stopping".to_string())?
+        self.ask(|reply| Job::File { written, reply }).await
+    }
+}
+
+const STOPPING: &str = "the node is stopping";
+
+fn message_job(
+    message: Message,
+    content: Option<Content>,
+    reply: oneshot::Sender<Result<Outcome, String>>,
+) -> Job {
+    Job::Message {
+        message: Box::new(message),
+        content: content.map(Box::new),
+        reply,
     }
 }
 
@@ -192,7 +194,8 @@ enum Reply {
         Result<Outcome, String>,
         Option<Box<Processed>>,
     ),
-    File(oneshot::Sender<Result<(), String>>),
+    /// A job with nothing to return (a file, an anchored batch).
+    Done(oneshot::Sender<Result<(), String>>),
     Collected(oneshot::Sender<Result<Vec<String>, String>>, Vec<String>),
 }
 
@@ -230,7 +233,7 @@ fn run(
                             }
                             let _ = tx.send(outcome);
                         }
-                        Reply::File(tx) => {
+                        Reply::Done(tx) => {
                             let _ = tx.send(Ok(()));
                         }
                         Reply::Collected(tx, files) => {
@@ -246,7 +249,7 @@ fn run(
                         Reply::Message(tx, ..) => {
                             let _ = tx.send(Err(format!("storage failed: {e}")));
                         }
-                        Reply::File(tx) => {
+                        Reply::Done(tx) => {
                             let _ = tx.send(Err(format!("storage failed: {e}")));
                         }
                         Reply::Collected(tx, _) => {
@@ -330,7 +333,7 @@ fn apply_batch(
             }
             Job::Anchored { batch, reply } => {
                 let result = record_batch(&tx, &batch, now);
-                replies.push(Reply::File(reply));
+                replies.push(Reply::Done(reply));
                 if let Err(e) = result {
                     failed = Some(e);
                 }
@@ -345,7 +348,7 @@ fn apply_batch(
                     now,
                 )
                 .and_then(|()| retry_waiting(&tx, &written, load, now, &mut replies));
-                replies.push(Reply::File(reply));
+                replies.push(Reply::Done(reply));
                 if let Err(e) = result {
                     failed = Some(e);
                 }
@@ -366,7 +369,7 @@ fn replies_of(jobs: Vec<Job>) -> Vec<Reply> {
     jobs.into_iter()
         .map(|job| match job {
             Job::Message { reply, .. } => Reply::Message(reply, Err(String::new()), None),
-            Job::File { reply, .. } | Job::Anchored { reply, .. } => Reply::File(reply),
+            Job::File { reply, .. } | Job::Anchored { reply, .. } => Reply::Done(reply),
             Job::Collect { reply, .. } => Reply::Collected(reply, Vec::new()),
         })
         .collect()

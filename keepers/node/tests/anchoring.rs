@@ -4,8 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use aether_node::anchoring::AnchorConfig;
-use aether_node::{Config, Node};
 use aether_sdk::message::sign::SolanaAccount;
 use aether_sdk::message::{MessageBuilder, PostBuilder};
 use aether_sdk::node_client::{ClientError, NodeClient};
@@ -14,32 +12,13 @@ use serde_json::json;
 use solana_commitment_config::CommitmentConfig;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 
+mod common;
+
 #[tokio::test(flavor = "multi_thread")]
 async fn processed_messages_are_anchored_and_proven() {
-    let chain = aether_localnet::Config {
-        rpc_port: aether_localnet::free_port_pair().expect("a free port pair"),
-        slot_ms: 100,
-        bootstrap: true,
-        ..aether_localnet::Config::default()
-    };
-    let localnet = aether_localnet::Localnet::start(chain)
-        .await
-        .expect("localnet starts");
-    let report = aether_localnet::bootstrap(localnet.config(), &localnet.key_dir())
-        .await
-        .expect("bootstrap");
-
+    let (localnet, report) = common::chain().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::new(dir.path());
-    config.port = 0;
-    config.anchoring = Some(AnchorConfig {
-        rpc_url: localnet.rpc_url(),
-        // The bootstrap authority is on the anchors allowlist.
-        keypair: report.authority_keypair.clone(),
-        interval: Duration::from_millis(300),
-        max_messages: 1000,
-    });
-    let node = Node::start(config).await.unwrap();
+    let node = common::anchoring_node(dir.path(), &localnet, &report, 1000).await;
     let client = NodeClient::new(node.url());
 
     let account = SolanaAccount::generate();

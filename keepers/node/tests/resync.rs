@@ -5,7 +5,6 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use aether_node::anchoring::AnchorConfig;
 use aether_node::resync::ResyncConfig;
 use aether_node::{Config, Node};
 use aether_sdk::message::sign::SolanaAccount;
@@ -21,31 +20,13 @@ async fn processed(client: &NodeClient) -> BTreeSet<String> {
     page.messages.into_iter().map(|m| m.item_hash).collect()
 }
 
+mod common;
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_empty_node_rebuilds_from_the_chain_and_its_peers() {
-    let chain = aether_localnet::Config {
-        rpc_port: aether_localnet::free_port_pair().expect("a free port pair"),
-        slot_ms: 100,
-        bootstrap: true,
-        ..aether_localnet::Config::default()
-    };
-    let localnet = aether_localnet::Localnet::start(chain)
-        .await
-        .expect("localnet starts");
-    let report = aether_localnet::bootstrap(localnet.config(), &localnet.key_dir())
-        .await
-        .expect("bootstrap");
-
+    let (localnet, report) = common::chain().await;
     let a_dir = tempfile::tempdir().unwrap();
-    let mut config = Config::new(a_dir.path());
-    config.port = 0;
-    config.anchoring = Some(AnchorConfig {
-        rpc_url: localnet.rpc_url(),
-        keypair: report.authority_keypair.clone(),
-        interval: Duration::from_millis(300),
-        max_messages: 7,
-    });
-    let a = Node::start(config).await.unwrap();
+    let a = common::anchoring_node(a_dir.path(), &localnet, &report, 7).await;
     let to_a = NodeClient::new(a.url());
 
     let account = SolanaAccount::generate();

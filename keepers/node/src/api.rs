@@ -513,7 +513,7 @@ async fn add_file(
     };
     let mut written = None;
     let mut metadata: Option<Value> = None;
-    while let Some(mut field) = form.next_field().await.map_err(bad)? {
+    while let Some(field) = form.next_field().await.map_err(bad)? {
         match field.name() {
             Some("file") => {
                 let mut incoming = state
@@ -521,16 +521,10 @@ async fn add_file(
                     .incoming(state.max_file_size)
                     .await
                     .map_err(file_error)?;
-                loop {
-                    match field.chunk().await {
-                        Ok(Some(chunk)) => incoming.write(&chunk).await.map_err(file_error)?,
-                        Ok(None) => break,
-                        Err(e) => {
-                            incoming.abort().await;
-                            return Err(bad(e));
-                        }
-                    }
-                }
+                let chunks = futures_util::StreamExt::map(field, |chunk| {
+                    chunk.map_err(|e| format!("not a valid multipart body: {e}"))
+                });
+                incoming.write_stream(chunks).await.map_err(file_error)?;
                 written = Some(incoming.finish(&state.files).await.map_err(file_error)?);
             }
             Some("metadata") => {

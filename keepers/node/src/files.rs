@@ -122,6 +122,27 @@ impl Incoming {
         Ok(())
     }
 
+    /// Appends everything `stream` yields. A broken stream is
+    /// [`FileError::Body`] and, like going past the limit, removes the
+    /// partial file.
+    pub async fn write_stream<B: AsRef<[u8]>, E: std::fmt::Display>(
+        &mut self,
+        stream: impl futures_util::Stream<Item = Result<B, E>>,
+    ) -> Result<(), FileError> {
+        use futures_util::StreamExt;
+        futures_util::pin_mut!(stream);
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(bytes) => self.write(bytes.as_ref()).await?,
+                Err(e) => {
+                    self.abort().await;
+                    return Err(FileError::Body(e.to_string()));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Drops the partial file.
     pub async fn abort(&mut self) {
         let _ = tokio::fs::remove_file(&self.path).await;

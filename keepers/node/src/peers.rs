@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use serde_json::json;
 use tokio::sync::{broadcast, watch};
 
@@ -100,23 +99,11 @@ impl Peers {
                 let Ok(mut incoming) = files.incoming(limit).await else {
                     return false;
                 };
-                let mut body = response.bytes_stream();
-                let mut ok = true;
-                while let Some(chunk) = body.next().await {
-                    match chunk {
-                        Ok(bytes) => {
-                            if incoming.write(&bytes).await.is_err() {
-                                ok = false;
-                                break;
-                            }
-                        }
-                        Err(_) => {
-                            ok = false;
-                            break;
-                        }
-                    }
-                }
-                if !ok {
+                if incoming
+                    .write_stream(response.bytes_stream())
+                    .await
+                    .is_err()
+                {
                     incoming.abort().await;
                     continue;
                 }

@@ -229,7 +229,9 @@ fn run(
                     match reply {
                         Reply::Message(tx, outcome, processed) => {
                             if let Some(p) = processed {
-                                let _ = live.send(*p);
+                                if live.receiver_count() > 0 {
+                                    let _ = live.send(with_content(*p));
+                                }
                             }
                             let _ = tx.send(outcome);
                         }
@@ -299,12 +301,17 @@ fn apply_batch(
                 content,
                 reply,
             } => {
-                let content_json = content_json_of(&message, content.as_deref());
+                // Content stored apart is rendered now, while it is at hand;
+                // inline content is parsed only if someone listens (at send).
+                let content_json = match message.item_content {
+                    Some(_) => None,
+                    None => content_json_of(&message, content.as_deref()),
+                };
                 match process::apply(&tx, &message, content.map(|c| *c), load, now) {
                     Ok(outcome) => {
                         let processed = (outcome == Outcome::Processed).then(|| {
                             Box::new(Processed {
-                                message: (*message).clone(),
+                                message: *message,
                                 content: content_json.unwrap_or_default(),
                             })
                         });
@@ -444,6 +451,16 @@ fn record_batch(
         rusqlite::params![batch.file, format!("batch:{}", batch.seq)],
     )?;
     Ok(())
+}
+
+/// Fills in the content of an inline message, parsed from what was sent.
+fn with_content(mut processed: Processed) -> Processed {
+    if processed.content.is_null() {
+        if let Some(text) = &processed.message.item_content {
+            processed.content = serde_json::from_str(text).unwrap_or_default();
+        }
+    }
+    processed
 }
 
 /// The content as JSON for the live stream: parsed from what was sent.

@@ -63,6 +63,29 @@ impl Localnet {
         })
     }
 
+    /// Moves the cluster's clock forward to `unix_timestamp` (Surfpool's
+    /// `surfnet_timeTravel`), so that epochs close and streams accrue
+    /// without waiting for real time. Returns the slot reached.
+    pub async fn time_travel(&self, unix_timestamp: i64) -> Result<u64, LocalnetError> {
+        use solana_rpc_client_api::request::RpcRequest;
+        let rpc = solana_rpc_client::nonblocking::rpc_client::RpcClient::new(self.rpc_url());
+        // Surfpool takes the time in milliseconds.
+        let millis = u64::try_from(unix_timestamp)
+            .ok()
+            .and_then(|s| s.checked_mul(1000))
+            .ok_or_else(|| LocalnetError::Engine(format!("no such time: {unix_timestamp}")))?;
+        let info: serde_json::Value = rpc
+            .send(
+                RpcRequest::Custom {
+                    method: "surfnet_timeTravel",
+                },
+                serde_json::json!([{ "absoluteTimestamp": millis }]),
+            )
+            .await
+            .map_err(|e| LocalnetError::Engine(format!("time travel: {e}")))?;
+        Ok(info["absoluteSlot"].as_u64().unwrap_or_default())
+    }
+
     /// Stops the servers and waits for them.
     pub fn stop(mut self) {
         self.engine.stop();

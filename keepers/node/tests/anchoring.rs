@@ -59,3 +59,104 @@ async fn processed_messages_are_anchored_and_proven() {
     node.stop().await;
     localnet.stop();
 }
+
+/// An operator with no place on the allowlist anchors once its staking
+/// node is active and registered as a core node, and not before: until
+/// then the program refuses its batches, and nothing is marked anchored.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_staked_core_node_anchors_without_the_allowlist() {
+    use aether_sdk::programs::client::AetherClient;
+    use aether_sdk::programs::registry::{self, RegisterCoreNodeArgs};
+    use aether_sdk::programs::staking;
+    use solana_keypair::{write_keypair_file, Keypair};
+    use solana_signer::Signer;
+
+    const TOKEN: u64 = 1_000_000;
+    let operator = Keypair::new();
+    let (localnet, _report) = common::chain_funding(vec![operator.pubkey()]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let keypair = dir.path().join("operator.json");
+    write_keypair_file(&operator, &keypair).unwrap();
+
+    // A staking node above the activation threshold (pending until the
+    // epoch closes), registered as a core node.
+    let url = localnet.rpc_url();
+    let key = operator.insecure_clone();
+    let client = tokio::task::spawn_blocking(move || {
+        let client = AetherClient::new(&url, key);
+        client.create_node(500_000 * TOKEN).unwrap();
+        client
+            .send(vec![registry::register_core_node(
+                client.payer(),
+                RegisterCoreNodeArgs {
+                    endpoint: "http://127.0.0.1:4024".into(),
+                    p2p_address: "/ip4/127.0.0.1/tcp/4025".into(),
+                },
+            )])
+            .unwrap();
+        client
+    })
+    .await
+    .unwrap();
+
+    let node =
+        common::anchoring_node_signed_by(&dir.path().join("node"), &localnet, &keypair, 100).await;
+    let api = NodeClient::new(node.url());
+    let account = SolanaAccount::generate();
+    let signed = MessageBuilder::new(&account)
+        .build(PostBuilder::new("note").content(json!({ "core": true })))
+        .unwrap();
+    api.post_message(&signed, true).await.unwrap();
+
+    // Pending, not active: several intervals pass and nothing is anchored.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(matches!(
+        api.proof(&signed.message.item_hash).await,
+        Err(ClientError::NotFound(_))
+    ));
+
+    // Close epoch 0: the node becomes active in epoch 1.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    localnet.time_travel(now + 2 * 86_400).await.unwrap();
+    let client = tokio::task::spawn_blocking(move || {
+        client
+            .send(vec![staking::crank_epoch(client.payer(), 0)])
+            .unwrap();
+        assert_eq!(client.staking_config().unwrap().epoch, 1);
+        client
+    })
+    .await
+    .unwrap();
+
+    let rpc = RpcClient::new_with_commitment(localnet.rpc_url(), CommitmentConfig::confirmed());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let proof = loop {
+        match api.proof(&signed.message.item_hash).await {
+            Ok(proof) => break proof,
+            Err(ClientError::NotFound(_)) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "not anchored within 60 s of activation"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    verify_anchored(&signed.message, &proof, &rpc)
+        .await
+        .unwrap();
+    let seq = proof.seq;
+    tokio::task::spawn_blocking(move || {
+        let log = client.batch_log().unwrap();
+        assert!(log.entries.iter().any(|e| e.seq == seq));
+    })
+    .await
+    .unwrap();
+
+    node.stop().await;
+    localnet.stop();
+}

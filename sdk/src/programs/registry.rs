@@ -1,9 +1,9 @@
 //! Instruction builders for the registry program.
 
 use aether_registry::constants::*;
-use aether_registry::{
-    accounts, instruction, RegisterCoreNodeArgs, RegisterResourceNodeArgs, UpdateConfigArgs,
-    UpdateNodeArgs, ID,
+use aether_registry::{accounts, instruction, ID};
+pub use aether_registry::{
+    RegisterCoreNodeArgs, RegisterResourceNodeArgs, UpdateConfigArgs, UpdateNodeArgs,
 };
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;

@@ -9,11 +9,20 @@ use aether_node::anchoring::AnchorConfig;
 use aether_node::{Config, Node};
 
 /// A bootstrapped localnet on free ports.
+#[allow(dead_code)] // not every test binary uses every helper
 pub async fn chain() -> (Localnet, BootstrapReport) {
+    chain_funding(Vec::new()).await
+}
+
+/// A bootstrapped localnet on free ports, with `fund` given SOL and stake tokens.
+pub async fn chain_funding(
+    fund: Vec<aether_sdk::anchor_lang::prelude::Pubkey>,
+) -> (Localnet, BootstrapReport) {
     let config = aether_localnet::Config {
         rpc_port: aether_localnet::free_port_pair().expect("a free port pair"),
         slot_ms: 100,
         bootstrap: true,
+        fund,
         ..aether_localnet::Config::default()
     };
     let localnet = Localnet::start(config).await.expect("localnet starts");
@@ -25,17 +34,28 @@ pub async fn chain() -> (Localnet, BootstrapReport) {
 
 /// A node in `dir` anchoring every 300 ms, batches of at most
 /// `max_messages`, signed by the bootstrap authority (on the allowlist).
+#[allow(dead_code)]
 pub async fn anchoring_node(
     dir: &Path,
     localnet: &Localnet,
     report: &BootstrapReport,
     max_messages: usize,
 ) -> Node {
+    anchoring_node_signed_by(dir, localnet, &report.authority_keypair, max_messages).await
+}
+
+/// A node in `dir` anchoring every 300 ms, signed by the key in `keypair`.
+pub async fn anchoring_node_signed_by(
+    dir: &Path,
+    localnet: &Localnet,
+    keypair: &Path,
+    max_messages: usize,
+) -> Node {
     let mut config = Config::new(dir);
     config.port = 0;
     config.anchoring = Some(AnchorConfig {
         rpc_url: localnet.rpc_url(),
-        keypair: report.authority_keypair.clone(),
+        keypair: keypair.to_path_buf(),
         interval: Duration::from_millis(300),
         max_messages,
     });

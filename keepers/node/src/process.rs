@@ -7,7 +7,7 @@ use aether_sdk::message::{Content, ItemType, MachineVolume, Message, MessageType
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde_json::{json, Map, Value};
 
-use crate::store::{self, StoreError};
+use crate::store::{self, Cached, StoreError};
 
 /// What became of a message.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,7 +66,7 @@ pub fn apply(
     now: f64,
 ) -> Result<Outcome, StoreError> {
     let existing: Option<String> = tx
-        .query_row(
+        .row(
             "SELECT status FROM messages WHERE item_hash = ?1",
             [&message.item_hash],
             |r| r.get(0),
@@ -128,7 +128,7 @@ fn decide(
                 }
             };
             let original: Option<(String, i64)> = tx
-                .query_row(
+                .row(
                     "SELECT address, is_amend FROM posts WHERE item_hash = ?1",
                     [&target],
                     |r| Ok((r.get(0)?, r.get(1)?)),
@@ -181,7 +181,7 @@ fn decide(
                 .chain(forget.aggregates.iter().map(|h| ("content.aggregates", h)))
             {
                 let row: Option<(String, Option<String>, String)> = tx
-                    .query_row(
+                    .row(
                         "SELECT type, address, status FROM messages WHERE item_hash = ?1",
                         [target],
                         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -235,7 +235,7 @@ fn missing_volume(
     refs: &[(&str, String)],
 ) -> Result<Option<Outcome>, StoreError> {
     for (field, reference) in refs {
-        let stored: bool = tx.query_row(
+        let stored: bool = tx.row(
             "SELECT EXISTS (SELECT 1 FROM messages WHERE item_hash = ?1 AND type = 'STORE' AND status = 'processed')",
             [reference],
             |r| r.get(0),
@@ -274,7 +274,7 @@ fn permission(
         }
     }
     let security: Option<String> = tx
-        .query_row(
+        .row(
             "SELECT content FROM aggregates WHERE address = ?1 AND key = 'security'",
             [address],
             |r| r.get(0),
@@ -339,10 +339,11 @@ fn write_row(
         Outcome::Known(_) => return Ok(()),
     };
     // Inline content is stored as sent; content stored apart is written out.
-    let content_text: Option<String> = content.map(|c| match &message.item_content {
-        Some(text) => text.clone(),
-        None => c.to_item_content(),
-    });
+    let content_text: Option<String> = match (content, &message.item_content) {
+        (Some(c), None) => Some(c.to_item_content()),
+        // Inline content is read back from `item_content`.
+        _ => None,
+    };
     let post_type = match content {
         Some(Content::Post(p)) => Some(p.post_type.clone()),
         _ => None,
@@ -360,7 +361,7 @@ fn write_row(
         _ => None,
     };
     let size = message.item_content.as_ref().map_or(0, |c| c.len() as i64);
-    tx.execute(
+    tx.exec(
         "INSERT INTO messages (item_hash, chain, sender, type, channel, signature, time, item_type, item_content, \
          content, address, content_type, content_key, ref, size, status, reason, error_code, reception_time) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) \
@@ -410,13 +411,13 @@ fn effects(
                 Some(aether_sdk::message::PostRef::Hash(h)) => Some(h.clone()),
                 _ => None,
             };
-            tx.execute(
+            tx.exec(
                 "INSERT OR REPLACE INTO posts (item_hash, address, post_type, ref, time, is_amend) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![message.item_hash, post.address, post.post_type, reference, post.time, post.post_type == "amend"],
             )?;
         }
         Content::Aggregate(aggregate) => {
-            tx.execute(
+            tx.exec(
                 "INSERT OR REPLACE INTO aggregate_elements (item_hash, address, key, time, content) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
                     message.item_hash,
@@ -444,7 +445,7 @@ fn effects(
 }
 
 fn pin(tx: &Transaction<'_>, file: &str, item_hash: &str) -> Result<(), StoreError> {
-    tx.execute(
+    tx.exec(
         "INSERT OR IGNORE INTO file_pins (file, item_hash) VALUES (?1, ?2)",
         params![file, item_hash],
     )?;
@@ -467,7 +468,7 @@ fn rebuild_aggregate(
         })?
         .collect::<Result<Vec<_>, _>>()?;
     if elements.is_empty() {
-        tx.execute(
+        tx.exec(
             "DELETE FROM aggregates WHERE address = ?1 AND key = ?2",
             params![address, key],
         )?;
@@ -481,7 +482,7 @@ fn rebuild_aggregate(
     }
     let created = elements.first().map(|e| e.1).unwrap_or(now);
     let updated = elements.last().map(|e| e.1).unwrap_or(now);
-    tx.execute(
+    tx.exec(
         "INSERT OR REPLACE INTO aggregates (address, key, content, created, last_updated) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![address, key, Value::Object(merged).to_string(), created, updated],
     )?;
@@ -491,7 +492,7 @@ fn rebuild_aggregate(
 /// Removes a message's content and effects, keeping a tombstone.
 fn forget_one(tx: &Transaction<'_>, target: &str, by: &str, now: f64) -> Result<(), StoreError> {
     let previous: Option<String> = tx
-        .query_row(
+        .row(
             "SELECT forgotten_by FROM messages WHERE item_hash = ?1",
             [target],
             |r| r.get(0),
@@ -504,21 +505,21 @@ fn forget_one(tx: &Transaction<'_>, target: &str, by: &str, now: f64) -> Result<
     if !by_list.iter().any(|b| b == by) {
         by_list.push(by.to_string());
     }
-    tx.execute(
+    tx.exec(
         "UPDATE messages SET item_content = NULL, content = NULL, status = 'forgotten', forgotten_by = ?2 WHERE item_hash = ?1",
         params![target, json!(by_list).to_string()],
     )?;
-    tx.execute("DELETE FROM posts WHERE item_hash = ?1", [target])?;
-    tx.execute("DELETE FROM file_pins WHERE item_hash = ?1", [target])?;
+    tx.exec("DELETE FROM posts WHERE item_hash = ?1", [target])?;
+    tx.exec("DELETE FROM file_pins WHERE item_hash = ?1", [target])?;
     let element: Option<(String, String)> = tx
-        .query_row(
+        .row(
             "SELECT address, key FROM aggregate_elements WHERE item_hash = ?1",
             [target],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
     if let Some((address, key)) = element {
-        tx.execute(
+        tx.exec(
             "DELETE FROM aggregate_elements WHERE item_hash = ?1",
             [target],
         )?;
@@ -532,7 +533,7 @@ pub fn waiting_for(tx: &Transaction<'_>, hashes: &[&str]) -> Result<Vec<String>,
     let mut out = Vec::new();
     let mut stmt = tx.prepare_cached(
         "SELECT item_hash FROM messages WHERE status = 'pending' \
-         AND (item_hash = ?1 OR json_extract(content, '$.item_hash') = ?1)",
+         AND (item_hash = ?1 OR json_extract(COALESCE(content, item_content), '$.item_hash') = ?1)",
     )?;
     for hash in hashes {
         let rows = stmt

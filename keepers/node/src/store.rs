@@ -137,6 +137,7 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
     // A larger page cache than the default 2 MiB (32 MiB per connection):
     // fewer reads through the kernel on large tables.
     conn.pragma_update(None, "cache_size", -32_768i64)?;
+    conn.set_prepared_statement_cache_capacity(64);
     let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > MIGRATIONS.len() {
         return Err(StoreError::TooNew {
@@ -188,10 +189,44 @@ impl Readers {
     }
 }
 
-/// The columns of a message row, in `row_to_record`'s order.
-pub const MESSAGE_COLUMNS: &str =
-    "item_hash, chain, sender, type, channel, signature, time, item_type, \
-     item_content, content, size, status, reason, error_code, forgotten_by, reception_time";
+/// The columns of a message row of table (or alias) `t`, in
+/// `row_to_stored`'s order. Inline content is kept once, in `item_content`;
+/// `content` holds only content read from storage.
+pub fn message_columns(t: &str) -> String {
+    format!(
+        "{t}.item_hash, {t}.chain, {t}.sender, {t}.type, {t}.channel, {t}.signature, {t}.time, \
+         {t}.item_type, {t}.item_content, COALESCE({t}.content, {t}.item_content), {t}.size, \
+         {t}.status, {t}.reason, {t}.error_code, {t}.forgotten_by, {t}.reception_time"
+    )
+}
+
+/// `execute` and `query_row` through the connection's statement cache: the
+/// writer runs the same few statements thousands of times a second, and
+/// parsing them anew was a tenth of its time.
+pub(crate) trait Cached {
+    fn exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+    fn row<T, P: rusqlite::Params, F: FnOnce(&Row<'_>) -> rusqlite::Result<T>>(
+        &self,
+        sql: &str,
+        params: P,
+        f: F,
+    ) -> rusqlite::Result<T>;
+}
+
+impl Cached for Connection {
+    fn exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+
+    fn row<T, P: rusqlite::Params, F: FnOnce(&Row<'_>) -> rusqlite::Result<T>>(
+        &self,
+        sql: &str,
+        params: P,
+        f: F,
+    ) -> rusqlite::Result<T> {
+        self.prepare_cached(sql)?.query_row(params, f)
+    }
+}
 
 /// A stored message with its status.
 #[derive(Clone, Debug)]
@@ -244,8 +279,11 @@ pub fn row_to_stored(row: &Row<'_>) -> rusqlite::Result<Stored> {
 /// The message stored under `item_hash`.
 pub fn get_message(conn: &Connection, item_hash: &str) -> Result<Option<Stored>, StoreError> {
     Ok(conn
-        .query_row(
-            &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE item_hash = ?1"),
+        .row(
+            &format!(
+                "SELECT {} FROM messages WHERE item_hash = ?1",
+                message_columns("messages")
+            ),
             [item_hash],
             row_to_stored,
         )
@@ -380,7 +418,7 @@ pub fn list_messages(
     per_page: u64,
 ) -> Result<(Vec<Value>, u64), StoreError> {
     let (clause, values) = filter.where_clause("");
-    let total: u64 = conn.query_row(
+    let total: u64 = conn.row(
         &format!("SELECT COUNT(*) FROM messages WHERE {clause}"),
         rusqlite::params_from_iter(values.iter()),
         |r| r.get(0),
@@ -389,8 +427,9 @@ pub fn list_messages(
     let sql = format!(
         // The page is chosen by rowid first, which an index can answer
         // alone; only its rows are then read whole.
-        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE rowid IN (SELECT rowid FROM messages WHERE {clause} \
+        "SELECT {} FROM messages WHERE rowid IN (SELECT rowid FROM messages WHERE {clause} \
          ORDER BY time {order}, rowid {order} LIMIT {} OFFSET {}) ORDER BY time {order}, rowid {order}",
+        message_columns("messages"),
         per_page,
         page.saturating_sub(1).saturating_mul(per_page)
     );
@@ -449,17 +488,13 @@ pub fn posts(
     let base = format!(
         "FROM messages m JOIN posts p ON p.item_hash = m.item_hash AND p.is_amend = 0 WHERE {clause}"
     );
-    let total: u64 = conn.query_row(
+    let total: u64 = conn.row(
         &format!("SELECT COUNT(*) {base}"),
         rusqlite::params_from_iter(values.iter()),
         |r| r.get(0),
     )?;
     let order = if filter.ascending { "ASC" } else { "DESC" };
-    let columns = MESSAGE_COLUMNS
-        .split(", ")
-        .map(|c| format!("m.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let columns = message_columns("m");
     let sql = format!(
         "SELECT {columns} {base} ORDER BY m.time {order} LIMIT {per_page} OFFSET {}",
         page.saturating_sub(1).saturating_mul(per_page)
@@ -475,7 +510,7 @@ pub fn posts(
             .unwrap_or_default()
             .to_string();
         let latest: Option<Stored> = conn
-            .query_row(
+            .row(
                 &format!(
                     "SELECT {columns} FROM posts p JOIN messages m ON m.item_hash = p.item_hash \
                      WHERE p.ref = ?1 AND p.is_amend = 1 AND m.status = 'processed' \
@@ -524,7 +559,7 @@ pub struct FileRow {
 /// The file known under `hash` (sha256 hex, CIDv0 or CIDv1).
 pub fn find_file(conn: &Connection, hash: &str) -> Result<Option<FileRow>, StoreError> {
     Ok(conn
-        .query_row(
+        .row(
             "SELECT sha256, size FROM files WHERE sha256 = ?1 OR cid_v0 = ?1 OR cid_v1 = ?1",
             [hash],
             |r| {
@@ -546,7 +581,7 @@ pub fn insert_file(
     size: u64,
     now: f64,
 ) -> Result<(), StoreError> {
-    conn.execute(
+    conn.exec(
         "INSERT OR IGNORE INTO files (sha256, cid_v0, cid_v1, size, created) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![sha256, cid_v0, cid_v1, size as i64, now],
     )?;
@@ -568,8 +603,9 @@ pub fn unpinned_files(conn: &Connection, before: f64) -> Result<Vec<String>, Sto
 /// Processed messages no batch holds yet, oldest first: (item hash, envelope).
 pub fn unanchored(conn: &Connection, limit: usize) -> Result<Vec<(String, Value)>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE status = 'processed' AND anchor_seq IS NULL \
-         ORDER BY rowid LIMIT ?1"
+        "SELECT {} FROM messages WHERE status = 'processed' AND anchor_seq IS NULL \
+         ORDER BY rowid LIMIT ?1",
+        message_columns("messages")
     ))?;
     let rows = stmt
         .query_map([limit as i64], row_to_stored)?
@@ -601,7 +637,7 @@ pub fn batch_of(
     item_hash: &str,
 ) -> Result<Option<(u64, u32, Vec<String>)>, StoreError> {
     let found: Option<(i64, i64)> = conn
-        .query_row(
+        .row(
             "SELECT seq, idx FROM batch_items WHERE item_hash = ?1 ORDER BY seq DESC LIMIT 1",
             [item_hash],
             |r| Ok((r.get(0)?, r.get(1)?)),

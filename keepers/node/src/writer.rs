@@ -11,7 +11,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::files::{ContentStore, Written};
 use crate::process::{self, Outcome};
-use crate::store::{self, StoreError};
+use crate::store::{self, Cached, StoreError};
 
 /// Work for the writer.
 pub enum Job {
@@ -88,10 +88,19 @@ impl Writer {
         live: broadcast::Sender<Processed>,
     ) -> Result<(Writer, std::thread::JoinHandle<()>), StoreError> {
         let conn = store::open(&path)?;
+        // The checkpointer copies the WAL back; SQLite's own checkpoint is
+        // only a backstop, should it fall far behind.
+        conn.pragma_update(None, "wal_autocheckpoint", 65_536)?;
+        let (stop_checkpoints, stopped) = std::sync::mpsc::channel::<()>();
+        let checkpointer = checkpointer(store::open(&path)?, stopped);
         let (jobs, rx) = mpsc::channel(max_batch * 4);
         let handle = std::thread::Builder::new()
             .name("aether-node-writer".into())
-            .spawn(move || run(conn, rx, files, max_batch, live))
+            .spawn(move || {
+                run(conn, rx, files, max_batch, live);
+                drop(stop_checkpoints);
+                let _ = checkpointer.join();
+            })
             .expect("a thread starts");
         Ok((Writer { jobs }, handle))
     }
@@ -197,6 +206,34 @@ enum Reply {
     /// A job with nothing to return (a file, an anchored batch).
     Done(oneshot::Sender<Result<(), String>>),
     Collected(oneshot::Sender<Result<Vec<String>, String>>, Vec<String>),
+}
+
+/// Copies the WAL back into the database twice a second, off the writer's
+/// path. With SQLite's automatic checkpoint, one commit in every few
+/// hundred also copied and synced the whole WAL, and every client of that
+/// commit waited for it. A passive checkpoint never blocks the writer or
+/// the readers; it ends after a last pass once `stop` is dropped.
+fn checkpointer(
+    conn: Connection,
+    stop: std::sync::mpsc::Receiver<()>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("aether-node-checkpoint".into())
+        .spawn(move || loop {
+            let last = matches!(
+                stop.recv_timeout(std::time::Duration::from_millis(500)),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected)
+            );
+            let span = tracing::debug_span!("checkpoint");
+            let _enter = span.enter();
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                tracing::warn!(error = %e, "checkpoint failed; retrying");
+            }
+            if last {
+                return;
+            }
+        })
+        .expect("a thread starts")
 }
 
 fn run(
@@ -326,7 +363,7 @@ fn apply_batch(
             Job::Collect { before, reply } => {
                 let result = store::unpinned_files(&tx, before).and_then(|files| {
                     for file in &files {
-                        tx.execute("DELETE FROM files WHERE sha256 = ?1", [file])?;
+                        tx.exec("DELETE FROM files WHERE sha256 = ?1", [file])?;
                     }
                     Ok(files)
                 });
@@ -425,7 +462,7 @@ fn record_batch(
     batch: &AnchoredBatch,
     now: f64,
 ) -> Result<(), StoreError> {
-    tx.execute(
+    tx.exec(
         "INSERT OR REPLACE INTO batches (seq, root, count, file, cid, signature, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         rusqlite::params![
             batch.seq as i64,
@@ -446,7 +483,7 @@ fn record_batch(
         mark.execute(rusqlite::params![batch.seq as i64, hash])?;
     }
     // The batch file is kept for peers that resync.
-    tx.execute(
+    tx.exec(
         "INSERT OR IGNORE INTO file_pins (file, item_hash) VALUES (?1, ?2)",
         rusqlite::params![batch.file, format!("batch:{}", batch.seq)],
     )?;

@@ -28,6 +28,8 @@ pub enum Command {
     Anchors(commands::anchors::AnchorsCmd),
     /// The core channel node: `aether node run`.
     Node(commands::node::NodeCmd),
+    /// The resource node: micro-VMs serving programs (`run`, `doctor`, `build-runtime`).
+    Crn(commands::crn::CrnCmd),
 }
 
 /// Parses the command line, runs the command, and turns errors into a
@@ -40,6 +42,7 @@ pub fn main() -> ExitCode {
         Command::Stream(cmd) => cmd.execute(),
         Command::Anchors(cmd) => cmd.execute(),
         Command::Node(cmd) => cmd.execute(),
+        Command::Crn(cmd) => cmd.execute(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

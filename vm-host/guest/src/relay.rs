@@ -1,0 +1,197 @@
+//! One request, relayed to the program over HTTP/1.1 on loopback: the
+//! head and body from the host are written to a fresh connection (with
+//! `Connection: close`), and the answer is read back, de-chunked, and sent
+//! to the host as `ResponseHead`, `Body`… `End`. A failure before the head
+//! is an `Error` frame, which the host turns into a 502.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::sync::mpsc;
+
+use aether_vm_protocol::{Frame, Head, Kind, MAX_PAYLOAD};
+
+use crate::{send, Outbox};
+
+/// Headers that belong to one hop, not to the message.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-connection",
+];
+
+/// Relays request `id` on a thread of its own.
+pub fn spawn(id: u64, head: Head, body: mpsc::Receiver<Vec<u8>>, port: u16, outbox: Outbox) {
+    std::thread::spawn(move || {
+        if let Err(e) = relay(id, &head, body, port, &outbox) {
+            send(&outbox, Frame::new(Kind::Error, id, e.into_bytes()));
+        }
+    });
+}
+
+fn relay(
+    id: u64,
+    head: &Head,
+    body: mpsc::Receiver<Vec<u8>>,
+    port: u16,
+    outbox: &Outbox,
+) -> Result<(), String> {
+    let mut conn = TcpStream::connect(("127.0.0.1", port))
+        .map_err(|e| format!("the program does not answer on port {port}: {e}"))?;
+    let _ = conn.set_nodelay(true);
+    let mut request = format!("{} HTTP/1.1\r\n", head.line);
+    for (name, value) in &head.headers {
+        if !HOP_BY_HOP.contains(&name.to_ascii_lowercase().as_str()) {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    request.push_str("Connection: close\r\n\r\n");
+    let to_program = |e: std::io::Error| format!("writing to the program: {e}");
+    conn.write_all(request.as_bytes()).map_err(to_program)?;
+    // The body until the host's End (the sender is dropped).
+    for chunk in body {
+        conn.write_all(&chunk).map_err(to_program)?;
+    }
+
+    let mut reader = BufReader::with_capacity(64 * 1024, conn);
+    let mut status_line = String::new();
+    reader
+        .read_line(&mut status_line)
+        .map_err(|e| format!("reading the program's answer: {e}"))?;
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .filter(|s| s.len() == 3 && s.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| format!("the program answered {:?}, not HTTP", status_line.trim()))?
+        .to_string();
+    let mut headers = Vec::new();
+    let (mut chunked, mut length) = (false, None::<u64>);
+    loop {
+        let mut line = String::new();
+        reader
+            .read_line(&mut line)
+            .map_err(|e| format!("reading the program's headers: {e}"))?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let Some((name, value)) = line.split_once(':') else {
+            return Err(format!("the program sent a bad header line {line:?}"));
+        };
+        let (name, value) = (name.trim(), value.trim());
+        let lower = name.to_ascii_lowercase();
+        if lower == "transfer-encoding" && value.eq_ignore_ascii_case("chunked") {
+            chunked = true;
+        }
+        if lower == "content-length" {
+            length = value.parse().ok();
+            continue;
+        }
+        if !HOP_BY_HOP.contains(&lower.as_str()) {
+            headers.push((name.to_string(), value.to_string()));
+        }
+    }
+    send(
+        outbox,
+        Frame::new(
+            Kind::ResponseHead,
+            id,
+            Head {
+                line: status,
+                headers,
+            }
+            .to_payload(),
+        ),
+    );
+    let forward = |chunk: &[u8]| {
+        for part in chunk.chunks(MAX_PAYLOAD) {
+            send(outbox, Frame::new(Kind::Body, id, part.to_vec()));
+        }
+    };
+    let result = if chunked {
+        read_chunked(&mut reader, forward)
+    } else {
+        read_plain(&mut reader, length, forward)
+    };
+    match result {
+        Ok(()) => send(outbox, Frame::new(Kind::End, id, Vec::new())),
+        Err(e) => send(outbox, Frame::new(Kind::Error, id, e.into_bytes())),
+    }
+    Ok(())
+}
+
+fn read_plain(
+    reader: &mut impl Read,
+    length: Option<u64>,
+    mut forward: impl FnMut(&[u8]),
+) -> Result<(), String> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut left = length;
+    loop {
+        let want = match left {
+            Some(0) => return Ok(()),
+            Some(n) => buf.len().min(n as usize),
+            None => buf.len(),
+        };
+        let n = reader
+            .read(&mut buf[..want])
+            .map_err(|e| format!("reading the program's body: {e}"))?;
+        if n == 0 {
+            return match left {
+                Some(n) if n > 0 => Err(format!("the program's body ended {n} bytes short")),
+                _ => Ok(()),
+            };
+        }
+        forward(&buf[..n]);
+        if let Some(l) = left.as_mut() {
+            *l -= n as u64;
+        }
+    }
+}
+
+fn read_chunked(reader: &mut impl BufRead, mut forward: impl FnMut(&[u8])) -> Result<(), String> {
+    let bad = |what: &str| format!("the program's chunked body is malformed: {what}");
+    loop {
+        let mut size_line = String::new();
+        reader
+            .read_line(&mut size_line)
+            .map_err(|e| bad(&e.to_string()))?;
+        let size_text = size_line.trim().split(';').next().unwrap_or("");
+        let size = u64::from_str_radix(size_text, 16).map_err(|_| bad(size_text))?;
+        if size == 0 {
+            // Trailers, up to the empty line.
+            loop {
+                let mut line = String::new();
+                let n = reader
+                    .read_line(&mut line)
+                    .map_err(|e| bad(&e.to_string()))?;
+                if n == 0 || line.trim().is_empty() {
+                    return Ok(());
+                }
+            }
+        }
+        read_plain(&mut reader.by_ref().take(size), Some(size), &mut forward)?;
+        let mut crlf = String::new();
+        reader
+            .read_line(&mut crlf)
+            .map_err(|e| bad(&e.to_string()))?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunked_bodies_are_joined_and_bad_ones_refused() {
+        let mut out = Vec::new();
+        let body = b"4\r\nWiki\r\n6;ext=1\r\npedia \r\n0\r\nX-Trailer: 1\r\n\r\n";
+        read_chunked(&mut &body[..], |c| out.extend_from_slice(c)).unwrap();
+        assert_eq!(out, b"Wikipedia ");
+        assert!(read_chunked(&mut &b"zz\r\n"[..], |_| {}).is_err());
+        assert!(read_plain(&mut &b"abc"[..], Some(5), |_| {}).is_err());
+    }
+}

@@ -1,0 +1,202 @@
+//! cloud-hypervisor, started per VM with only its API socket
+//! (`--api-socket path=…`), then driven through its REST API:
+//! `PUT /api/v1/vm.create` with the config, `vm.boot`, `vm.shutdown`,
+//! `vm.delete`, `vmm.shutdown`, `GET vm.info` and `vmm.ping`. The agent
+//! talks over hybrid vsock: the guest connects to the host (CID 2) on
+//! [`AGENT_VSOCK_PORT`], which cloud-hypervisor turns into a connection to
+//! the Unix socket `<vsock socket>_<port>` that we listen on.
+//!
+//! cloud-hypervisor has no user-mode network, only TAP devices, which need
+//! privileges this backend does not take: a VM with a network spec is
+//! refused here. It is packaged neither in Debian nor in the Rust
+//! registry; this backend runs where the binary is installed.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use tokio::net::{UnixListener, UnixStream};
+
+use super::{console_tail, wait_for_path, Control, Hypervisor, RunningVm, VmError, VmSpec};
+
+/// The vsock port the agent connects to on the host.
+pub const AGENT_VSOCK_PORT: u32 = 1024;
+/// The guest's vsock context id.
+const GUEST_CID: u32 = 3;
+
+/// The cloud-hypervisor backend.
+#[derive(Clone, Debug)]
+pub struct CloudHypervisor {
+    /// The `cloud-hypervisor` binary.
+    pub binary: PathBuf,
+}
+
+impl CloudHypervisor {
+    /// cloud-hypervisor from `PATH`, if it is there and `/dev/kvm` is usable.
+    pub fn detect() -> Result<CloudHypervisor, String> {
+        let binary = std::env::var_os("PATH")
+            .and_then(|p| {
+                std::env::split_paths(&p)
+                    .map(|d| d.join("cloud-hypervisor"))
+                    .find(|p| p.is_file())
+            })
+            .ok_or("cloud-hypervisor is not installed (it is not packaged in Debian)")?;
+        if let crate::kvm::Kvm::Unusable(why) = crate::kvm::detect() {
+            return Err(format!("cloud-hypervisor needs KVM: {why}"));
+        }
+        Ok(CloudHypervisor { binary })
+    }
+
+    /// The `vm.create` body for `spec`.
+    pub fn vm_config(spec: &VmSpec) -> Value {
+        json!({
+            "cpus": { "boot_vcpus": spec.vcpus, "max_vcpus": spec.vcpus },
+            "memory": { "size": u64::from(spec.memory_mib) * 1024 * 1024 },
+            "payload": {
+                "kernel": spec.kernel,
+                "initramfs": spec.initrd,
+                "cmdline": format!("console=ttyS0 panic=-1 quiet aether.vsock={AGENT_VSOCK_PORT}"),
+            },
+            "disks": spec.disks.iter().map(|d| json!({
+                "path": d.path,
+                "readonly": d.read_only,
+                "serial": d.serial,
+            })).collect::<Vec<_>>(),
+            "serial": { "mode": "File", "file": spec.console_log() },
+            "console": { "mode": "Off" },
+            "vsock": { "cid": GUEST_CID, "socket": spec.dir.join("vsock.sock") },
+        })
+    }
+}
+
+impl Hypervisor for CloudHypervisor {
+    fn name(&self) -> &'static str {
+        "cloud-hypervisor"
+    }
+
+    fn acceleration(&self) -> String {
+        "kvm".into()
+    }
+
+    async fn boot(&self, spec: &VmSpec) -> Result<RunningVm, VmError> {
+        if spec.network.is_some() {
+            return Err(VmError::Start {
+                what: "cloud-hypervisor".into(),
+                message: "user-mode networking is not available in cloud-hypervisor; use the qemu backend"
+                    .into(),
+            });
+        }
+        std::fs::create_dir_all(&spec.dir).map_err(|e| VmError::Io(spec.dir.clone(), e))?;
+        let api = spec.dir.join("api.sock");
+        let agent_path = spec.dir.join(format!("vsock.sock_{AGENT_VSOCK_PORT}"));
+        for stale in [&api, &agent_path] {
+            let _ = std::fs::remove_file(stale);
+        }
+        let agent_listener =
+            UnixListener::bind(&agent_path).map_err(|e| VmError::Io(agent_path.clone(), e))?;
+        let log_path = spec.dir.join("cloud-hypervisor.log");
+        let log = std::fs::File::create(&log_path).map_err(|e| VmError::Io(log_path.clone(), e))?;
+        let mut process = tokio::process::Command::new(&self.binary)
+            .arg("--api-socket")
+            .arg(format!("path={}", api.display()))
+            .stdin(Stdio::null())
+            .stdout(
+                log.try_clone()
+                    .map_err(|e| VmError::Io(log_path.clone(), e))?,
+            )
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| VmError::Start {
+                what: self.binary.display().to_string(),
+                message: e.to_string(),
+            })?;
+        wait_for_path(&api, Duration::from_secs(10), &mut process, &log_path).await?;
+        request(&api, "GET", "vmm.ping", None).await?;
+        request(&api, "PUT", "vm.create", Some(Self::vm_config(spec))).await?;
+        request(&api, "PUT", "vm.boot", None).await?;
+        let agent =
+            match tokio::time::timeout(Duration::from_secs(60), agent_listener.accept()).await {
+                Ok(Ok((stream, _))) => stream,
+                Ok(Err(e)) => return Err(VmError::Io(agent_path, e)),
+                Err(_) => {
+                    let _ = process.kill().await;
+                    return Err(VmError::Timeout(format!(
+                        "waiting for the agent over vsock: {}",
+                        console_tail(&spec.console_log(), 20)
+                    )));
+                }
+            };
+        Ok(RunningVm {
+            agent: Some(agent),
+            process,
+            control: Control::Api(api),
+            console_log: spec.console_log(),
+        })
+    }
+}
+
+/// One REST call on the API socket; returns the JSON answer (or Null).
+pub async fn request(
+    socket: &Path,
+    method: &str,
+    endpoint: &str,
+    body: Option<Value>,
+) -> Result<Value, VmError> {
+    let control = |e: String| VmError::Control(format!("cloud-hypervisor {endpoint}: {e}"));
+    let stream = UnixStream::connect(socket)
+        .await
+        .map_err(|e| control(e.to_string()))?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| control(e.to_string()))?;
+    tokio::spawn(connection);
+    let bytes = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut builder = hyper::Request::builder()
+        .method(method)
+        .uri(format!("http://localhost/api/v1/{endpoint}"))
+        .header("host", "localhost");
+    if !bytes.is_empty() {
+        builder = builder.header("content-type", "application/json");
+    }
+    let request = builder
+        .body(Full::new(Bytes::from(bytes)))
+        .map_err(|e| control(e.to_string()))?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| control(e.to_string()))?;
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| control(e.to_string()))?
+        .to_bytes();
+    if !status.is_success() {
+        return Err(control(format!(
+            "{status}: {}",
+            String::from_utf8_lossy(&body)
+        )));
+    }
+    Ok(serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// `vm.info`'s state: "Created", "Running", "Shutdown"…
+pub async fn status(socket: &Path) -> Result<String, VmError> {
+    let info = request(socket, "GET", "vm.info", None).await?;
+    Ok(info["state"].as_str().unwrap_or("unknown").to_string())
+}
+
+/// `vm.shutdown`, `vm.delete`, then `vmm.shutdown`: the process exits.
+pub async fn shutdown_vmm(socket: &Path) -> Result<(), VmError> {
+    let _ = request(socket, "PUT", "vm.shutdown", None).await;
+    let _ = request(socket, "PUT", "vm.delete", None).await;
+    request(socket, "PUT", "vmm.shutdown", None)
+        .await
+        .map(|_| ())
+}

@@ -1,0 +1,344 @@
+//! `aether-vm-host`: the resource node's supervisor (`aether crn run`). It
+//! boots micro-VMs from a content-addressed runtime ([`runtime`]) and
+//! volumes ([`volumes`]) on a hypervisor backend ([`hypervisor`]: QEMU
+//! microvm over QMP, or cloud-hypervisor over its REST API), talks to the
+//! guest agent over one framed protocol ([`agent`]), and serves
+//! `/vm/{item_hash}/…` by handing requests to the program inside
+//! ([`router`], [`supervisor`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use aether_vm_host::{Config, Host};
+//! let config = Config::new("/var/lib/aether/crn".into(), "/var/lib/aether/runtime/ID".into());
+//! let host = Host::start(config).await?;
+//! println!("serving on {}", host.url());
+//! host.stop().await;
+//! # Ok(()) }
+//! ```
+
+pub mod agent;
+pub mod hypervisor;
+pub mod kvm;
+pub mod router;
+pub mod runtime;
+pub mod supervisor;
+pub mod volumes;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hypervisor::{Backend, CloudHypervisor, Grant, NetworkSpec, Qemu};
+use serde::Deserialize;
+use supervisor::{Limits, ProgramSpec, Supervisor};
+
+/// Which hypervisor to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum BackendChoice {
+    /// cloud-hypervisor where it works, QEMU otherwise.
+    #[default]
+    Auto,
+    /// QEMU.
+    Qemu,
+    /// cloud-hypervisor.
+    CloudHypervisor,
+}
+
+impl std::str::FromStr for BackendChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(BackendChoice::Auto),
+            "qemu" => Ok(BackendChoice::Qemu),
+            "cloud-hypervisor" => Ok(BackendChoice::CloudHypervisor),
+            other => Err(format!(
+                "unknown backend {other:?}: auto, qemu or cloud-hypervisor"
+            )),
+        }
+    }
+}
+
+/// What one backend can do on this host.
+#[derive(Clone, Debug)]
+pub struct BackendReport {
+    /// Its name.
+    pub name: &'static str,
+    /// Usable here.
+    pub works: bool,
+    /// How it would run, or why not.
+    pub detail: String,
+}
+
+/// Which backends work on this host and why not (`aether crn doctor`).
+pub fn doctor() -> Vec<BackendReport> {
+    let kvm = match kvm::detect() {
+        kvm::Kvm::Usable => "KVM".to_string(),
+        kvm::Kvm::Unusable(why) => format!("TCG software emulation ({why})"),
+    };
+    vec![
+        match CloudHypervisor::detect() {
+            Ok(ch) => BackendReport {
+                name: "cloud-hypervisor",
+                works: true,
+                detail: format!("{} with KVM", ch.binary.display()),
+            },
+            Err(why) => BackendReport {
+                name: "cloud-hypervisor",
+                works: false,
+                detail: why,
+            },
+        },
+        match Qemu::detect() {
+            Ok(q) => BackendReport {
+                name: "qemu",
+                works: true,
+                detail: format!("{} microvm under {kvm}", q.binary.display()),
+            },
+            Err(why) => BackendReport {
+                name: "qemu",
+                works: false,
+                detail: why,
+            },
+        },
+    ]
+}
+
+/// The backend `choice` names, if it works here.
+pub fn backend(choice: BackendChoice) -> Result<Backend, String> {
+    match choice {
+        BackendChoice::Qemu => Qemu::detect().map(Backend::Qemu),
+        BackendChoice::CloudHypervisor => CloudHypervisor::detect().map(Backend::CloudHypervisor),
+        BackendChoice::Auto => CloudHypervisor::detect()
+            .map(Backend::CloudHypervisor)
+            .or_else(|_| Qemu::detect().map(Backend::Qemu)),
+    }
+}
+
+/// A resource node's settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Address to listen on (loopback unless told otherwise).
+    pub bind: IpAddr,
+    /// Port (0 picks one).
+    pub port: u16,
+    /// VM files, persistent volumes and caches.
+    pub data_dir: PathBuf,
+    /// The runtime directory (from `aether crn build-runtime`).
+    pub runtime: PathBuf,
+    /// Which hypervisor.
+    pub backend: BackendChoice,
+    /// Idle stop, instances, readiness.
+    pub limits: Limits,
+    /// Largest request body relayed to a VM.
+    pub max_body: usize,
+}
+
+impl Config {
+    /// Defaults: 127.0.0.1:4020, VMs stop after 60 s idle, up to 4
+    /// instances of a program, 8 requests in flight per instance, 60 s
+    /// for a program to come up, 64 MiB bodies.
+    pub fn new(data_dir: PathBuf, runtime: PathBuf) -> Config {
+        Config {
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 4020,
+            data_dir,
+            runtime,
+            backend: BackendChoice::Auto,
+            limits: Limits {
+                idle_timeout: Duration::from_secs(60),
+                max_instances: 4,
+                max_inflight: 8,
+                ready_timeout: Duration::from_secs(60),
+            },
+            max_body: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// Why the host did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// No usable backend.
+    #[error("no hypervisor: {0}")]
+    Backend(String),
+    /// The runtime is missing or broken.
+    #[error("runtime: {0}")]
+    Runtime(#[from] runtime::RuntimeError),
+    /// The port did not bind.
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+}
+
+/// A running resource node.
+pub struct Host {
+    supervisor: Arc<Supervisor>,
+    addr: SocketAddr,
+    stop: tokio::sync::watch::Sender<bool>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Host {
+    /// Starts serving.
+    pub async fn start(config: Config) -> Result<Host, HostError> {
+        let backend = backend(config.backend).map_err(HostError::Backend)?;
+        let runtime = runtime::Runtime::open(&config.runtime)?;
+        tracing::info!(backend = backend.name(), acceleration = %backend.acceleration(), runtime = %runtime.id, "vm-host starting");
+        let supervisor = Supervisor::new(
+            backend,
+            runtime,
+            config.data_dir.clone(),
+            config.limits.clone(),
+        );
+        let addr = SocketAddr::new(config.bind, config.port);
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| HostError::Bind(addr, e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| HostError::Bind(addr, e))?;
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let app = router::routes(router::RouterState {
+            supervisor: supervisor.clone(),
+            max_body: config.max_body,
+        });
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.changed().await;
+                })
+                .await;
+        });
+        {
+            let (supervisor, mut stopped) = (supervisor.clone(), stop.subscribe());
+            let every = (config.limits.idle_timeout / 4)
+                .clamp(Duration::from_millis(100), Duration::from_secs(5));
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(every) => { supervisor.stop_idle().await; }
+                        _ = stopped.changed() => return,
+                    }
+                }
+            });
+        }
+        Ok(Host {
+            supervisor,
+            addr,
+            stop,
+            server,
+        })
+    }
+
+    /// `http://addr`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The programs and VMs.
+    pub fn supervisor(&self) -> &Arc<Supervisor> {
+        &self.supervisor
+    }
+
+    /// Stops every VM and the server.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        self.supervisor.stop().await;
+        let _ = self.server.await;
+    }
+}
+
+/// A program as `aether crn run --programs FILE` lists it (JSON array).
+#[derive(Clone, Debug, Deserialize)]
+pub struct ProgramEntry {
+    /// The PROGRAM message's item hash.
+    pub item_hash: String,
+    /// A code volume image, a directory, or a tar archive.
+    pub code: PathBuf,
+    /// Run by `/bin/sh -c` in `/code`.
+    pub entrypoint: String,
+    /// Its HTTP port.
+    pub port: u16,
+    /// MiB of memory (default 256).
+    #[serde(default = "default_memory")]
+    pub memory_mib: u32,
+    /// vCPUs (default 1).
+    #[serde(default = "default_vcpus")]
+    pub vcpus: u32,
+    /// Environment.
+    #[serde(default)]
+    pub env: Vec<(String, String)>,
+    /// Scratch volume, MiB.
+    pub scratch_mib: Option<u64>,
+    /// Persistent volume, MiB.
+    pub persistent_mib: Option<u64>,
+    /// Host services the guest may reach: "guest_ip:port=host:port".
+    #[serde(default)]
+    pub grants: Vec<String>,
+}
+
+fn default_memory() -> u32 {
+    256
+}
+fn default_vcpus() -> u32 {
+    1
+}
+
+/// Largest code volume made from a directory or archive.
+pub const MAX_CODE_BYTES: u64 = 1 << 30;
+
+impl ProgramEntry {
+    /// The spec, making the code volume under `dir` when given a directory
+    /// or an archive.
+    pub fn into_spec(self, dir: &std::path::Path) -> Result<ProgramSpec, String> {
+        let code = if self.code.is_dir() {
+            let out = dir.join(format!("{}.ext4", self.item_hash));
+            volumes::code_volume_from_dir(&self.code, &out, MAX_CODE_BYTES)
+                .map_err(|e| e.to_string())?;
+            out
+        } else if volumes::fs_type(&self.code).is_ok() {
+            self.code.clone()
+        } else {
+            let out = dir.join(format!("{}.ext4", self.item_hash));
+            volumes::code_volume_from_archive(&self.code, &out, MAX_CODE_BYTES)
+                .map_err(|e| e.to_string())?;
+            out
+        };
+        let grants = self
+            .grants
+            .iter()
+            .map(|g| parse_grant(g))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ProgramSpec {
+            code,
+            entrypoint: self.entrypoint,
+            port: self.port,
+            memory_mib: self.memory_mib,
+            vcpus: self.vcpus,
+            env: self.env,
+            scratch_mib: self.scratch_mib,
+            persistent_mib: self.persistent_mib,
+            network: (!grants.is_empty()).then_some(NetworkSpec { grants }),
+        })
+    }
+}
+
+/// "10.0.2.100:8899=127.0.0.1:8899" → a [`Grant`].
+pub fn parse_grant(text: &str) -> Result<Grant, String> {
+    let (guest, host) = text
+        .split_once('=')
+        .ok_or_else(|| format!("grant {text:?}: expected guest_ip:port=host:port"))?;
+    let guest: SocketAddr = guest
+        .parse()
+        .map_err(|e| format!("grant {text:?}: guest address: {e}"))?;
+    let host: SocketAddr = host
+        .parse()
+        .map_err(|e| format!("grant {text:?}: host address: {e}"))?;
+    let IpAddr::V4(ip) = guest.ip() else {
+        return Err(format!("grant {text:?}: the guest address must be IPv4"));
+    };
+    Ok(Grant {
+        guest: (ip, guest.port()),
+        host,
+    })
+}

@@ -1,0 +1,154 @@
+//! The HTTP front: `/vm/{item_hash}/{path}` (any method) reaches the
+//! program's VM; `/about/usage` lists the running VMs. Errors are JSON,
+//! `{"error": {"code", "message"}}`, as on the core node.
+
+use std::sync::Arc;
+
+use aether_vm_protocol::Head;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::{Json, Router};
+use futures_util::StreamExt;
+use serde_json::json;
+
+use crate::supervisor::{Supervisor, SupervisorError};
+
+/// The router's state.
+#[derive(Clone)]
+pub struct RouterState {
+    /// The VMs.
+    pub supervisor: Arc<Supervisor>,
+    /// Largest request body relayed, in bytes.
+    pub max_body: usize,
+}
+
+/// The routes.
+pub fn routes(state: RouterState) -> Router {
+    Router::new()
+        .route("/vm/{hash}", any(vm_root))
+        .route("/vm/{hash}/", any(vm_root))
+        .route("/vm/{hash}/{*path}", any(vm_path))
+        .route("/about/usage", get(usage))
+        .with_state(state)
+}
+
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(json!({ "error": { "code": code, "message": message.into() } })),
+    )
+        .into_response()
+}
+
+async fn usage(State(state): State<RouterState>) -> Response {
+    let (backend, acceleration) = state.supervisor.backend();
+    Json(json!({
+        "backend": backend,
+        "acceleration": acceleration,
+        "vms": state.supervisor.usage(),
+    }))
+    .into_response()
+}
+
+async fn vm_root(
+    State(state): State<RouterState>,
+    Path(hash): Path<String>,
+    request: Request,
+) -> Response {
+    relay(state, hash, String::new(), request).await
+}
+
+async fn vm_path(
+    State(state): State<RouterState>,
+    Path((hash, path)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    relay(state, hash, path, request).await
+}
+
+async fn relay(state: RouterState, hash: String, path: String, request: Request) -> Response {
+    let span = tracing::info_span!("request", program = %hash, method = %request.method());
+    let _enter = span.enter();
+    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_hash",
+            "the program is named by its 64-hex-digit item hash",
+        );
+    }
+    let (parts, body) = request.into_parts();
+    let target = match parts.uri.query() {
+        Some(q) => format!("/{path}?{q}"),
+        None => format!("/{path}"),
+    };
+    let body = match axum::body::to_bytes(body, state.max_body).await {
+        Ok(body) => body,
+        Err(_) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("request bodies are limited to {} bytes", state.max_body),
+            )
+        }
+    };
+    let mut headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .filter(|(name, _)| *name != "content-length" && *name != "transfer-encoding")
+        .filter_map(|(n, v)| Some((n.to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    headers.push(("content-length".into(), body.len().to_string()));
+    let head = Head {
+        line: format!("{} {target}", parts.method),
+        headers,
+    };
+
+    let instance = match state.supervisor.instance(&hash).await {
+        Ok(i) => i,
+        Err(e @ SupervisorError::UnknownProgram(_)) => {
+            return error(StatusCode::NOT_FOUND, "unknown_program", e.to_string())
+        }
+        Err(e @ SupervisorError::Stopping) => {
+            return error(StatusCode::SERVICE_UNAVAILABLE, "stopping", e.to_string())
+        }
+        Err(e) => return error(StatusCode::BAD_GATEWAY, "boot_failed", e.to_string()),
+    };
+    let guard = instance.begin();
+    let response = match instance.link.request(&head, body).await {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_GATEWAY, "vm_failed", e.to_string()),
+    };
+    let status = response
+        .head
+        .line
+        .parse::<u16>()
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut builder = Response::builder().status(status);
+    for (name, value) in &response.head.headers {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::try_from(value.as_str()),
+        ) {
+            builder = builder.header(n, v);
+        }
+    }
+    // The body streams as it comes; the guard lives until it is sent.
+    let stream = tokio_stream_from(response.body).map(move |chunk| {
+        let _keep = &guard;
+        chunk.map_err(std::io::Error::other)
+    });
+    builder
+        .body(Body::from_stream(stream))
+        .unwrap_or_else(|e| error(StatusCode::BAD_GATEWAY, "bad_response", e.to_string()))
+}
+
+fn tokio_stream_from<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<T>,
+) -> impl futures_util::Stream<Item = T> + Send {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}

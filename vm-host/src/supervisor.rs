@@ -1,0 +1,479 @@
+//! Programs and their VMs: a request for a program goes to one of its
+//! warm instances (the least busy); with none, one boots (cold start);
+//! when every instance has `max_inflight` requests and fewer than
+//! `max_instances` run, one more boots. Instances idle for `idle_timeout`
+//! stop. An instance whose program exits or whose VM dies leaves the pool
+//! at once; its requests answer 502 and the next request boots afresh.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aether_vm_protocol::{GuestConfig, GuestNetwork, Mount};
+use serde::Serialize;
+
+use crate::agent::AgentLink;
+use crate::hypervisor::{
+    Backend, Disk, NetworkSpec, RunningVm, VmSpec, GUEST_ADDRESS, GUEST_GATEWAY,
+};
+use crate::runtime::Runtime;
+use crate::volumes;
+
+/// What a program needs to run.
+#[derive(Clone, Debug)]
+pub struct ProgramSpec {
+    /// The code volume (ext4 or squashfs image), mounted read-only at `/code`.
+    pub code: PathBuf,
+    /// Run by `/bin/sh -c` in `/code`.
+    pub entrypoint: String,
+    /// The port its HTTP server listens on.
+    pub port: u16,
+    /// Memory per VM, MiB.
+    pub memory_mib: u32,
+    /// vCPUs per VM.
+    pub vcpus: u32,
+    /// Environment.
+    pub env: Vec<(String, String)>,
+    /// A scratch volume at `/scratch` of this many MiB, fresh at each boot.
+    pub scratch_mib: Option<u64>,
+    /// A persistent volume at `/data` of this many MiB, kept across
+    /// restarts. A program with one runs at most one instance.
+    pub persistent_mib: Option<u64>,
+    /// The host services it may reach.
+    pub network: Option<NetworkSpec>,
+}
+
+/// Why a request found no VM to serve it.
+#[derive(Debug, thiserror::Error)]
+pub enum SupervisorError {
+    /// No program by that hash here.
+    #[error("no program {0} on this node")]
+    UnknownProgram(String),
+    /// The VM did not boot.
+    #[error("the VM did not boot: {0}")]
+    Boot(String),
+    /// The node is stopping.
+    #[error("this node is stopping")]
+    Stopping,
+}
+
+/// One VM serving a program.
+pub struct Instance {
+    /// `<program prefix>-<n>`.
+    pub name: String,
+    /// The agent.
+    pub link: AgentLink,
+    vm: tokio::sync::Mutex<Option<RunningVm>>,
+    dir: PathBuf,
+    started: Instant,
+    last_used: Mutex<Instant>,
+    inflight: AtomicUsize,
+    requests: AtomicU64,
+    memory_mib: u32,
+    vcpus: u32,
+}
+
+impl Instance {
+    /// Marks a request started; the guard marks it done.
+    pub fn begin(self: &Arc<Self>) -> InflightGuard {
+        self.inflight.fetch_add(1, Ordering::SeqCst);
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        InflightGuard(self.clone())
+    }
+
+    async fn stop(&self) {
+        self.link.shutdown();
+        if let Some(mut vm) = self.vm.lock().await.take() {
+            vm.stop(Duration::from_secs(5)).await;
+        }
+        // Scratch and sockets go; the persistent volume lives elsewhere.
+        let _ = tokio::fs::remove_dir_all(&self.dir).await;
+    }
+}
+
+/// Counts a request in flight until dropped.
+pub struct InflightGuard(Arc<Instance>);
+
+impl Drop for InflightGuard {
+    fn drop(&mut self) {
+        self.0.inflight.fetch_sub(1, Ordering::SeqCst);
+        *self.0.last_used.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+    }
+}
+
+struct Pool {
+    hash: String,
+    spec: ProgramSpec,
+    instances: Mutex<Vec<Arc<Instance>>>,
+    boot: tokio::sync::Mutex<()>,
+    booted: AtomicU64,
+}
+
+impl Pool {
+    fn live(&self) -> Vec<Arc<Instance>> {
+        let mut list = self.instances.lock().unwrap_or_else(|p| p.into_inner());
+        list.retain(|i| i.link.state().failure().is_none());
+        list.clone()
+    }
+}
+
+/// A VM as `/about/usage` shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Usage {
+    /// The program's item hash.
+    pub program: String,
+    /// The instance.
+    pub name: String,
+    /// Memory, MiB.
+    pub memory_mib: u32,
+    /// vCPUs.
+    pub vcpus: u32,
+    /// Seconds since it booted.
+    pub uptime_seconds: f64,
+    /// Requests it served or serves.
+    pub requests: u64,
+    /// Requests in flight.
+    pub inflight: usize,
+}
+
+/// Limits of the supervisor.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Stop an instance idle this long.
+    pub idle_timeout: Duration,
+    /// Most instances of one program.
+    pub max_instances: usize,
+    /// Requests in flight on an instance before another boots.
+    pub max_inflight: usize,
+    /// How long a program may take to answer on its port after boot.
+    pub ready_timeout: Duration,
+}
+
+/// The programs of this node and their VMs.
+pub struct Supervisor {
+    backend: Backend,
+    runtime: Runtime,
+    dir: PathBuf,
+    limits: Limits,
+    pools: Mutex<HashMap<String, Arc<Pool>>>,
+    stopping: std::sync::atomic::AtomicBool,
+}
+
+impl Supervisor {
+    /// A supervisor booting `runtime` on `backend`, keeping VM files in `dir`.
+    pub fn new(backend: Backend, runtime: Runtime, dir: PathBuf, limits: Limits) -> Arc<Self> {
+        Arc::new(Supervisor {
+            backend,
+            runtime,
+            dir,
+            limits,
+            pools: Mutex::default(),
+            stopping: Default::default(),
+        })
+    }
+
+    /// The backend's name and acceleration.
+    pub fn backend(&self) -> (&'static str, String) {
+        (self.backend.name(), self.backend.acceleration())
+    }
+
+    /// Serves `spec` as program `hash` (replacing an earlier spec: running
+    /// instances finish and new requests boot the new one).
+    pub fn register(&self, hash: &str, spec: ProgramSpec) {
+        let pool = Arc::new(Pool {
+            hash: hash.to_string(),
+            spec,
+            instances: Mutex::default(),
+            boot: tokio::sync::Mutex::new(()),
+            booted: AtomicU64::new(0),
+        });
+        let old = self
+            .pools
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(hash.to_string(), pool);
+        if let Some(old) = old {
+            tokio::spawn(async move { stop_all(&old).await });
+        }
+    }
+
+    /// Stops serving `hash`; its VMs stop.
+    pub async fn unregister(&self, hash: &str) {
+        let old = self
+            .pools
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(hash);
+        if let Some(old) = old {
+            stop_all(&old).await;
+        }
+    }
+
+    /// An instance to send a request for `hash` to, booting one if needed.
+    pub async fn instance(&self, hash: &str) -> Result<Arc<Instance>, SupervisorError> {
+        let pool = self
+            .pools
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(hash)
+            .cloned()
+            .ok_or_else(|| SupervisorError::UnknownProgram(hash.to_string()))?;
+        let max_instances = if pool.spec.persistent_mib.is_some() {
+            1
+        } else {
+            self.limits.max_instances
+        };
+        loop {
+            if self.stopping.load(Ordering::SeqCst) {
+                return Err(SupervisorError::Stopping);
+            }
+            let live = pool.live();
+            let least = live
+                .iter()
+                .min_by_key(|i| i.inflight.load(Ordering::SeqCst))
+                .cloned();
+            if let Some(i) = &least {
+                if i.inflight.load(Ordering::SeqCst) < self.limits.max_inflight {
+                    return Ok(i.clone());
+                }
+            }
+            if live.len() < max_instances {
+                if let Ok(guard) = pool.boot.try_lock() {
+                    // Someone may have booted one while we looked.
+                    if pool.live().len() == live.len() {
+                        let instance = self.boot(&pool).await;
+                        drop(guard);
+                        return instance;
+                    }
+                    continue;
+                }
+            }
+            if let Some(i) = least {
+                return Ok(i);
+            }
+            // The first boot is under way: wait for it.
+            drop(pool.boot.lock().await);
+        }
+    }
+
+    async fn boot(&self, pool: &Arc<Pool>) -> Result<Arc<Instance>, SupervisorError> {
+        let n = pool.booted.fetch_add(1, Ordering::SeqCst) + 1;
+        // Short names: Unix socket paths are limited to 108 bytes.
+        let name = format!("{}-{n}", &pool.hash[..pool.hash.len().min(12)]);
+        let span = tracing::info_span!("boot", vm = %name);
+        let _enter = span.enter();
+        let started = Instant::now();
+        let dir = self.dir.join("vms").join(&name);
+        let fail = |e: String| SupervisorError::Boot(e);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| fail(e.to_string()))?;
+        let spec = &pool.spec;
+        let code_fs = volumes::fs_type(&spec.code).map_err(|e| fail(e.to_string()))?;
+        let mut disks = vec![Disk {
+            path: spec.code.clone(),
+            serial: "code".into(),
+            read_only: true,
+        }];
+        let mut mounts = vec![Mount {
+            serial: "code".into(),
+            path: "/code".into(),
+            fs: code_fs.into(),
+            read_only: true,
+        }];
+        if let Some(mib) = spec.scratch_mib {
+            let path = dir.join("scratch.ext4");
+            volumes::empty_volume(&path, mib).map_err(|e| fail(e.to_string()))?;
+            disks.push(Disk {
+                path,
+                serial: "scratch".into(),
+                read_only: false,
+            });
+            mounts.push(Mount {
+                serial: "scratch".into(),
+                path: "/scratch".into(),
+                fs: "ext4".into(),
+                read_only: false,
+            });
+        }
+        if let Some(mib) = spec.persistent_mib {
+            let keep = self.dir.join("volumes").join(&pool.hash);
+            std::fs::create_dir_all(&keep).map_err(|e| fail(e.to_string()))?;
+            let path = keep.join("data.ext4");
+            if !path.exists() {
+                volumes::empty_volume(&path, mib).map_err(|e| fail(e.to_string()))?;
+            }
+            disks.push(Disk {
+                path,
+                serial: "data".into(),
+                read_only: false,
+            });
+            mounts.push(Mount {
+                serial: "data".into(),
+                path: "/data".into(),
+                fs: "ext4".into(),
+                read_only: false,
+            });
+        }
+        let vm_spec = VmSpec {
+            name: name.clone(),
+            dir: dir.clone(),
+            kernel: self.runtime.kernel(),
+            initrd: self.runtime.initrd(),
+            memory_mib: spec.memory_mib,
+            vcpus: spec.vcpus,
+            disks,
+            network: spec.network.clone(),
+        };
+        let mut vm = self
+            .backend
+            .boot(&vm_spec)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let config = GuestConfig {
+            mounts,
+            entrypoint: spec.entrypoint.clone(),
+            workdir: "/code".into(),
+            port: spec.port,
+            env: spec.env.clone(),
+            network: spec.network.as_ref().map(|_| GuestNetwork {
+                address: GUEST_ADDRESS.into(),
+                gateway: GUEST_GATEWAY.into(),
+            }),
+        };
+        let agent = vm
+            .agent
+            .take()
+            .expect("a booted VM has its agent's channel");
+        let console_log = vm.console_log.clone();
+        let link = match AgentLink::start(agent, &config, self.limits.ready_timeout).await {
+            Ok(link) => link,
+            Err(e) => {
+                vm.stop(Duration::from_millis(100)).await;
+                return Err(fail(format!(
+                    "{e}; console: {}",
+                    crate::hypervisor::console_tail(&console_log, 15)
+                )));
+            }
+        };
+        tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
+        let instance = Arc::new(Instance {
+            name,
+            link,
+            vm: tokio::sync::Mutex::new(Some(vm)),
+            dir,
+            started: Instant::now(),
+            last_used: Mutex::new(Instant::now()),
+            inflight: AtomicUsize::new(0),
+            requests: AtomicU64::new(0),
+            memory_mib: spec.memory_mib,
+            vcpus: spec.vcpus,
+        });
+        pool.instances
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(instance.clone());
+        // When it fails, it leaves the pool and its VM is cleaned up.
+        {
+            let (instance, pool) = (instance.clone(), pool.clone());
+            tokio::spawn(async move {
+                let why = instance.link.failed().await;
+                tracing::warn!(vm = %instance.name, %why, "instance failed");
+                pool.instances
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .retain(|i| !Arc::ptr_eq(i, &instance));
+                instance.stop().await;
+            });
+        }
+        Ok(instance)
+    }
+
+    /// Stops instances idle past the timeout; returns how many.
+    pub async fn stop_idle(&self) -> usize {
+        let pools: Vec<Arc<Pool>> = self
+            .pools
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        let mut stopped = 0;
+        for pool in pools {
+            let idle: Vec<Arc<Instance>> = {
+                let mut list = pool.instances.lock().unwrap_or_else(|p| p.into_inner());
+                let (idle, busy): (Vec<_>, Vec<_>) = list.drain(..).partition(|i| {
+                    i.inflight.load(Ordering::SeqCst) == 0
+                        && i.last_used
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .elapsed()
+                            >= self.limits.idle_timeout
+                });
+                *list = busy;
+                idle
+            };
+            for instance in idle {
+                tracing::info!(vm = %instance.name, "stopping an idle VM");
+                instance.stop().await;
+                stopped += 1;
+            }
+        }
+        stopped
+    }
+
+    /// The running VMs.
+    pub fn usage(&self) -> Vec<Usage> {
+        let pools: Vec<Arc<Pool>> = self
+            .pools
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        let mut out = Vec::new();
+        for pool in pools {
+            for i in pool.live() {
+                out.push(Usage {
+                    program: pool.hash.clone(),
+                    name: i.name.clone(),
+                    memory_mib: i.memory_mib,
+                    vcpus: i.vcpus,
+                    uptime_seconds: i.started.elapsed().as_secs_f64(),
+                    requests: i.requests.load(Ordering::Relaxed),
+                    inflight: i.inflight.load(Ordering::SeqCst),
+                });
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    /// Stops every VM; no new ones boot.
+    pub async fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        let pools: Vec<Arc<Pool>> = self
+            .pools
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .map(|(_, p)| p)
+            .collect();
+        for pool in pools {
+            stop_all(&pool).await;
+        }
+    }
+}
+
+async fn stop_all(pool: &Pool) {
+    let all: Vec<Arc<Instance>> = pool
+        .instances
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .drain(..)
+        .collect();
+    for instance in all {
+        instance.stop().await;
+    }
+}

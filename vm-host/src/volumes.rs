@@ -1,0 +1,277 @@
+//! Volumes: the immutable code volume (an ext4 image made from a directory
+//! or a tar archive, or a squashfs/ext4 image as given), the ephemeral
+//! scratch volume (fresh at every boot), and the persistent volume (kept
+//! per program across restarts). Images are checked before a guest sees
+//! them; downloads are kept in a [`Cache`] by content id, within a size
+//! limit.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Why a volume could not be made or used.
+#[derive(Debug, thiserror::Error)]
+pub enum VolumeError {
+    /// Not an ext4 or squashfs image.
+    #[error("{0} is not a volume image (neither ext4 nor squashfs)")]
+    NotAnImage(PathBuf),
+    /// Over the size limit.
+    #[error("{what} is {size} bytes, over the limit of {limit}")]
+    TooLarge {
+        /// What.
+        what: String,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// mke2fs failed.
+    #[error("mke2fs: {0}")]
+    Mkfs(String),
+    /// A file.
+    #[error("{0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    /// The archive does not unpack.
+    #[error("the archive does not unpack: {0}")]
+    Archive(String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> VolumeError + '_ {
+    move |e| VolumeError::Io(path.to_path_buf(), e)
+}
+
+/// The file system of an image, from its magic numbers.
+pub fn fs_type(path: &Path) -> Result<&'static str, VolumeError> {
+    let mut head = vec![0u8; 2048];
+    let mut file = fs::File::open(path).map_err(io(path))?;
+    let n = file.read(&mut head).map_err(io(path))?;
+    head.truncate(n);
+    if head.starts_with(b"hsqs") {
+        return Ok("squashfs");
+    }
+    // The ext superblock starts at 1024; its magic 0xEF53 is at offset 56.
+    if head.len() >= 1082 && head[1080..1082] == [0x53, 0xEF] {
+        return Ok("ext4");
+    }
+    Err(VolumeError::NotAnImage(path.to_path_buf()))
+}
+
+fn tree_size(dir: &Path) -> Result<u64, VolumeError> {
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).map_err(io(&d))?.flatten() {
+            let meta = entry.metadata().map_err(io(&entry.path()))?;
+            total += 4096;
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else {
+                total += meta.len();
+            }
+        }
+    }
+    Ok(total)
+}
+
+fn mkfs(out: &Path, size_bytes: u64, from: Option<&Path>) -> Result<(), VolumeError> {
+    let _ = fs::remove_file(out);
+    let mut command = Command::new("mke2fs");
+    command.args(["-q", "-t", "ext4", "-F", "-E", "root_owner=0:0"]);
+    if let Some(dir) = from {
+        command.arg("-d").arg(dir);
+    }
+    command
+        .arg(out)
+        .arg(format!("{}k", size_bytes.div_ceil(1024)));
+    let output = command
+        .output()
+        .map_err(|e| VolumeError::Mkfs(format!("{e} (Debian: e2fsprogs)")))?;
+    if !output.status.success() {
+        return Err(VolumeError::Mkfs(
+            String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        ));
+    }
+    Ok(())
+}
+
+/// An ext4 code volume at `out` holding the files of `dir`, refused when
+/// they come to more than `limit` bytes.
+pub fn code_volume_from_dir(dir: &Path, out: &Path, limit: u64) -> Result<(), VolumeError> {
+    let size = tree_size(dir)?;
+    if size > limit {
+        return Err(VolumeError::TooLarge {
+            what: format!("the code in {}", dir.display()),
+            size,
+            limit,
+        });
+    }
+    // Room for the file system's own blocks.
+    mkfs(out, size + size / 4 + 8 * 1024 * 1024, Some(dir))
+}
+
+/// An ext4 code volume from a tar archive (plain or gzipped).
+pub fn code_volume_from_archive(archive: &Path, out: &Path, limit: u64) -> Result<(), VolumeError> {
+    let bytes = fs::read(archive).map_err(io(archive))?;
+    let reader: Box<dyn Read> = if bytes.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::GzDecoder::new(&bytes[..]))
+    } else {
+        Box::new(&bytes[..])
+    };
+    let unpacked = out.with_extension("unpack");
+    let _ = fs::remove_dir_all(&unpacked);
+    fs::create_dir_all(&unpacked).map_err(io(&unpacked))?;
+    // Entries are checked one by one: no absolute paths or `..` (the tar
+    // crate's `unpack_in` refuses those), and the running total stays
+    // under the limit however the archive claims its sizes.
+    let mut tar = tar::Archive::new(reader);
+    let mut total = 0u64;
+    let result = (|| {
+        for entry in tar
+            .entries()
+            .map_err(|e| VolumeError::Archive(e.to_string()))?
+        {
+            let mut entry = entry.map_err(|e| VolumeError::Archive(e.to_string()))?;
+            total = total.saturating_add(entry.size()).saturating_add(4096);
+            if total > limit {
+                return Err(VolumeError::TooLarge {
+                    what: format!("the code in {}", archive.display()),
+                    size: total,
+                    limit,
+                });
+            }
+            if !entry
+                .unpack_in(&unpacked)
+                .map_err(|e| VolumeError::Archive(e.to_string()))?
+            {
+                return Err(VolumeError::Archive(
+                    "an entry escapes the archive's root".into(),
+                ));
+            }
+        }
+        code_volume_from_dir(&unpacked, out, limit)
+    })();
+    let _ = fs::remove_dir_all(&unpacked);
+    result
+}
+
+/// A fresh, empty ext4 volume of `size_mib` (scratch, or a first persistent one).
+pub fn empty_volume(out: &Path, size_mib: u64) -> Result<(), VolumeError> {
+    mkfs(out, size_mib * 1024 * 1024, None)
+}
+
+/// Files kept by content id under one directory, the least recently used
+/// dropped first when the total passes `limit` bytes.
+#[derive(Clone, Debug)]
+pub struct Cache {
+    dir: PathBuf,
+    limit: u64,
+}
+
+impl Cache {
+    /// A cache in `dir`.
+    pub fn new(dir: PathBuf, limit: u64) -> Result<Cache, VolumeError> {
+        fs::create_dir_all(&dir).map_err(io(&dir))?;
+        Ok(Cache { dir, limit })
+    }
+
+    /// Where `id` is (or would be) kept.
+    pub fn path(&self, id: &str) -> PathBuf {
+        self.dir.join(id)
+    }
+
+    /// The file for `id`, if cached (and marks it used).
+    pub fn get(&self, id: &str) -> Option<PathBuf> {
+        let path = self.path(id);
+        let file = fs::File::options().append(true).open(&path).ok()?;
+        let _ = file.set_modified(std::time::SystemTime::now());
+        Some(path)
+    }
+
+    /// Moves `file` into the cache as `id`, then trims the cache, never
+    /// dropping `id` itself. Refuses a file larger than the whole cache.
+    pub fn insert(&self, id: &str, file: &Path) -> Result<PathBuf, VolumeError> {
+        let size = fs::metadata(file).map_err(io(file))?.len();
+        if size > self.limit {
+            return Err(VolumeError::TooLarge {
+                what: format!("volume {id}"),
+                size,
+                limit: self.limit,
+            });
+        }
+        let path = self.path(id);
+        fs::rename(file, &path).map_err(io(&path))?;
+        self.trim(id)?;
+        Ok(path)
+    }
+
+    fn trim(&self, keep: &str) -> Result<(), VolumeError> {
+        let mut entries: Vec<(std::time::SystemTime, u64, PathBuf)> = fs::read_dir(&self.dir)
+            .map_err(io(&self.dir))?
+            .flatten()
+            .filter_map(|e| {
+                let meta = e.metadata().ok()?;
+                Some((meta.modified().ok()?, meta.len(), e.path()))
+            })
+            .collect();
+        let mut total: u64 = entries.iter().map(|(_, len, _)| len).sum();
+        entries.sort();
+        for (_, len, path) in entries {
+            if total <= self.limit {
+                break;
+            }
+            if path.file_name().and_then(|n| n.to_str()) == Some(keep) {
+                continue;
+            }
+            if fs::remove_file(&path).is_ok() {
+                total -= len;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn images_are_recognised_and_others_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let code = dir.path().join("code");
+        fs::create_dir(&code).unwrap();
+        fs::write(code.join("run.sh"), b"echo hi").unwrap();
+        let image = dir.path().join("code.ext4");
+        code_volume_from_dir(&code, &image, 1 << 20).unwrap();
+        assert_eq!(fs_type(&image).unwrap(), "ext4");
+
+        let junk = dir.path().join("junk");
+        fs::write(&junk, vec![7u8; 4096]).unwrap();
+        assert!(matches!(fs_type(&junk), Err(VolumeError::NotAnImage(_))));
+        // Over the limit: refused, and no image is left.
+        let big = dir.path().join("big.ext4");
+        fs::write(code.join("blob"), vec![0u8; 64 * 1024]).unwrap();
+        assert!(matches!(
+            code_volume_from_dir(&code, &big, 16 * 1024),
+            Err(VolumeError::TooLarge { .. })
+        ));
+        assert!(!big.exists());
+    }
+
+    #[test]
+    fn the_cache_drops_the_least_recently_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().join("cache"), 250).unwrap();
+        for (i, id) in ["a", "b", "c"].iter().enumerate() {
+            let file = dir.path().join(id);
+            fs::write(&file, vec![i as u8; 100]).unwrap();
+            cache.insert(id, &file).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(cache.get("a").is_none(), "the oldest went");
+        assert!(cache.get("b").is_some() && cache.get("c").is_some());
+        let huge = dir.path().join("huge");
+        fs::write(&huge, vec![0u8; 300]).unwrap();
+        assert!(cache.insert("huge", &huge).is_err());
+    }
+}

@@ -1,0 +1,261 @@
+//! Real micro-VMs: QEMU microvm booting the Debian cloud kernel with our
+//! initramfs and agent. On this machine KVM cannot boot a stock kernel
+//! (nested `kvm_pvm`), so these run under TCG software emulation; the
+//! cloud-hypervisor backend has no binary here and is not exercised.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aether_vm_host::hypervisor::{Grant, NetworkSpec};
+use aether_vm_host::supervisor::ProgramSpec;
+use aether_vm_host::{volumes, BackendChoice, Config, Host};
+
+mod common;
+
+const PROGRAM: &str = "1111111111111111111111111111111111111111111111111111111111111111";
+
+fn spec(code: std::path::PathBuf) -> ProgramSpec {
+    ProgramSpec {
+        code,
+        entrypoint: common::ENTRYPOINT.into(),
+        port: 8080,
+        memory_mib: 192,
+        vcpus: 1,
+        env: Vec::new(),
+        scratch_mib: Some(16),
+        persistent_mib: None,
+        network: None,
+    }
+}
+
+async fn host(dir: &std::path::Path, idle: Duration, max_instances: usize) -> Host {
+    let runtime = tokio::task::spawn_blocking(common::runtime).await.unwrap();
+    let mut config = Config::new(dir.join("crn"), runtime.dir.clone());
+    config.port = 0;
+    config.backend = BackendChoice::Qemu;
+    config.limits.idle_timeout = idle;
+    config.limits.max_instances = max_instances;
+    config.limits.max_inflight = 4;
+    config.max_body = 16 * 1024 * 1024;
+    Host::start(config).await.expect("the host starts")
+}
+
+fn code_volume(dir: &std::path::Path) -> std::path::PathBuf {
+    let image = dir.join("code.ext4");
+    volumes::code_volume_from_dir(&common::program_dir(dir), &image, 64 << 20).unwrap();
+    image
+}
+
+async fn usage(http: &reqwest::Client, url: &str) -> serde_json::Value {
+    http.get(format!("{url}/about/usage"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_program_answers_get_and_post_of_any_size_and_in_parallel() {
+    let _one = common::one_at_a_time().await;
+    let dir = tempfile::tempdir().unwrap();
+    let host = host(dir.path(), Duration::from_secs(120), 2).await;
+    host.supervisor()
+        .register(PROGRAM, spec(code_volume(dir.path())));
+    let http = reqwest::Client::new();
+    let base = format!("{}/vm/{PROGRAM}", host.url());
+
+    // Cold start, then GET.
+    let answer = http.get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.text().await.unwrap(), "hello from the guest\n");
+
+    // POST bodies from 0 bytes to 10 MiB come back whole.
+    for size in [0usize, 1, 65_537, 1 << 20, 10 << 20] {
+        let body: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
+        let answer = http
+            .post(format!("{base}/cgi-bin/echo"))
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200, "size {size}");
+        let back = answer.bytes().await.unwrap();
+        assert_eq!(back.len(), size);
+        assert!(back[..] == body[..], "size {size} came back changed");
+    }
+
+    // 20 at once.
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let (http, url) = (http.clone(), format!("{base}/cgi-bin/echo"));
+        tasks.push(tokio::spawn(async move {
+            let body = format!("request {i}");
+            let answer = http.post(url).body(body.clone()).send().await.unwrap();
+            assert_eq!(answer.status(), 200);
+            assert_eq!(answer.text().await.unwrap(), body);
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let seen = usage(&http, &host.url()).await;
+    let vms = seen["vms"].as_array().unwrap();
+    assert!(!vms.is_empty() && vms.len() <= 2, "{seen}");
+    assert_eq!(seen["backend"], "qemu");
+    let served: u64 = vms.iter().map(|v| v["requests"].as_u64().unwrap()).sum();
+    assert_eq!(served, 26);
+
+    // A body over the limit is refused before any VM sees it.
+    let answer = http
+        .post(format!("{base}/cgi-bin/echo"))
+        .body(vec![0u8; 17 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 413);
+    // An unknown program, and a malformed name.
+    let unknown = format!("{}/vm/{}/", host.url(), "2".repeat(64));
+    assert_eq!(http.get(unknown).send().await.unwrap().status(), 404);
+    let bad = format!("{}/vm/not-a-hash/", host.url());
+    assert_eq!(http.get(bad).send().await.unwrap().status(), 400);
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_vms_stop_crashes_answer_502_and_volumes_keep_or_forget() {
+    let _one = common::one_at_a_time().await;
+    let dir = tempfile::tempdir().unwrap();
+    let host = host(dir.path(), Duration::from_secs(2), 1).await;
+    let mut program = spec(code_volume(dir.path()));
+    program.persistent_mib = Some(16);
+    host.supervisor().register(PROGRAM, program);
+    let http = reqwest::Client::new();
+    let base = format!("{}/vm/{PROGRAM}", host.url());
+    let get = |path: &str| {
+        let (http, url) = (http.clone(), format!("{base}/{path}"));
+        async move {
+            let answer = http.get(url).send().await.unwrap();
+            (answer.status().as_u16(), answer.text().await.unwrap())
+        }
+    };
+
+    assert_eq!(get("cgi-bin/write?kept").await, (200, "written\n".into()));
+    assert_eq!(
+        get("cgi-bin/read").await,
+        (200, "data=kept scratch=kept\n".into())
+    );
+
+    // Idle: the VM stops; the next request boots a new one, which finds
+    // the persistent volume as it was and a fresh scratch volume.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while usage(&http, &host.url()).await["vms"]
+        .as_array()
+        .unwrap()
+        .len()
+        == 1
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the idle VM did not stop"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        get("cgi-bin/read").await,
+        (200, "data=kept scratch=\n".into())
+    );
+
+    // The program exits: its request may answer or not, the next one 502s
+    // or boots afresh; then requests succeed again.
+    let _ = get("cgi-bin/stop").await;
+    let mut after = Vec::new();
+    for _ in 0..3 {
+        after.push(get("").await.0);
+    }
+    assert_eq!(*after.last().unwrap(), 200, "{after:?}");
+
+    // The VM crashes (kernel panic): the request in flight gets 502 with a
+    // reason, and the next request starts a fresh VM.
+    let (status, text) = get("cgi-bin/crash").await;
+    assert_eq!(status, 502, "{text}");
+    assert!(text.contains("vm_failed"), "{text}");
+    assert_eq!(get("").await, (200, "hello from the guest\n".into()));
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_guest_reaches_granted_services_and_nothing_else_on_the_host() {
+    // Two host services: one granted, one not.
+    let granted = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let other = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (granted_addr, other_addr) = (granted.local_addr().unwrap(), other.local_addr().unwrap());
+    let serve = |listener: tokio::net::TcpListener, text: &'static str| {
+        tokio::spawn(async move {
+            let app =
+                axum::Router::new().route("/", axum::routing::get(move || async move { text }));
+            axum::serve(listener, app).await.unwrap();
+        })
+    };
+    serve(granted, "granted service\n");
+    serve(other, "must not be reached\n");
+
+    let _one = common::one_at_a_time().await;
+    let dir = tempfile::tempdir().unwrap();
+    let host = host(dir.path(), Duration::from_secs(120), 1).await;
+    let mut program = spec(code_volume(dir.path()));
+    program.network = Some(NetworkSpec {
+        grants: vec![Grant {
+            guest: ("10.0.2.100".parse().unwrap(), 80),
+            host: granted_addr,
+        }],
+    });
+    host.supervisor().register(PROGRAM, program);
+    let http = Arc::new(reqwest::Client::new());
+    let fetch = |target: String| {
+        let (http, url) = (
+            http.clone(),
+            format!("{}/vm/{PROGRAM}/cgi-bin/fetch?{target}", host.url()),
+        );
+        async move { http.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    assert_eq!(fetch("10.0.2.100:80".into()).await, "granted service\n");
+    // The host's other port, through the gateway address, is not there.
+    assert_eq!(
+        fetch(format!("10.0.2.2:{}", other_addr.port())).await,
+        "blocked\n"
+    );
+    assert_eq!(
+        fetch(format!("10.0.2.100:{}", other_addr.port())).await,
+        "blocked\n"
+    );
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_images_and_oversized_code_are_refused() {
+    let _one = common::one_at_a_time().await;
+    let dir = tempfile::tempdir().unwrap();
+    let host = host(dir.path(), Duration::from_secs(120), 1).await;
+    let junk = dir.path().join("junk.img");
+    std::fs::write(&junk, vec![0x42u8; 1 << 16]).unwrap();
+    host.supervisor().register(PROGRAM, spec(junk));
+    let answer = reqwest::get(format!("{}/vm/{PROGRAM}/", host.url()))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 502);
+    let text = answer.text().await.unwrap();
+    assert!(text.contains("not a volume image"), "{text}");
+    assert!(usage(&reqwest::Client::new(), &host.url()).await["vms"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    // Code over the size limit never becomes a volume.
+    let tree = common::program_dir(dir.path());
+    std::fs::write(tree.join("big"), vec![0u8; 2 << 20]).unwrap();
+    let out = dir.path().join("big.ext4");
+    assert!(volumes::code_volume_from_dir(&tree, &out, 1 << 20).is_err());
+    assert!(!out.exists());
+    host.stop().await;
+}

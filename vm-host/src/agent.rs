@@ -117,6 +117,7 @@ impl AgentLink {
         let (outbox, mut outgoing) = mpsc::unbounded_channel::<Frame>();
         tokio::spawn(async move {
             while let Some(frame) = outgoing.recv().await {
+                tracing::trace!(kind = ?frame.kind, id = frame.id, len = frame.payload.len(), "to the agent");
                 if write.write_all(&frame.encode()).await.is_err() {
                     return;
                 }
@@ -138,6 +139,7 @@ impl AgentLink {
                         Ok(frame) => frame,
                         Err(e) => break e,
                     };
+                    tracing::trace!(kind = ?frame.kind, id = frame.id, len = frame.payload.len(), "from the agent");
                     match frame.kind {
                         Kind::Ready => {
                             let _ = state_tx.send(LinkState::Ready);

@@ -29,6 +29,7 @@ fn spec(code: std::path::PathBuf) -> ProgramSpec {
 }
 
 async fn host(dir: &std::path::Path, idle: Duration, max_instances: usize) -> Host {
+    common::logs();
     let runtime = tokio::task::spawn_blocking(common::runtime).await.unwrap();
     let mut config = Config::new(dir.join("crn"), runtime.dir.clone());
     config.port = 0;

@@ -62,11 +62,13 @@ fn serve() -> Result<(), String> {
             other => log(&format!("ignoring {other:?} before the config")),
         }
     };
+    log("config received");
     if std::process::id() == 1 {
         init::mounts(&config.mounts)?;
         init::network(config.network.as_ref())?;
     }
     let program = program::start(&config, outbox.clone())?;
+    log(&format!("started {:?}", config.entrypoint));
 
     // Each request's body goes to its own relay thread.
     let mut bodies: HashMap<u64, mpsc::Sender<Vec<u8>>> = HashMap::new();

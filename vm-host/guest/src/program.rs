@@ -85,6 +85,7 @@ pub fn start(config: &GuestConfig, outbox: Outbox) -> Result<Program, String> {
                 return;
             }
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                log(&format!("the program answers on port {port}"));
                 send(&outbox, Frame::new(Kind::Ready, 0, Vec::new()));
                 return;
             }

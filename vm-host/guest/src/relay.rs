@@ -49,18 +49,32 @@ fn relay(
         }
     }
     request.push_str("Connection: close\r\n\r\n");
-    let to_program = |e: std::io::Error| format!("writing to the program: {e}");
-    conn.write_all(request.as_bytes()).map_err(to_program)?;
-    // The body until the host's End (the sender is dropped).
-    for chunk in body {
-        conn.write_all(&chunk).map_err(to_program)?;
-    }
+    // The request is written on a thread of its own while the answer is
+    // read here: a program that answers as it reads (an echo) would
+    // otherwise fill both directions' buffers and stall with us.
+    let mut writer = conn
+        .try_clone()
+        .map_err(|e| format!("the connection to the program: {e}"))?;
+    let written = std::thread::spawn(move || -> Result<(), String> {
+        let to_program = |e: std::io::Error| format!("writing to the program: {e}");
+        writer.write_all(request.as_bytes()).map_err(to_program)?;
+        // The body until the host's End (the sender is dropped).
+        for chunk in body {
+            writer.write_all(&chunk).map_err(to_program)?;
+        }
+        Ok(())
+    });
 
     let mut reader = BufReader::with_capacity(64 * 1024, conn);
     let mut status_line = String::new();
-    reader
-        .read_line(&mut status_line)
-        .map_err(|e| format!("reading the program's answer: {e}"))?;
+    let read = reader.read_line(&mut status_line);
+    if status_line.is_empty() {
+        // No answer at all: say why the request failed, if it did.
+        if let Ok(Err(e)) = written.join() {
+            return Err(e);
+        }
+    }
+    read.map_err(|e| format!("reading the program's answer: {e}"))?;
     let status = status_line
         .split_whitespace()
         .nth(1)

@@ -36,6 +36,16 @@ pub fn build_agent() -> PathBuf {
     target_dir().join("x86_64-unknown-linux-gnu/release/aether-guest")
 }
 
+/// Logs to the test's output when `AETHER_LOG` asks for them.
+pub fn logs() {
+    if let Ok(filter) = std::env::var("AETHER_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    }
+}
+
 /// The runtime, built once (kept under the target dir between runs).
 pub fn runtime() -> Runtime {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();

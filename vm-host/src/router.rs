@@ -13,6 +13,7 @@ use axum::routing::{any, get};
 use axum::{Json, Router};
 use futures_util::StreamExt;
 use serde_json::json;
+use tracing::Instrument;
 
 use crate::supervisor::{Supervisor, SupervisorError};
 
@@ -71,7 +72,17 @@ async fn vm_path(
 
 async fn relay(state: RouterState, hash: String, path: String, request: Request) -> Response {
     let span = tracing::info_span!("request", program = %hash, method = %request.method());
-    let _enter = span.enter();
+    relay_in_span(state, hash, path, request)
+        .instrument(span)
+        .await
+}
+
+async fn relay_in_span(
+    state: RouterState,
+    hash: String,
+    path: String,
+    request: Request,
+) -> Response {
     if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
         return error(
             StatusCode::BAD_REQUEST,

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use aether_vm_protocol::{GuestConfig, GuestNetwork, Mount};
 use serde::Serialize;
+use tracing::Instrument;
 
 use crate::agent::AgentLink;
 use crate::hypervisor::{
@@ -73,6 +74,9 @@ pub struct Instance {
     requests: AtomicU64,
     memory_mib: u32,
     vcpus: u32,
+    stopping: std::sync::atomic::AtomicBool,
+    /// Held while this VM may write the program's persistent volume.
+    volume: Mutex<Option<tokio::sync::OwnedMutexGuard<()>>>,
 }
 
 impl Instance {
@@ -84,10 +88,13 @@ impl Instance {
     }
 
     async fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
         self.link.shutdown();
         if let Some(mut vm) = self.vm.lock().await.take() {
             vm.stop(Duration::from_secs(5)).await;
         }
+        // The hypervisor is gone: the next VM may open the volume.
+        self.volume.lock().unwrap_or_else(|p| p.into_inner()).take();
         // Scratch and sockets go; the persistent volume lives elsewhere.
         let _ = tokio::fs::remove_dir_all(&self.dir).await;
     }
@@ -109,6 +116,8 @@ struct Pool {
     instances: Mutex<Vec<Arc<Instance>>>,
     boot: tokio::sync::Mutex<()>,
     booted: AtomicU64,
+    /// One VM at a time holds the persistent volume.
+    volume: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Pool {
@@ -188,6 +197,7 @@ impl Supervisor {
             instances: Mutex::default(),
             boot: tokio::sync::Mutex::new(()),
             booted: AtomicU64::new(0),
+            volume: Arc::default(),
         });
         let old = self
             .pools
@@ -263,7 +273,14 @@ impl Supervisor {
         // Short names: Unix socket paths are limited to 108 bytes.
         let name = format!("{}-{n}", &pool.hash[..pool.hash.len().min(12)]);
         let span = tracing::info_span!("boot", vm = %name);
-        let _enter = span.enter();
+        self.boot_named(pool, name).instrument(span).await
+    }
+
+    async fn boot_named(
+        &self,
+        pool: &Arc<Pool>,
+        name: String,
+    ) -> Result<Arc<Instance>, SupervisorError> {
         let started = Instant::now();
         let dir = self.dir.join("vms").join(&name);
         let fail = |e: String| SupervisorError::Boot(e);
@@ -297,7 +314,10 @@ impl Supervisor {
                 read_only: false,
             });
         }
+        let mut volume = None;
         if let Some(mib) = spec.persistent_mib {
+            // Wait until the VM before (stopping, crashed) has let go of it.
+            volume = Some(pool.volume.clone().lock_owned().await);
             let keep = self.dir.join("volumes").join(&pool.hash);
             std::fs::create_dir_all(&keep).map_err(|e| fail(e.to_string()))?;
             let path = keep.join("data.ext4");
@@ -352,8 +372,9 @@ impl Supervisor {
             Err(e) => {
                 vm.stop(Duration::from_millis(100)).await;
                 return Err(fail(format!(
-                    "{e}; console: {}",
-                    crate::hypervisor::console_tail(&console_log, 15)
+                    "{e}; console: {}; hypervisor: {}",
+                    crate::hypervisor::console_tail(&console_log, 15),
+                    crate::hypervisor::console_tail(&dir.join("qemu.log"), 5),
                 )));
             }
         };
@@ -369,6 +390,8 @@ impl Supervisor {
             requests: AtomicU64::new(0),
             memory_mib: spec.memory_mib,
             vcpus: spec.vcpus,
+            stopping: Default::default(),
+            volume: Mutex::new(volume),
         });
         pool.instances
             .lock()
@@ -379,7 +402,9 @@ impl Supervisor {
             let (instance, pool) = (instance.clone(), pool.clone());
             tokio::spawn(async move {
                 let why = instance.link.failed().await;
-                tracing::warn!(vm = %instance.name, %why, "instance failed");
+                if !instance.stopping.load(Ordering::SeqCst) {
+                    tracing::warn!(vm = %instance.name, %why, "instance failed");
+                }
                 pool.instances
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())

@@ -108,8 +108,8 @@ pub fn start(config: &GuestConfig, outbox: Outbox) -> Result<Program, String> {
             if got == pid {
                 let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
                 exited.store(true, Ordering::SeqCst);
-                // Let the output threads drain what the program last wrote.
-                std::thread::sleep(Duration::from_millis(100));
+                // Let the output threads take what the program last wrote.
+                std::thread::sleep(Duration::from_millis(20));
                 let last_lines = lines
                     .lock()
                     .map(|l| l.iter().cloned().collect())

@@ -83,10 +83,12 @@ pub fn program_dir(root: &Path) -> PathBuf {
         ),
         (
             "fetch",
-            "printf 'Content-Type: text/plain\\r\\n\\r\\n'\nif wget -q -T 3 -O - \"http://$QUERY_STRING/\" 2>/dev/null; then :; else echo blocked; fi\n",
+            // busybox's wget crashes in Debian's static build; nc does not.
+            "printf 'Content-Type: text/plain\\r\\n\\r\\n'\nhost=${QUERY_STRING%:*}; port=${QUERY_STRING#*:}\nbody=$(printf 'GET / HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n' \"$host\" | nc -w 3 \"$host\" \"$port\" 2>/dev/null | sed '1,/^\\r*$/d')\nif [ -n \"$body\" ]; then echo \"$body\"; else echo blocked; fi\n",
         ),
         ("stop", "printf 'Content-Type: text/plain\\r\\n\\r\\n'\necho stopping\nkillall httpd\n"),
-        ("crash", "printf 'Content-Type: text/plain\\r\\n\\r\\n'\necho c > /proc/sysrq-trigger\n"),
+        // The kernel panics before the program answers anything.
+        ("crash", "echo c > /proc/sysrq-trigger\n"),
     ];
     for (name, body) in scripts {
         let path = cgi.join(name);

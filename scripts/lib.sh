@@ -7,8 +7,11 @@ cd "$ROOT"
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 # Debian packages the build needs: a C toolchain for the -sys crates
-# (zstd, lz4, bzip2) and OpenSSL headers for openssl-sys.
-PACKAGES=(build-essential pkg-config libssl-dev ca-certificates curl)
+# (zstd, lz4, bzip2) and OpenSSL headers for openssl-sys. The resource
+# node's micro-VMs need QEMU, a static busybox (the guest's userland) and
+# mke2fs (volumes).
+PACKAGES=(build-essential pkg-config libssl-dev ca-certificates curl
+    qemu-system-x86 busybox-static e2fsprogs)
 
 install_packages() {
     local missing=()
@@ -57,6 +60,27 @@ python_reference() {
         cp "$requirements" "$stamp"
     fi
     export AETHER_PYTHON="${AETHER_PYTHON:-$venv/bin/python}"
+}
+
+# The Debian cloud kernel the micro-VMs boot: downloaded once into the
+# cache (not installed on this machine). AETHER_KERNEL_DEB names it for the
+# tests and for `aether crn build-runtime --kernel-deb`.
+kernel_package() {
+    local dir="$HOME/.cache/aether/debs" sudo="" pkg deb
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    mkdir -p "$dir"
+    deb=$(ls "$dir"/linux-image-*-cloud-amd64_*.deb 2>/dev/null | tail -n 1 || true)
+    if [ -z "$deb" ]; then
+        pkg=$(apt-cache depends --important linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-/ {print $2; exit}')
+        if [ -z "$pkg" ]; then
+            $sudo apt-get update -qq
+            pkg=$(apt-cache depends --important linux-image-cloud-amd64 | awk '/Depends: linux-image-/ {print $2; exit}')
+        fi
+        say "downloading the guest kernel package $pkg"
+        (cd "$dir" && apt-get download -qq "$pkg" 2>&1 | grep -v "unsandboxed" || true)
+        deb=$(ls "$dir"/"$pkg"_*.deb | tail -n 1)
+    fi
+    export AETHER_KERNEL_DEB="${AETHER_KERNEL_DEB:-$deb}"
 }
 
 prepare() {

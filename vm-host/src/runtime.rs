@@ -328,7 +328,6 @@ fn module_depends(name: &str, path: &Path) -> Result<Vec<String>, RuntimeError> 
         .filter_map(|field| field.strip_prefix(b"depends="))
         .flat_map(|list| {
             String::from_utf8_lossy(list)
-                .into_owned()
                 .split(',')
                 .map(str::to_string)
                 .collect::<Vec<_>>()
@@ -409,7 +408,7 @@ impl Cpio {
     }
 
     fn pad(&mut self) {
-        while self.out.len() % 4 != 0 {
+        while !self.out.len().is_multiple_of(4) {
             self.out.push(0);
         }
     }

@@ -39,7 +39,7 @@ fn relay(
     port: u16,
     outbox: &Outbox,
 ) -> Result<(), String> {
-    let mut conn = TcpStream::connect(("127.0.0.1", port))
+    let conn = TcpStream::connect(("127.0.0.1", port))
         .map_err(|e| format!("the program does not answer on port {port}: {e}"))?;
     let _ = conn.set_nodelay(true);
     let mut request = format!("{} HTTP/1.1\r\n", head.line);

@@ -57,7 +57,10 @@ async fn main() {
         colds.push(start.elapsed());
     }
     colds.sort();
-    println!("  cold start (request through boot):  median {:?}  worst {:?}", colds[1], colds[2]);
+    println!(
+        "  cold start (request through boot):  median {:?}  worst {:?}",
+        colds[1], colds[2]
+    );
 
     let mut warm = Vec::new();
     for _ in 0..200 {
@@ -92,7 +95,10 @@ async fn main() {
     for t in tasks {
         total += t.await.unwrap();
     }
-    println!("  warm GET, 8 clients:                {:.0} requests/s", total as f64 / 5.0);
+    println!(
+        "  warm GET, 8 clients:                {:.0} requests/s",
+        total as f64 / 5.0
+    );
 
     let body = vec![7u8; 1 << 20];
     let start = Instant::now();

@@ -258,6 +258,51 @@ mod tests {
         assert!(!big.exists());
     }
 
+    fn tar_entry(name: &str, data: &[u8]) -> Vec<u8> {
+        let mut header = tar::Header::new_gnu();
+        // Written raw: the tar crate refuses to build a `..` path itself.
+        let raw = &mut header.as_gnu_mut().unwrap().name;
+        raw[..name.len()].copy_from_slice(name.as_bytes());
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_cksum();
+        let mut out = header.as_bytes().to_vec();
+        out.extend_from_slice(data);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+        out
+    }
+
+    #[test]
+    fn archives_become_volumes_and_escaping_entries_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut good = tar_entry("app/run.sh", b"echo hi");
+        good.extend(vec![0u8; 1024]);
+        let archive = dir.path().join("good.tar");
+        fs::write(&archive, &good).unwrap();
+        let image = dir.path().join("good.ext4");
+        code_volume_from_archive(&archive, &image, 1 << 20).unwrap();
+        assert_eq!(fs_type(&image).unwrap(), "ext4");
+
+        let mut evil = tar_entry("../escaped", b"gotcha");
+        evil.extend(vec![0u8; 1024]);
+        let archive = dir.path().join("evil.tar");
+        fs::write(&archive, &evil).unwrap();
+        let image = dir.path().join("evil.ext4");
+        assert!(code_volume_from_archive(&archive, &image, 1 << 20).is_err());
+        assert!(!image.exists());
+        assert!(!dir.path().join("escaped").exists());
+        // An archive bigger than the limit is refused as it unpacks.
+        let mut big = tar_entry("big", &vec![1u8; 64 * 1024]);
+        big.extend(vec![0u8; 1024]);
+        let archive = dir.path().join("big.tar");
+        fs::write(&archive, &big).unwrap();
+        assert!(matches!(
+            code_volume_from_archive(&archive, &dir.path().join("big.ext4"), 16 * 1024),
+            Err(VolumeError::TooLarge { .. })
+        ));
+    }
+
     #[test]
     fn the_cache_drops_the_least_recently_used() {
         let dir = tempfile::tempdir().unwrap();

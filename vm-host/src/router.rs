@@ -90,6 +90,17 @@ async fn relay_in_span(
             "the program is named by its 64-hex-digit item hash",
         );
     }
+    // The path stays inside the program: no `..` segment, however encoded.
+    if path
+        .split('/')
+        .any(|segment| percent_decoded(segment) == ".." || segment.contains('\\'))
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_path",
+            "the path may not climb out of the program with `..`",
+        );
+    }
     let (parts, body) = request.into_parts();
     let target = match parts.uri.query() {
         Some(q) => format!("/{path}?{q}"),
@@ -156,6 +167,36 @@ async fn relay_in_span(
     builder
         .body(Body::from_stream(stream))
         .unwrap_or_else(|e| error(StatusCode::BAD_GATEWAY, "bad_response", e.to_string()))
+}
+
+/// `segment` with its %XX escapes decoded (bytes that are not UTF-8 kept lossily).
+fn percent_decoded(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+            if let Ok(b) = u8::from_str_radix(hex, 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escapes_decode() {
+        assert_eq!(super::percent_decoded("%2e%2E"), "..");
+        assert_eq!(super::percent_decoded("a%2"), "a%2");
+        assert_eq!(super::percent_decoded("%zz%é"), "%zz%é");
+    }
 }
 
 fn tokio_stream_from<T: Send + 'static>(

@@ -273,7 +273,13 @@ impl Supervisor {
         // Short names: Unix socket paths are limited to 108 bytes.
         let name = format!("{}-{n}", &pool.hash[..pool.hash.len().min(12)]);
         let span = tracing::info_span!("boot", vm = %name);
-        self.boot_named(pool, name).instrument(span).await
+        let dir = self.dir.join("vms").join(&name);
+        let booted = self.boot_named(pool, name).instrument(span).await;
+        if booted.is_err() {
+            // A VM that did not boot leaves nothing behind.
+            let _ = tokio::fs::remove_dir_all(&dir).await;
+        }
+        booted
     }
 
     async fn boot_named(

@@ -47,6 +47,18 @@ fn code_volume(dir: &std::path::Path) -> std::path::PathBuf {
     image
 }
 
+/// A GET sent as typed, without a client's path clean-up.
+async fn raw_get(url: &str, target: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    answer
+}
+
 async fn usage(http: &reqwest::Client, url: &str) -> serde_json::Value {
     http.get(format!("{url}/about/usage"))
         .send()
@@ -116,6 +128,12 @@ async fn a_program_answers_get_and_post_of_any_size_and_in_parallel() {
         .await
         .unwrap();
     assert_eq!(answer.status(), 413);
+    // Paths that climb out of the program, raw or escaped, never leave it.
+    for path in ["../../about/usage", "%2e%2e/%2E%2E/about/usage", "a/..%2f..%2fabout"] {
+        let answer = raw_get(&host.url(), &format!("/vm/{PROGRAM}/{path}")).await;
+        assert!(answer.starts_with("HTTP/1.1 400"), "{path}: {answer}");
+        assert!(answer.contains("bad_path"), "{path}: {answer}");
+    }
     // An unknown program, and a malformed name.
     let unknown = format!("{}/vm/{}/", host.url(), "2".repeat(64));
     assert_eq!(http.get(unknown).send().await.unwrap().status(), 404);
@@ -250,6 +268,33 @@ async fn the_guest_reaches_granted_services_and_nothing_else_on_the_host() {
         fetch(format!("10.0.2.100:{}", other_addr.port())).await,
         "blocked\n"
     );
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_program_that_never_listens_times_out_clearly() {
+    let _one = common::one_at_a_time().await;
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::task::spawn_blocking(common::runtime).await.unwrap();
+    let mut config = Config::new(dir.path().join("crn"), runtime.dir.clone());
+    config.port = 0;
+    config.backend = BackendChoice::Qemu;
+    config.limits.ready_timeout = Duration::from_secs(8);
+    let host = Host::start(config).await.unwrap();
+    let mut program = spec(code_volume(dir.path()));
+    program.entrypoint = "echo 'not listening, only sleeping'; exec sleep 600".into();
+    host.supervisor().register(PROGRAM, program);
+    let answer = reqwest::get(format!("{}/vm/{PROGRAM}/", host.url()))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 502);
+    let text = answer.text().await.unwrap();
+    assert!(text.contains("did not answer on its port within 8s"), "{text}");
+    // Nothing is left running or on disk.
+    let seen = usage(&reqwest::Client::new(), &host.url()).await;
+    assert!(seen["vms"].as_array().unwrap().is_empty(), "{seen}");
+    let vms = dir.path().join("crn/vms");
+    assert_eq!(std::fs::read_dir(&vms).map(|d| d.count()).unwrap_or(0), 0);
     host.stop().await;
 }
 

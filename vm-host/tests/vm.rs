@@ -129,7 +129,11 @@ async fn a_program_answers_get_and_post_of_any_size_and_in_parallel() {
         .unwrap();
     assert_eq!(answer.status(), 413);
     // Paths that climb out of the program, raw or escaped, never leave it.
-    for path in ["../../about/usage", "%2e%2e/%2E%2E/about/usage", "a/..%2f..%2fabout"] {
+    for path in [
+        "../../about/usage",
+        "%2e%2e/%2E%2E/about/usage",
+        "a/..%2f..%2fabout",
+    ] {
         let answer = raw_get(&host.url(), &format!("/vm/{PROGRAM}/{path}")).await;
         assert!(answer.starts_with("HTTP/1.1 400"), "{path}: {answer}");
         assert!(answer.contains("bad_path"), "{path}: {answer}");
@@ -289,7 +293,10 @@ async fn a_program_that_never_listens_times_out_clearly() {
         .unwrap();
     assert_eq!(answer.status(), 502);
     let text = answer.text().await.unwrap();
-    assert!(text.contains("did not answer on its port within 8s"), "{text}");
+    assert!(
+        text.contains("did not answer on its port within 8s"),
+        "{text}"
+    );
     // Nothing is left running or on disk.
     let seen = usage(&reqwest::Client::new(), &host.url()).await;
     assert!(seen["vms"].as_array().unwrap().is_empty(), "{seen}");

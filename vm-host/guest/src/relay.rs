@@ -39,6 +39,7 @@ fn relay(
     port: u16,
     outbox: &Outbox,
 ) -> Result<(), String> {
+    let started = std::time::Instant::now();
     let conn = TcpStream::connect(("127.0.0.1", port))
         .map_err(|e| format!("the program does not answer on port {port}: {e}"))?;
     let _ = conn.set_nodelay(true);
@@ -108,6 +109,14 @@ fn relay(
             headers.push((name.to_string(), value.to_string()));
         }
     }
+    // The guest's share of the answer's time, so the host's can be told apart.
+    headers.push((
+        "server-timing".into(),
+        format!(
+            "aether-guest;dur={:.3}",
+            started.elapsed().as_secs_f64() * 1000.0
+        ),
+    ));
     send(
         outbox,
         Frame::new(

@@ -237,13 +237,38 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = CloudHypervisor::vm_config(&spec(dir.path()));
         const VM_CONFIG: &[&str] = &[
-            "cpus", "memory", "payload", "rate_limit_groups", "disks", "net", "rng", "balloon",
-            "fs", "pmem", "serial", "console", "debug_console", "devices", "vdpa", "vsock",
-            "numa", "iommu", "sgx_epc", "watchdog", "pvpanic", "pci_segments", "platform",
-            "tpm", "landlock_enable", "landlock_rules",
+            "cpus",
+            "memory",
+            "payload",
+            "rate_limit_groups",
+            "disks",
+            "net",
+            "rng",
+            "balloon",
+            "fs",
+            "pmem",
+            "serial",
+            "console",
+            "debug_console",
+            "devices",
+            "vdpa",
+            "vsock",
+            "numa",
+            "iommu",
+            "sgx_epc",
+            "watchdog",
+            "pvpanic",
+            "pci_segments",
+            "platform",
+            "tpm",
+            "landlock_enable",
+            "landlock_rules",
         ];
         for key in config.as_object().unwrap().keys() {
-            assert!(VM_CONFIG.contains(&key.as_str()), "{key} is not a VmConfig property");
+            assert!(
+                VM_CONFIG.contains(&key.as_str()),
+                "{key} is not a VmConfig property"
+            );
         }
         // payload: PayloadConfig, kernel/initramfs/cmdline strings.
         for field in ["kernel", "initramfs", "cmdline"] {
@@ -257,7 +282,9 @@ mod tests {
         assert_eq!(config["memory"]["size"].as_u64(), Some(256 << 20));
         // disks: DiskConfig, path string, readonly boolean, serial string.
         let disk = &config["disks"][0];
-        assert!(disk["path"].is_string() && disk["readonly"].is_boolean() && disk["serial"].is_string());
+        assert!(
+            disk["path"].is_string() && disk["readonly"].is_boolean() && disk["serial"].is_string()
+        );
         // serial/console: ConsoleConfig requires mode in its enum; File needs file.
         let modes = ["Off", "Pty", "Tty", "File", "Socket", "Null"];
         for device in ["serial", "console"] {
@@ -289,7 +316,10 @@ mod tests {
                 let mut line = String::new();
                 reader.read_line(&mut line).await.unwrap();
                 let mut parts = line.split_whitespace();
-                let (method, path) = (parts.next().unwrap().to_string(), parts.next().unwrap().to_string());
+                let (method, path) = (
+                    parts.next().unwrap().to_string(),
+                    parts.next().unwrap().to_string(),
+                );
                 let mut length = 0usize;
                 loop {
                     let mut header = String::new();
@@ -321,7 +351,10 @@ mod tests {
         let server = stand_in(
             socket.clone(),
             vec![
-                ("200 OK", r#"{"build_version":"v50","version":"50.0","pid":1,"features":[]}"#),
+                (
+                    "200 OK",
+                    r#"{"build_version":"v50","version":"50.0","pid":1,"features":[]}"#,
+                ),
                 ("204 No Content", ""),
                 ("204 No Content", ""),
                 ("200 OK", r#"{"config":{},"state":"Running"}"#),
@@ -334,16 +367,24 @@ mod tests {
         .await;
         let config = CloudHypervisor::vm_config(&spec(dir.path()));
         request(&socket, "GET", "vmm.ping", None).await.unwrap();
-        request(&socket, "PUT", "vm.create", Some(config.clone())).await.unwrap();
+        request(&socket, "PUT", "vm.create", Some(config.clone()))
+            .await
+            .unwrap();
         request(&socket, "PUT", "vm.boot", None).await.unwrap();
         assert_eq!(status(&socket).await.unwrap(), "Running");
         shutdown_vmm(&socket).await.unwrap();
         // An error answer is an error naming the endpoint and what it said.
         let err = request(&socket, "PUT", "vm.boot", None).await.unwrap_err();
-        assert!(err.to_string().contains("vm.boot") && err.to_string().contains("not created"), "{err}");
+        assert!(
+            err.to_string().contains("vm.boot") && err.to_string().contains("not created"),
+            "{err}"
+        );
 
         let seen = server.await.unwrap();
-        let calls: Vec<(&str, &str)> = seen.iter().map(|(m, p, _)| (m.as_str(), p.as_str())).collect();
+        let calls: Vec<(&str, &str)> = seen
+            .iter()
+            .map(|(m, p, _)| (m.as_str(), p.as_str()))
+            .collect();
         assert_eq!(
             calls,
             [

@@ -1,5 +1,6 @@
 //! `cargo bench -p aether-vm-host`: cold start (first request to a program
-//! with no VM, through boot), warm request latency and throughput, and a
+//! with no VM, through boot; with the code cached, and fetched from a core
+//! node), warm request latency and throughput, and a
 //! 1 MiB echo, all through the router over HTTP on loopback. Under QEMU
 //! TCG here (no usable KVM); compare as ratios on one machine.
 
@@ -58,9 +59,49 @@ async fn main() {
     }
     colds.sort();
     println!(
-        "  cold start (request through boot):  median {:?}  worst {:?}",
+        "  cold start, code cached:            median {:?}  worst {:?}",
         colds[1], colds[2]
     );
+
+    // Code not cached: fetched from a core node by content id, then booted.
+    let mut node_config = aether_node::Config::new(dir.path().join("node"));
+    node_config.port = 0;
+    let node = aether_node::Node::start(node_config).await.unwrap();
+    let id = aether_sdk::node_client::NodeClient::new(node.url())
+        .upload_file(
+            &spec.code,
+            aether_sdk::node_client::StorageEngine::Storage,
+            |_, _| {},
+        )
+        .await
+        .unwrap();
+    let size = std::fs::metadata(&spec.code).unwrap().len();
+    let mut uncached = Vec::new();
+    for _ in 0..3 {
+        host.supervisor().unregister(PROGRAM).await;
+        let _ = std::fs::remove_file(dir.path().join("crn/cache").join(&id));
+        let start = Instant::now();
+        let code = host.volume(&node.url(), &id).await.unwrap();
+        host.supervisor().register(
+            PROGRAM,
+            ProgramSpec {
+                code,
+                ..spec.clone()
+            },
+        );
+        let answer = http.get(&url).send().await.unwrap();
+        assert_eq!(answer.status(), 200);
+        answer.bytes().await.unwrap();
+        uncached.push(start.elapsed());
+    }
+    uncached.sort();
+    println!(
+        "  cold start, code fetched ({} MiB):   median {:?}  worst {:?}",
+        size >> 20,
+        uncached[1],
+        uncached[2]
+    );
+    node.stop().await;
 
     let (mut warm, mut host_share) = (Vec::new(), Vec::new());
     for _ in 0..200 {

@@ -132,6 +132,8 @@ pub struct Config {
     pub limits: Limits,
     /// Largest request body relayed to a VM.
     pub max_body: usize,
+    /// Bytes of downloaded volumes kept (least recently used go first).
+    pub cache_limit: u64,
 }
 
 impl Config {
@@ -152,6 +154,7 @@ impl Config {
                 ready_timeout: Duration::from_secs(60),
             },
             max_body: 64 * 1024 * 1024,
+            cache_limit: 10 << 30,
         }
     }
 }
@@ -168,6 +171,9 @@ pub enum HostError {
     /// The port did not bind.
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
+    /// The volume cache could not be set up.
+    #[error("volume cache: {0}")]
+    Cache(String),
 }
 
 /// A running resource node.
@@ -176,11 +182,14 @@ pub struct Host {
     addr: SocketAddr,
     stop: tokio::sync::watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
+    cache: volumes::Cache,
 }
 
 impl Host {
     /// Starts serving.
     pub async fn start(config: Config) -> Result<Host, HostError> {
+        let cache = volumes::Cache::new(config.data_dir.join("cache"), config.cache_limit)
+            .map_err(|e| HostError::Cache(e.to_string()))?;
         let backend = backend(config.backend).map_err(HostError::Backend)?;
         let runtime = runtime::Runtime::open(&config.runtime)?;
         tracing::info!(backend = backend.name(), acceleration = %backend.acceleration(), runtime = %runtime.id, "vm-host starting");
@@ -232,6 +241,7 @@ impl Host {
             addr,
             stop,
             server,
+            cache,
         })
     }
 
@@ -243,6 +253,13 @@ impl Host {
     /// The programs and VMs.
     pub fn supervisor(&self) -> &Arc<Supervisor> {
         &self.supervisor
+    }
+
+    /// A volume by content id: from the cache, or fetched from the core
+    /// node at `node_url` and checked (at most [`MAX_CODE_BYTES`]).
+    pub async fn volume(&self, node_url: &str, id: &str) -> Result<PathBuf, volumes::VolumeError> {
+        let node = aether_sdk::node_client::NodeClient::new(node_url);
+        self.cache.fetch(&node, id, MAX_CODE_BYTES).await
     }
 
     /// Stops every VM and the server.

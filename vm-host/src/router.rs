@@ -189,6 +189,12 @@ fn percent_decoded(segment: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+fn tokio_stream_from<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<T>,
+) -> impl futures_util::Stream<Item = T> + Send {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -197,10 +203,4 @@ mod tests {
         assert_eq!(super::percent_decoded("a%2"), "a%2");
         assert_eq!(super::percent_decoded("%zz%é"), "%zz%é");
     }
-}
-
-fn tokio_stream_from<T: Send + 'static>(
-    mut rx: tokio::sync::mpsc::UnboundedReceiver<T>,
-) -> impl futures_util::Stream<Item = T> + Send {
-    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
 }

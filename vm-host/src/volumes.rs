@@ -35,6 +35,14 @@ pub enum VolumeError {
     /// The archive does not unpack.
     #[error("the archive does not unpack: {0}")]
     Archive(String),
+    /// A download from a core node failed or did not match its id.
+    #[error("fetching {id}: {message}")]
+    Fetch {
+        /// The content id asked for.
+        id: String,
+        /// Why.
+        message: String,
+    },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> VolumeError + '_ {
@@ -205,6 +213,43 @@ impl Cache {
         Ok(path)
     }
 
+    /// The file `id` (a sha256 or a CID) from the cache, or else fetched
+    /// from the core node behind `node` (checked against `id` as it
+    /// streams in, and refused past `limit` bytes), then kept.
+    pub async fn fetch(
+        &self,
+        node: &aether_sdk::node_client::NodeClient,
+        id: &str,
+        limit: u64,
+    ) -> Result<PathBuf, VolumeError> {
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(VolumeError::Fetch {
+                id: id.to_string(),
+                message: "not a content id".into(),
+            });
+        }
+        if let Some(path) = self.get(id) {
+            return Ok(path);
+        }
+        let partial = self.dir.join(format!(".{id}.partial"));
+        let file = tokio::fs::File::create(&partial)
+            .await
+            .map_err(io(&partial))?;
+        let mut out = Limited {
+            file,
+            left: limit.min(self.limit),
+        };
+        let fetched = node.download_file(id, &mut out, |_, _| {}).await;
+        if let Err(e) = fetched {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Err(VolumeError::Fetch {
+                id: id.to_string(),
+                message: e.to_string(),
+            });
+        }
+        self.insert(id, &partial)
+    }
+
     fn trim(&self, keep: &str) -> Result<(), VolumeError> {
         let mut entries: Vec<(std::time::SystemTime, u64, PathBuf)> = fs::read_dir(&self.dir)
             .map_err(io(&self.dir))?
@@ -228,6 +273,46 @@ impl Cache {
             }
         }
         Ok(())
+    }
+}
+
+/// A file that refuses to grow past `left` more bytes.
+struct Limited {
+    file: tokio::fs::File,
+    left: u64,
+}
+
+impl tokio::io::AsyncWrite for Limited {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        if buf.len() as u64 > self.left {
+            return std::task::Poll::Ready(Err(std::io::Error::other(
+                "the file is larger than the cache allows",
+            )));
+        }
+        let this = &mut *self;
+        let written = std::pin::Pin::new(&mut this.file).poll_write(cx, buf);
+        if let std::task::Poll::Ready(Ok(n)) = &written {
+            this.left -= *n as u64;
+        }
+        written
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.file).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.file).poll_shutdown(cx)
     }
 }
 

@@ -331,3 +331,77 @@ async fn bad_images_and_oversized_code_are_refused() {
     assert!(!out.exists());
     host.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn code_comes_from_a_core_node_by_content_id_and_is_cached() {
+    use aether_sdk::node_client::{NodeClient, StorageEngine};
+    let _one = common::one_at_a_time().await;
+    let dir = tempfile::tempdir().unwrap();
+    // A real core node holds the code volume as a stored file.
+    let mut node_config = aether_node::Config::new(dir.path().join("node"));
+    node_config.port = 0;
+    let node = aether_node::Node::start(node_config).await.unwrap();
+    let image = code_volume(dir.path());
+    let id = NodeClient::new(node.url())
+        .upload_file(&image, StorageEngine::Storage, |_, _| {})
+        .await
+        .unwrap();
+
+    let host = host(dir.path(), Duration::from_secs(120), 1).await;
+    let fetched = host.volume(&node.url(), &id).await.unwrap();
+    assert_eq!(
+        std::fs::read(&fetched).unwrap(),
+        std::fs::read(&image).unwrap()
+    );
+    host.supervisor().register(PROGRAM, spec(fetched));
+    let answer = reqwest::get(format!("{}/vm/{PROGRAM}/", host.url()))
+        .await
+        .unwrap();
+    assert_eq!(answer.text().await.unwrap(), "hello from the guest\n");
+
+    // Cached: the core node is no longer needed for it.
+    let node_url = node.url();
+    node.stop().await;
+    assert_eq!(
+        host.volume(&node_url, &id).await.unwrap(),
+        host.volume(&node_url, &id).await.unwrap()
+    );
+    // What is neither cached nor reachable is a clear error, and leaves nothing.
+    let missing = "ab".repeat(32);
+    let err = host.volume(&node_url, &missing).await.unwrap_err();
+    assert!(err.to_string().contains(&missing), "{err}");
+    assert!(host.volume(&node_url, "../../etc/passwd").await.is_err());
+    let cached: Vec<_> = std::fs::read_dir(dir.path().join("crn/cache"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(cached, vec![id.clone()]);
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_download_larger_than_the_cache_is_refused() {
+    use aether_sdk::node_client::{NodeClient, StorageEngine};
+    let dir = tempfile::tempdir().unwrap();
+    let mut node_config = aether_node::Config::new(dir.path().join("node"));
+    node_config.port = 0;
+    let node = aether_node::Node::start(node_config).await.unwrap();
+    let big = dir.path().join("big");
+    std::fs::write(&big, vec![5u8; 3 << 20]).unwrap();
+    let client = NodeClient::new(node.url());
+    let id = client
+        .upload_file(&big, StorageEngine::Storage, |_, _| {})
+        .await
+        .unwrap();
+    let cache = volumes::Cache::new(dir.path().join("cache"), 1 << 20).unwrap();
+    let err = cache.fetch(&client, &id, u64::MAX).await.unwrap_err();
+    assert!(
+        err.to_string().contains("larger than the cache allows"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("cache")).unwrap().count(),
+        0
+    );
+    node.stop().await;
+}

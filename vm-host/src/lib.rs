@@ -17,6 +17,7 @@
 //! ```
 
 pub mod agent;
+pub mod egress;
 pub mod hypervisor;
 pub mod kvm;
 pub mod router;
@@ -134,6 +135,9 @@ pub struct Config {
     pub max_body: usize,
     /// Bytes of downloaded volumes kept (least recently used go first).
     pub cache_limit: u64,
+    /// Where guests may not go through the egress proxy; `None` turns the
+    /// proxy off (guests then reach only their grants).
+    pub egress_deny: Option<Vec<egress::Net>>,
 }
 
 impl Config {
@@ -155,6 +159,7 @@ impl Config {
             },
             max_body: 64 * 1024 * 1024,
             cache_limit: 10 << 30,
+            egress_deny: Some(egress::default_deny()),
         }
     }
 }
@@ -183,6 +188,7 @@ pub struct Host {
     stop: tokio::sync::watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
     cache: volumes::Cache,
+    _egress: Option<egress::Egress>,
 }
 
 impl Host {
@@ -193,11 +199,20 @@ impl Host {
         let backend = backend(config.backend).map_err(HostError::Backend)?;
         let runtime = runtime::Runtime::open(&config.runtime)?;
         tracing::info!(backend = backend.name(), acceleration = %backend.acceleration(), runtime = %runtime.id, "vm-host starting");
+        let egress = match config.egress_deny.clone() {
+            Some(deny) => Some(
+                egress::Egress::start(deny)
+                    .await
+                    .map_err(|e| HostError::Bind(SocketAddr::from(([127, 0, 0, 1], 0)), e))?,
+            ),
+            None => None,
+        };
         let supervisor = Supervisor::new(
             backend,
             runtime,
             config.data_dir.clone(),
             config.limits.clone(),
+            egress.as_ref().map(|e| e.addr),
         );
         let addr = SocketAddr::new(config.bind, config.port);
         let listener = tokio::net::TcpListener::bind(addr)
@@ -242,6 +257,7 @@ impl Host {
             stop,
             server,
             cache,
+            _egress: egress,
         })
     }
 

@@ -168,11 +168,19 @@ pub struct Supervisor {
     limits: Limits,
     pools: Mutex<HashMap<String, Arc<Pool>>>,
     stopping: std::sync::atomic::AtomicBool,
+    egress: Option<std::net::SocketAddr>,
 }
 
 impl Supervisor {
-    /// A supervisor booting `runtime` on `backend`, keeping VM files in `dir`.
-    pub fn new(backend: Backend, runtime: Runtime, dir: PathBuf, limits: Limits) -> Arc<Self> {
+    /// A supervisor booting `runtime` on `backend`, keeping VM files in
+    /// `dir`; VMs with a network reach the egress proxy at `egress`.
+    pub fn new(
+        backend: Backend,
+        runtime: Runtime,
+        dir: PathBuf,
+        limits: Limits,
+        egress: Option<std::net::SocketAddr>,
+    ) -> Arc<Self> {
         Arc::new(Supervisor {
             backend,
             runtime,
@@ -180,6 +188,7 @@ impl Supervisor {
             limits,
             pools: Mutex::default(),
             stopping: Default::default(),
+            egress,
         })
     }
 
@@ -342,6 +351,20 @@ impl Supervisor {
                 read_only: false,
             });
         }
+        // A VM with a network also gets the egress proxy, named in its
+        // program's environment the way HTTP clients look for it.
+        let mut network = spec.network.clone();
+        let mut env = spec.env.clone();
+        if let (Some(net), Some(proxy)) = (network.as_mut(), self.egress) {
+            let (ip, port) = crate::egress::GUEST_PROXY;
+            net.grants.push(crate::hypervisor::Grant {
+                guest: (ip, port),
+                host: proxy,
+            });
+            for name in ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"] {
+                env.push((name.into(), format!("http://{ip}:{port}")));
+            }
+        }
         let vm_spec = VmSpec {
             name: name.clone(),
             dir: dir.clone(),
@@ -350,7 +373,7 @@ impl Supervisor {
             memory_mib: spec.memory_mib,
             vcpus: spec.vcpus,
             disks,
-            network: spec.network.clone(),
+            network,
         };
         let mut vm = self
             .backend
@@ -362,7 +385,7 @@ impl Supervisor {
             entrypoint: spec.entrypoint.clone(),
             workdir: "/code".into(),
             port: spec.port,
-            env: spec.env.clone(),
+            env,
             network: spec.network.as_ref().map(|_| GuestNetwork {
                 address: GUEST_ADDRESS.into(),
                 gateway: GUEST_GATEWAY.into(),

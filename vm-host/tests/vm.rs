@@ -30,6 +30,23 @@ fn spec(code: std::path::PathBuf) -> ProgramSpec {
 
 async fn host(dir: &std::path::Path, idle: Duration, max_instances: usize) -> Host {
     common::logs();
+    host_denying(
+        dir,
+        idle,
+        max_instances,
+        vec!["127.0.0.0/8".parse().unwrap()],
+    )
+    .await
+}
+
+/// A host whose egress proxy refuses `deny` (the tests let this machine's
+/// own network address stand in for the internet).
+async fn host_denying(
+    dir: &std::path::Path,
+    idle: Duration,
+    max_instances: usize,
+    deny: Vec<aether_vm_host::egress::Net>,
+) -> Host {
     let runtime = tokio::task::spawn_blocking(common::runtime).await.unwrap();
     let mut config = Config::new(dir.join("crn"), runtime.dir.clone());
     config.port = 0;
@@ -38,6 +55,7 @@ async fn host(dir: &std::path::Path, idle: Duration, max_instances: usize) -> Ho
     config.limits.max_instances = max_instances;
     config.limits.max_inflight = 4;
     config.max_body = 16 * 1024 * 1024;
+    config.egress_deny = Some(deny);
     Host::start(config).await.expect("the host starts")
 }
 

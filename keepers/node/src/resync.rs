@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use aether_sdk::anchor_lang::{event::EVENT_IX_TAG_LE, AnchorDeserialize, Discriminator};
 use aether_sdk::anchors_program::events::BatchAnchored;
-use aether_sdk::message::Message;
+use aether_sdk::message::{verify_batch, Content, ItemType, Message};
 use aether_sdk::proof::merkle;
 use serde_json::Value;
 use solana_commitment_config::CommitmentConfig;
@@ -24,8 +24,48 @@ use solana_transaction_status_client_types::{
 
 use crate::files::ContentStore;
 use crate::peers::Peers;
+use crate::process::Outcome;
 use crate::store::{self, Readers};
 use crate::writer::Writer;
+
+/// Messages checked together during a resync.
+const CHECK_CHUNK: usize = 1024;
+
+/// Parses and verifies `raw` messages (signatures by ed25519 batch),
+/// returning those that pass with their inline content. Batch checking
+/// accepts exactly what one-by-one checking does, except signatures built
+/// with small-order components, which only a key's owner can make.
+fn check_chunk(raw: Vec<Value>) -> Vec<(Message, Option<Content>)> {
+    let parsed: Vec<Message> = raw
+        .iter()
+        .filter_map(|v| match Message::from_value(v) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                tracing::warn!(error = %e, "resync: an anchored message does not parse; skipped");
+                None
+            }
+        })
+        .collect();
+    let results = verify_batch(&parsed);
+    parsed
+        .into_iter()
+        .zip(results)
+        .filter_map(|(message, result)| {
+            let content = match result {
+                Ok(()) if message.item_type == ItemType::Inline => message.content().map(Some),
+                Ok(()) => Ok(None),
+                Err(e) => Err(e),
+            };
+            match content {
+                Ok(content) => Some((message, content)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "resync: an anchored message does not verify; skipped");
+                    None
+                }
+            }
+        })
+        .collect()
+}
 
 /// Called with (batches done, batches in all, messages imported).
 pub type Progress = Arc<dyn Fn(u64, u64, u64) + Send + Sync>;
@@ -284,28 +324,40 @@ impl Resync {
         if messages.len() as u32 != batch.count || merkle::root(&leaves) != Some(batch.root) {
             return Err("the batch file does not match the anchored root".into());
         }
-        let mut checked = Vec::with_capacity(messages.len());
+        // Each message is checked in full, as if a client had sent it: a
+        // chunk at a time on the blocking threads (ed25519 in batches),
+        // while the writer applies the chunk before, so checking and
+        // writing overlap. Submitted in batch order, they share commits.
+        let mut outcomes = Vec::with_capacity(messages.len());
         let mut needs = Vec::with_capacity(messages.len());
-        for raw in messages {
-            // Each message is checked in full, as if a client had sent it.
-            match Message::from_value(raw).and_then(|m| m.verify_content().map(|c| (m, c))) {
-                Ok((message, content)) => {
-                    needs.push(crate::process::awaited_file(&message, content.as_ref()));
-                    checked.push((message, content));
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "resync: an anchored message does not verify; skipped")
-                }
+        let mut writing: Option<tokio::task::JoinHandle<Vec<Result<Outcome, String>>>> = None;
+        for chunk in messages.chunks(CHECK_CHUNK) {
+            let chunk = chunk.to_vec();
+            let checked = tokio::task::spawn_blocking(move || check_chunk(chunk))
+                .await
+                .map_err(|e| e.to_string())?;
+            needs.extend(
+                checked
+                    .iter()
+                    .map(|(m, c)| crate::process::awaited_file(m, c.as_ref())),
+            );
+            if let Some(previous) = writing.take() {
+                outcomes.extend(previous.await.map_err(|e| e.to_string())?);
             }
+            let writer = self.writer.clone();
+            writing = Some(tokio::spawn(
+                async move { writer.submit_many(checked).await },
+            ));
+        }
+        if let Some(last) = writing.take() {
+            outcomes.extend(last.await.map_err(|e| e.to_string())?);
         }
         let mut imported = 0;
-        // Submitted together, in batch order: they share commits.
-        let outcomes = self.writer.submit_many(checked).await;
         for (outcome, need) in outcomes.into_iter().zip(needs) {
             match outcome {
-                Ok(crate::process::Outcome::Processed) => imported += 1,
+                Ok(Outcome::Processed) => imported += 1,
                 // Its file comes from the peers; recording it processes the message.
-                Ok(crate::process::Outcome::Pending(_)) => {
+                Ok(Outcome::Pending(_)) => {
                     if let Some(hash) = need {
                         if self
                             .peers

@@ -444,15 +444,18 @@ impl Supervisor {
         Ok(instance)
     }
 
-    /// Stops instances idle past the timeout; returns how many.
-    pub async fn stop_idle(&self) -> usize {
-        let pools: Vec<Arc<Pool>> = self
-            .pools
+    fn all_pools(&self) -> Vec<Arc<Pool>> {
+        self.pools
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .values()
             .cloned()
-            .collect();
+            .collect()
+    }
+
+    /// Stops instances idle past the timeout; returns how many.
+    pub async fn stop_idle(&self) -> usize {
+        let pools = self.all_pools();
         let mut stopped = 0;
         for pool in pools {
             let idle: Vec<Arc<Instance>> = {
@@ -479,13 +482,7 @@ impl Supervisor {
 
     /// The running VMs.
     pub fn usage(&self) -> Vec<Usage> {
-        let pools: Vec<Arc<Pool>> = self
-            .pools
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect();
+        let pools = self.all_pools();
         let mut out = Vec::new();
         for pool in pools {
             for i in pool.live() {

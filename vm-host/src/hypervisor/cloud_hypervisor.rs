@@ -12,7 +12,6 @@
 //! registry; this backend runs where the binary is installed.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
@@ -21,7 +20,9 @@ use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use tokio::net::{UnixListener, UnixStream};
 
-use super::{console_tail, wait_for_path, Control, Hypervisor, RunningVm, VmError, VmSpec};
+use super::{
+    console_tail, spawn_logged, wait_for_path, Control, Hypervisor, RunningVm, VmError, VmSpec,
+};
 
 /// The vsock port the agent connects to on the host.
 pub const AGENT_VSOCK_PORT: u32 = 1024;
@@ -99,22 +100,11 @@ impl Hypervisor for CloudHypervisor {
         let agent_listener =
             UnixListener::bind(&agent_path).map_err(|e| VmError::Io(agent_path.clone(), e))?;
         let log_path = spec.dir.join("cloud-hypervisor.log");
-        let log = std::fs::File::create(&log_path).map_err(|e| VmError::Io(log_path.clone(), e))?;
-        let mut process = tokio::process::Command::new(&self.binary)
-            .arg("--api-socket")
-            .arg(format!("path={}", api.display()))
-            .stdin(Stdio::null())
-            .stdout(
-                log.try_clone()
-                    .map_err(|e| VmError::Io(log_path.clone(), e))?,
-            )
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| VmError::Start {
-                what: self.binary.display().to_string(),
-                message: e.to_string(),
-            })?;
+        let mut process = spawn_logged(
+            &self.binary,
+            &["--api-socket".into(), format!("path={}", api.display())],
+            &log_path,
+        )?;
         wait_for_path(&api, Duration::from_secs(10), &mut process, &log_path).await?;
         request(&api, "GET", "vmm.ping", None).await?;
         request(&api, "PUT", "vm.create", Some(Self::vm_config(spec))).await?;

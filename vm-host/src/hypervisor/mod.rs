@@ -208,6 +208,28 @@ pub fn console_tail(path: &Path, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
+/// Starts a hypervisor process with its output in `log_path`; it is
+/// killed if the handle is dropped.
+pub(crate) fn spawn_logged(
+    binary: &Path,
+    args: &[String],
+    log_path: &Path,
+) -> Result<tokio::process::Child, VmError> {
+    let io = |e| VmError::Io(log_path.to_path_buf(), e);
+    let log = std::fs::File::create(log_path).map_err(io)?;
+    tokio::process::Command::new(binary)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().map_err(io)?)
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| VmError::Start {
+            what: binary.display().to_string(),
+            message: e.to_string(),
+        })
+}
+
 /// Waits until `path` exists (a socket the hypervisor creates).
 pub(crate) async fn wait_for_path(
     path: &Path,

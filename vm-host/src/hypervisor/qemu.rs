@@ -5,7 +5,6 @@
 //! [`crate::kvm::detect`] says it boots a stock kernel; TCG otherwise.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use aether_vm_protocol::PORT_NAME;
@@ -13,7 +12,9 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 
-use super::{console_tail, wait_for_path, Control, Hypervisor, RunningVm, VmError, VmSpec};
+use super::{
+    console_tail, spawn_logged, wait_for_path, Control, Hypervisor, RunningVm, VmError, VmSpec,
+};
 use crate::kvm::Kvm;
 
 /// The QEMU backend.
@@ -168,21 +169,7 @@ impl Hypervisor for Qemu {
             let _ = std::fs::remove_file(spec.dir.join(stale));
         }
         let log_path = spec.dir.join("qemu.log");
-        let log = std::fs::File::create(&log_path).map_err(|e| VmError::Io(log_path.clone(), e))?;
-        let mut process = tokio::process::Command::new(&self.binary)
-            .args(self.args(spec))
-            .stdin(Stdio::null())
-            .stdout(
-                log.try_clone()
-                    .map_err(|e| VmError::Io(log_path.clone(), e))?,
-            )
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| VmError::Start {
-                what: self.binary.display().to_string(),
-                message: e.to_string(),
-            })?;
+        let mut process = spawn_logged(&self.binary, &self.args(spec), &log_path)?;
         let agent_path = spec.dir.join("agent.sock");
         if let Err(e) = wait_for_path(
             &agent_path,

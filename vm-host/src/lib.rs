@@ -143,7 +143,8 @@ pub struct Config {
 impl Config {
     /// Defaults: 127.0.0.1:4020, VMs stop after 60 s idle, up to 4
     /// instances of a program, 8 requests in flight per instance, 60 s
-    /// for a program to come up, 64 MiB bodies.
+    /// for a program to come up, 120 s for an answer to start, 64 MiB
+    /// bodies.
     pub fn new(data_dir: PathBuf, runtime: PathBuf) -> Config {
         Config {
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -156,6 +157,7 @@ impl Config {
                 max_instances: 4,
                 max_inflight: 8,
                 ready_timeout: Duration::from_secs(60),
+                request_timeout: Duration::from_secs(120),
             },
             max_body: 64 * 1024 * 1024,
             cache_limit: 10 << 30,
@@ -225,6 +227,7 @@ impl Host {
         let app = router::routes(router::RouterState {
             supervisor: supervisor.clone(),
             max_body: config.max_body,
+            request_timeout: config.limits.request_timeout,
         });
         // Heads and bodies go out in separate writes: without NODELAY,
         // Nagle and the client's delayed ACK add 40 ms to each answer.

@@ -24,6 +24,8 @@ pub struct RouterState {
     pub supervisor: Arc<Supervisor>,
     /// Largest request body relayed, in bytes.
     pub max_body: usize,
+    /// How long an answer may take to start.
+    pub request_timeout: std::time::Duration,
 }
 
 /// The routes.
@@ -139,9 +141,20 @@ async fn relay_in_span(
         Err(e) => return error(StatusCode::BAD_GATEWAY, "boot_failed", e.to_string()),
     };
     let guard = instance.begin();
-    let response = match instance.link.request(&head, body).await {
-        Ok(r) => r,
-        Err(e) => return error(StatusCode::BAD_GATEWAY, "vm_failed", e.to_string()),
+    let limit = state.request_timeout;
+    let response = match tokio::time::timeout(limit, instance.link.request(&head, body)).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => return error(StatusCode::BAD_GATEWAY, "vm_failed", e.to_string()),
+        Err(_) => {
+            tracing::warn!(vm = %instance.name, "no answer within {limit:?}; stopping the VM");
+            drop(guard);
+            state.supervisor.retire(&instance).await;
+            return error(
+                StatusCode::BAD_GATEWAY,
+                "vm_unresponsive",
+                format!("the VM gave no answer within {limit:?} and was stopped"),
+            );
+        }
     };
     let status = response
         .head

@@ -158,6 +158,10 @@ pub struct Limits {
     pub max_inflight: usize,
     /// How long a program may take to answer on its port after boot.
     pub ready_timeout: Duration,
+    /// How long a request may wait for the head of its answer. A VM that
+    /// lets it pass is stopped: a guest whose kernel died may never close
+    /// its channel.
+    pub request_timeout: Duration,
 }
 
 /// The programs of this node and their VMs.
@@ -451,6 +455,17 @@ impl Supervisor {
             .values()
             .cloned()
             .collect()
+    }
+
+    /// Takes `instance` out of service and stops it (it stopped answering).
+    pub async fn retire(&self, instance: &Arc<Instance>) {
+        for pool in self.all_pools() {
+            pool.instances
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|i| !Arc::ptr_eq(i, instance));
+        }
+        instance.stop().await;
     }
 
     /// Stops instances idle past the timeout; returns how many.

@@ -20,6 +20,7 @@ pub mod agent;
 pub mod egress;
 pub mod hypervisor;
 pub mod kvm;
+pub mod relay;
 pub mod router;
 pub mod runtime;
 pub mod supervisor;
@@ -138,6 +139,9 @@ pub struct Config {
     /// Where guests may not go through the egress proxy; `None` turns the
     /// proxy off (guests then reach only their grants).
     pub egress_deny: Option<Vec<egress::Net>>,
+    /// The relay QEMU runs per connection to a granted service [default:
+    /// `aether-relay` beside this program, else busybox's `nc`].
+    pub relay: Option<PathBuf>,
 }
 
 impl Config {
@@ -162,6 +166,7 @@ impl Config {
             max_body: 64 * 1024 * 1024,
             cache_limit: 10 << 30,
             egress_deny: Some(egress::default_deny()),
+            relay: None,
         }
     }
 }
@@ -198,7 +203,10 @@ impl Host {
     pub async fn start(config: Config) -> Result<Host, HostError> {
         let cache = volumes::Cache::new(config.data_dir.join("cache"), config.cache_limit)
             .map_err(|e| HostError::Cache(e.to_string()))?;
-        let backend = backend(config.backend).map_err(HostError::Backend)?;
+        let mut backend = backend(config.backend).map_err(HostError::Backend)?;
+        if let (Backend::Qemu(qemu), Some(relay)) = (&mut backend, &config.relay) {
+            qemu.relay = vec![relay.display().to_string()];
+        }
         let runtime = runtime::Runtime::open(&config.runtime)?;
         tracing::info!(backend = backend.name(), acceleration = %backend.acceleration(), runtime = %runtime.id, "vm-host starting");
         let egress = match config.egress_deny.clone() {

@@ -57,6 +57,7 @@ async fn host_denying(
     config.limits.request_timeout = Duration::from_secs(20);
     config.max_body = 16 * 1024 * 1024;
     config.egress_deny = Some(deny);
+    config.relay = Some(env!("CARGO_BIN_EXE_aether-relay").into());
     Host::start(config).await.expect("the host starts")
 }
 

@@ -36,13 +36,21 @@ impl Qemu {
             "qemu-system-x86_64 is not installed (Debian: apt-get install qemu-system-x86)",
         )?;
         let kvm = crate::kvm::detect() == Kvm::Usable;
-        let busybox =
-            which("busybox").ok_or("busybox is not installed (Debian: busybox-static)")?;
-        Ok(Qemu {
-            binary,
-            kvm,
-            relay: vec![busybox.display().to_string(), "nc".into()],
-        })
+        // Our relay keeps a half-closed connection's answer; busybox's nc
+        // is the fallback.
+        let beside = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|d| d.join("aether-relay")))
+            .filter(|p| p.is_file());
+        let relay = match beside {
+            Some(relay) => vec![relay.display().to_string()],
+            None => {
+                let busybox =
+                    which("busybox").ok_or("busybox is not installed (Debian: busybox-static)")?;
+                vec![busybox.display().to_string(), "nc".into()]
+            }
+        };
+        Ok(Qemu { binary, kvm, relay })
     }
 
     fn args(&self, spec: &VmSpec) -> Vec<String> {

@@ -84,8 +84,8 @@ pub fn program_dir(root: &Path) -> PathBuf {
         (
             "fetch",
             // busybox's wget crashes in Debian's static build; nc does not.
-            // Its input stays open a moment: a half-closed connection can
-            // end the host-side relay before the answer comes back.
+            // Its input stays open a moment: busybox's nc in the guest may
+            // end the connection when its input ends, before the answer.
             "printf 'Content-Type: text/plain\\r\\n\\r\\n'\nhost=${QUERY_STRING%:*}; port=${QUERY_STRING#*:}\nbody=$( (printf 'GET / HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n' \"$host\"; sleep 1) | nc -w 3 \"$host\" \"$port\" 2>/dev/null | sed '1,/^\\r*$/d')\nif [ -n \"$body\" ]; then echo \"$body\"; else echo blocked; fi\n",
         ),
         (

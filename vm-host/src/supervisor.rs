@@ -139,7 +139,7 @@ pub struct Usage {
     pub memory_mib: u32,
     /// vCPUs.
     pub vcpus: u32,
-    /// Seconds since it booted.
+    /// Seconds since its program became ready.
     pub uptime_seconds: f64,
     /// Requests it served or serves.
     pub requests: u64,

@@ -118,6 +118,14 @@ struct Pool {
     booted: AtomicU64,
     /// One VM at a time holds the persistent volume.
     volume: Arc<tokio::sync::Mutex<()>>,
+    /// The last boot failure: when, why, and how many in a row.
+    failed: Mutex<Option<(Instant, String, u32)>>,
+}
+
+/// How long a program whose boot failed `n` times in a row waits before
+/// the next try: 2, 4, 8… seconds, at most a minute.
+fn backoff(n: u32) -> Duration {
+    Duration::from_secs(2u64.saturating_pow(n.min(6)).min(60))
 }
 
 impl Pool {
@@ -211,6 +219,7 @@ impl Supervisor {
             boot: tokio::sync::Mutex::new(()),
             booted: AtomicU64::new(0),
             volume: Arc::default(),
+            failed: Mutex::default(),
         });
         let old = self
             .pools
@@ -266,7 +275,32 @@ impl Supervisor {
                 if let Ok(guard) = pool.boot.try_lock() {
                     // Someone may have booted one while we looked.
                     if pool.live().len() == live.len() {
+                        // A program that just failed to boot is not booted
+                        // again at once: each request would wait it out.
+                        let failed = pool
+                            .failed
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .clone();
+                        if let Some((when, why, n)) = failed {
+                            let wait = backoff(n);
+                            if when.elapsed() < wait && live.is_empty() {
+                                return Err(SupervisorError::Boot(format!(
+                                    "{why} (it failed {n} time(s) in a row; the next boot is tried {:.0?} after the last)",
+                                    wait
+                                )));
+                            }
+                        }
                         let instance = self.boot(&pool).await;
+                        let mut failed = pool.failed.lock().unwrap_or_else(|p| p.into_inner());
+                        *failed = match &instance {
+                            Ok(_) => None,
+                            Err(e) => {
+                                let n = failed.as_ref().map_or(0, |f| f.2) + 1;
+                                Some((Instant::now(), e.to_string(), n))
+                            }
+                        };
+                        drop(failed);
                         drop(guard);
                         return instance;
                     }

@@ -322,6 +322,18 @@ async fn a_program_that_never_listens_times_out_clearly() {
         "{text}"
     );
     // Nothing is left running or on disk.
+    // The next request does not wait out another boot: it hears why at once.
+    let start = std::time::Instant::now();
+    let again = reqwest::get(format!("{}/vm/{PROGRAM}/", host.url()))
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 502);
+    let text = again.text().await.unwrap();
+    assert!(
+        text.contains("did not answer on its port") && text.contains("next boot"),
+        "{text}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(2));
     let seen = usage(&reqwest::Client::new(), &host.url()).await;
     assert!(seen["vms"].as_array().unwrap().is_empty(), "{seen}");
     let vms = dir.path().join("crn/vms");

@@ -78,31 +78,20 @@ pub fn doctor() -> Vec<BackendReport> {
         kvm::Kvm::Usable => "KVM".to_string(),
         kvm::Kvm::Unusable(why) => format!("TCG software emulation ({why})"),
     };
+    let report = |name, found: Result<String, String>| BackendReport {
+        name,
+        works: found.is_ok(),
+        detail: found.unwrap_or_else(|why| why),
+    };
     vec![
-        match CloudHypervisor::detect() {
-            Ok(ch) => BackendReport {
-                name: "cloud-hypervisor",
-                works: true,
-                detail: format!("{} with KVM", ch.binary.display()),
-            },
-            Err(why) => BackendReport {
-                name: "cloud-hypervisor",
-                works: false,
-                detail: why,
-            },
-        },
-        match Qemu::detect() {
-            Ok(q) => BackendReport {
-                name: "qemu",
-                works: true,
-                detail: format!("{} microvm under {kvm}", q.binary.display()),
-            },
-            Err(why) => BackendReport {
-                name: "qemu",
-                works: false,
-                detail: why,
-            },
-        },
+        report(
+            "cloud-hypervisor",
+            CloudHypervisor::detect().map(|ch| format!("{} with KVM", ch.binary.display())),
+        ),
+        report(
+            "qemu",
+            Qemu::detect().map(|q| format!("{} microvm under {kvm}", q.binary.display())),
+        ),
     ]
 }
 

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Json, Router};
 use futures_util::StreamExt;
+use percent_encoding::percent_decode_str;
 use serde_json::json;
 use tracing::Instrument;
 
@@ -93,10 +94,9 @@ async fn relay_in_span(
         );
     }
     // The path stays inside the program: no `..` segment, however encoded.
-    if path
-        .split('/')
-        .any(|segment| percent_decoded(segment) == ".." || segment.contains('\\'))
-    {
+    if path.split('/').any(|segment| {
+        percent_decode_str(segment).decode_utf8_lossy() == ".." || segment.contains('\\')
+    }) {
         return error(
             StatusCode::BAD_REQUEST,
             "bad_path",
@@ -182,38 +182,8 @@ async fn relay_in_span(
         .unwrap_or_else(|e| error(StatusCode::BAD_GATEWAY, "bad_response", e.to_string()))
 }
 
-/// `segment` with its %XX escapes decoded (bytes that are not UTF-8 kept lossily).
-fn percent_decoded(segment: &str) -> String {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
-            if let Ok(b) = u8::from_str_radix(hex, 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 fn tokio_stream_from<T: Send + 'static>(
     mut rx: tokio::sync::mpsc::UnboundedReceiver<T>,
 ) -> impl futures_util::Stream<Item = T> + Send {
     futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn escapes_decode() {
-        assert_eq!(super::percent_decoded("%2e%2E"), "..");
-        assert_eq!(super::percent_decoded("a%2"), "a%2");
-        assert_eq!(super::percent_decoded("%zz%é"), "%zz%é");
-    }
 }

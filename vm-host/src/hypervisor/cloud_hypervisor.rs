@@ -39,12 +39,7 @@ pub struct CloudHypervisor {
 impl CloudHypervisor {
     /// cloud-hypervisor from `PATH`, if it is there and `/dev/kvm` is usable.
     pub fn detect() -> Result<CloudHypervisor, String> {
-        let binary = std::env::var_os("PATH")
-            .and_then(|p| {
-                std::env::split_paths(&p)
-                    .map(|d| d.join("cloud-hypervisor"))
-                    .find(|p| p.is_file())
-            })
+        let binary = super::which("cloud-hypervisor")
             .ok_or("cloud-hypervisor is not installed (it is not packaged in Debian)")?;
         if let crate::kvm::Kvm::Unusable(why) = crate::kvm::detect() {
             return Err(format!("cloud-hypervisor needs KVM: {why}"));

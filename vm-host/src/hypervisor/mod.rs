@@ -208,6 +208,13 @@ pub fn console_tail(path: &Path, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
+/// The program `name` on `PATH`.
+pub(crate) fn which(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
 /// Starts a hypervisor process with its output in `log_path`; it is
 /// killed if the handle is dropped.
 pub(crate) fn spawn_logged(

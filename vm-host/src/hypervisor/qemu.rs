@@ -13,7 +13,8 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 
 use super::{
-    console_tail, spawn_logged, wait_for_path, Control, Hypervisor, RunningVm, VmError, VmSpec,
+    console_tail, spawn_logged, wait_for_path, which, Control, Hypervisor, RunningVm, VmError,
+    VmSpec,
 };
 use crate::kvm::Kvm;
 
@@ -206,14 +207,6 @@ impl Hypervisor for Qemu {
             console_log: spec.console_log(),
         })
     }
-}
-
-fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|dir| Path::new(dir).join(name))
-        .find(|p| p.is_file())
 }
 
 /// One QMP command on a fresh connection: greeting, capabilities, command.

@@ -312,11 +312,11 @@ impl Resync {
         let bytes = tokio::fs::read(self.files.path(&file.sha256))
             .await
             .map_err(|e| e.to_string())?;
-        let parsed: Value = serde_json::from_slice(&bytes)
+        let mut parsed: Value = serde_json::from_slice(&bytes)
             .map_err(|e| format!("the batch file is not JSON: {e}"))?;
-        let messages = parsed["messages"]
-            .as_array()
-            .ok_or("the batch file has no messages")?;
+        let Value::Array(messages) = parsed["messages"].take() else {
+            return Err("the batch file has no messages".into());
+        };
         let leaves: Vec<_> = messages
             .iter()
             .map(|m| merkle::leaf_hash(m["item_hash"].as_str().unwrap_or_default().as_bytes()))
@@ -331,8 +331,9 @@ impl Resync {
         let mut outcomes = Vec::with_capacity(messages.len());
         let mut needs = Vec::with_capacity(messages.len());
         let mut writing: Option<tokio::task::JoinHandle<Vec<Result<Outcome, String>>>> = None;
-        for chunk in messages.chunks(CHECK_CHUNK) {
-            let chunk = chunk.to_vec();
+        let mut messages = messages.into_iter().peekable();
+        while messages.peek().is_some() {
+            let chunk: Vec<Value> = messages.by_ref().take(CHECK_CHUNK).collect();
             let checked = tokio::task::spawn_blocking(move || check_chunk(chunk))
                 .await
                 .map_err(|e| e.to_string())?;

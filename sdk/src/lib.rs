@@ -27,6 +27,8 @@
 #![warn(missing_docs)]
 
 pub mod content_id;
+pub mod events;
+pub mod indexer_client;
 pub mod message;
 pub mod node_client;
 pub mod programs;

@@ -8,8 +8,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aether_sdk::anchor_lang::{event::EVENT_IX_TAG_LE, AnchorDeserialize, Discriminator};
 use aether_sdk::anchors_program::events::BatchAnchored;
+use aether_sdk::events::Event;
 use aether_sdk::message::{verify_batch, Content, ItemType, Message};
 use aether_sdk::proof::merkle;
 use serde_json::Value;
@@ -17,10 +17,7 @@ use solana_commitment_config::CommitmentConfig;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client::rpc_client::GetConfirmedSignaturesForAddress2Config;
 use solana_rpc_client_api::config::RpcTransactionConfig;
-use solana_transaction_status_client_types::option_serializer::OptionSerializer;
-use solana_transaction_status_client_types::{
-    EncodedTransaction, UiInstruction, UiMessage, UiTransactionEncoding,
-};
+use solana_transaction_status_client_types::UiTransactionEncoding;
 
 use crate::files::ContentStore;
 use crate::peers::Peers;
@@ -163,39 +160,12 @@ pub async fn anchored_batches(rpc: &RpcClient) -> Result<Vec<BatchAnchored>, Res
             )
             .await
             .map_err(|e| ResyncError(e.to_string()))?;
-        let keys = match tx.transaction.transaction {
-            EncodedTransaction::Json(ui) => match ui.message {
-                UiMessage::Raw(raw) => raw.account_keys,
-                UiMessage::Parsed(_) => continue,
-            },
-            _ => continue,
-        };
-        let Some(meta) = tx.transaction.meta else {
-            continue;
-        };
-        let OptionSerializer::Some(inner) = meta.inner_instructions else {
-            continue;
-        };
-        for ix in inner.into_iter().flat_map(|group| group.instructions) {
-            let UiInstruction::Compiled(ix) = ix else {
-                continue;
-            };
-            if keys.get(ix.program_id_index as usize) != Some(&program.to_string()) {
-                continue;
-            }
-            let Ok(data) = bs58::decode(&ix.data).into_vec() else {
-                continue;
-            };
-            let Some(body) = data
-                .strip_prefix(EVENT_IX_TAG_LE)
-                .and_then(|b| b.strip_prefix(BatchAnchored::DISCRIMINATOR))
-            else {
-                continue;
-            };
-            if let Ok(event) = BatchAnchored::deserialize(&mut &body[..]) {
-                events.push(event);
-            }
-        }
+        let found = aether_sdk::events::from_transaction(&signature.to_string(), &tx)
+            .map_err(|e| ResyncError(e.to_string()))?;
+        events.extend(found.into_iter().filter_map(|e| match e {
+            Event::BatchAnchored(b) => Some(b),
+            _ => None,
+        }));
     }
     events.sort_by_key(|e| e.seq);
     Ok(events)

@@ -95,6 +95,16 @@ impl AetherClient {
 
     /// Sends `instructions` in one transaction, paid and signed by the payer.
     pub fn send(&self, instructions: Vec<Instruction>) -> Result<Signature, ProgramClientError> {
+        self.send_signed(instructions, &[])
+    }
+
+    /// Sends `instructions` in one transaction, paid by the payer and
+    /// signed by it and `signers` (e.g. a resource node's identity key).
+    pub fn send_signed(
+        &self,
+        instructions: Vec<Instruction>,
+        signers: &[&Keypair],
+    ) -> Result<Signature, ProgramClientError> {
         let program_id = instructions
             .first()
             .map(|i| i.program_id)
@@ -103,6 +113,9 @@ impl AetherClient {
         let mut request = program.request();
         for ix in instructions {
             request = request.instruction(ix);
+        }
+        for signer in signers {
+            request = request.signer(signer.insecure_clone());
         }
         Ok(request.send()?)
     }
@@ -281,8 +294,9 @@ impl AetherClient {
     }
 }
 
-/// `http://host:8899` → `ws://host:8900`.
-fn ws_url_of(rpc_url: &str) -> String {
+/// The WebSocket URL that goes with a JSON-RPC URL: `http://host:8899` →
+/// `ws://host:8900` (Solana's convention, which Surfpool keeps).
+pub fn ws_url_of(rpc_url: &str) -> String {
     let ws = rpc_url
         .replacen("https://", "wss://", 1)
         .replacen("http://", "ws://", 1);

@@ -1,6 +1,7 @@
 //! Instruction builders for the registry program.
 
 use aether_registry::constants::*;
+pub use aether_registry::state::Capacity;
 use aether_registry::{accounts, instruction, ID};
 pub use aether_registry::{
     RegisterCoreNodeArgs, RegisterResourceNodeArgs, UpdateConfigArgs, UpdateNodeArgs,

@@ -1,0 +1,140 @@
+//! What Aether's tests share: a bootstrapped localnet with funded keys,
+//! free ports, and waiting for a condition with a deadline.
+
+use std::future::Future;
+use std::time::Duration;
+
+use aether_localnet::{BootstrapReport, Localnet};
+use aether_sdk::anchor_lang::prelude::Pubkey;
+use aether_sdk::programs::client::AetherClient;
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+/// A bootstrapped localnet on free ports (100 ms slots), with `fund`
+/// given SOL and 2,000,000 stake tokens each.
+pub async fn chain_funding(fund: Vec<Pubkey>) -> (Localnet, BootstrapReport) {
+    let config = aether_localnet::Config {
+        rpc_port: aether_localnet::free_port_pair().expect("a free port pair"),
+        slot_ms: 100,
+        bootstrap: true,
+        fund,
+        ..aether_localnet::Config::default()
+    };
+    let localnet = Localnet::start(config).await.expect("localnet starts");
+    let report = aether_localnet::bootstrap(localnet.config(), &localnet.key_dir())
+        .await
+        .expect("bootstrap");
+    (localnet, report)
+}
+
+/// `n` new keys, funded on a new bootstrapped localnet.
+pub async fn chain_with_keys(n: usize) -> (Localnet, BootstrapReport, Vec<Keypair>) {
+    let keys: Vec<Keypair> = (0..n).map(|_| Keypair::new()).collect();
+    let (localnet, report) = chain_funding(keys.iter().map(|k| k.pubkey()).collect()).await;
+    (localnet, report, keys)
+}
+
+/// A program client paying with a copy of `key`.
+pub fn client(localnet: &Localnet, key: &Keypair) -> AetherClient {
+    AetherClient::new(&localnet.rpc_url(), key.insecure_clone())
+}
+
+/// Runs blocking program-client work off the async runtime.
+pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.expect("blocking task")
+}
+
+/// A TCP port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Polls `check` every 100 ms until it gives `Some`, or panics naming
+/// `what` after `timeout`.
+pub async fn wait_until<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Stake tokens have 6 decimals.
+pub const TOKEN: u64 = 1_000_000;
+
+/// Creates `user`'s staking node (600,000 tokens), registers it as a core
+/// node at `endpoint`, and registers `resource` as a resource node under
+/// it. Returns (core record, resource record).
+pub fn register_nodes(
+    client: &AetherClient,
+    resource: &Keypair,
+    endpoint: &str,
+) -> Result<(Pubkey, Pubkey), aether_sdk::programs::client::ProgramClientError> {
+    use aether_sdk::programs::{registry, staking};
+    let user = client.payer();
+    client.create_node(600_000 * TOKEN)?;
+    client.send(vec![registry::register_core_node(
+        user,
+        registry::RegisterCoreNodeArgs {
+            endpoint: endpoint.to_owned(),
+            p2p_address: "/ip4/127.0.0.1/tcp/4025".into(),
+        },
+    )])?;
+    let core = registry::record(&staking::node(&user));
+    client.send_signed(
+        vec![registry::register_resource_node(
+            user,
+            resource.pubkey(),
+            core,
+            registry::RegisterResourceNodeArgs {
+                endpoint: endpoint.to_owned(),
+                capacity: registry::Capacity {
+                    vcpus: 4,
+                    memory_mib: 4096,
+                    disk_gib: 50,
+                },
+                min_price_compute_per_second: 1,
+                min_price_storage_per_gb_month: 1,
+            },
+        )],
+        &[resource],
+    )?;
+    Ok((core, registry::record(&resource.pubkey())))
+}
+
+/// Opens a compute stream from the payer for `resource` and tops it up
+/// `top_ups` times with 1, 2, 3… base units. Returns the stream.
+pub fn stream_activity(
+    client: &AetherClient,
+    resource: [u8; 32],
+    rate: u64,
+    replicas: u8,
+    deposit: u64,
+    top_ups: u64,
+) -> Result<Pubkey, aether_sdk::programs::client::ProgramClientError> {
+    use aether_sdk::programs::escrow;
+    client.open_stream(escrow::OpenStreamArgs {
+        resource,
+        kind: escrow::StreamKind::Compute,
+        max_rate_per_second: rate,
+        replicas,
+        deposit,
+    })?;
+    for i in 1..=top_ups {
+        client.top_up(&client.payer(), &resource, i)?;
+    }
+    Ok(escrow::stream(&client.payer(), &resource))
+}

@@ -30,6 +30,8 @@ pub enum Command {
     Node(commands::node::NodeCmd),
     /// The resource node: micro-VMs serving programs (`run`, `doctor`, `build-runtime`).
     Crn(commands::crn::CrnCmd),
+    /// The keepers: indexer, checker, settler, provisioner, dns.
+    Keeper(commands::keeper::KeeperCmd),
 }
 
 /// Parses the command line, runs the command, and turns errors into a
@@ -43,6 +45,7 @@ pub fn main() -> ExitCode {
         Command::Anchors(cmd) => cmd.execute(),
         Command::Node(cmd) => cmd.execute(),
         Command::Crn(cmd) => cmd.execute(),
+        Command::Keeper(cmd) => cmd.execute(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

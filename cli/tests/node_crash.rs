@@ -9,15 +9,8 @@ use std::time::{Duration, Instant};
 use aether_sdk::message::sign::SolanaAccount;
 use aether_sdk::message::{MessageBuilder, PostBuilder};
 use aether_sdk::node_client::{MessageFilter, MessageStatus, NodeClient};
+use aether_testing::free_port;
 use serde_json::json;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn spawn_node(port: u16, data: &std::path::Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_aether"))

@@ -213,7 +213,7 @@ events! {
     registry_program::ScoreUpdated { record, epoch, score, reports }
     escrow_program::EscrowInitialized { authority, mint }
     escrow_program::StreamOpened {
-        stream, owner, resource, kind, max_rate_per_second, replicas, deposit
+        stream, owner, resource, kind, max_rate_per_second, replicas, deposit, opened_at
     }
     escrow_program::StreamToppedUp { stream, amount, balance }
     escrow_program::ProviderJoined { stream, provider, providers }

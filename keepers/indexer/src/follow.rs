@@ -190,7 +190,9 @@ impl Follower {
                 .await
             })
             .await?;
-        scanned.block_time = tx.block_time.or(scanned.block_time);
+        // The block time stays the one `getSignaturesForAddress` gave:
+        // Surfpool's `getTransaction` reports 0 until the block is stored
+        // and a wrong value after, which would make a restart differ.
         scanned.events = events::from_transaction(&status.signature, &tx)?
             .into_iter()
             .enumerate()

@@ -220,7 +220,6 @@ pub fn amount(v: i64) -> u64 {
 
 /// The effect of one event on the derived tables.
 fn apply(tx: &rusqlite::Transaction<'_>, at: &Scanned, event: &Event) -> rusqlite::Result<()> {
-    let now = at.block_time.unwrap_or(0);
     match event {
         Event::NodeCreated(e) => {
             tx.execute(
@@ -351,7 +350,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, at: &Scanned, event: &Event) -> rusqlit
                     sql_amount(e.max_rate_per_second),
                     e.replicas,
                     sql_amount(e.deposit),
-                    now
+                    e.opened_at
                 ],
             )?;
             tx.execute(

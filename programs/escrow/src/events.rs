@@ -19,6 +19,8 @@ pub struct StreamOpened {
     pub max_rate_per_second: u64,
     pub replicas: u8,
     pub deposit: u64,
+    /// Clock time of opening; accrual starts here.
+    pub opened_at: i64,
 }
 
 #[event]

@@ -54,6 +54,8 @@ pub struct Settled {
     pub paid: Vec<u64>,
     pub total: u64,
     pub newly_exhausted: bool,
+    /// `last_settled` moved forward, even if nothing was paid.
+    pub moved: bool,
 }
 
 /// Settles `stream` up to now and pays each provider.
@@ -75,6 +77,7 @@ pub fn settle_and_pay<'info>(
         );
     }
     let was_exhausted = stream.exhausted;
+    let was_settled = stream.last_settled;
     let now = Clock::get()?.unix_timestamp;
     // Tokens sent to the vault without `top_up` are not the stream's to pay
     // out (close refunds them to the owner); pay only from what was deposited.
@@ -92,15 +95,19 @@ pub fn settle_and_pay<'info>(
         paid: settlement.paid,
         total,
         newly_exhausted: settlement.exhausted && !was_exhausted,
+        moved: stream.last_settled != was_settled,
     })
 }
 
-/// The events of a settlement that paid something or exhausted the stream.
+/// The events of a settlement that paid something, moved `last_settled`
+/// or exhausted the stream.
 pub fn settled_events(
     stream: &Account<Stream>,
     settled: &Settled,
 ) -> (Option<StreamSettled>, Option<StreamExhausted>) {
-    let paid = (settled.total > 0).then(|| StreamSettled {
+    // Emitted whenever `last_settled` moves, so that an indexer can follow
+    // it from events alone.
+    let paid = (settled.total > 0 || settled.moved).then(|| StreamSettled {
         stream: stream.key(),
         paid: settled.paid.clone(),
         settled_until: stream.last_settled,

@@ -111,6 +111,7 @@ impl<'info> OpenStream<'info> {
             max_rate_per_second: args.max_rate_per_second,
             replicas: args.replicas,
             deposit: args.deposit,
+            opened_at: now,
         });
         Ok(())
     }

@@ -307,7 +307,6 @@ pub fn from_transaction(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use anchor_lang::AnchorSerialize;
 
     fn encode<E: anchor_lang::Event>(e: &E) -> Vec<u8> {
         let mut data = E::DISCRIMINATOR.to_vec();

@@ -94,11 +94,24 @@ pub fn register_nodes(
         },
     )])?;
     let core = registry::record(&staking::node(&user));
+    let record = register_resource(client, resource, core, endpoint)?;
+    Ok((core, record))
+}
+
+/// Registers `identity` as a resource node owned by the client's payer,
+/// under the core node record `parent`. Returns its record.
+pub fn register_resource(
+    client: &AetherClient,
+    identity: &Keypair,
+    parent: Pubkey,
+    endpoint: &str,
+) -> Result<Pubkey, aether_sdk::programs::client::ProgramClientError> {
+    use aether_sdk::programs::registry;
     client.send_signed(
         vec![registry::register_resource_node(
-            user,
-            resource.pubkey(),
-            core,
+            client.payer(),
+            identity.pubkey(),
+            parent,
             registry::RegisterResourceNodeArgs {
                 endpoint: endpoint.to_owned(),
                 capacity: registry::Capacity {
@@ -110,9 +123,9 @@ pub fn register_nodes(
                 min_price_storage_per_gb_month: 1,
             },
         )],
-        &[resource],
+        &[identity],
     )?;
-    Ok((core, registry::record(&resource.pubkey())))
+    Ok(registry::record(&identity.pubkey()))
 }
 
 /// Opens a compute stream from the payer for `resource` and tops it up

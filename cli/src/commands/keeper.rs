@@ -21,6 +21,8 @@ pub struct KeeperCmd {
 pub enum Keeper {
     /// Follow the programs' events into SQLite and serve them over HTTP
     Indexer(IndexerArgs),
+    /// Pay providers from payment streams once enough has accrued
+    Settler(SettlerArgs),
 }
 
 /// Where keepers keep their state unless told: ~/.local/share/aether/<name>.
@@ -131,6 +133,115 @@ impl IndexerArgs {
     }
 }
 
+/// The Solana CLI's default keypair.
+pub fn default_keypair() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join(".config/solana/id.json")
+}
+
+#[derive(Debug, Args)]
+pub struct SettlerArgs {
+    /// JSON-RPC URL of the cluster [default: http://127.0.0.1:8899]
+    #[arg(long, env = "AETHER_RPC_URL")]
+    pub rpc_url: Option<String>,
+    /// The keypair that pays the fees [default: ~/.config/solana/id.json]
+    #[arg(long, env = "AETHER_SETTLER_KEYPAIR", value_name = "FILE")]
+    pub keypair: Option<PathBuf>,
+    /// The settlement log [default: ~/.local/share/aether/settler/settler.sqlite]
+    #[arg(long, env = "AETHER_SETTLER_DB", value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Port of the HTTP API (/metrics, /settlements) [default: 4031]
+    #[arg(long, env = "AETHER_SETTLER_PORT")]
+    pub port: Option<u16>,
+    /// Address to bind [default: 127.0.0.1]
+    #[arg(long, env = "AETHER_SETTLER_BIND")]
+    pub bind: Option<IpAddr>,
+    /// Seconds between looks at the streams [default: 10]
+    #[arg(long, env = "AETHER_SETTLER_INTERVAL", value_name = "SECS")]
+    pub interval: Option<u64>,
+    /// Settle once this much has accrued on a stream, base units [default: 1000000]
+    #[arg(long, env = "AETHER_SETTLER_THRESHOLD", value_name = "UNITS")]
+    pub threshold: Option<u64>,
+    /// Settle when the last settlement is this many seconds old [default: 3600]
+    #[arg(long, env = "AETHER_SETTLER_PERIOD", value_name = "SECS")]
+    pub period: Option<u64>,
+    /// Streams per transaction at most [default: 8]
+    #[arg(long, env = "AETHER_SETTLER_MAX_PER_TX", value_name = "N")]
+    pub max_per_tx: Option<usize>,
+    /// A TOML file with the same settings (keys: rpc_url, keypair, db,
+    /// port, bind, interval, threshold, period, max_per_tx)
+    #[arg(long, env = "AETHER_SETTLER_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettlerFile {
+    rpc_url: Option<String>,
+    keypair: Option<PathBuf>,
+    db: Option<PathBuf>,
+    port: Option<u16>,
+    bind: Option<IpAddr>,
+    interval: Option<u64>,
+    threshold: Option<u64>,
+    period: Option<u64>,
+    max_per_tx: Option<usize>,
+}
+
+impl SettlerArgs {
+    pub fn resolve(&self) -> Result<aether_settler::Config> {
+        let file: SettlerFile = read_file(self.config.as_deref())?;
+        let rpc_url = self
+            .rpc_url
+            .clone()
+            .or(file.rpc_url)
+            .unwrap_or_else(|| "http://127.0.0.1:8899".into());
+        check_urls("--rpc-url", std::slice::from_ref(&rpc_url))?;
+        let keypair = self
+            .keypair
+            .clone()
+            .or(file.keypair)
+            .unwrap_or_else(default_keypair);
+        anyhow::ensure!(
+            keypair.exists(),
+            "--keypair {}: no such file (the settler pays fees from it)",
+            keypair.display()
+        );
+        let db = self
+            .db
+            .clone()
+            .or(file.db)
+            .unwrap_or_else(|| default_dir("settler").join("settler.sqlite"));
+        if let Some(dir) = db.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let mut config = aether_settler::Config::new(rpc_url, keypair, db);
+        if let Some(port) = self.port.or(file.port) {
+            config.port = port;
+        }
+        if let Some(bind) = self.bind.or(file.bind) {
+            config.bind = bind;
+        }
+        if let Some(secs) = self.interval.or(file.interval) {
+            anyhow::ensure!(secs > 0, "--interval must be at least 1 second");
+            config.interval = Duration::from_secs(secs);
+        }
+        if let Some(threshold) = self.threshold.or(file.threshold) {
+            config.threshold = threshold;
+        }
+        if let Some(secs) = self.period.or(file.period) {
+            config.period = Duration::from_secs(secs);
+        }
+        if let Some(n) = self.max_per_tx.or(file.max_per_tx) {
+            anyhow::ensure!(n > 0, "--max-per-tx must be at least 1");
+            config.max_streams_per_tx = n;
+        }
+        Ok(config)
+    }
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -158,6 +269,24 @@ impl KeeperCmd {
                     crate::shutdown_signal().await;
                     eprintln!("indexer stopping");
                     indexer.stop().await;
+                    Ok(())
+                })
+            }
+            Keeper::Settler(args) => {
+                let config = args.resolve()?;
+                runtime()?.block_on(async move {
+                    let (threshold, period) = (config.threshold, config.period);
+                    let settler = aether_settler::Settler::start(config)
+                        .await
+                        .context("starting the settler")?;
+                    eprintln!(
+                        "settler ready: API {}  settles at {threshold} base units or after {}s  (Ctrl-C stops it)",
+                        settler.url(),
+                        period.as_secs()
+                    );
+                    crate::shutdown_signal().await;
+                    eprintln!("settler stopping");
+                    settler.stop().await;
                     Ok(())
                 })
             }
@@ -196,15 +325,61 @@ mod tests {
             file.to_str().unwrap(),
             "--port",
             "5001",
-        ]);
+        ]) else {
+            unreachable!()
+        };
         let config = args.resolve().unwrap();
         assert_eq!(config.rpc_urls, vec!["http://a:1".to_owned()]);
         assert_eq!(config.port, 5001);
         assert_eq!(config.poll_interval.as_millis(), 50);
-        let Keeper::Indexer(args) = parse(&["indexer", "--rpc-url", "ws://x"]);
+        let Keeper::Indexer(args) = parse(&["indexer", "--rpc-url", "ws://x"]) else {
+            unreachable!()
+        };
         assert!(args.resolve().unwrap_err().to_string().contains("http://"));
         std::fs::write(&file, "rpc = 1\n").unwrap();
-        let Keeper::Indexer(args) = parse(&["indexer", "--config", file.to_str().unwrap()]);
+        let Keeper::Indexer(args) = parse(&["indexer", "--config", file.to_str().unwrap()]) else {
+            unreachable!()
+        };
         assert!(format!("{:#}", args.resolve().unwrap_err()).contains("unknown field"));
+    }
+
+    #[test]
+    fn settler_needs_its_fee_payer_and_sane_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("none.json");
+        let Keeper::Settler(args) = parse(&["settler", "--keypair", missing.to_str().unwrap()])
+        else {
+            unreachable!()
+        };
+        assert!(args
+            .resolve()
+            .unwrap_err()
+            .to_string()
+            .contains("no such file"));
+        let key = dir.path().join("id.json");
+        solana_keypair::write_keypair_file(&solana_keypair::Keypair::new(), &key).unwrap();
+        let db = dir.path().join("s.sqlite");
+        let base = [
+            "settler",
+            "--keypair",
+            key.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+        ];
+        let Keeper::Settler(args) = parse(&[&base[..], &["--max-per-tx", "0"]].concat()) else {
+            unreachable!()
+        };
+        assert!(args
+            .resolve()
+            .unwrap_err()
+            .to_string()
+            .contains("at least 1"));
+        let Keeper::Settler(args) =
+            parse(&[&base[..], &["--threshold", "5", "--period", "60"]].concat())
+        else {
+            unreachable!()
+        };
+        let config = args.resolve().unwrap();
+        assert_eq!((config.threshold, config.period.as_secs()), (5, 60));
     }
 }

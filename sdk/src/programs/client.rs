@@ -176,6 +176,47 @@ impl AetherClient {
         self.account(aether_escrow::ID, escrow::stream(owner, resource))
     }
 
+    /// Every stream of the escrow program, with its address.
+    pub fn streams(&self) -> Result<Vec<(Pubkey, Stream)>, ProgramClientError> {
+        Ok(self
+            .program(aether_escrow::ID)?
+            .accounts::<Stream>(Vec::new())?)
+    }
+
+    /// Every node record of the registry, with its address.
+    pub fn node_records(&self) -> Result<Vec<(Pubkey, NodeRecord)>, ProgramClientError> {
+        Ok(self
+            .program(aether_registry::ID)?
+            .accounts::<NodeRecord>(Vec::new())?)
+    }
+
+    /// The escrow program's stake-token mint.
+    pub fn escrow_mint(&self) -> Result<Pubkey, ProgramClientError> {
+        Ok(self
+            .account::<EscrowConfig>(aether_escrow::ID, escrow::config())?
+            .ok_or(ProgramClientError::Missing("the escrow config"))?
+            .mint)
+    }
+
+    /// The cluster's clock: its unix time, as programs see it.
+    pub fn unix_timestamp(&self) -> Result<i64, ProgramClientError> {
+        let rpc = self.program(aether_escrow::ID)?.rpc();
+        let account = rpc
+            .get_account(
+                &<anchor_lang::prelude::Clock as anchor_lang::solana_program::sysvar::SysvarId>::id(
+                ),
+            )
+            .map_err(|e| anchor_client::ClientError::from(Box::new(e)))?;
+        // The Clock sysvar: slot, epoch_start_timestamp, epoch,
+        // leader_schedule_epoch, then unix_timestamp, each 8 bytes LE.
+        account
+            .data
+            .get(32..40)
+            .and_then(|b| b.try_into().ok())
+            .map(i64::from_le_bytes)
+            .ok_or(ProgramClientError::Missing("the clock sysvar"))
+    }
+
     /// The anchors program's window of recent batch roots.
     pub fn batch_log(&self) -> Result<BatchLog, ProgramClientError> {
         self.account(aether_anchors::ID, anchors::log())?
@@ -268,6 +309,48 @@ impl AetherClient {
         self.send(vec![escrow::open_stream(self.payer(), mint, tokens, args)])
     }
 
+    /// Joins `stream` as the provider whose resource node identity is
+    /// `provider_identity` (the payer must own that node), paid to the
+    /// payer's associated token account.
+    pub fn join_stream(
+        &self,
+        provider_identity: &Pubkey,
+        stream: &Pubkey,
+    ) -> Result<Signature, ProgramClientError> {
+        let mint = self.escrow_mint()?;
+        let current = self
+            .account::<Stream>(aether_escrow::ID, *stream)?
+            .ok_or(ProgramClientError::Missing("the stream"))?;
+        self.send(vec![escrow::join_stream(
+            self.payer(),
+            registry::record(provider_identity),
+            get_associated_token_address(&self.payer(), &mint),
+            mint,
+            *stream,
+            &current.providers,
+        )])
+    }
+
+    /// Leaves `stream`, paid up to now, as the provider whose resource node
+    /// identity is `provider_identity`.
+    pub fn leave_stream(
+        &self,
+        provider_identity: &Pubkey,
+        stream: &Pubkey,
+    ) -> Result<Signature, ProgramClientError> {
+        let mint = self.escrow_mint()?;
+        let current = self
+            .account::<Stream>(aether_escrow::ID, *stream)?
+            .ok_or(ProgramClientError::Missing("the stream"))?;
+        self.send(vec![escrow::leave_stream(
+            self.payer(),
+            registry::record(provider_identity),
+            mint,
+            *stream,
+            &current.providers,
+        )])
+    }
+
     /// Adds `amount` of the payer's tokens to the stream `owner` opened for `resource`.
     pub fn top_up(
         &self,
@@ -284,13 +367,6 @@ impl AetherClient {
             escrow::stream(owner, resource),
             amount,
         )])
-    }
-
-    fn escrow_mint(&self) -> Result<Pubkey, ProgramClientError> {
-        Ok(self
-            .account::<EscrowConfig>(aether_escrow::ID, escrow::config())?
-            .ok_or(ProgramClientError::Missing("the escrow config"))?
-            .mint)
     }
 }
 

@@ -1,5 +1,6 @@
 //! What Aether's tests share: a bootstrapped localnet with funded keys,
-//! free ports, and waiting for a condition with a deadline.
+//! free ports, waiting for a condition with a deadline, and (in [`vm`])
+//! the guest runtime and a small program for tests that boot VMs.
 
 use std::future::Future;
 use std::time::Duration;
@@ -9,6 +10,8 @@ use aether_sdk::anchor_lang::prelude::Pubkey;
 use aether_sdk::programs::client::AetherClient;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
+
+pub mod vm;
 
 /// A bootstrapped localnet on free ports (100 ms slots), with `fund`
 /// given SOL and 2,000,000 stake tokens each.

@@ -47,12 +47,41 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response
         .into_response()
 }
 
+/// A `MemTotal:`-style line of `/proc/meminfo`, in MiB.
+fn meminfo_mib(meminfo: &str, key: &str) -> Option<u64> {
+    meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .map(|kib| kib / 1024)
+}
+
 async fn usage(State(state): State<RouterState>) -> Response {
     let (backend, acceleration) = state.supervisor.backend();
+    let vms = state.supervisor.usage();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let vcpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // What the host has, and what its VMs hold now: checkers compare it
+    // with the capacity the node registered.
     Json(json!({
         "backend": backend,
         "acceleration": acceleration,
-        "vms": state.supervisor.usage(),
+        "capacity": {
+            "vcpus": vcpus,
+            "memory_mib": meminfo_mib(&meminfo, "MemTotal:"),
+            "memory_available_mib": meminfo_mib(&meminfo, "MemAvailable:"),
+        },
+        "in_use": {
+            "vcpus": vms.iter().map(|v| u64::from(v.vcpus)).sum::<u64>(),
+            "memory_mib": vms.iter().map(|v| u64::from(v.memory_mib)).sum::<u64>(),
+        },
+        "vms": vms,
     }))
     .into_response()
 }

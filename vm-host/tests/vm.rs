@@ -139,6 +139,14 @@ async fn a_program_answers_get_and_post_of_any_size_and_in_parallel() {
     assert_eq!(seen["backend"], "qemu");
     let served: u64 = vms.iter().map(|v| v["requests"].as_u64().unwrap()).sum();
     assert_eq!(served, 26);
+    // The host's capacity, and what its VMs hold of it.
+    assert!(seen["capacity"]["vcpus"].as_u64().unwrap() >= 1, "{seen}");
+    assert!(
+        seen["capacity"]["memory_mib"].as_u64().unwrap() > 0,
+        "{seen}"
+    );
+    let held: u64 = vms.iter().map(|v| v["memory_mib"].as_u64().unwrap()).sum();
+    assert_eq!(seen["in_use"]["memory_mib"].as_u64(), Some(held));
 
     // A body over the limit is refused before any VM sees it.
     let answer = http

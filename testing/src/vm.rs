@@ -115,3 +115,44 @@ pub async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
 
 /// How the program starts.
 pub const ENTRYPOINT: &str = "exec httpd -f -p 127.0.0.1:8080 -h /code/www";
+
+/// The test program's code volume, written under `root`.
+pub fn code_volume(root: &Path) -> PathBuf {
+    let image = root.join("code.ext4");
+    aether_vm_host::volumes::code_volume_from_dir(&program_dir(root), &image, 64 << 20)
+        .expect("the code volume builds");
+    image
+}
+
+/// How the test program runs: 1 vCPU, 192 MiB (TCG guests stay small).
+pub fn program_spec(code: PathBuf) -> aether_vm_host::supervisor::ProgramSpec {
+    aether_vm_host::supervisor::ProgramSpec {
+        code,
+        entrypoint: ENTRYPOINT.into(),
+        port: 8080,
+        memory_mib: 192,
+        vcpus: 1,
+        env: Vec::new(),
+        scratch_mib: Some(16),
+        persistent_mib: None,
+        network: None,
+    }
+}
+
+/// A vm-host on a free port under `dir`, QEMU with software emulation,
+/// one instance per program.
+pub async fn host(dir: &Path) -> aether_vm_host::Host {
+    logs();
+    let runtime = tokio::task::spawn_blocking(runtime)
+        .await
+        .expect("the runtime task");
+    let mut config = aether_vm_host::Config::new(dir.join("crn"), runtime.dir.clone());
+    config.port = 0;
+    config.backend = aether_vm_host::BackendChoice::Qemu;
+    config.limits.max_instances = 1;
+    config.limits.request_timeout = std::time::Duration::from_secs(30);
+    config.egress_deny = None;
+    aether_vm_host::Host::start(config)
+        .await
+        .expect("the host starts")
+}

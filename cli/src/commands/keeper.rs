@@ -23,6 +23,8 @@ pub enum Keeper {
     Indexer(IndexerArgs),
     /// Pay providers from payment streams once enough has accrued
     Settler(SettlerArgs),
+    /// Probe every resource node and report its score (core node operators)
+    Checker(CheckerArgs),
 }
 
 /// Where keepers keep their state unless told: ~/.local/share/aether/<name>.
@@ -242,6 +244,130 @@ impl SettlerArgs {
     }
 }
 
+#[derive(Debug, Args)]
+pub struct CheckerArgs {
+    /// JSON-RPC URL of the cluster [default: http://127.0.0.1:8899]
+    #[arg(long, env = "AETHER_RPC_URL")]
+    pub rpc_url: Option<String>,
+    /// The core node operator's keypair, which signs the reports
+    /// [default: ~/.config/solana/id.json]
+    #[arg(long, env = "AETHER_CHECKER_KEYPAIR", value_name = "FILE")]
+    pub keypair: Option<PathBuf>,
+    /// Probes and reports [default: ~/.local/share/aether/checker/checker.sqlite]
+    #[arg(long, env = "AETHER_CHECKER_DB", value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Port of the HTTP API (/metrics, /scores) [default: 4032]
+    #[arg(long, env = "AETHER_CHECKER_PORT")]
+    pub port: Option<u16>,
+    /// Address to bind [default: 127.0.0.1]
+    #[arg(long, env = "AETHER_CHECKER_BIND")]
+    pub bind: Option<IpAddr>,
+    /// Seconds between probe rounds [default: 60]
+    #[arg(long, env = "AETHER_CHECKER_INTERVAL", value_name = "SECS")]
+    pub interval: Option<u64>,
+    /// Probes of a node in an epoch before its score is reported [default: 5]
+    #[arg(long, env = "AETHER_CHECKER_MIN_PROBES", value_name = "N")]
+    pub min_probes: Option<u32>,
+    /// Item hash of the reference program every node is asked to serve
+    #[arg(long, env = "AETHER_CHECKER_REFERENCE", value_name = "HASH")]
+    pub reference_program: Option<String>,
+    /// Path called within the reference program [default: /]
+    #[arg(long, env = "AETHER_CHECKER_REFERENCE_PATH", value_name = "PATH")]
+    pub reference_path: Option<String>,
+    /// Text the reference program's answer must contain
+    #[arg(long, env = "AETHER_CHECKER_REFERENCE_EXPECT", value_name = "TEXT")]
+    pub reference_expect: Option<String>,
+    /// A TOML file with the same settings (keys: rpc_url, keypair, db,
+    /// port, bind, interval, min_probes, reference_program,
+    /// reference_path, reference_expect)
+    #[arg(long, env = "AETHER_CHECKER_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckerFile {
+    rpc_url: Option<String>,
+    keypair: Option<PathBuf>,
+    db: Option<PathBuf>,
+    port: Option<u16>,
+    bind: Option<IpAddr>,
+    interval: Option<u64>,
+    min_probes: Option<u32>,
+    reference_program: Option<String>,
+    reference_path: Option<String>,
+    reference_expect: Option<String>,
+}
+
+impl CheckerArgs {
+    pub fn resolve(&self) -> Result<aether_checker::Config> {
+        let file: CheckerFile = read_file(self.config.as_deref())?;
+        let rpc_url = self
+            .rpc_url
+            .clone()
+            .or(file.rpc_url)
+            .unwrap_or_else(|| "http://127.0.0.1:8899".into());
+        check_urls("--rpc-url", std::slice::from_ref(&rpc_url))?;
+        let keypair = self
+            .keypair
+            .clone()
+            .or(file.keypair)
+            .unwrap_or_else(default_keypair);
+        anyhow::ensure!(
+            keypair.exists(),
+            "--keypair {}: no such file (reports are signed by a core node operator)",
+            keypair.display()
+        );
+        let db = self
+            .db
+            .clone()
+            .or(file.db)
+            .unwrap_or_else(|| default_dir("checker").join("checker.sqlite"));
+        if let Some(dir) = db.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let mut config = aether_checker::Config::new(rpc_url, keypair, db);
+        if let Some(port) = self.port.or(file.port) {
+            config.port = port;
+        }
+        if let Some(bind) = self.bind.or(file.bind) {
+            config.bind = bind;
+        }
+        if let Some(secs) = self.interval.or(file.interval) {
+            anyhow::ensure!(secs > 0, "--interval must be at least 1 second");
+            config.interval = Duration::from_secs(secs);
+        }
+        if let Some(n) = self.min_probes.or(file.min_probes) {
+            anyhow::ensure!(n > 0, "--min-probes must be at least 1");
+            config.min_probes = n;
+        }
+        let program = self.reference_program.clone().or(file.reference_program);
+        let expect = self.reference_expect.clone().or(file.reference_expect);
+        config.reference = match (program, expect) {
+            (Some(program), Some(expect)) => {
+                anyhow::ensure!(
+                    program.len() == 64 && program.bytes().all(|b| b.is_ascii_hexdigit()),
+                    "--reference-program {program}: an item hash is 64 hex digits"
+                );
+                Some(aether_checker::Reference {
+                    program,
+                    path: self
+                        .reference_path
+                        .clone()
+                        .or(file.reference_path)
+                        .unwrap_or_else(|| "/".into()),
+                    expect,
+                })
+            }
+            (None, None) => None,
+            _ => anyhow::bail!(
+                "--reference-program and --reference-expect go together: the checker must know what the program answers"
+            ),
+        };
+        Ok(config)
+    }
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -269,6 +395,25 @@ impl KeeperCmd {
                     crate::shutdown_signal().await;
                     eprintln!("indexer stopping");
                     indexer.stop().await;
+                    Ok(())
+                })
+            }
+            Keeper::Checker(args) => {
+                let config = args.resolve()?;
+                runtime()?.block_on(async move {
+                    let reference = config.reference.as_ref().map_or("none".to_owned(), |r| {
+                        format!("/vm/{}{}", r.program, r.path)
+                    });
+                    let checker = aether_checker::Checker::start(config)
+                        .await
+                        .context("starting the checker")?;
+                    eprintln!(
+                        "checker ready: API {}  reference program {reference}  (Ctrl-C stops it)",
+                        checker.url()
+                    );
+                    crate::shutdown_signal().await;
+                    eprintln!("checker stopping");
+                    checker.stop().await;
                     Ok(())
                 })
             }
@@ -341,6 +486,52 @@ mod tests {
             unreachable!()
         };
         assert!(format!("{:#}", args.resolve().unwrap_err()).contains("unknown field"));
+    }
+
+    #[test]
+    fn checker_needs_a_whole_reference() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("id.json");
+        solana_keypair::write_keypair_file(&solana_keypair::Keypair::new(), &key).unwrap();
+        let db = dir.path().join("c.sqlite");
+        let base = [
+            "checker",
+            "--keypair",
+            key.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+        ];
+        let Keeper::Checker(args) = parse(&[&base[..], &["--reference-program", "ab"]].concat())
+        else {
+            unreachable!()
+        };
+        assert!(args
+            .resolve()
+            .unwrap_err()
+            .to_string()
+            .contains("go together"));
+        let hash = "a".repeat(64);
+        let Keeper::Checker(args) = parse(
+            &[
+                &base[..],
+                &["--reference-program", &hash, "--reference-expect", "ok"],
+            ]
+            .concat(),
+        ) else {
+            unreachable!()
+        };
+        let config = args.resolve().unwrap();
+        assert_eq!(config.reference.unwrap().path, "/");
+        let Keeper::Checker(args) = parse(
+            &[
+                &base[..],
+                &["--reference-program", "zz", "--reference-expect", "ok"],
+            ]
+            .concat(),
+        ) else {
+            unreachable!()
+        };
+        assert!(args.resolve().unwrap_err().to_string().contains("64 hex"));
     }
 
     #[test]

@@ -1,0 +1,379 @@
+//! Aether's checker, run by core node operators: probes every registered
+//! resource node on a schedule (reachability and latency of its API, the
+//! capacity it reports, and a call to a small reference program through
+//! its router, sent like any user request), turns the epoch's probes into
+//! a score from 0 to 10,000 by the rule in [`score`], and submits it with
+//! the registry's `report_score`. Once a quorum of core nodes has
+//! reported, the program sets the node's score to the median.
+//!
+//! Layout: `config.rs` the [`Config`]; `probe.rs` one probe; `score.rs`
+//! the scoring rule; `store.rs` probes and reports in SQLite; this file the
+//! loop and the HTTP API (`/metrics`, `/scores`).
+
+pub mod config;
+pub mod probe;
+pub mod score;
+pub mod store;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aether_sdk::anchor_lang::prelude::Pubkey;
+use aether_sdk::programs::client::{AetherClient, ProgramClientError};
+use aether_sdk::programs::{registry, staking};
+use aether_sdk::registry_program::state::{NodeKind, NodeRecord};
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+pub use config::{Config, Reference, DEFAULT_PORT};
+use futures_util::StreamExt;
+use rusqlite::Connection;
+use tokio::sync::watch;
+
+/// Why the checker could not start or a round failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckerError {
+    /// The operator's keypair file.
+    #[error("reading the keypair {0}: {1}")]
+    Keypair(String, String),
+    /// The probe database.
+    #[error("probe database: {0}")]
+    Store(#[from] rusqlite::Error),
+    /// The listening socket.
+    #[error("binding {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+    /// Reading or sending to the cluster.
+    #[error(transparent)]
+    Chain(#[from] ProgramClientError),
+    /// A worker task ended abnormally.
+    #[error("a worker task failed: {0}")]
+    Task(String),
+}
+
+/// Counters shown on `/metrics`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Rounds done.
+    pub rounds: AtomicU64,
+    /// Rounds that failed to read the chain.
+    pub round_errors: AtomicU64,
+    /// Probes made.
+    pub probes: AtomicU64,
+    /// Probes that found the node unreachable.
+    pub unreachable: AtomicU64,
+    /// Scores reported on chain.
+    pub reports: AtomicU64,
+    /// Reports the cluster refused.
+    pub report_errors: AtomicU64,
+    /// The current epoch.
+    pub epoch: AtomicU64,
+}
+
+/// A running checker.
+pub struct Checker {
+    addr: SocketAddr,
+    metrics: Arc<Metrics>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+struct Worker {
+    client: Arc<AetherClient>,
+    /// The reporter's staking node: how its reports appear on chain.
+    reporter_node: Pubkey,
+    http: reqwest::Client,
+    config: Config,
+    db: Arc<Mutex<Connection>>,
+    metrics: Arc<Metrics>,
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, CheckerError> + Send + 'static,
+) -> Result<T, CheckerError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| CheckerError::Task(e.to_string()))?
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Worker {
+    /// One round: probe every resource node, report those with enough probes.
+    async fn round(&self) -> Result<(), CheckerError> {
+        let client = self.client.clone();
+        let (epoch, records) =
+            blocking(move || Ok((client.staking_config()?.epoch, client.node_records()?))).await?;
+        self.metrics.epoch.store(epoch, Ordering::Relaxed);
+        let nodes: Vec<(Pubkey, NodeRecord)> = records
+            .into_iter()
+            .filter(|(_, r)| r.kind == NodeKind::Resource)
+            .collect();
+        let config = &self.config;
+        let probes: Vec<(Pubkey, score::Probe)> = futures_util::stream::iter(nodes.clone())
+            .map(|(key, record)| async move {
+                let registered = (
+                    u64::from(record.capacity.vcpus),
+                    u64::from(record.capacity.memory_mib),
+                );
+                let probe = probe::probe(
+                    &self.http,
+                    &record.endpoint,
+                    registered,
+                    config.reference.as_ref(),
+                    config.probe_timeout,
+                    config.max_answer_bytes,
+                )
+                .await;
+                (key, probe)
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        for (key, probe) in &probes {
+            let score = score::probe_score(probe);
+            tracing::debug!(node = %key, ?probe, score, "probed");
+            self.metrics.probes.fetch_add(1, Ordering::Relaxed);
+            if !probe.reachable {
+                self.metrics.unreachable.fetch_add(1, Ordering::Relaxed);
+            }
+            store::add_probe(
+                &self.db.lock().unwrap(),
+                &key.to_string(),
+                epoch,
+                now(),
+                score,
+                probe,
+            )?;
+        }
+        for (key, record) in &nodes {
+            self.maybe_report(*key, record, epoch).await?;
+        }
+        Ok(())
+    }
+
+    /// Reports a node's epoch score once it has enough probes, once.
+    async fn maybe_report(
+        &self,
+        key: Pubkey,
+        record: &NodeRecord,
+        epoch: u64,
+    ) -> Result<(), CheckerError> {
+        let name = key.to_string();
+        let (done, scores) = {
+            let db = self.db.lock().unwrap();
+            (
+                store::reported(&db, &name, epoch)?,
+                store::scores(&db, &name, epoch)?,
+            )
+        };
+        if done.is_some() || (scores.len() as u32) < self.config.min_probes {
+            return Ok(());
+        }
+        let score = score::epoch_score(&scores);
+        // A report made before a restart is on chain already.
+        if let Some(r) = record
+            .reports
+            .iter()
+            .find(|r| r.reporter == self.reporter_node && r.epoch == epoch)
+        {
+            store::add_report(&self.db.lock().unwrap(), &name, epoch, r.score, "")?;
+            return Ok(());
+        }
+        let client = self.client.clone();
+        let reporter = client.payer();
+        let sent = blocking(move || {
+            Ok(client.send(vec![registry::report_score(reporter, key, epoch, score)])?)
+        })
+        .await;
+        match sent {
+            Ok(signature) => {
+                tracing::info!(node = %key, epoch, score, %signature, "score reported");
+                self.metrics.reports.fetch_add(1, Ordering::Relaxed);
+                store::add_report(
+                    &self.db.lock().unwrap(),
+                    &name,
+                    epoch,
+                    score,
+                    &signature.to_string(),
+                )?;
+            }
+            Err(e) => {
+                // Not active yet, or the epoch turned: retried next round.
+                self.metrics.report_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(node = %key, epoch, error = %e, "score not reported");
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone)]
+struct ApiState {
+    db: Arc<Mutex<Connection>>,
+    metrics: Arc<Metrics>,
+}
+
+#[derive(serde::Deserialize)]
+struct ScoresQuery {
+    epoch: Option<u64>,
+}
+
+async fn scores(
+    State(state): State<ApiState>,
+    Query(q): Query<ScoresQuery>,
+) -> Result<Json<Vec<store::Standing>>, (axum::http::StatusCode, String)> {
+    let epoch = q
+        .epoch
+        .unwrap_or_else(|| state.metrics.epoch.load(Ordering::Relaxed));
+    let db = state.db.clone();
+    tokio::task::spawn_blocking(move || store::standings(&db.lock().unwrap(), epoch))
+        .await
+        .map_err(|e| (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map(Json)
+        .map_err(|e| (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+}
+
+async fn metrics_text(State(state): State<ApiState>) -> String {
+    let m = &state.metrics;
+    let mut out = String::new();
+    for (name, kind, value) in [
+        ("aether_checker_rounds_total", "counter", &m.rounds),
+        (
+            "aether_checker_round_errors_total",
+            "counter",
+            &m.round_errors,
+        ),
+        ("aether_checker_probes_total", "counter", &m.probes),
+        (
+            "aether_checker_unreachable_total",
+            "counter",
+            &m.unreachable,
+        ),
+        ("aether_checker_reports_total", "counter", &m.reports),
+        (
+            "aether_checker_report_errors_total",
+            "counter",
+            &m.report_errors,
+        ),
+        ("aether_checker_epoch", "gauge", &m.epoch),
+    ] {
+        out.push_str(&format!(
+            "# TYPE {name} {kind}\n{name} {}\n",
+            value.load(Ordering::Relaxed)
+        ));
+    }
+    out
+}
+
+impl Checker {
+    /// Reads the keypair, opens the database, binds the API and starts probing.
+    pub async fn start(config: Config) -> Result<Checker, CheckerError> {
+        let keypair = solana_keypair::read_keypair_file(&config.keypair).map_err(|e| {
+            CheckerError::Keypair(config.keypair.display().to_string(), e.to_string())
+        })?;
+        let operator = solana_signer::Signer::pubkey(&keypair);
+        let db = Arc::new(Mutex::new(store::open(&config.db_path)?));
+        let metrics = Arc::new(Metrics::default());
+        let addr = SocketAddr::new(config.bind, config.port);
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| CheckerError::Bind(addr, e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| CheckerError::Bind(addr, e))?;
+        let (stop, stopped) = watch::channel(false);
+        let app = Router::new()
+            .route("/metrics", get(metrics_text))
+            .route("/scores", get(scores))
+            .with_state(ApiState {
+                db: db.clone(),
+                metrics: metrics.clone(),
+            });
+        let mut server_stop = stopped.clone();
+        let server = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = server_stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::error!(error = %e, "checker API stopped");
+            }
+        });
+        let interval = config.interval;
+        let worker = Worker {
+            client: Arc::new(AetherClient::new(&config.rpc_url, keypair)),
+            reporter_node: staking::node(&operator),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("a plain HTTP client builds"),
+            config,
+            db,
+            metrics: metrics.clone(),
+        };
+        let rounds = tokio::spawn(check_loop(worker, interval, stopped));
+        tracing::info!(%addr, %operator, "checker started");
+        Ok(Checker {
+            addr,
+            metrics,
+            stop,
+            tasks: vec![server, rounds],
+        })
+    }
+
+    /// Where the API listens.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Its counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Stops after the round in progress.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Runs a checker until `shutdown` resolves.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), CheckerError> {
+    let checker = Checker::start(config).await?;
+    shutdown.await;
+    tracing::info!("checker stopping");
+    checker.stop().await;
+    Ok(())
+}
+
+async fn check_loop(worker: Worker, interval: Duration, mut stopped: watch::Receiver<bool>) {
+    loop {
+        let span = tracing::info_span!("round");
+        let result = {
+            let _enter = span.enter();
+            worker.round()
+        }
+        .await;
+        worker.metrics.rounds.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = result {
+            worker.metrics.round_errors.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(error = %e, "check round failed; retrying");
+        }
+        tokio::select! {
+            _ = stopped.wait_for(|s| *s) => return,
+            _ = tokio::time::sleep(interval) => {}
+        }
+    }
+}

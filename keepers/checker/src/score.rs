@@ -80,11 +80,9 @@ pub fn epoch_score(scores: &[u16]) -> u16 {
 /// averaged, in basis points. Nothing registered counts as met.
 pub fn capacity_bps(reported: (u64, u64), registered: (u64, u64)) -> u32 {
     let part = |got: u64, want: u64| -> u64 {
-        if want == 0 {
-            u64::from(MAX)
-        } else {
-            (got.min(want) * u64::from(MAX)) / want
-        }
+        (got.min(want) * u64::from(MAX))
+            .checked_div(want)
+            .unwrap_or(u64::from(MAX))
     };
     ((part(reported.0, registered.0) + part(reported.1, registered.1)) / 2) as u32
 }

@@ -104,6 +104,7 @@ macro_rules! to_json_by_debug {
 to_json_by_debug!(
     staking_program::state::NodeStatus,
     registry_program::state::NodeKind,
+    registry_program::state::DomainStatus,
     escrow_program::state::StreamKind
 );
 
@@ -211,6 +212,9 @@ events! {
     registry_program::NodeDeregistered { record, kind, owner }
     registry_program::ScoreReported { record, reporter, epoch, score, reports_this_epoch, quorum }
     registry_program::ScoreUpdated { record, epoch, score, reports }
+    registry_program::DomainRequested { binding, domain, target, owner }
+    registry_program::DomainAttested { binding, attester, ok, approvals, rejections, quorum }
+    registry_program::DomainStatusChanged { binding, domain, target, status }
     escrow_program::EscrowInitialized { authority, mint }
     escrow_program::StreamOpened {
         stream, owner, resource, kind, max_rate_per_second, replicas, deposit, opened_at

@@ -28,3 +28,14 @@ pub const MAX_SCORE: u16 = 10_000;
 pub const BPS: u32 = 10_000;
 /// Default quorum: two thirds of the active core nodes.
 pub const DEFAULT_QUORUM_BPS: u16 = 6_667;
+
+/// Seed of a [`crate::state::DomainBinding`]: `["domain", sha256(domain)]`
+/// (a domain can be longer than a seed may be).
+#[constant]
+pub const SEED_DOMAIN: &[u8] = b"domain";
+/// Longest domain name, in bytes (DNS's limit).
+#[constant]
+pub const MAX_DOMAIN_LEN: u32 = 253;
+/// Core nodes whose votes a binding keeps, each way.
+#[constant]
+pub const MAX_ATTESTERS: u32 = 16;

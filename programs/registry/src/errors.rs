@@ -36,4 +36,14 @@ pub enum RegistryError {
     ReportWindowFull,
     #[msg("Arithmetic overflow")]
     Overflow,
+    #[msg("A domain is a lowercase DNS name of two or more labels (letters, digits, hyphens), at most 253 bytes")]
+    InvalidDomain,
+    #[msg("This domain is live for another owner")]
+    DomainTaken,
+    #[msg("The binding's target changed since it was checked")]
+    StaleAttestation,
+    #[msg("This binding already holds the most votes it can")]
+    AttestersFull,
+    #[msg("Only an active core node may attest domains")]
+    AttesterNotActive,
 }

@@ -2,7 +2,7 @@
 
 use anchor_lang::prelude::*;
 
-use crate::state::{Capacity, NodeKind};
+use crate::state::{Capacity, DomainStatus, NodeKind};
 
 #[event]
 pub struct RegistryInitialized {
@@ -73,4 +73,31 @@ pub struct ScoreUpdated {
     /// The median of the epoch's reports.
     pub score: u16,
     pub reports: u32,
+}
+
+#[event]
+pub struct DomainRequested {
+    pub binding: Pubkey,
+    pub domain: String,
+    pub target: [u8; 32],
+    pub owner: Pubkey,
+}
+
+#[event]
+pub struct DomainAttested {
+    pub binding: Pubkey,
+    /// The attesting core node's staking node.
+    pub attester: Pubkey,
+    pub ok: bool,
+    pub approvals: u32,
+    pub rejections: u32,
+    pub quorum: u32,
+}
+
+#[event]
+pub struct DomainStatusChanged {
+    pub binding: Pubkey,
+    pub domain: String,
+    pub target: [u8; 32],
+    pub status: DomainStatus,
 }

@@ -5,6 +5,10 @@
 //! Layout: `instructions/` one file per instruction, `state/` the accounts,
 //! `events.rs`, `errors.rs`, `constants.rs` (seeds and limits).
 //!
+//! Custom domains: an owner requests a binding of a domain to its PROGRAM
+//! or INSTANCE; active core nodes attest whether the domain's TXT record
+//! names it; a quorum of them makes it live, or withdraws it.
+//!
 //! A node's score is the median of the current staking epoch's reports from
 //! distinct active core nodes, and counts only once a quorum (a share of the
 //! epoch's active core nodes) has reported. Reads of the staking program's
@@ -66,6 +70,23 @@ pub mod aether_registry {
     /// An active core node reports a node's score for the current epoch.
     pub fn report_score(ctx: Context<ReportScore>, epoch: u64, score: u16) -> Result<()> {
         ReportScore::handler(ctx, epoch, score)
+    }
+
+    /// The owner of a PROGRAM or INSTANCE binds a custom domain to it;
+    /// `seed` is sha256 of the domain, the binding's address seed.
+    pub fn request_domain(
+        ctx: Context<RequestDomain>,
+        domain: String,
+        seed: [u8; 32],
+        target: [u8; 32],
+    ) -> Result<()> {
+        RequestDomain::handler(ctx, domain, seed, target)
+    }
+
+    /// An active core node attests whether the domain's TXT record names
+    /// the binding's target.
+    pub fn attest_domain(ctx: Context<AttestDomain>, target: [u8; 32], ok: bool) -> Result<()> {
+        AttestDomain::handler(ctx, target, ok)
     }
 }
 

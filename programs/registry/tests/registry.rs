@@ -3,6 +3,7 @@
 
 mod registry {
     mod common;
+    mod domains;
     mod refusals;
     mod story;
 }

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use aether_anchors::state::BatchLog;
 use aether_escrow::state::{EscrowConfig, Stream};
 use aether_escrow::OpenStreamArgs;
-use aether_registry::state::NodeRecord;
+use aether_registry::state::{DomainBinding, NodeRecord};
 use aether_staking::state::{Config as StakingConfig, Node, StakePosition};
 use anchor_client::{Client, Cluster, Program};
 use anchor_lang::prelude::Pubkey;
@@ -188,6 +188,31 @@ impl AetherClient {
         Ok(self
             .program(aether_registry::ID)?
             .accounts::<NodeRecord>(Vec::new())?)
+    }
+
+    /// The binding of a custom domain, if it was ever requested.
+    pub fn domain_binding(
+        &self,
+        domain: &str,
+    ) -> Result<Option<DomainBinding>, ProgramClientError> {
+        self.account(aether_registry::ID, registry::domain_binding(domain))
+    }
+
+    /// Every domain binding of the registry, with its address.
+    pub fn domain_bindings(&self) -> Result<Vec<(Pubkey, DomainBinding)>, ProgramClientError> {
+        Ok(self
+            .program(aether_registry::ID)?
+            .accounts::<DomainBinding>(Vec::new())?)
+    }
+
+    /// Binds `domain` to the payer's PROGRAM or INSTANCE `target`; it goes
+    /// live once core nodes find `_aether.<domain>` TXT naming it.
+    pub fn request_domain(
+        &self,
+        domain: &str,
+        target: [u8; 32],
+    ) -> Result<Signature, ProgramClientError> {
+        self.send(vec![registry::request_domain(self.payer(), domain, target)])
     }
 
     /// The escrow program's stake-token mint.

@@ -141,3 +141,47 @@ pub fn report_score(reporter: Pubkey, record: Pubkey, epoch: u64, score: u16) ->
         instruction::ReportScore { epoch, score },
     )
 }
+
+/// The binding of a custom domain.
+pub fn domain_binding(domain: &str) -> Pubkey {
+    Pubkey::find_program_address(
+        &[SEED_DOMAIN, &aether_registry::state::domain_seed(domain)],
+        &ID,
+    )
+    .0
+}
+
+/// `request_domain`: `owner` binds `domain` to its PROGRAM or INSTANCE `target`.
+pub fn request_domain(owner: Pubkey, domain: &str, target: [u8; 32]) -> Instruction {
+    ix(
+        accounts::RequestDomain {
+            owner,
+            binding: domain_binding(domain),
+            system_program: system_program::ID,
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::RequestDomain {
+            domain: domain.to_owned(),
+            seed: aether_registry::state::domain_seed(domain),
+            target,
+        },
+    )
+}
+
+/// `attest_domain`: `attester` (an active core node's operator) says
+/// whether `domain`'s TXT record names `target`.
+pub fn attest_domain(attester: Pubkey, domain: &str, target: [u8; 32], ok: bool) -> Instruction {
+    ix(
+        accounts::AttestDomain {
+            attester,
+            config: config(),
+            staking_config: super::staking::config(),
+            attester_node: super::staking::node(&attester),
+            binding: domain_binding(domain),
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::AttestDomain { target, ok },
+    )
+}

@@ -1,7 +1,7 @@
-//! Accounts of the registry.
-
 mod config;
+mod domain;
 mod node_record;
 
 pub use config::*;
+pub use domain::*;
 pub use node_record::*;

@@ -42,6 +42,7 @@ fn dump(db: &Path) -> Vec<String> {
         ("streams", "stream"),
         ("stream_providers", "stream, position"),
         ("batches", "seq"),
+        ("domains", "binding"),
     ] {
         let mut stmt = conn
             .prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))

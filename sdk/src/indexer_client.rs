@@ -156,6 +156,25 @@ pub struct IndexedBatch {
     pub slot: u64,
 }
 
+/// A custom domain's binding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexedDomain {
+    /// The binding's address.
+    pub binding: String,
+    /// The domain name.
+    pub domain: String,
+    /// Item hash of the PROGRAM or INSTANCE it serves, hex.
+    pub target: String,
+    /// Who requested it.
+    pub owner: String,
+    /// `Pending`, `Live`, `Rejected` or `Withdrawn`.
+    pub status: String,
+    /// Core nodes that found the TXT record right.
+    pub approvals: u32,
+    /// Core nodes that found it missing or wrong.
+    pub rejections: u32,
+}
+
 /// One endpoint the indexer reads from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexerEndpoint {
@@ -358,6 +377,15 @@ impl IndexerClient {
     /// One stream by its address.
     pub async fn stream(&self, stream: &str) -> Result<IndexedStream, IndexerClientError> {
         self.get(&format!("/streams/{stream}"), &[]).await
+    }
+
+    /// Domain bindings, optionally only those with `status` (e.g. `Live`).
+    pub async fn domains(
+        &self,
+        status: Option<&str>,
+    ) -> Result<Vec<IndexedDomain>, IndexerClientError> {
+        self.get("/domains", &query(&[("status", status.map(str::to_owned))]))
+            .await
     }
 
     /// Anchored batches from sequence number `from_seq` on.

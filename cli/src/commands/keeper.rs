@@ -25,6 +25,8 @@ pub enum Keeper {
     Settler(SettlerArgs),
     /// Probe every resource node and report its score (core node operators)
     Checker(CheckerArgs),
+    /// Check `_aether.<domain>` TXT records and attest domain bindings (core node operators)
+    Dns(DnsArgs),
 }
 
 /// Where keepers keep their state unless told: ~/.local/share/aether/<name>.
@@ -368,6 +370,101 @@ impl CheckerArgs {
     }
 }
 
+#[derive(Debug, Args)]
+pub struct DnsArgs {
+    /// JSON-RPC URL of the cluster [default: http://127.0.0.1:8899]
+    #[arg(long, env = "AETHER_RPC_URL")]
+    pub rpc_url: Option<String>,
+    /// The core node operator's keypair, which signs the attestations
+    /// [default: ~/.config/solana/id.json]
+    #[arg(long, env = "AETHER_DNS_KEYPAIR", value_name = "FILE")]
+    pub keypair: Option<PathBuf>,
+    /// The DNS server to ask, ip:port [default: the first nameserver of /etc/resolv.conf]
+    #[arg(long, env = "AETHER_DNS_RESOLVER", value_name = "ADDR")]
+    pub resolver: Option<std::net::SocketAddr>,
+    /// The log of checks [default: ~/.local/share/aether/dns/dns.sqlite]
+    #[arg(long, env = "AETHER_DNS_DB", value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Port of the HTTP API (/metrics, /checks) [default: 4033]
+    #[arg(long, env = "AETHER_DNS_PORT")]
+    pub port: Option<u16>,
+    /// Seconds between rounds [default: 30]
+    #[arg(long, env = "AETHER_DNS_INTERVAL", value_name = "SECS")]
+    pub interval: Option<u64>,
+    /// A TOML file with the same settings (keys: rpc_url, keypair,
+    /// resolver, db, port, interval)
+    #[arg(long, env = "AETHER_DNS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DnsFile {
+    rpc_url: Option<String>,
+    keypair: Option<PathBuf>,
+    resolver: Option<std::net::SocketAddr>,
+    db: Option<PathBuf>,
+    port: Option<u16>,
+    interval: Option<u64>,
+}
+
+/// The first `nameserver` of resolv.conf, on port 53.
+fn system_resolver(resolv_conf: &str) -> Option<std::net::SocketAddr> {
+    resolv_conf.lines().find_map(|line| {
+        let mut words = line.split_whitespace();
+        (words.next() == Some("nameserver"))
+            .then(|| words.next()?.parse::<IpAddr>().ok())
+            .flatten()
+            .map(|ip| std::net::SocketAddr::new(ip, 53))
+    })
+}
+
+impl DnsArgs {
+    pub fn resolve(&self) -> Result<aether_dns::Config> {
+        let file: DnsFile = read_file(self.config.as_deref())?;
+        let rpc_url = self
+            .rpc_url
+            .clone()
+            .or(file.rpc_url)
+            .unwrap_or_else(|| "http://127.0.0.1:8899".into());
+        check_urls("--rpc-url", std::slice::from_ref(&rpc_url))?;
+        let keypair = self
+            .keypair
+            .clone()
+            .or(file.keypair)
+            .unwrap_or_else(default_keypair);
+        anyhow::ensure!(
+            keypair.exists(),
+            "--keypair {}: no such file (attestations are signed by a core node operator)",
+            keypair.display()
+        );
+        let resolver = match self.resolver.or(file.resolver) {
+            Some(r) => r,
+            None => {
+                system_resolver(&std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default())
+                    .context("no --resolver and no nameserver in /etc/resolv.conf")?
+            }
+        };
+        let db = self
+            .db
+            .clone()
+            .or(file.db)
+            .unwrap_or_else(|| default_dir("dns").join("dns.sqlite"));
+        if let Some(dir) = db.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let mut config = aether_dns::Config::new(rpc_url, keypair, resolver, db);
+        if let Some(port) = self.port.or(file.port) {
+            config.port = port;
+        }
+        if let Some(secs) = self.interval.or(file.interval) {
+            anyhow::ensure!(secs > 0, "--interval must be at least 1 second");
+            config.interval = Duration::from_secs(secs);
+        }
+        Ok(config)
+    }
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -395,6 +492,23 @@ impl KeeperCmd {
                     crate::shutdown_signal().await;
                     eprintln!("indexer stopping");
                     indexer.stop().await;
+                    Ok(())
+                })
+            }
+            Keeper::Dns(args) => {
+                let config = args.resolve()?;
+                runtime()?.block_on(async move {
+                    let resolver = config.resolver;
+                    let keeper = aether_dns::DnsKeeper::start(config)
+                        .await
+                        .context("starting the dns keeper")?;
+                    eprintln!(
+                        "dns keeper ready: API {}  resolver {resolver}  (Ctrl-C stops it)",
+                        keeper.url()
+                    );
+                    crate::shutdown_signal().await;
+                    eprintln!("dns keeper stopping");
+                    keeper.stop().await;
                     Ok(())
                 })
             }
@@ -486,6 +600,16 @@ mod tests {
             unreachable!()
         };
         assert!(format!("{:#}", args.resolve().unwrap_err()).contains("unknown field"));
+    }
+
+    #[test]
+    fn the_system_resolver_is_the_first_nameserver() {
+        let conf = "# comment\nsearch x\nnameserver 10.0.0.2\nnameserver 10.0.0.3\n";
+        assert_eq!(
+            super::system_resolver(conf),
+            Some("10.0.0.2:53".parse().unwrap())
+        );
+        assert_eq!(super::system_resolver("nameserver bogus\n"), None);
     }
 
     #[test]

@@ -5,8 +5,8 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use aether_sdk::indexer_client::{
-    IndexedBatch, IndexedCapacity, IndexedEvent, IndexedNode, IndexedProvider, IndexedStream,
-    IndexerEndpoint, IndexerStatus, Page,
+    IndexedBatch, IndexedCapacity, IndexedDomain, IndexedEvent, IndexedNode, IndexedProvider,
+    IndexedStream, IndexerEndpoint, IndexerStatus, Page,
 };
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -42,6 +42,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/streams", get(streams))
         .route("/streams/{stream}", get(stream))
         .route("/batches", get(batches))
+        .route("/domains", get(domains))
         .with_state(state)
 }
 
@@ -464,6 +465,42 @@ async fn batches(
                     })
                 },
             )?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    })
+    .await
+    .map(Json)
+}
+
+async fn domains(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Vec<IndexedDomain>>, ApiError> {
+    let status = q.get("status").cloned();
+    if let Some(s) = &status {
+        if !["Pending", "Live", "Rejected", "Withdrawn"].contains(&s.as_str()) {
+            return Err(ApiError::Bad(format!(
+                "status {s:?}: Pending, Live, Rejected or Withdrawn"
+            )));
+        }
+    }
+    read(&state, move |c| {
+        let mut stmt = c.prepare(
+            "SELECT binding, domain, target, owner, status, approvals, rejections FROM domains
+             WHERE ?1 IS NULL OR status = ?1 ORDER BY domain",
+        )?;
+        let rows = stmt
+            .query_map([status], |r| {
+                Ok(IndexedDomain {
+                    binding: r.get(0)?,
+                    domain: r.get(1)?,
+                    target: r.get(2)?,
+                    owner: r.get(3)?,
+                    status: r.get(4)?,
+                    approvals: r.get(5)?,
+                    rejections: r.get(6)?,
+                })
+            })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     })

@@ -20,7 +20,8 @@ pub enum StoreError {
 }
 
 /// Schema migrations, applied in order; `user_version` counts those done.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE events (
     slot INTEGER NOT NULL,
     signature TEXT NOT NULL,
@@ -103,7 +104,20 @@ CREATE TABLE batches (
     signature TEXT NOT NULL,
     slot INTEGER NOT NULL
 );
-"#];
+"#,
+    r#"
+CREATE TABLE domains (
+    binding TEXT PRIMARY KEY,
+    domain TEXT NOT NULL UNIQUE,
+    target TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    status TEXT NOT NULL,
+    approvals INTEGER NOT NULL DEFAULT 0,
+    rejections INTEGER NOT NULL DEFAULT 0,
+    requested_slot INTEGER NOT NULL
+);
+"#,
+];
 
 /// Opens (creating and migrating) the database at `path`.
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
@@ -422,6 +436,31 @@ fn apply(tx: &rusqlite::Transaction<'_>, at: &Scanned, event: &Event) -> rusqlit
             tx.execute(
                 "UPDATE streams SET closed = 1, refund = ?2 WHERE stream = ?1",
                 params![e.stream.to_string(), sql_amount(e.refund)],
+            )?;
+        }
+        Event::DomainRequested(e) => {
+            tx.execute(
+                "INSERT OR REPLACE INTO domains (binding, domain, target, owner, status, requested_slot)
+                 VALUES (?1, ?2, ?3, ?4, 'Pending', ?5)",
+                params![
+                    e.binding.to_string(),
+                    e.domain,
+                    hex::encode(e.target),
+                    e.owner.to_string(),
+                    at.slot as i64
+                ],
+            )?;
+        }
+        Event::DomainAttested(e) => {
+            tx.execute(
+                "UPDATE domains SET approvals = ?2, rejections = ?3 WHERE binding = ?1",
+                params![e.binding.to_string(), e.approvals, e.rejections],
+            )?;
+        }
+        Event::DomainStatusChanged(e) => {
+            tx.execute(
+                "UPDATE domains SET status = ?2 WHERE binding = ?1",
+                params![e.binding.to_string(), format!("{:?}", e.status)],
             )?;
         }
         Event::BatchAnchored(e) => {

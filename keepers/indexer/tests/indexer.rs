@@ -59,6 +59,7 @@ async fn follows_the_chain_through_a_dead_endpoint_and_a_restart() {
             aether_testing::register_nodes(&user, &resource_key, "http://node.test").unwrap();
         let stream =
             aether_testing::stream_activity(&user, resource, 5, 2, 1_000 * TOKEN, 20).unwrap();
+        user.request_domain("app.example.test", resource).unwrap();
         (core, record, stream)
     })
     .await;
@@ -128,6 +129,23 @@ async fn follows_the_chain_through_a_dead_endpoint_and_a_restart() {
         vec![res_node]
     );
 
+    // The domain binding, pending until core nodes attest it.
+    let domains = indexers.domains(Some("Pending")).await.unwrap();
+    assert_eq!(domains.len(), 1);
+    assert_eq!(
+        (
+            domains[0].domain.as_str(),
+            domains[0].target.as_str(),
+            domains[0].owner.clone()
+        ),
+        (
+            "app.example.test",
+            hex::encode(resource).as_str(),
+            owner.to_string()
+        )
+    );
+    assert!(indexers.domains(Some("Live")).await.unwrap().is_empty());
+
     // The dead endpoint is resting; the live one is not.
     let status = indexers.status().await.unwrap();
     let resting: Vec<(String, bool)> = status
@@ -147,6 +165,7 @@ async fn follows_the_chain_through_a_dead_endpoint_and_a_restart() {
         ("/events?limit=5000", 400),
         ("/events?after=garbage", 400),
         ("/nodes?kind=Cloud", 400),
+        ("/domains?status=Maybe", 400),
         ("/streams/11111111111111111111111111111111", 404),
         ("/nodes/nothing", 404),
     ] {

@@ -1,0 +1,409 @@
+//! Aether's dns keeper, run by core node operators: for every domain
+//! binding that is pending or live, resolves `_aether.<domain>` TXT against
+//! the configured resolver and attests on chain whether it names the
+//! binding's target. A quorum of core nodes makes a binding live, or
+//! withdraws it.
+//!
+//! The record's value is the target's item hash in hex (64 digits). A
+//! binding is approved when a TXT record holds exactly that and none holds
+//! another hash; missing, wrong, ambiguous or oversized records are
+//! rejected; timeouts and server failures abstain, so a flaky resolver
+//! never takes a domain down. The keeper votes only when its vote would
+//! change, so it spends no fee to repeat itself.
+//!
+//! Layout: `check.rs` one lookup and its [`check::Verdict`]; this file the
+//! loop, the log (SQLite) and the HTTP API (`/metrics`, `/checks`).
+
+pub mod check;
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aether_sdk::anchor_lang::prelude::Pubkey;
+use aether_sdk::programs::client::{AetherClient, ProgramClientError};
+use aether_sdk::programs::{registry, staking};
+use aether_sdk::registry_program::state::{DomainBinding, DomainStatus};
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use check::Verdict;
+use rusqlite::{params, Connection};
+use tokio::sync::watch;
+
+/// Port of the keeper's HTTP API unless configured.
+pub const DEFAULT_PORT: u16 = 4033;
+
+/// Everything the keeper needs; [`Config::new`] gives the defaults.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// JSON-RPC URL of the cluster.
+    pub rpc_url: String,
+    /// The core node operator's keypair: it signs the attestations.
+    pub keypair: PathBuf,
+    /// The DNS server asked (UDP, then TCP).
+    pub resolver: SocketAddr,
+    /// The SQLite log of checks.
+    pub db_path: PathBuf,
+    /// Address of the HTTP API.
+    pub bind: IpAddr,
+    /// Port of the HTTP API; 0 picks a free one.
+    pub port: u16,
+    /// Time between rounds.
+    pub interval: Duration,
+    /// How long a lookup may take.
+    pub timeout: Duration,
+    /// Most bytes of TXT data accepted for one name.
+    pub max_txt_bytes: usize,
+}
+
+impl Config {
+    /// Defaults: a round every 30 s, 5 s per lookup, 1 KiB of TXT at most.
+    pub fn new(
+        rpc_url: impl Into<String>,
+        keypair: impl Into<PathBuf>,
+        resolver: SocketAddr,
+        db_path: impl Into<PathBuf>,
+    ) -> Self {
+        Config {
+            rpc_url: rpc_url.into(),
+            keypair: keypair.into(),
+            resolver,
+            db_path: db_path.into(),
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: DEFAULT_PORT,
+            interval: Duration::from_secs(30),
+            timeout: Duration::from_secs(5),
+            max_txt_bytes: 1024,
+        }
+    }
+}
+
+/// Why the keeper could not start or a round failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DnsError {
+    /// The operator's keypair file.
+    #[error("reading the keypair {0}: {1}")]
+    Keypair(String, String),
+    /// The check log.
+    #[error("check log: {0}")]
+    Store(#[from] rusqlite::Error),
+    /// The listening socket.
+    #[error("binding {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+    /// Reading or sending to the cluster.
+    #[error(transparent)]
+    Chain(#[from] ProgramClientError),
+    /// A worker task ended abnormally.
+    #[error("a worker task failed: {0}")]
+    Task(String),
+}
+
+/// Counters shown on `/metrics`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Rounds done.
+    pub rounds: AtomicU64,
+    /// Rounds that failed to read the chain.
+    pub round_errors: AtomicU64,
+    /// Lookups made.
+    pub checks: AtomicU64,
+    /// Lookups with no answer (no vote).
+    pub unknown: AtomicU64,
+    /// Attestations sent and confirmed.
+    pub attestations: AtomicU64,
+    /// Attestations the cluster refused.
+    pub attestation_errors: AtomicU64,
+}
+
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE checks (
+    at INTEGER NOT NULL,
+    domain TEXT NOT NULL,
+    target TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    voted INTEGER
+);
+CREATE INDEX checks_by_domain ON checks (domain, at);
+"#];
+
+fn open(path: &std::path::Path) -> rusqlite::Result<Connection> {
+    let mut conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(conn)
+}
+
+/// One logged check, as `/checks` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CheckRecord {
+    /// Unix time of the lookup.
+    pub at: i64,
+    /// The domain.
+    pub domain: String,
+    /// The binding's target, hex.
+    pub target: String,
+    /// `names`, `missing`, `wrong` or `unknown`.
+    pub verdict: String,
+    /// Why, for `wrong` and `unknown`.
+    pub detail: String,
+    /// The vote sent, if one was.
+    pub voted: Option<bool>,
+}
+
+/// A running keeper.
+pub struct DnsKeeper {
+    addr: SocketAddr,
+    metrics: Arc<Metrics>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+struct Worker {
+    client: Arc<AetherClient>,
+    attester_node: Pubkey,
+    resolver: hickory_resolver::TokioResolver,
+    max_txt_bytes: usize,
+    db: Arc<Mutex<Connection>>,
+    metrics: Arc<Metrics>,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Worker {
+    async fn round(&self) -> Result<(), DnsError> {
+        let client = self.client.clone();
+        let bindings = tokio::task::spawn_blocking(move || client.domain_bindings())
+            .await
+            .map_err(|e| DnsError::Task(e.to_string()))??;
+        for (_, binding) in bindings {
+            if matches!(binding.status, DomainStatus::Pending | DomainStatus::Live) {
+                self.check(&binding).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn check(&self, binding: &DomainBinding) -> Result<(), DnsError> {
+        let target = hex::encode(binding.target);
+        let verdict =
+            check::check(&self.resolver, &binding.domain, &target, self.max_txt_bytes).await;
+        self.metrics.checks.fetch_add(1, Ordering::Relaxed);
+        let current = if binding.approvals.contains(&self.attester_node) {
+            Some(true)
+        } else if binding.rejections.contains(&self.attester_node) {
+            Some(false)
+        } else {
+            None
+        };
+        let vote = verdict.vote();
+        if vote.is_none() {
+            self.metrics.unknown.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut voted = None;
+        if let Some(ok) = vote.filter(|v| Some(*v) != current) {
+            let client = self.client.clone();
+            let (domain, target_bytes) = (binding.domain.clone(), binding.target);
+            let sent = tokio::task::spawn_blocking(move || {
+                let attester = client.payer();
+                client.send(vec![registry::attest_domain(
+                    attester,
+                    &domain,
+                    target_bytes,
+                    ok,
+                )])
+            })
+            .await
+            .map_err(|e| DnsError::Task(e.to_string()))?;
+            match sent {
+                Ok(signature) => {
+                    tracing::info!(domain = %binding.domain, ok, %signature, "attested");
+                    self.metrics.attestations.fetch_add(1, Ordering::Relaxed);
+                    voted = Some(ok);
+                }
+                Err(e) => {
+                    self.metrics
+                        .attestation_errors
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(domain = %binding.domain, error = %e, "attestation refused");
+                }
+            }
+        }
+        let (name, detail) = match &verdict {
+            Verdict::Names => ("names", String::new()),
+            Verdict::Missing => ("missing", String::new()),
+            Verdict::Wrong(why) => ("wrong", why.clone()),
+            Verdict::Unknown(why) => ("unknown", why.clone()),
+        };
+        self.db.lock().unwrap().execute(
+            "INSERT INTO checks (at, domain, target, verdict, detail, voted) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![now(), binding.domain, target, name, detail, voted],
+        )?;
+        Ok(())
+    }
+}
+
+#[derive(Clone)]
+struct ApiState {
+    db: Arc<Mutex<Connection>>,
+    metrics: Arc<Metrics>,
+}
+
+async fn checks(
+    State(state): State<ApiState>,
+) -> Result<Json<Vec<CheckRecord>>, (axum::http::StatusCode, String)> {
+    let db = state.db.clone();
+    let rows = tokio::task::spawn_blocking(move || -> rusqlite::Result<Vec<CheckRecord>> {
+        let db = db.lock().unwrap();
+        let mut stmt = db.prepare(
+            "SELECT at, domain, target, verdict, detail, voted FROM checks ORDER BY rowid DESC LIMIT 1000",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(CheckRecord {
+                at: r.get(0)?,
+                domain: r.get(1)?,
+                target: r.get(2)?,
+                verdict: r.get(3)?,
+                detail: r.get(4)?,
+                voted: r.get(5)?,
+            })
+        })?;
+        rows.collect()
+    })
+    .await
+    .map_err(|e| (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    .map_err(|e| (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(Json(rows))
+}
+
+async fn metrics_text(State(state): State<ApiState>) -> String {
+    let m = &state.metrics;
+    let mut out = String::new();
+    for (name, value) in [
+        ("aether_dns_rounds_total", &m.rounds),
+        ("aether_dns_round_errors_total", &m.round_errors),
+        ("aether_dns_checks_total", &m.checks),
+        ("aether_dns_unknown_total", &m.unknown),
+        ("aether_dns_attestations_total", &m.attestations),
+        ("aether_dns_attestation_errors_total", &m.attestation_errors),
+    ] {
+        out.push_str(&format!(
+            "# TYPE {name} counter\n{name} {}\n",
+            value.load(Ordering::Relaxed)
+        ));
+    }
+    out
+}
+
+impl DnsKeeper {
+    /// Reads the keypair, opens the log, binds the API and starts checking.
+    pub async fn start(config: Config) -> Result<DnsKeeper, DnsError> {
+        let keypair = solana_keypair::read_keypair_file(&config.keypair)
+            .map_err(|e| DnsError::Keypair(config.keypair.display().to_string(), e.to_string()))?;
+        let operator = solana_signer::Signer::pubkey(&keypair);
+        let db = Arc::new(Mutex::new(open(&config.db_path)?));
+        let metrics = Arc::new(Metrics::default());
+        let addr = SocketAddr::new(config.bind, config.port);
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| DnsError::Bind(addr, e))?;
+        let addr = listener.local_addr().map_err(|e| DnsError::Bind(addr, e))?;
+        let (stop, stopped) = watch::channel(false);
+        let app = Router::new()
+            .route("/metrics", get(metrics_text))
+            .route("/checks", get(checks))
+            .with_state(ApiState {
+                db: db.clone(),
+                metrics: metrics.clone(),
+            });
+        let mut server_stop = stopped.clone();
+        let server = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = server_stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::error!(error = %e, "dns keeper API stopped");
+            }
+        });
+        let worker = Worker {
+            client: Arc::new(AetherClient::new(&config.rpc_url, keypair)),
+            attester_node: staking::node(&operator),
+            resolver: check::resolver(config.resolver, config.timeout),
+            max_txt_bytes: config.max_txt_bytes,
+            db,
+            metrics: metrics.clone(),
+        };
+        let rounds = tokio::spawn(check_loop(worker, config.interval, stopped));
+        tracing::info!(%addr, %operator, resolver = %config.resolver, "dns keeper started");
+        Ok(DnsKeeper {
+            addr,
+            metrics,
+            stop,
+            tasks: vec![server, rounds],
+        })
+    }
+
+    /// Where the API listens.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Its counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Stops after the round in progress.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Runs a keeper until `shutdown` resolves.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), DnsError> {
+    let keeper = DnsKeeper::start(config).await?;
+    shutdown.await;
+    tracing::info!("dns keeper stopping");
+    keeper.stop().await;
+    Ok(())
+}
+
+async fn check_loop(worker: Worker, interval: Duration, mut stopped: watch::Receiver<bool>) {
+    loop {
+        let span = tracing::info_span!("round");
+        let result = {
+            let _enter = span.enter();
+            worker.round()
+        }
+        .await;
+        worker.metrics.rounds.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = result {
+            worker.metrics.round_errors.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(error = %e, "dns round failed; retrying");
+        }
+        tokio::select! {
+            _ = stopped.wait_for(|s| *s) => return,
+            _ = tokio::time::sleep(interval) => {}
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Two core operators run dns keepers against a real DNS server on
+//! loopback (hickory-server). A domain whose TXT record names its target
+//! goes live; wrong, ambiguous, oversized and missing records never do;
+//! a resolver that never answers gets no vote; a record that changes
+//! withdraws a live domain.
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aether_dns::{check, Config, DnsKeeper};
+use aether_sdk::programs::{registry, staking};
+use aether_sdk::registry_program::state::DomainStatus;
+use aether_testing::{blocking, chain_with_keys, client, wait_until};
+use hickory_proto::rr::rdata::{SOA, TXT};
+use hickory_proto::rr::{LowerName, Name, RData, Record};
+use hickory_server::authority::{Catalog, ZoneType};
+use hickory_server::store::in_memory::InMemoryAuthority;
+use hickory_server::ServerFuture;
+
+const TARGET: [u8; 32] = [0xab; 32];
+const OTHER: [u8; 32] = [0xcd; 32];
+
+fn txt(name: &str, texts: Vec<String>) -> Record {
+    Record::from_rdata(
+        Name::from_str(name).unwrap(),
+        60,
+        RData::TXT(TXT::new(texts)),
+    )
+}
+
+/// A DNS server for `example.test.` on a free loopback port, UDP and TCP.
+async fn dns_server(records: Vec<Record>) -> (SocketAddr, Arc<InMemoryAuthority>) {
+    let origin = Name::from_str("example.test.").unwrap();
+    let authority = InMemoryAuthority::empty(origin.clone(), ZoneType::Primary, false);
+    let soa = SOA::new(
+        Name::from_str("ns.example.test.").unwrap(),
+        Name::from_str("admin.example.test.").unwrap(),
+        1,
+        60,
+        60,
+        60,
+        60,
+    );
+    authority
+        .upsert(Record::from_rdata(origin.clone(), 60, RData::SOA(soa)), 1)
+        .await;
+    for record in records {
+        authority.upsert(record, 1).await;
+    }
+    let authority = Arc::new(authority);
+    let mut catalog = Catalog::new();
+    catalog.upsert(LowerName::new(&origin), vec![authority.clone()]);
+    // A port free for both UDP and TCP.
+    let (udp, tcp, addr) = loop {
+        let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = udp.local_addr().unwrap();
+        if let Ok(tcp) = tokio::net::TcpListener::bind(addr).await {
+            break (udp, tcp, addr);
+        }
+    };
+    let mut server = ServerFuture::new(catalog);
+    server.register_socket(udp);
+    server.register_listener(tcp, Duration::from_secs(5));
+    tokio::spawn(async move {
+        let _ = server.block_until_done().await;
+    });
+    (addr, authority)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn only_a_record_naming_the_target_goes_live() {
+    aether_testing::vm::logs();
+    let target = hex::encode(TARGET);
+    // Over the keeper's 1 KiB limit but within a UDP answer: rejected.
+    let huge: Vec<String> = (0..11).map(|_| "x".repeat(100)).collect();
+    // Too big for a UDP answer: read over TCP, and rejected.
+    let enormous: Vec<String> = (0..20).map(|_| "x".repeat(100)).collect();
+    let (resolver, zone) = dns_server(vec![
+        txt("_aether.good.example.test.", vec![target.clone()]),
+        txt("_aether.wrong.example.test.", vec![hex::encode(OTHER)]),
+        txt("_aether.huge.example.test.", huge),
+        txt("_aether.enormous.example.test.", enormous),
+        txt("_aether.two.example.test.", vec![target.clone()]),
+        txt("_aether.two.example.test.", vec![hex::encode(OTHER)]),
+    ])
+    .await;
+    let domains = [
+        "good.example.test",
+        "wrong.example.test",
+        "huge.example.test",
+        "two.example.test",
+        "missing.example.test",
+        "enormous.example.test",
+    ];
+
+    // Two core operators (quorum 2) and a dApp owner.
+    let (localnet, _report, keys) = chain_with_keys(3).await;
+    let operators = [client(&localnet, &keys[0]), client(&localnet, &keys[1])];
+    let owner = client(&localnet, &keys[2]);
+    blocking(move || {
+        for (i, op) in operators.iter().enumerate() {
+            op.create_node(600_000 * aether_testing::TOKEN).unwrap();
+            op.send(vec![registry::register_core_node(
+                op.payer(),
+                registry::RegisterCoreNodeArgs {
+                    endpoint: format!("http://core{i}.test"),
+                    p2p_address: "/ip4/127.0.0.1/tcp/4025".into(),
+                },
+            )])
+            .unwrap();
+        }
+        for domain in domains {
+            owner.request_domain(domain, TARGET).unwrap();
+        }
+    })
+    .await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    localnet.time_travel(now + 2 * 86_400).await.unwrap();
+    let cranker = client(&localnet, &keys[0]);
+    blocking(move || {
+        cranker
+            .send(vec![staking::crank_epoch(cranker.payer(), 0)])
+            .unwrap();
+    })
+    .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut keepers = Vec::new();
+    for (i, key) in keys[..2].iter().enumerate() {
+        let keypair = dir.path().join(format!("operator{i}.json"));
+        solana_keypair::write_keypair_file(key, &keypair).unwrap();
+        let mut config = Config::new(
+            localnet.rpc_url(),
+            &keypair,
+            resolver,
+            dir.path().join(format!("dns{i}.sqlite")),
+        );
+        config.port = 0;
+        config.interval = Duration::from_millis(300);
+        config.timeout = Duration::from_secs(2);
+        keepers.push(DnsKeeper::start(config).await.unwrap());
+    }
+
+    let reader = Arc::new(client(&localnet, &keys[2]));
+    let statuses = |reader: Arc<aether_sdk::programs::client::AetherClient>| async move {
+        blocking(move || {
+            domains
+                .iter()
+                .map(|d| reader.domain_binding(d).unwrap().unwrap().status)
+                .collect::<Vec<_>>()
+        })
+        .await
+    };
+    let expected = vec![
+        DomainStatus::Live,
+        DomainStatus::Rejected,
+        DomainStatus::Rejected,
+        DomainStatus::Rejected,
+        DomainStatus::Rejected,
+        DomainStatus::Rejected,
+    ];
+    let seen = wait_until("every binding decided", Duration::from_secs(60), || {
+        let reader = reader.clone();
+        async move {
+            let seen = statuses(reader).await;
+            (!seen.contains(&DomainStatus::Pending)).then_some(seen)
+        }
+    })
+    .await;
+    assert_eq!(seen, expected);
+
+    // Nothing more to say: the keepers stop spending fees.
+    // Every decision took both votes: one per keeper per domain.
+    let sent = wait_until(
+        "the keepers to count their votes",
+        Duration::from_secs(10),
+        || async {
+            let sent: u64 = keepers
+                .iter()
+                .map(|k| {
+                    k.metrics()
+                        .attestations
+                        .load(std::sync::atomic::Ordering::Relaxed)
+                })
+                .sum();
+            (sent == 12).then_some(sent)
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let again: u64 = keepers
+        .iter()
+        .map(|k| {
+            k.metrics()
+                .attestations
+                .load(std::sync::atomic::Ordering::Relaxed)
+        })
+        .sum();
+    assert_eq!(again, sent);
+
+    // The record changes to name another target too: withdrawn.
+    zone.upsert(
+        txt("_aether.good.example.test.", vec![hex::encode(OTHER)]),
+        2,
+    )
+    .await;
+    let seen = wait_until(
+        "the live domain to be withdrawn",
+        Duration::from_secs(60),
+        || {
+            let reader = reader.clone();
+            async move {
+                let seen = statuses(reader).await;
+                (seen[0] == DomainStatus::Withdrawn).then_some(seen)
+            }
+        },
+    )
+    .await;
+    assert_eq!(seen[1..], expected[1..]);
+
+    // A server that never answers: no verdict either way.
+    let (_silent, _silent_tcp, silent_addr) = loop {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = udp.local_addr().unwrap();
+        if let Ok(tcp) = std::net::TcpListener::bind(addr) {
+            break (udp, tcp, addr);
+        }
+    };
+    let resolver = check::resolver(silent_addr, Duration::from_millis(500));
+    let verdict = check::check(&resolver, "good.example.test", &hex::encode(TARGET), 1024).await;
+    assert!(matches!(verdict, check::Verdict::Unknown(_)), "{verdict:?}");
+    assert_eq!(verdict.vote(), None);
+
+    for keeper in keepers {
+        keeper.stop().await;
+    }
+    localnet.stop();
+}

@@ -78,7 +78,7 @@ pub async fn check(
         texts.push(String::from_utf8_lossy(&text).trim().to_ascii_lowercase());
     }
     let target = target.to_ascii_lowercase();
-    let names_target = texts.iter().any(|t| *t == target);
+    let names_target = texts.contains(&target);
     let others: Vec<&String> = texts
         .iter()
         .filter(|t| **t != target && t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))

@@ -86,6 +86,18 @@ pub fn register_nodes(
     resource: &Keypair,
     endpoint: &str,
 ) -> Result<(Pubkey, Pubkey), aether_sdk::programs::client::ProgramClientError> {
+    let core = register_core(client, endpoint)?;
+    let record = register_resource(client, resource, core, endpoint)?;
+    Ok((core, record))
+}
+
+/// Creates the payer's staking node (600,000 tokens, over the activation
+/// threshold) and registers it as a core node at `endpoint`. Returns its
+/// record.
+pub fn register_core(
+    client: &AetherClient,
+    endpoint: &str,
+) -> Result<Pubkey, aether_sdk::programs::client::ProgramClientError> {
     use aether_sdk::programs::{registry, staking};
     let user = client.payer();
     client.create_node(600_000 * TOKEN)?;
@@ -96,9 +108,29 @@ pub fn register_nodes(
             p2p_address: "/ip4/127.0.0.1/tcp/4025".into(),
         },
     )])?;
-    let core = registry::record(&staking::node(&user));
-    let record = register_resource(client, resource, core, endpoint)?;
-    Ok((core, record))
+    Ok(registry::record(&staking::node(&user)))
+}
+
+/// Moves the cluster's clock two days on and cranks epoch 0: staking
+/// nodes over the threshold become active. Returns the new epoch.
+pub async fn next_epoch(localnet: &Localnet, cranker: AetherClient) -> u64 {
+    use aether_sdk::programs::staking;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64;
+    localnet
+        .time_travel(now + 2 * 86_400)
+        .await
+        .expect("time travel");
+    blocking(move || {
+        let epoch = cranker.staking_config().expect("staking config").epoch;
+        cranker
+            .send(vec![staking::crank_epoch(cranker.payer(), epoch)])
+            .expect("crank");
+        cranker.staking_config().expect("staking config").epoch
+    })
+    .await
 }
 
 /// Registers `identity` as a resource node owned by the client's payer,

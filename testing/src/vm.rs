@@ -139,9 +139,9 @@ pub fn program_spec(code: PathBuf) -> aether_vm_host::supervisor::ProgramSpec {
     }
 }
 
-/// A vm-host on a free port under `dir`, QEMU with software emulation,
-/// one instance per program.
-pub async fn host(dir: &Path) -> aether_vm_host::Host {
+/// A vm-host's settings for tests: a free port under `dir`, QEMU with
+/// software emulation, one instance per program.
+pub async fn host_config(dir: &Path) -> aether_vm_host::Config {
     logs();
     let runtime = tokio::task::spawn_blocking(runtime)
         .await
@@ -152,7 +152,12 @@ pub async fn host(dir: &Path) -> aether_vm_host::Host {
     config.limits.max_instances = 1;
     config.limits.request_timeout = std::time::Duration::from_secs(30);
     config.egress_deny = None;
-    aether_vm_host::Host::start(config)
+    config
+}
+
+/// A vm-host started with [`host_config`].
+pub async fn host(dir: &Path) -> aether_vm_host::Host {
+    aether_vm_host::Host::start(host_config(dir).await)
         .await
         .expect("the host starts")
 }

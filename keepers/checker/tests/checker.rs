@@ -53,15 +53,7 @@ async fn scores_follow_health_and_the_median_lands_on_chain() {
     let eps = endpoints.clone();
     let (records, operators) = blocking(move || {
         for (i, op) in operators.iter().enumerate() {
-            op.create_node(600_000 * aether_testing::TOKEN).unwrap();
-            op.send(vec![registry::register_core_node(
-                op.payer(),
-                registry::RegisterCoreNodeArgs {
-                    endpoint: format!("http://core{i}.test"),
-                    p2p_address: "/ip4/127.0.0.1/tcp/4025".into(),
-                },
-            )])
-            .unwrap();
+            aether_testing::register_core(op, &format!("http://core{i}.test")).unwrap();
         }
         let parent = registry::record(&staking::node(&operators[0].payer()));
         let records: Vec<_> = identities
@@ -73,18 +65,8 @@ async fn scores_follow_health_and_the_median_lands_on_chain() {
     })
     .await;
     // Both operators' nodes become active at the next epoch.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    localnet.time_travel(now + 2 * 86_400).await.unwrap();
-    let epoch = blocking(move || {
-        operators[0]
-            .send(vec![staking::crank_epoch(operators[0].payer(), 0)])
-            .unwrap();
-        operators[0].staking_config().unwrap().epoch
-    })
-    .await;
+    let [cranker, _] = operators;
+    let epoch = aether_testing::next_epoch(&localnet, cranker).await;
     assert_eq!(epoch, 1);
 
     let mut checkers = Vec::new();

@@ -101,33 +101,17 @@ async fn only_a_record_naming_the_target_goes_live() {
     let owner = client(&localnet, &keys[2]);
     blocking(move || {
         for (i, op) in operators.iter().enumerate() {
-            op.create_node(600_000 * aether_testing::TOKEN).unwrap();
-            op.send(vec![registry::register_core_node(
-                op.payer(),
-                registry::RegisterCoreNodeArgs {
-                    endpoint: format!("http://core{i}.test"),
-                    p2p_address: "/ip4/127.0.0.1/tcp/4025".into(),
-                },
-            )])
-            .unwrap();
+            aether_testing::register_core(op, &format!("http://core{i}.test")).unwrap();
         }
         for domain in domains {
             owner.request_domain(domain, TARGET).unwrap();
         }
     })
     .await;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    localnet.time_travel(now + 2 * 86_400).await.unwrap();
-    let cranker = client(&localnet, &keys[0]);
-    blocking(move || {
-        cranker
-            .send(vec![staking::crank_epoch(cranker.payer(), 0)])
-            .unwrap();
-    })
-    .await;
+    assert_eq!(
+        aether_testing::next_epoch(&localnet, client(&localnet, &keys[0])).await,
+        1
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let mut keepers = Vec::new();

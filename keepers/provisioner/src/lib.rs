@@ -1,0 +1,602 @@
+//! Aether's provisioner, on a resource node: watches the PROGRAM messages
+//! of its core node and the streams that pay for them; joins a stream when
+//! its share of the rate meets this node's minimum price and the node has
+//! room; then has vm-host fetch the code volume (by content id, cached)
+//! and serve the program at `/vm/<item hash>/`. It announces what it serves
+//! with a POST of type `aether-serving`, so routers can find it.
+//!
+//! Each round derives everything from the chain and the core node: a
+//! newer code volume (an amended STORE, with `use_latest`) is served in
+//! place of the old (running VMs finish their requests), and a program
+//! whose stream is exhausted or closed, or that was forgotten, stops and
+//! its volume is freed. A restart converges to the same set.
+//!
+//! Layout: `spec.rs` maps a PROGRAM to what vm-host runs; this file the
+//! loop and the HTTP API (`/metrics`, `/serving`).
+
+pub mod spec;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aether_sdk::anchor_lang::prelude::Pubkey;
+use aether_sdk::escrow_program::state::Stream;
+use aether_sdk::message::sign::SolanaAccount;
+use aether_sdk::message::{Content, MessageBuilder, PostBuilder};
+use aether_sdk::node_client::{MessageFilter, MessageStatus, NodeClient};
+use aether_sdk::programs::client::{AetherClient, ProgramClientError};
+use aether_sdk::programs::{escrow, registry};
+use aether_sdk::registry_program::state::NodeRecord;
+use aether_vm_host::{Host, ProgramEntry};
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use spec::Wanted;
+use tokio::sync::watch;
+
+/// Everything the provisioner needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The core node's base URL: PROGRAM and STORE messages, files, and
+    /// where announcements go.
+    pub node_url: String,
+    /// JSON-RPC URL of the cluster.
+    pub rpc_url: String,
+    /// The resource node owner's keypair: joins streams, signs announcements.
+    pub keypair: PathBuf,
+    /// The resource node's identity key (its registry record's seed).
+    pub identity: Pubkey,
+    /// The vm-host this provisioner drives (started with it).
+    pub host: aether_vm_host::Config,
+    /// Time between rounds.
+    pub interval: Duration,
+    /// Where code volumes built for programs are kept.
+    pub work_dir: PathBuf,
+    /// Channel of the announcements.
+    pub channel: String,
+}
+
+impl Config {
+    /// Defaults: a round every 10 s, announcements on channel `aether-serving`.
+    pub fn new(
+        node_url: impl Into<String>,
+        rpc_url: impl Into<String>,
+        keypair: impl Into<PathBuf>,
+        identity: Pubkey,
+        host: aether_vm_host::Config,
+    ) -> Self {
+        let work_dir = host.data_dir.join("programs");
+        Config {
+            node_url: node_url.into(),
+            rpc_url: rpc_url.into(),
+            keypair: keypair.into(),
+            identity,
+            host,
+            interval: Duration::from_secs(10),
+            work_dir,
+            channel: "aether-serving".into(),
+        }
+    }
+}
+
+/// Why the provisioner could not start or a round failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionerError {
+    /// The owner's keypair file.
+    #[error("reading the keypair {0}: {1}")]
+    Keypair(String, String),
+    /// vm-host did not start.
+    #[error("starting vm-host: {0}")]
+    Host(String),
+    /// A file or directory.
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    /// Reading or sending to the cluster.
+    #[error(transparent)]
+    Chain(#[from] ProgramClientError),
+    /// The resource node is not registered.
+    #[error("no resource node is registered with identity {0}")]
+    NotRegistered(Pubkey),
+    /// The core node did not answer.
+    #[error("core node: {0}")]
+    Node(String),
+    /// A worker task ended abnormally.
+    #[error("a worker task failed: {0}")]
+    Task(String),
+}
+
+/// Counters shown on `/metrics`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Rounds done.
+    pub rounds: AtomicU64,
+    /// Rounds that failed.
+    pub round_errors: AtomicU64,
+    /// Streams joined.
+    pub joined: AtomicU64,
+    /// Programs started (or updated) on vm-host.
+    pub started: AtomicU64,
+    /// Programs stopped.
+    pub stopped: AtomicU64,
+    /// Announcements posted.
+    pub announcements: AtomicU64,
+    /// Programs served now.
+    pub serving: AtomicU64,
+}
+
+/// A program served here, and the volume it was built from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Served {
+    /// The PROGRAM's item hash.
+    pub program: String,
+    /// The code file's content id.
+    pub code_file: String,
+    /// The stream that pays for it.
+    pub stream: String,
+    /// vCPUs and memory (MiB) it may use.
+    pub vcpus: u32,
+    /// Memory, MiB.
+    pub memory_mib: u32,
+}
+
+/// A running provisioner and its vm-host.
+pub struct Provisioner {
+    host_url: String,
+    addr: SocketAddr,
+    metrics: Arc<Metrics>,
+    serving: Arc<Mutex<BTreeMap<String, Served>>>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    host: Arc<tokio::sync::Mutex<Option<Host>>>,
+}
+
+struct Worker {
+    config: Config,
+    client: Arc<AetherClient>,
+    account: SolanaAccount,
+    node: NodeClient,
+    record: Pubkey,
+    host: Arc<tokio::sync::Mutex<Option<Host>>>,
+    serving: Arc<Mutex<BTreeMap<String, Served>>>,
+    announced: Mutex<Option<Vec<String>>>,
+    metrics: Arc<Metrics>,
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ProvisionerError> + Send + 'static,
+) -> Result<T, ProvisionerError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ProvisionerError::Task(e.to_string()))?
+}
+
+impl Worker {
+    /// Every PROGRAM the core node holds, processed and not forgotten.
+    async fn programs(
+        &self,
+    ) -> Result<BTreeMap<String, aether_sdk::message::Message>, ProvisionerError> {
+        let filter = MessageFilter {
+            types: vec!["PROGRAM".into()],
+            ..Default::default()
+        };
+        let mut out = BTreeMap::new();
+        for page in 1.. {
+            let got = self
+                .node
+                .messages(&filter, page, 200)
+                .await
+                .map_err(|e| ProvisionerError::Node(e.to_string()))?;
+            let n = got.messages.len();
+            for m in got.messages {
+                out.insert(m.item_hash.clone(), m);
+            }
+            if n < 200 {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn round(&self) -> Result<(), ProvisionerError> {
+        let client = self.client.clone();
+        let identity = self.config.identity;
+        let (record, streams) = blocking(move || {
+            let record = client
+                .node_record(&identity)?
+                .ok_or(ProvisionerError::NotRegistered(identity))?;
+            Ok((record, client.streams()?))
+        })
+        .await?;
+        let programs = self.programs().await?;
+        // Streams paying for a PROGRAM the core node holds, by item hash.
+        let mut paying: BTreeMap<String, (Pubkey, Stream)> = BTreeMap::new();
+        for (key, stream) in streams {
+            let hash = hex::encode(stream.resource);
+            if stream.kind == escrow::StreamKind::Compute && programs.contains_key(&hash) {
+                // Several streams may pay for one program; one this node is in wins.
+                let mine = stream.providers.iter().any(|p| p.record == self.record);
+                let keep = paying.get(&hash).is_none_or(|(_, s)| {
+                    mine && !s.providers.iter().any(|p| p.record == self.record)
+                });
+                if keep {
+                    paying.insert(hash, (key, stream));
+                }
+            }
+        }
+        let mut want: BTreeMap<String, (Wanted, Pubkey)> = BTreeMap::new();
+        let mut used = (0u64, 0u64);
+        for (hash, (key, stream)) in &paying {
+            if stream.exhausted {
+                continue;
+            }
+            let message = &programs[hash];
+            let status = self.node.message(hash).await.map(|m| m.status);
+            if matches!(
+                status,
+                Ok(MessageStatus::Forgotten | MessageStatus::Removed | MessageStatus::Removing)
+            ) {
+                continue;
+            }
+            let program = match spec::content(&self.node, message).await {
+                Ok(Content::Program(p)) => p,
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::warn!(program = %hash, error = %e, "unreadable PROGRAM");
+                    continue;
+                }
+            };
+            let wanted = match spec::wanted(&self.node, hash, &program).await {
+                Ok(w) => w,
+                Err(e) => {
+                    tracing::warn!(program = %hash, error = %e, "cannot serve");
+                    continue;
+                }
+            };
+            let mine = stream.providers.iter().any(|p| p.record == self.record);
+            let fits = used.0 + u64::from(wanted.vcpus) <= u64::from(record.capacity.vcpus)
+                && used.1 + u64::from(wanted.memory_mib) <= u64::from(record.capacity.memory_mib);
+            if !mine {
+                if !fits || !self.worth_joining(stream, &record) {
+                    continue;
+                }
+                let client = self.client.clone();
+                let (identity, stream_key) = (self.config.identity, *key);
+                match blocking(move || Ok(client.join_stream(&identity, &stream_key)?)).await {
+                    Ok(signature) => {
+                        tracing::info!(program = %hash, stream = %key, %signature, "joined stream");
+                        self.metrics.joined.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(e) => {
+                        // Another provider may have taken the last slot.
+                        tracing::warn!(program = %hash, error = %e, "could not join");
+                        continue;
+                    }
+                }
+            }
+            used.0 += u64::from(wanted.vcpus);
+            used.1 += u64::from(wanted.memory_mib);
+            want.insert(hash.clone(), (wanted, *key));
+        }
+        self.converge(want).await?;
+        self.announce().await;
+        Ok(())
+    }
+
+    /// The stream pays this node's price for one more slot, has a free
+    /// slot, and admits it.
+    fn worth_joining(&self, stream: &Stream, record: &NodeRecord) -> bool {
+        let n = stream.providers.len();
+        n < usize::from(stream.replicas)
+            && (stream.allowed.is_empty() || stream.allowed.contains(&self.record))
+            && stream.pays_at_least(
+                stream.share(n as u64 + 1),
+                record.min_price_compute_per_second,
+            )
+    }
+
+    /// Makes vm-host serve exactly `want`.
+    async fn converge(
+        &self,
+        want: BTreeMap<String, (Wanted, Pubkey)>,
+    ) -> Result<(), ProvisionerError> {
+        let current = self.serving.lock().unwrap().clone();
+        let guard = self.host.lock().await;
+        let Some(host) = guard.as_ref() else {
+            return Ok(());
+        };
+        for (hash, served) in &current {
+            if !want.contains_key(hash) {
+                host.supervisor().unregister(hash).await;
+                let _ = std::fs::remove_file(self.volume_path(hash, &served.code_file));
+                self.serving.lock().unwrap().remove(hash);
+                self.metrics.stopped.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(program = %hash, "stopped serving");
+            }
+        }
+        for (hash, (wanted, stream)) in want {
+            let same = current
+                .get(&hash)
+                .is_some_and(|s| s.code_file == wanted.code_file);
+            if same {
+                continue;
+            }
+            let span = tracing::info_span!("provision", program = %hash);
+            let _enter = span.enter();
+            let file = match host.volume(&self.config.node_url, &wanted.code_file).await {
+                Ok(file) => file,
+                Err(e) => {
+                    tracing::warn!(error = %e, "code volume not fetched");
+                    continue;
+                }
+            };
+            let entry = ProgramEntry {
+                item_hash: format!("{hash}-{}", short(&wanted.code_file)),
+                code: file,
+                entrypoint: wanted.entrypoint.clone(),
+                port: spec::PORT,
+                memory_mib: wanted.memory_mib,
+                vcpus: wanted.vcpus,
+                env: wanted.env.clone(),
+                scratch_mib: wanted.scratch_mib,
+                persistent_mib: wanted.persistent_mib,
+                grants: Vec::new(),
+            };
+            std::fs::create_dir_all(&self.config.work_dir)
+                .map_err(|e| ProvisionerError::Io(self.config.work_dir.display().to_string(), e))?;
+            let spec = match entry.into_spec(&self.config.work_dir) {
+                Ok(spec) => spec,
+                Err(e) => {
+                    tracing::warn!(error = %e, "code volume unusable");
+                    continue;
+                }
+            };
+            // A new spec replaces the old: running VMs finish, new requests boot it.
+            host.supervisor().register(&hash, spec);
+            if let Some(old) = current.get(&hash) {
+                let _ = std::fs::remove_file(self.volume_path(&hash, &old.code_file));
+            }
+            self.serving.lock().unwrap().insert(
+                hash.clone(),
+                Served {
+                    program: hash.clone(),
+                    code_file: wanted.code_file.clone(),
+                    stream: stream.to_string(),
+                    vcpus: wanted.vcpus,
+                    memory_mib: wanted.memory_mib,
+                },
+            );
+            self.metrics.started.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(code = %wanted.code_file, "serving");
+        }
+        self.metrics
+            .serving
+            .store(self.serving.lock().unwrap().len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn volume_path(&self, hash: &str, code_file: &str) -> PathBuf {
+        self.config
+            .work_dir
+            .join(format!("{hash}-{}.ext4", short(code_file)))
+    }
+
+    /// Posts what this node serves when it changed since the last post.
+    async fn announce(&self) {
+        let programs: Vec<String> = self.serving.lock().unwrap().keys().cloned().collect();
+        if self.announced.lock().unwrap().as_ref() == Some(&programs) {
+            return;
+        }
+        let content = serde_json::json!({
+            "node": self.record.to_string(),
+            "identity": self.config.identity.to_string(),
+            "endpoint": self.host_url().await,
+            "programs": programs,
+        });
+        let built = MessageBuilder::new(&self.account)
+            .channel(self.config.channel.clone())
+            .build(PostBuilder::new("aether-serving").content(content));
+        let sent = match built {
+            Ok(signed) => self
+                .node
+                .post_message(&signed, false)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match sent {
+            Ok(_) => {
+                self.metrics.announcements.fetch_add(1, Ordering::Relaxed);
+                *self.announced.lock().unwrap() = Some(programs);
+            }
+            Err(e) => tracing::warn!(error = %e, "announcement not posted"),
+        }
+    }
+
+    async fn host_url(&self) -> String {
+        self.host
+            .lock()
+            .await
+            .as_ref()
+            .map(|h| h.url())
+            .unwrap_or_default()
+    }
+}
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(16)]
+}
+
+#[derive(Clone)]
+struct ApiState {
+    serving: Arc<Mutex<BTreeMap<String, Served>>>,
+    metrics: Arc<Metrics>,
+}
+
+async fn serving_list(State(state): State<ApiState>) -> Json<Vec<Served>> {
+    Json(state.serving.lock().unwrap().values().cloned().collect())
+}
+
+async fn metrics_text(State(state): State<ApiState>) -> String {
+    let m = &state.metrics;
+    let mut out = String::new();
+    for (name, kind, value) in [
+        ("aether_provisioner_rounds_total", "counter", &m.rounds),
+        (
+            "aether_provisioner_round_errors_total",
+            "counter",
+            &m.round_errors,
+        ),
+        ("aether_provisioner_joined_total", "counter", &m.joined),
+        ("aether_provisioner_started_total", "counter", &m.started),
+        ("aether_provisioner_stopped_total", "counter", &m.stopped),
+        (
+            "aether_provisioner_announcements_total",
+            "counter",
+            &m.announcements,
+        ),
+        ("aether_provisioner_serving", "gauge", &m.serving),
+    ] {
+        out.push_str(&format!(
+            "# TYPE {name} {kind}\n{name} {}\n",
+            value.load(Ordering::Relaxed)
+        ));
+    }
+    out
+}
+
+impl Provisioner {
+    /// Starts vm-host, binds the API on `api` and starts provisioning.
+    pub async fn start(config: Config, api: SocketAddr) -> Result<Provisioner, ProvisionerError> {
+        let keypair = solana_keypair::read_keypair_file(&config.keypair).map_err(|e| {
+            ProvisionerError::Keypair(config.keypair.display().to_string(), e.to_string())
+        })?;
+        let account = SolanaAccount::from_keypair_file(&config.keypair).map_err(|e| {
+            ProvisionerError::Keypair(config.keypair.display().to_string(), e.to_string())
+        })?;
+        let host = Host::start(config.host.clone())
+            .await
+            .map_err(|e| ProvisionerError::Host(e.to_string()))?;
+        let host_url = host.url();
+        let host = Arc::new(tokio::sync::Mutex::new(Some(host)));
+        let metrics = Arc::new(Metrics::default());
+        let serving = Arc::new(Mutex::new(BTreeMap::new()));
+        let listener = tokio::net::TcpListener::bind(api)
+            .await
+            .map_err(|e| ProvisionerError::Io(api.to_string(), e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| ProvisionerError::Io(api.to_string(), e))?;
+        let (stop, stopped) = watch::channel(false);
+        let app = Router::new()
+            .route("/metrics", get(metrics_text))
+            .route("/serving", get(serving_list))
+            .with_state(ApiState {
+                serving: serving.clone(),
+                metrics: metrics.clone(),
+            });
+        let mut server_stop = stopped.clone();
+        let server = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = server_stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::error!(error = %e, "provisioner API stopped");
+            }
+        });
+        let interval = config.interval;
+        let worker = Worker {
+            client: Arc::new(AetherClient::new(&config.rpc_url, keypair)),
+            account,
+            node: NodeClient::new(config.node_url.clone()),
+            record: registry::record(&config.identity),
+            host: host.clone(),
+            serving: serving.clone(),
+            announced: Mutex::new(None),
+            metrics: metrics.clone(),
+            config,
+        };
+        let rounds = tokio::spawn(provision_loop(worker, interval, stopped));
+        tracing::info!(%addr, vm_host = %host_url, "provisioner started");
+        Ok(Provisioner {
+            host_url,
+            addr,
+            metrics,
+            serving,
+            stop,
+            tasks: vec![server, rounds],
+            host,
+        })
+    }
+
+    /// vm-host's URL: where the programs answer.
+    pub fn host_url(&self) -> String {
+        self.host_url.clone()
+    }
+
+    /// The provisioner's API.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Its counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The programs served now.
+    pub fn serving(&self) -> Vec<Served> {
+        self.serving.lock().unwrap().values().cloned().collect()
+    }
+
+    /// Stops provisioning, then vm-host and its VMs.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        if let Some(host) = self.host.lock().await.take() {
+            host.stop().await;
+        }
+    }
+}
+
+/// Runs a provisioner until `shutdown` resolves.
+pub async fn run(
+    config: Config,
+    api: SocketAddr,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ProvisionerError> {
+    let provisioner = Provisioner::start(config, api).await?;
+    shutdown.await;
+    tracing::info!("provisioner stopping");
+    provisioner.stop().await;
+    Ok(())
+}
+
+async fn provision_loop(worker: Worker, interval: Duration, mut stopped: watch::Receiver<bool>) {
+    loop {
+        let span = tracing::info_span!("round");
+        let result = {
+            let _enter = span.enter();
+            worker.round()
+        }
+        .await;
+        worker.metrics.rounds.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = result {
+            worker.metrics.round_errors.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(error = %e, "provisioning round failed; retrying");
+        }
+        tokio::select! {
+            _ = stopped.wait_for(|s| *s) => return,
+            _ = tokio::time::sleep(interval) => {}
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! Two resource nodes, each a provisioner with its own vm-host (QEMU
+//! guests), against a real core node and localnet: a dApp stores a code
+//! volume, posts a PROGRAM and opens a stream for two replicas; both
+//! providers join and serve it; the settler pays each the same share; the
+//! stream runs dry and both stop serving.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aether_provisioner::{Config, Provisioner};
+use aether_sdk::message::sign::SolanaAccount;
+use aether_sdk::message::{Interface, MessageBuilder, ProgramBuilder, StoreBuilder};
+use aether_sdk::node_client::{MessageFilter, NodeClient, StorageEngine};
+use aether_sdk::programs::escrow;
+use aether_testing::{blocking, chain_with_keys, client, vm, wait_until};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+async fn get(url: &str) -> (u16, String) {
+    let r = reqwest::Client::new()
+        .get(url)
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_providers_serve_a_paid_program_until_its_stream_runs_dry() {
+    let _vm = vm::one_at_a_time().await;
+    // dApp, core operator, provider A's owner, provider B's owner, settler.
+    let (localnet, _report, keys) = chain_with_keys(5).await;
+    let dir = tempfile::tempdir().unwrap();
+
+    let mut node_config = aether_node::Config::new(dir.path().join("node"));
+    node_config.port = 0;
+    let core = aether_node::Node::start(node_config).await.unwrap();
+    let node = NodeClient::new(core.url());
+
+    // The dApp stores its code volume and posts the PROGRAM.
+    let dapp = SolanaAccount::from_bytes(&keys[0].to_bytes()).unwrap();
+    let code = vm::code_volume(dir.path());
+    let file = node
+        .upload_file(&code, StorageEngine::Storage, |_, _| {})
+        .await
+        .unwrap();
+    let store = MessageBuilder::new(&dapp)
+        .build(StoreBuilder::new(file.clone()).unwrap())
+        .unwrap();
+    node.post_message(&store, true).await.unwrap();
+    let program = MessageBuilder::new(&dapp)
+        .build(
+            ProgramBuilder::new(
+                store.message.item_hash.clone(),
+                vm::ENTRYPOINT,
+                store.message.item_hash.clone(),
+            )
+            .memory_mib(192)
+            .with(|c| c.code.interface = Some(Interface::Binary)),
+        )
+        .unwrap();
+    node.post_message(&program, true).await.unwrap();
+    let hash = program.message.item_hash.clone();
+    let mut resource = [0u8; 32];
+    hex::decode_to_slice(&hash, &mut resource).unwrap();
+
+    // A core node and two resource nodes under it; a stream for two replicas.
+    let (id_a, id_b) = (Keypair::new(), Keypair::new());
+    {
+        let core_client = client(&localnet, &keys[1]);
+        let (a, b) = (client(&localnet, &keys[2]), client(&localnet, &keys[3]));
+        let dapp_client = client(&localnet, &keys[0]);
+        let (ida, idb) = (id_a.insecure_clone(), id_b.insecure_clone());
+        blocking(move || {
+            let core = aether_testing::register_core(&core_client, "http://core.test").unwrap();
+            aether_testing::register_resource(&a, &ida, core, "http://a.test").unwrap();
+            aether_testing::register_resource(&b, &idb, core, "http://b.test").unwrap();
+            dapp_client
+                .open_stream(escrow::OpenStreamArgs {
+                    resource,
+                    kind: escrow::StreamKind::Compute,
+                    max_rate_per_second: 10,
+                    replicas: 2,
+                    deposit: 100_000,
+                })
+                .unwrap();
+        })
+        .await;
+    }
+
+    let mut provisioners = Vec::new();
+    for (i, (owner, identity)) in [(&keys[2], &id_a), (&keys[3], &id_b)]
+        .into_iter()
+        .enumerate()
+    {
+        let keypair = dir.path().join(format!("owner{i}.json"));
+        solana_keypair::write_keypair_file(owner, &keypair).unwrap();
+        let host = vm::host_config(&dir.path().join(format!("crn{i}"))).await;
+        let mut config = Config::new(
+            core.url(),
+            localnet.rpc_url(),
+            &keypair,
+            identity.pubkey(),
+            host,
+        );
+        config.interval = Duration::from_millis(300);
+        provisioners.push(
+            Provisioner::start(config, "127.0.0.1:0".parse().unwrap())
+                .await
+                .unwrap(),
+        );
+    }
+
+    // Both join and serve it.
+    let reader = Arc::new(client(&localnet, &keys[0]));
+    let dapp_key = keys[0].pubkey();
+    wait_until(
+        "both providers in the stream",
+        Duration::from_secs(60),
+        || {
+            let reader = reader.clone();
+            async move {
+                let s =
+                    blocking(move || reader.stream(&dapp_key, &resource).unwrap().unwrap()).await;
+                (s.providers.len() == 2).then_some(())
+            }
+        },
+    )
+    .await;
+    wait_until(
+        "both provisioners serving",
+        Duration::from_secs(60),
+        || async {
+            provisioners
+                .iter()
+                .all(|p| p.serving().iter().any(|s| s.program == hash))
+                .then_some(())
+        },
+    )
+    .await;
+    for p in &provisioners {
+        let (status, body) = get(&format!("{}/vm/{hash}/", p.host_url())).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("hello from the guest"), "{body}");
+    }
+
+    // Each announced what it serves on the core node.
+    let announced = wait_until("two announcements", Duration::from_secs(30), || async {
+        let page = node
+            .messages(
+                &MessageFilter {
+                    content_types: vec!["aether-serving".into()],
+                    ..Default::default()
+                },
+                1,
+                50,
+            )
+            .await
+            .ok()?;
+        (page.messages.len() >= 2).then_some(page.messages)
+    })
+    .await;
+    let senders: std::collections::BTreeSet<String> =
+        announced.iter().map(|m| m.sender.clone()).collect();
+    assert!(senders.contains(&keys[2].pubkey().to_string()));
+    assert!(senders.contains(&keys[3].pubkey().to_string()));
+
+    // Time passes; the settler pays both the same; then the stream runs dry.
+    let fee_payer = dir.path().join("settler.json");
+    solana_keypair::write_keypair_file(&keys[4], &fee_payer).unwrap();
+    let mut settler_config = aether_settler::Config::new(
+        localnet.rpc_url(),
+        &fee_payer,
+        dir.path().join("settler.sqlite"),
+    );
+    settler_config.port = 0;
+    settler_config.interval = Duration::from_millis(300);
+    settler_config.threshold = 1_000;
+    let settler = aether_settler::Settler::start(settler_config)
+        .await
+        .unwrap();
+    let now = {
+        let r = reader.clone();
+        blocking(move || r.unix_timestamp().unwrap()).await
+    };
+    localnet.time_travel(now + 1_000_000).await.unwrap();
+    let dry = wait_until("the stream to run dry", Duration::from_secs(60), || {
+        let reader = reader.clone();
+        async move {
+            let s = blocking(move || reader.stream(&dapp_key, &resource).unwrap().unwrap()).await;
+            s.exhausted.then_some(s)
+        }
+    })
+    .await;
+    assert_eq!(dry.paid_out, 100_000);
+    let paid: Vec<u64> = dry.providers.iter().map(|p| p.paid).collect();
+    assert!(
+        paid[0] > 0 && paid[0].abs_diff(paid[1]) <= 10 * 60,
+        "{paid:?}"
+    );
+
+    // Both stop serving it: the program is gone and no VM runs.
+    wait_until(
+        "both provisioners to stop",
+        Duration::from_secs(60),
+        || async {
+            provisioners
+                .iter()
+                .all(|p| p.serving().is_empty())
+                .then_some(())
+        },
+    )
+    .await;
+    for p in &provisioners {
+        let (status, _) = get(&format!("{}/vm/{hash}/", p.host_url())).await;
+        assert_eq!(status, 404);
+        let (_, usage) = get(&format!("{}/about/usage", p.host_url())).await;
+        let usage: serde_json::Value = serde_json::from_str(&usage).unwrap();
+        assert_eq!(usage["vms"].as_array().map(Vec::len), Some(0), "{usage}");
+    }
+    settler.stop().await;
+    for p in provisioners {
+        p.stop().await;
+    }
+    core.stop().await;
+    localnet.stop();
+}

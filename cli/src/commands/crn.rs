@@ -35,6 +35,16 @@ fn data_home() -> PathBuf {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
+    #[command(flatten)]
+    pub host: HostArgs,
+    /// Programs to serve: a JSON array of {item_hash, code, entrypoint, port, …}
+    #[arg(long)]
+    pub programs: Option<PathBuf>,
+}
+
+/// The vm-host settings, shared by `crn run` and `keeper provisioner`.
+#[derive(Debug, Args)]
+pub struct HostArgs {
     /// Port of the router
     #[arg(long, env = "AETHER_CRN_PORT", default_value_t = 4020)]
     pub port: u16,
@@ -56,9 +66,29 @@ pub struct RunArgs {
     /// Most VMs of one program
     #[arg(long, default_value_t = 4)]
     pub max_instances: usize,
-    /// Programs to serve: a JSON array of {item_hash, code, entrypoint, port, …}
-    #[arg(long)]
-    pub programs: Option<PathBuf>,
+}
+
+impl HostArgs {
+    /// vm-host's config, and its data directory.
+    pub fn resolve(&self) -> Result<(Config, PathBuf)> {
+        let data_dir = self
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| data_home().join("crn"));
+        let runtime = match &self.runtime {
+            Some(r) => r.clone(),
+            None => newest_runtime(&data_home().join("runtimes")).context(
+                "no runtime built yet: run `aether crn build-runtime` first, or pass --runtime",
+            )?,
+        };
+        let mut config = Config::new(data_dir.clone(), runtime);
+        config.bind = self.bind;
+        config.port = self.port;
+        config.backend = self.backend;
+        config.limits.idle_timeout = Duration::from_secs(self.idle_seconds);
+        config.limits.max_instances = self.max_instances;
+        Ok((config, data_dir))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -150,19 +180,7 @@ impl CrnCmd {
 }
 
 fn run(args: RunArgs) -> Result<()> {
-    let data_dir = args.data_dir.unwrap_or_else(|| data_home().join("crn"));
-    let runtime = match args.runtime {
-        Some(r) => r,
-        None => newest_runtime(&data_home().join("runtimes")).context(
-            "no runtime built yet: run `aether crn build-runtime` first, or pass --runtime",
-        )?,
-    };
-    let mut config = Config::new(data_dir.clone(), runtime);
-    config.bind = args.bind;
-    config.port = args.port;
-    config.backend = args.backend;
-    config.limits.idle_timeout = Duration::from_secs(args.idle_seconds);
-    config.limits.max_instances = args.max_instances;
+    let (config, data_dir) = args.host.resolve()?;
     let programs: Vec<ProgramEntry> = match &args.programs {
         Some(path) => serde_json::from_slice(
             &std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,

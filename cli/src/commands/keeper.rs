@@ -27,6 +27,8 @@ pub enum Keeper {
     Checker(CheckerArgs),
     /// Check `_aether.<domain>` TXT records and attest domain bindings (core node operators)
     Dns(DnsArgs),
+    /// On a resource node: serve the PROGRAMs whose streams it joins, in micro-VMs
+    Provisioner(ProvisionerArgs),
 }
 
 /// Where keepers keep their state unless told: ~/.local/share/aether/<name>.
@@ -465,6 +467,63 @@ impl DnsArgs {
     }
 }
 
+#[derive(Debug, Args)]
+pub struct ProvisionerArgs {
+    /// The core node's URL [default: http://127.0.0.1:4024]
+    #[arg(long, env = "AETHER_NODE_URL")]
+    pub node_url: Option<String>,
+    /// JSON-RPC URL of the cluster [default: http://127.0.0.1:8899]
+    #[arg(long, env = "AETHER_RPC_URL")]
+    pub rpc_url: Option<String>,
+    /// The resource node owner's keypair: joins streams, signs
+    /// announcements [default: ~/.config/solana/id.json]
+    #[arg(long, env = "AETHER_PROVISIONER_KEYPAIR", value_name = "FILE")]
+    pub keypair: Option<PathBuf>,
+    /// The resource node's identity (base58 public key)
+    #[arg(long, env = "AETHER_PROVISIONER_IDENTITY", value_name = "PUBKEY")]
+    pub identity: String,
+    /// Port of the provisioner's API (/metrics, /serving) [default: 4034]
+    #[arg(long, env = "AETHER_PROVISIONER_API_PORT")]
+    pub api_port: Option<u16>,
+    /// Seconds between rounds [default: 10]
+    #[arg(long, env = "AETHER_PROVISIONER_INTERVAL", value_name = "SECS")]
+    pub interval: Option<u64>,
+    #[command(flatten)]
+    pub host: super::crn::HostArgs,
+}
+
+impl ProvisionerArgs {
+    pub fn resolve(&self) -> Result<(aether_provisioner::Config, std::net::SocketAddr)> {
+        let node_url = self
+            .node_url
+            .clone()
+            .unwrap_or_else(|| "http://127.0.0.1:4024".into());
+        let rpc_url = self
+            .rpc_url
+            .clone()
+            .unwrap_or_else(|| "http://127.0.0.1:8899".into());
+        check_urls("--node-url/--rpc-url", &[node_url.clone(), rpc_url.clone()])?;
+        let keypair = self.keypair.clone().unwrap_or_else(default_keypair);
+        anyhow::ensure!(
+            keypair.exists(),
+            "--keypair {}: no such file (the resource node's owner joins streams with it)",
+            keypair.display()
+        );
+        let identity = self.identity.parse().map_err(|_| {
+            anyhow::anyhow!("--identity {}: not a base58 public key", self.identity)
+        })?;
+        let (host, _) = self.host.resolve()?;
+        let mut config =
+            aether_provisioner::Config::new(node_url, rpc_url, keypair, identity, host);
+        if let Some(secs) = self.interval {
+            anyhow::ensure!(secs > 0, "--interval must be at least 1 second");
+            config.interval = Duration::from_secs(secs);
+        }
+        let api = std::net::SocketAddr::new(self.host.bind, self.api_port.unwrap_or(4034));
+        Ok((config, api))
+    }
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -492,6 +551,23 @@ impl KeeperCmd {
                     crate::shutdown_signal().await;
                     eprintln!("indexer stopping");
                     indexer.stop().await;
+                    Ok(())
+                })
+            }
+            Keeper::Provisioner(args) => {
+                let (config, api) = args.resolve()?;
+                runtime()?.block_on(async move {
+                    let provisioner = aether_provisioner::Provisioner::start(config, api)
+                        .await
+                        .context("starting the provisioner")?;
+                    eprintln!(
+                        "provisioner ready: programs at {}/vm/<item_hash>/  API {}  (Ctrl-C stops it)",
+                        provisioner.host_url(),
+                        provisioner.url()
+                    );
+                    crate::shutdown_signal().await;
+                    eprintln!("provisioner stopping: the VMs stop");
+                    provisioner.stop().await;
                     Ok(())
                 })
             }

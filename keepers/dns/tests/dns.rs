@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aether_dns::{check, Config, DnsKeeper};
-use aether_sdk::programs::{registry, staking};
 use aether_sdk::registry_program::state::DomainStatus;
 use aether_testing::{blocking, chain_with_keys, client, wait_until};
 use hickory_proto::rr::rdata::{SOA, TXT};

@@ -11,6 +11,8 @@ use aether_sdk::programs::client::AetherClient;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
+pub mod dns;
+pub mod pebble;
 pub mod vm;
 
 /// A bootstrapped localnet on free ports (100 ms slots), with `fund`

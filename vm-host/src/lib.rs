@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod acme;
 pub mod agent;
 pub mod egress;
 pub mod hypervisor;
@@ -24,6 +25,7 @@ pub mod relay;
 pub mod router;
 pub mod runtime;
 pub mod supervisor;
+pub mod tls;
 pub mod volumes;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -34,6 +36,7 @@ use std::time::Duration;
 use hypervisor::{Backend, CloudHypervisor, Grant, NetworkSpec, Qemu};
 use serde::Deserialize;
 use supervisor::{Limits, ProgramSpec, Supervisor};
+use tracing::Instrument;
 
 /// Which hypervisor to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -131,6 +134,11 @@ pub struct Config {
     /// The relay QEMU runs per connection to a granted service [default:
     /// `aether-relay` beside this program, else busybox's `nc`].
     pub relay: Option<PathBuf>,
+    /// Port of the HTTPS listener for custom domains; none when `None`.
+    pub https_port: Option<u16>,
+    /// Where certificates for custom domains come from; none when `None`
+    /// (certificates already on disk are still served).
+    pub acme: Option<acme::AcmeConfig>,
 }
 
 impl Config {
@@ -156,6 +164,8 @@ impl Config {
             cache_limit: 10 << 30,
             egress_deny: Some(egress::default_deny()),
             relay: None,
+            https_port: None,
+            acme: None,
         }
     }
 }
@@ -175,6 +185,9 @@ pub enum HostError {
     /// The volume cache could not be set up.
     #[error("volume cache: {0}")]
     Cache(String),
+    /// The certificate store.
+    #[error(transparent)]
+    Certs(#[from] tls::CertError),
 }
 
 /// A running resource node.
@@ -185,6 +198,10 @@ pub struct Host {
     server: tokio::task::JoinHandle<()>,
     cache: volumes::Cache,
     _egress: Option<egress::Egress>,
+    domains: router::Domains,
+    certs: Arc<tls::CertStore>,
+    https_addr: Option<SocketAddr>,
+    domains_changed: Arc<tokio::sync::Notify>,
 }
 
 impl Host {
@@ -221,11 +238,47 @@ impl Host {
             .local_addr()
             .map_err(|e| HostError::Bind(addr, e))?;
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let domains = router::Domains::default();
+        let challenges = acme::Challenges::default();
+        let certs = Arc::new(tls::CertStore::open(&config.data_dir.join("certs"))?);
         let app = router::routes(router::RouterState {
             supervisor: supervisor.clone(),
+            domains: domains.clone(),
+            challenges: challenges.clone(),
             max_body: config.max_body,
             request_timeout: config.limits.request_timeout,
         });
+        let https_addr = match config.https_port {
+            Some(port) => {
+                let addr = SocketAddr::new(config.bind, port);
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| HostError::Bind(addr, e))?;
+                let addr = listener
+                    .local_addr()
+                    .map_err(|e| HostError::Bind(addr, e))?;
+                tokio::spawn(tls::serve(
+                    listener,
+                    tls::server_config(certs.clone()),
+                    app.clone(),
+                    stop.subscribe(),
+                ));
+                Some(addr)
+            }
+            None => None,
+        };
+        let domains_changed = Arc::new(tokio::sync::Notify::new());
+        if let Some(acme_config) = config.acme.clone() {
+            tokio::spawn(certificates(
+                acme_config,
+                config.data_dir.join("acme"),
+                challenges,
+                domains.clone(),
+                certs.clone(),
+                domains_changed.clone(),
+                stop.subscribe(),
+            ));
+        }
         // Heads and bodies go out in separate writes: without NODELAY,
         // Nagle and the client's delayed ACK add 40 ms to each answer.
         let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
@@ -258,7 +311,31 @@ impl Host {
             server,
             cache,
             _egress: egress,
+            domains,
+            certs,
+            https_addr,
+            domains_changed,
         })
+    }
+
+    /// Serves exactly these custom domains, each for its program (item
+    /// hash); certificates are obtained for new ones when ACME is set up.
+    pub fn set_domains(&self, domains: std::collections::HashMap<String, String>) {
+        let mut current = self.domains.write().unwrap_or_else(|p| p.into_inner());
+        if *current != domains {
+            *current = domains;
+            self.domains_changed.notify_one();
+        }
+    }
+
+    /// Where HTTPS is served, if it is.
+    pub fn https_addr(&self) -> Option<SocketAddr> {
+        self.https_addr
+    }
+
+    /// The certificates of custom domains.
+    pub fn certs(&self) -> &Arc<tls::CertStore> {
+        &self.certs
     }
 
     /// `http://addr`.
@@ -283,6 +360,84 @@ impl Host {
         let _ = self.stop.send(true);
         self.supervisor.stop().await;
         let _ = self.server.await;
+    }
+}
+
+/// Keeps a certificate for every bound domain: obtains one when missing,
+/// renews it `renew_before` its expiry, retries failures with backoff.
+async fn certificates(
+    config: acme::AcmeConfig,
+    dir: PathBuf,
+    challenges: acme::Challenges,
+    domains: router::Domains,
+    certs: Arc<tls::CertStore>,
+    changed: Arc<tokio::sync::Notify>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut account: Option<acme::Acme> = None;
+    let mut retry_at: std::collections::HashMap<String, (tokio::time::Instant, Duration)> =
+        std::collections::HashMap::new();
+    loop {
+        let names: Vec<String> = domains
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        let now = std::time::SystemTime::now();
+        for domain in names {
+            let due = certs
+                .expires(&domain)
+                .is_none_or(|t| t <= now + config.renew_before);
+            let waiting = retry_at
+                .get(&domain)
+                .is_some_and(|(at, _)| *at > tokio::time::Instant::now());
+            if !due || waiting {
+                continue;
+            }
+            let span = tracing::info_span!("certificate", %domain);
+            let result = async {
+                if account.is_none() {
+                    account = Some(acme::Acme::open(&config, &dir, challenges.clone()).await?);
+                }
+                let (chain, key) = account
+                    .as_ref()
+                    .expect("just opened")
+                    .issue(&domain)
+                    .await?;
+                certs
+                    .install(&domain, chain.as_bytes(), key.as_bytes())
+                    .map_err(|e| acme::AcmeError::Order(domain.clone(), e.to_string()))
+            }
+            .instrument(span)
+            .await;
+            match result {
+                Ok(()) => {
+                    tracing::info!(%domain, "certificate obtained");
+                    retry_at.remove(&domain);
+                }
+                Err(e) => {
+                    let wait = retry_at
+                        .get(&domain)
+                        .map_or(Duration::from_secs(2), |(_, w)| {
+                            (*w * 2).min(Duration::from_secs(3600))
+                        });
+                    tracing::warn!(%domain, error = %e, retry_secs = wait.as_secs(), "no certificate");
+                    retry_at.insert(domain, (tokio::time::Instant::now() + wait, wait));
+                }
+            }
+        }
+        let next_retry = retry_at.values().map(|(at, _)| *at).min();
+        let sleep = next_retry
+            .map_or(Duration::from_secs(3600), |at| {
+                at.saturating_duration_since(tokio::time::Instant::now())
+            })
+            .min(Duration::from_secs(3600));
+        tokio::select! {
+            _ = stopped.wait_for(|s| *s) => return,
+            _ = changed.notified() => {}
+            _ = tokio::time::sleep(sleep) => {}
+        }
     }
 }
 

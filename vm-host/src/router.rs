@@ -18,11 +18,18 @@ use tracing::Instrument;
 
 use crate::supervisor::{Supervisor, SupervisorError};
 
+/// Live custom domains and the program each serves (item hash).
+pub type Domains = Arc<std::sync::RwLock<std::collections::HashMap<String, String>>>;
+
 /// The router's state.
 #[derive(Clone)]
 pub struct RouterState {
     /// The VMs.
     pub supervisor: Arc<Supervisor>,
+    /// Requests whose `Host` is one of these go to its program.
+    pub domains: Domains,
+    /// Open ACME HTTP-01 challenges: token → key authorization.
+    pub challenges: crate::acme::Challenges,
     /// Largest request body relayed, in bytes.
     pub max_body: usize,
     /// How long an answer may take to start.
@@ -36,7 +43,67 @@ pub fn routes(state: RouterState) -> Router {
         .route("/vm/{hash}/", any(vm_root))
         .route("/vm/{hash}/{*path}", any(vm_path))
         .route("/about/usage", get(usage))
+        .route("/.well-known/acme-challenge/{token}", get(acme_challenge))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            by_domain,
+        ))
         .with_state(state)
+}
+
+/// The host name a request was sent to, lowercased, without the port.
+fn host_of(request: &Request) -> Option<String> {
+    let host = request
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri().host())?;
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    };
+    Some(name.trim_end_matches('.').to_ascii_lowercase())
+}
+
+/// A request for a live custom domain goes to its program, whatever the
+/// path; the CA's challenge path stays with the host.
+async fn by_domain(
+    State(state): State<RouterState>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let bound = host_of(&request).and_then(|host| {
+        state
+            .domains
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&host)
+            .cloned()
+    });
+    match bound {
+        Some(hash)
+            if !request
+                .uri()
+                .path()
+                .starts_with("/.well-known/acme-challenge/") =>
+        {
+            let path = request.uri().path().trim_start_matches('/').to_owned();
+            relay(state, hash, path, request).await
+        }
+        _ => next.run(request).await,
+    }
+}
+
+async fn acme_challenge(State(state): State<RouterState>, Path(token): Path<String>) -> Response {
+    match state
+        .challenges
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&token)
+    {
+        Some(answer) => answer.clone().into_response(),
+        None => error(StatusCode::NOT_FOUND, "no_challenge", "no such challenge"),
+    }
 }
 
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {

@@ -4,69 +4,16 @@
 //! a resolver that never answers gets no vote; a record that changes
 //! withdraws a live domain.
 
-use std::net::SocketAddr;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use aether_dns::{check, Config, DnsKeeper};
 use aether_sdk::registry_program::state::DomainStatus;
+use aether_testing::dns::{self, txt};
 use aether_testing::{blocking, chain_with_keys, client, wait_until};
-use hickory_proto::rr::rdata::{SOA, TXT};
-use hickory_proto::rr::{LowerName, Name, RData, Record};
-use hickory_server::authority::{Catalog, ZoneType};
-use hickory_server::store::in_memory::InMemoryAuthority;
-use hickory_server::ServerFuture;
 
 const TARGET: [u8; 32] = [0xab; 32];
 const OTHER: [u8; 32] = [0xcd; 32];
-
-fn txt(name: &str, texts: Vec<String>) -> Record {
-    Record::from_rdata(
-        Name::from_str(name).unwrap(),
-        60,
-        RData::TXT(TXT::new(texts)),
-    )
-}
-
-/// A DNS server for `example.test.` on a free loopback port, UDP and TCP.
-async fn dns_server(records: Vec<Record>) -> (SocketAddr, Arc<InMemoryAuthority>) {
-    let origin = Name::from_str("example.test.").unwrap();
-    let authority = InMemoryAuthority::empty(origin.clone(), ZoneType::Primary, false);
-    let soa = SOA::new(
-        Name::from_str("ns.example.test.").unwrap(),
-        Name::from_str("admin.example.test.").unwrap(),
-        1,
-        60,
-        60,
-        60,
-        60,
-    );
-    authority
-        .upsert(Record::from_rdata(origin.clone(), 60, RData::SOA(soa)), 1)
-        .await;
-    for record in records {
-        authority.upsert(record, 1).await;
-    }
-    let authority = Arc::new(authority);
-    let mut catalog = Catalog::new();
-    catalog.upsert(LowerName::new(&origin), vec![authority.clone()]);
-    // A port free for both UDP and TCP.
-    let (udp, tcp, addr) = loop {
-        let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let addr = udp.local_addr().unwrap();
-        if let Ok(tcp) = tokio::net::TcpListener::bind(addr).await {
-            break (udp, tcp, addr);
-        }
-    };
-    let mut server = ServerFuture::new(catalog);
-    server.register_socket(udp);
-    server.register_listener(tcp, Duration::from_secs(5));
-    tokio::spawn(async move {
-        let _ = server.block_until_done().await;
-    });
-    (addr, authority)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn only_a_record_naming_the_target_goes_live() {
@@ -76,14 +23,17 @@ async fn only_a_record_naming_the_target_goes_live() {
     let huge: Vec<String> = (0..11).map(|_| "x".repeat(100)).collect();
     // Too big for a UDP answer: read over TCP, and rejected.
     let enormous: Vec<String> = (0..20).map(|_| "x".repeat(100)).collect();
-    let (resolver, zone) = dns_server(vec![
-        txt("_aether.good.example.test.", vec![target.clone()]),
-        txt("_aether.wrong.example.test.", vec![hex::encode(OTHER)]),
-        txt("_aether.huge.example.test.", huge),
-        txt("_aether.enormous.example.test.", enormous),
-        txt("_aether.two.example.test.", vec![target.clone()]),
-        txt("_aether.two.example.test.", vec![hex::encode(OTHER)]),
-    ])
+    let (resolver, zone) = dns::server(
+        "example.test.",
+        vec![
+            txt("_aether.good.example.test.", vec![target.clone()]),
+            txt("_aether.wrong.example.test.", vec![hex::encode(OTHER)]),
+            txt("_aether.huge.example.test.", huge),
+            txt("_aether.enormous.example.test.", enormous),
+            txt("_aether.two.example.test.", vec![target.clone()]),
+            txt("_aether.two.example.test.", vec![hex::encode(OTHER)]),
+        ],
+    )
     .await;
     let domains = [
         "good.example.test",

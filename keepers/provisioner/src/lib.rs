@@ -9,7 +9,9 @@
 //! newer code volume (an amended STORE, with `use_latest`) is served in
 //! place of the old (running VMs finish their requests), and a program
 //! whose stream is exhausted or closed, or that was forgotten, stops and
-//! its volume is freed. A restart converges to the same set.
+//! its volume is freed. A restart converges to the same set. Custom
+//! domains that core nodes made live for a program served here are handed
+//! to vm-host, which routes them and obtains their certificates by ACME.
 //!
 //! Layout: `spec.rs` maps a PROGRAM to what vm-host runs; this file the
 //! loop and the HTTP API (`/metrics`, `/serving`).
@@ -283,7 +285,29 @@ impl Worker {
             want.insert(hash.clone(), (wanted, *key));
         }
         self.converge(want).await?;
+        self.bind_domains().await?;
         self.announce().await;
+        Ok(())
+    }
+
+    /// Live custom domains of the programs served here go to vm-host,
+    /// which routes them and gets their certificates.
+    async fn bind_domains(&self) -> Result<(), ProvisionerError> {
+        let client = self.client.clone();
+        let bindings = blocking(move || Ok(client.domain_bindings()?)).await?;
+        let serving = self.serving.lock().unwrap().clone();
+        let domains: std::collections::HashMap<String, String> = bindings
+            .into_iter()
+            .map(|(_, b)| (b.domain, hex::encode(b.target), b.status))
+            .filter(|(_, target, status)| {
+                *status == aether_sdk::registry_program::state::DomainStatus::Live
+                    && serving.contains_key(target)
+            })
+            .map(|(domain, target, _)| (domain, target))
+            .collect();
+        if let Some(host) = self.host.lock().await.as_ref() {
+            host.set_domains(domains);
+        }
         Ok(())
     }
 
@@ -539,6 +563,11 @@ impl Provisioner {
     /// vm-host's URL: where the programs answer.
     pub fn host_url(&self) -> String {
         self.host_url.clone()
+    }
+
+    /// Where vm-host serves custom domains over HTTPS, if it does.
+    pub async fn https_addr(&self) -> Option<SocketAddr> {
+        self.host.lock().await.as_ref().and_then(|h| h.https_addr())
     }
 
     /// The provisioner's API.

@@ -1,0 +1,188 @@
+//! A custom domain end to end, with real parts: the dApp's PROGRAM runs in
+//! a QEMU guest; its owner binds `app.example.test`; a DNS server on
+//! loopback (hickory-server) holds the TXT record; two core operators' dns
+//! keepers attest it live; the provisioner hands it to vm-host, which
+//! obtains a certificate from Debian's pebble (HTTP-01) and answers over
+//! HTTPS with it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aether_provisioner::{Config, Provisioner};
+use aether_sdk::message::sign::SolanaAccount;
+use aether_sdk::message::{Interface, MessageBuilder, ProgramBuilder, StoreBuilder};
+use aether_sdk::node_client::{NodeClient, StorageEngine};
+use aether_sdk::programs::escrow;
+use aether_sdk::registry_program::state::DomainStatus;
+use aether_testing::{blocking, chain_with_keys, client, dns, free_port, pebble, vm, wait_until};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+const DOMAIN: &str = "app.example.test";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_bound_domain_answers_over_https_with_a_certificate_from_pebble() {
+    let _vm = vm::one_at_a_time().await;
+    let dir = tempfile::tempdir().unwrap();
+    // The zone: the domain points at this machine.
+    let (dns_addr, zone) = dns::server(
+        "example.test.",
+        vec![dns::a("app.example.test.", "127.0.0.1".parse().unwrap())],
+    )
+    .await;
+    // vm-host's plain HTTP port is where pebble checks the challenge.
+    let http_port = free_port();
+    let pebble = pebble::start(&dir.path().join("pebble"), dns_addr, http_port).await;
+
+    // dApp, two core operators, the resource node's owner.
+    let (localnet, _report, keys) = chain_with_keys(4).await;
+    let mut node_config = aether_node::Config::new(dir.path().join("node"));
+    node_config.port = 0;
+    let core = aether_node::Node::start(node_config).await.unwrap();
+    let node = NodeClient::new(core.url());
+    let dapp = SolanaAccount::from_bytes(&keys[0].to_bytes()).unwrap();
+    let file = node
+        .upload_file(
+            &vm::code_volume(dir.path()),
+            StorageEngine::Storage,
+            |_, _| {},
+        )
+        .await
+        .unwrap();
+    let store = MessageBuilder::new(&dapp)
+        .build(StoreBuilder::new(file).unwrap())
+        .unwrap();
+    node.post_message(&store, true).await.unwrap();
+    let program = MessageBuilder::new(&dapp)
+        .build(
+            ProgramBuilder::new(
+                store.message.item_hash.clone(),
+                vm::ENTRYPOINT,
+                store.message.item_hash.clone(),
+            )
+            .memory_mib(192)
+            .with(|c| c.code.interface = Some(Interface::Binary)),
+        )
+        .unwrap();
+    node.post_message(&program, true).await.unwrap();
+    let hash = program.message.item_hash.clone();
+    let mut resource = [0u8; 32];
+    hex::decode_to_slice(&hash, &mut resource).unwrap();
+    zone.upsert(dns::txt("_aether.app.example.test.", vec![hash.clone()]), 2)
+        .await;
+
+    let identity = Keypair::new();
+    {
+        let ops = [client(&localnet, &keys[1]), client(&localnet, &keys[2])];
+        let owner = client(&localnet, &keys[3]);
+        let dapp_client = client(&localnet, &keys[0]);
+        let id = identity.insecure_clone();
+        let ops = blocking(move || {
+            let core = aether_testing::register_core(&ops[0], "http://core0.test").unwrap();
+            aether_testing::register_core(&ops[1], "http://core1.test").unwrap();
+            aether_testing::register_resource(&owner, &id, core, "http://crn.test").unwrap();
+            dapp_client
+                .open_stream(escrow::OpenStreamArgs {
+                    resource,
+                    kind: escrow::StreamKind::Compute,
+                    max_rate_per_second: 10,
+                    replicas: 1,
+                    deposit: 1_000_000,
+                })
+                .unwrap();
+            dapp_client.request_domain(DOMAIN, resource).unwrap();
+            ops
+        })
+        .await;
+        let [cranker, _] = ops;
+        assert_eq!(aether_testing::next_epoch(&localnet, cranker).await, 1);
+    }
+
+    // The core operators' dns keepers make the binding live.
+    let mut keepers = Vec::new();
+    for (i, key) in keys[1..3].iter().enumerate() {
+        let keypair = dir.path().join(format!("operator{i}.json"));
+        solana_keypair::write_keypair_file(key, &keypair).unwrap();
+        let mut config = aether_dns::Config::new(
+            localnet.rpc_url(),
+            &keypair,
+            dns_addr,
+            dir.path().join(format!("dns{i}.sqlite")),
+        );
+        config.port = 0;
+        config.interval = Duration::from_millis(300);
+        keepers.push(aether_dns::DnsKeeper::start(config).await.unwrap());
+    }
+    let reader = Arc::new(client(&localnet, &keys[0]));
+    wait_until("the domain to go live", Duration::from_secs(60), || {
+        let reader = reader.clone();
+        async move {
+            let b = blocking(move || reader.domain_binding(DOMAIN).unwrap().unwrap()).await;
+            (b.status == DomainStatus::Live).then_some(())
+        }
+    })
+    .await;
+
+    // The provisioner serves the program and the domain, with ACME.
+    let owner_keypair = dir.path().join("owner.json");
+    solana_keypair::write_keypair_file(&keys[3], &owner_keypair).unwrap();
+    let mut host = vm::host_config(&dir.path().join("crn")).await;
+    host.port = http_port;
+    host.https_port = Some(0);
+    host.acme = Some(aether_vm_host::acme::AcmeConfig {
+        directory: pebble.directory.clone(),
+        ca_pem: Some(pebble.listener_ca.clone()),
+        contact: Vec::new(),
+        renew_before: Duration::from_secs(7 * 86_400),
+    });
+    let data_dir = host.data_dir.clone();
+    let mut config = Config::new(
+        core.url(),
+        localnet.rpc_url(),
+        &owner_keypair,
+        identity.pubkey(),
+        host,
+    );
+    config.interval = Duration::from_millis(300);
+    let provisioner = Provisioner::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let https = provisioner.https_addr().await.unwrap();
+
+    // Pebble's issuing root, and nothing else, is trusted.
+    let root = pebble::issuing_root(&pebble).await;
+    let (status, body) = wait_until(
+        "an HTTPS answer for the domain",
+        Duration::from_secs(120),
+        || {
+            let root = root.clone();
+            async move { pebble::https_get(https, DOMAIN, "/", &root).await.ok() }
+        },
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("hello from the guest"), "{body}");
+    // Over plain HTTP, by Host, too.
+    let answer = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{http_port}/"))
+        .header("host", DOMAIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    // The certificate is kept on disk for restarts.
+    assert!(data_dir.join("certs/app.example.test.crt").exists());
+    assert!(data_dir.join("certs/app.example.test.key").exists());
+    // A name that is not bound gets no certificate: the handshake fails.
+    assert!(pebble::https_get(https, "other.example.test", "/", &root)
+        .await
+        .is_err());
+
+    provisioner.stop().await;
+    for k in keepers {
+        k.stop().await;
+    }
+    core.stop().await;
+    localnet.stop();
+    drop(pebble);
+}

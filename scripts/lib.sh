@@ -9,9 +9,10 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 # Debian packages the build needs: a C toolchain for the -sys crates
 # (zstd, lz4, bzip2) and OpenSSL headers for openssl-sys. The resource
 # node's micro-VMs need QEMU, a static busybox (the guest's userland) and
-# mke2fs (volumes).
+# mke2fs (volumes). Custom domains' tests get certificates from Debian's
+# pebble, a real ACME server.
 PACKAGES=(build-essential pkg-config libssl-dev ca-certificates curl
-    qemu-system-x86 busybox-static e2fsprogs)
+    qemu-system-x86 busybox-static e2fsprogs pebble)
 
 install_packages() {
     local missing=()

@@ -94,6 +94,8 @@ pub fn program_dir(root: &Path) -> PathBuf {
             "printf 'Content-Type: text/plain\\r\\n\\r\\n'\nproxy=${HTTP_PROXY#http://}\nbody=$( (printf 'GET http://%s/ HTTP/1.0\\r\\n\\r\\n' \"$QUERY_STRING\"; sleep 1) | nc -w 3 \"${proxy%:*}\" \"${proxy#*:}\" 2>/dev/null)\ncase \"$body\" in 'HTTP/1.1 200'*|'HTTP/1.0 200'*) echo \"$body\" | sed '1,/^\\r*$/d';; *) echo \"refused: $(echo \"$body\" | head -n 1)\";; esac\n",
         ),
         ("stop", "printf 'Content-Type: text/plain\\r\\n\\r\\n'\necho stopping\nkillall httpd\n"),
+        // Answers after a few seconds: a request in flight during an update.
+        ("slow", "sleep 4\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\necho slow done\n"),
         // The kernel panics before the program answers anything.
         ("crash", "echo c > /proc/sysrq-trigger\n"),
     ];
@@ -118,8 +120,15 @@ pub const ENTRYPOINT: &str = "exec httpd -f -p 127.0.0.1:8080 -h /code/www";
 
 /// The test program's code volume, written under `root`.
 pub fn code_volume(root: &Path) -> PathBuf {
+    code_volume_saying(root, "hello from the guest\n")
+}
+
+/// The test program's code volume, its front page saying `text`.
+pub fn code_volume_saying(root: &Path, text: &str) -> PathBuf {
+    let dir = program_dir(root);
+    std::fs::write(dir.join("www/index.html"), text).expect("write the page");
     let image = root.join("code.ext4");
-    aether_vm_host::volumes::code_volume_from_dir(&program_dir(root), &image, 64 << 20)
+    aether_vm_host::volumes::code_volume_from_dir(&dir, &image, 64 << 20)
         .expect("the code volume builds");
     image
 }

@@ -179,6 +179,8 @@ pub struct Supervisor {
     dir: PathBuf,
     limits: Limits,
     pools: Mutex<HashMap<String, Arc<Pool>>>,
+    /// Pools replaced by a newer spec, until their last VM stops.
+    retired: Mutex<Vec<Arc<Pool>>>,
     stopping: std::sync::atomic::AtomicBool,
     egress: Option<std::net::SocketAddr>,
 }
@@ -199,6 +201,7 @@ impl Supervisor {
             dir,
             limits,
             pools: Mutex::default(),
+            retired: Mutex::default(),
             stopping: Default::default(),
             egress,
         })
@@ -227,7 +230,13 @@ impl Supervisor {
             .unwrap_or_else(|p| p.into_inner())
             .insert(hash.to_string(), pool);
         if let Some(old) = old {
-            tokio::spawn(async move { stop_all(&old).await });
+            // New requests already go to the new pool; the old VMs stop
+            // once their requests are answered (see `stop_idle`), and so
+            // does one whose boot was under way.
+            self.retired
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(old);
         }
     }
 
@@ -240,6 +249,11 @@ impl Supervisor {
             .remove(hash);
         if let Some(old) = old {
             stop_all(&old).await;
+            // A boot under way adds its VM later: the sweep stops it.
+            self.retired
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(old);
         }
     }
 
@@ -502,10 +516,11 @@ impl Supervisor {
         instance.stop().await;
     }
 
-    /// Stops instances idle past the timeout; returns how many.
+    /// Stops instances idle past the timeout, and those of retired pools
+    /// with no request in flight; returns how many.
     pub async fn stop_idle(&self) -> usize {
+        let mut stopped = self.sweep_retired().await;
         let pools = self.all_pools();
-        let mut stopped = 0;
         for pool in pools {
             let idle: Vec<Arc<Instance>> = {
                 let mut list = pool.instances.lock().unwrap_or_else(|p| p.into_inner());
@@ -529,9 +544,54 @@ impl Supervisor {
         stopped
     }
 
-    /// The running VMs.
+    /// Stops the VMs of replaced pools once they are idle; forgets pools
+    /// with no VM left and no boot under way.
+    async fn sweep_retired(&self) -> usize {
+        let retired: Vec<Arc<Pool>> = self
+            .retired
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let mut stopped = 0;
+        for pool in &retired {
+            let idle: Vec<Arc<Instance>> = {
+                let mut list = pool.instances.lock().unwrap_or_else(|p| p.into_inner());
+                let (idle, busy): (Vec<_>, Vec<_>) = list
+                    .drain(..)
+                    .partition(|i| i.inflight.load(Ordering::SeqCst) == 0);
+                *list = busy;
+                idle
+            };
+            for instance in idle {
+                tracing::info!(vm = %instance.name, "stopping a VM of a replaced program");
+                instance.stop().await;
+                stopped += 1;
+            }
+        }
+        self.retired
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|pool| {
+                !pool
+                    .instances
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .is_empty()
+                    || pool.boot.try_lock().is_err()
+            });
+        stopped
+    }
+
+    /// The running VMs, those of replaced programs included.
     pub fn usage(&self) -> Vec<Usage> {
-        let pools = self.all_pools();
+        let mut pools = self.all_pools();
+        pools.extend(
+            self.retired
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .cloned(),
+        );
         let mut out = Vec::new();
         for pool in pools {
             for i in pool.live() {
@@ -559,6 +619,12 @@ impl Supervisor {
             .unwrap_or_else(|p| p.into_inner())
             .drain()
             .map(|(_, p)| p)
+            .chain(
+                self.retired
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .drain(..),
+            )
             .collect();
         for pool in pools {
             stop_all(&pool).await;

@@ -66,7 +66,23 @@ pub struct HostArgs {
     /// Most VMs of one program
     #[arg(long, default_value_t = 4)]
     pub max_instances: usize,
+    /// Serve live custom domains over HTTPS on this port
+    #[arg(long, env = "AETHER_CRN_HTTPS_PORT")]
+    pub https_port: Option<u16>,
+    /// ACME directory to get their certificates from (HTTP-01 on --port),
+    /// e.g. https://acme-v02.api.letsencrypt.org/directory
+    #[arg(long, env = "AETHER_CRN_ACME_DIRECTORY", value_name = "URL")]
+    pub acme_directory: Option<String>,
+    /// A PEM root to trust for the ACME directory's HTTPS (a test CA)
+    #[arg(long, env = "AETHER_CRN_ACME_CA", value_name = "PEM")]
+    pub acme_ca: Option<PathBuf>,
+    /// Contact for the ACME account, e.g. mailto:ops@example.com (repeatable)
+    #[arg(long = "acme-contact", value_name = "URL")]
+    pub acme_contacts: Vec<String>,
 }
+
+/// Certificates are renewed this long before they expire.
+pub const RENEW_BEFORE: Duration = Duration::from_secs(30 * 86_400);
 
 impl HostArgs {
     /// vm-host's config, and its data directory.
@@ -87,6 +103,23 @@ impl HostArgs {
         config.backend = self.backend;
         config.limits.idle_timeout = Duration::from_secs(self.idle_seconds);
         config.limits.max_instances = self.max_instances;
+        config.https_port = self.https_port;
+        if let Some(directory) = &self.acme_directory {
+            anyhow::ensure!(
+                directory.starts_with("https://"),
+                "--acme-directory {directory}: an https:// URL"
+            );
+            anyhow::ensure!(
+                self.https_port.is_some(),
+                "--acme-directory needs --https-port: certificates are for serving HTTPS"
+            );
+            config.acme = Some(aether_vm_host::acme::AcmeConfig {
+                directory: directory.clone(),
+                ca_pem: self.acme_ca.clone(),
+                contact: self.acme_contacts.clone(),
+                renew_before: RENEW_BEFORE,
+            });
+        }
         Ok((config, data_dir))
     }
 }

@@ -148,6 +148,7 @@ pub struct Served {
 
 /// A running provisioner and its vm-host.
 pub struct Provisioner {
+    config: Config,
     host_url: String,
     addr: SocketAddr,
     metrics: Arc<Metrics>,
@@ -536,6 +537,7 @@ impl Provisioner {
             }
         });
         let interval = config.interval;
+        let kept = config.clone();
         let worker = Worker {
             client: Arc::new(AetherClient::new(&config.rpc_url, keypair)),
             account,
@@ -550,6 +552,7 @@ impl Provisioner {
         let rounds = tokio::spawn(provision_loop(worker, interval, stopped));
         tracing::info!(%addr, vm_host = %host_url, "provisioner started");
         Ok(Provisioner {
+            config: kept,
             host_url,
             addr,
             metrics,
@@ -558,6 +561,11 @@ impl Provisioner {
             tasks: vec![server, rounds],
             host,
         })
+    }
+
+    /// The settings it runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// vm-host's URL: where the programs answer.

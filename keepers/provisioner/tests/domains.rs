@@ -126,27 +126,35 @@ async fn a_bound_domain_answers_over_https_with_a_certificate_from_pebble() {
     // The provisioner serves the program and the domain, with ACME.
     let owner_keypair = dir.path().join("owner.json");
     solana_keypair::write_keypair_file(&keys[3], &owner_keypair).unwrap();
-    let mut host = vm::host_config(&dir.path().join("crn")).await;
-    host.port = http_port;
-    host.https_port = Some(0);
-    host.acme = Some(aether_vm_host::acme::AcmeConfig {
-        directory: pebble.directory.clone(),
-        ca_pem: Some(pebble.listener_ca.clone()),
-        contact: Vec::new(),
-        renew_before: Duration::from_secs(7 * 86_400),
-    });
-    let data_dir = host.data_dir.clone();
-    let mut config = Config::new(
-        core.url(),
-        localnet.rpc_url(),
-        &owner_keypair,
-        identity.pubkey(),
-        host,
-    );
-    config.interval = Duration::from_millis(300);
-    let provisioner = Provisioner::start(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let (directory, ca) = (pebble.directory.clone(), pebble.listener_ca.clone());
+    let start = |renew_before: Duration| {
+        let (dir, owner_keypair, directory, ca) = (
+            dir.path().to_path_buf(),
+            owner_keypair.clone(),
+            directory.clone(),
+            ca.clone(),
+        );
+        let (node_url, rpc_url, identity) = (core.url(), localnet.rpc_url(), identity.pubkey());
+        async move {
+            let mut host = vm::host_config(&dir.join("crn")).await;
+            host.port = http_port;
+            host.https_port = Some(0);
+            host.acme = Some(aether_vm_host::acme::AcmeConfig {
+                directory,
+                ca_pem: Some(ca),
+                contact: Vec::new(),
+                renew_before,
+            });
+            let mut config = Config::new(node_url, rpc_url, &owner_keypair, identity, host);
+            config.interval = Duration::from_millis(300);
+            Provisioner::start(config, "127.0.0.1:0".parse().unwrap())
+                .await
+                .unwrap()
+        }
+    };
+    let data_dir = dir.path().join("crn/crn");
+    let week = Duration::from_secs(7 * 86_400);
+    let provisioner = start(week).await;
     let https = provisioner.https_addr().await.unwrap();
 
     // Pebble's issuing root, and nothing else, is trusted.
@@ -184,5 +192,4 @@ async fn a_bound_domain_answers_over_https_with_a_certificate_from_pebble() {
     }
     core.stop().await;
     localnet.stop();
-    drop(pebble);
 }

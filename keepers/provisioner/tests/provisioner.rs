@@ -166,6 +166,80 @@ async fn two_providers_serve_a_paid_program_until_its_stream_runs_dry() {
     assert!(senders.contains(&keys[2].pubkey().to_string()));
     assert!(senders.contains(&keys[3].pubkey().to_string()));
 
+    // A restart converges to the same set, without joining again.
+    let restarted_config = provisioners[0].config().clone();
+    let first = provisioners.remove(0);
+    let before = first.serving();
+    first.stop().await;
+    let restarted = Provisioner::start(restarted_config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    wait_until(
+        "the restarted provisioner to serve again",
+        Duration::from_secs(60),
+        || async { (restarted.serving() == before).then_some(()) },
+    )
+    .await;
+    assert_eq!(
+        restarted
+            .metrics()
+            .joined
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0
+    );
+    provisioners.insert(0, restarted);
+
+    // The dApp amends its code: a request in flight finishes on the old
+    // version, and the next ones get the new one.
+    let slow = {
+        let url = format!("{}/vm/{hash}/cgi-bin/slow", provisioners[0].host_url());
+        tokio::spawn(async move { get(&url).await })
+    };
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let v2_dir = dir.path().join("v2");
+    std::fs::create_dir_all(&v2_dir).unwrap();
+    let v2 = node
+        .upload_file(
+            &vm::code_volume_saying(&v2_dir, "hello v2\n"),
+            StorageEngine::Storage,
+            |_, _| {},
+        )
+        .await
+        .unwrap();
+    let amend = MessageBuilder::new(&dapp)
+        .build(
+            StoreBuilder::new(v2.clone())
+                .unwrap()
+                .reference(store.message.item_hash.clone()),
+        )
+        .unwrap();
+    node.post_message(&amend, true).await.unwrap();
+    wait_until(
+        "both provisioners on the new code",
+        Duration::from_secs(60),
+        || async {
+            provisioners
+                .iter()
+                .all(|p| {
+                    p.serving()
+                        .iter()
+                        .any(|s| s.program == hash && s.code_file == v2)
+                })
+                .then_some(())
+        },
+    )
+    .await;
+    let (status, body) = slow.await.unwrap();
+    assert_eq!(
+        (status, body.trim()),
+        (200, "slow done"),
+        "the request in flight was kept"
+    );
+    for p in &provisioners {
+        let (status, body) = get(&format!("{}/vm/{hash}/", p.host_url())).await;
+        assert_eq!((status, body.trim()), (200, "hello v2"));
+    }
+
     // Time passes; the settler pays both the same; then the stream runs dry.
     let fee_payer = dir.path().join("settler.json");
     solana_keypair::write_keypair_file(&keys[4], &fee_payer).unwrap();

@@ -139,6 +139,48 @@ impl IndexerArgs {
     }
 }
 
+/// `--rpc-url`, else the file's, else localnet's; checked.
+fn rpc_url(flag: &Option<String>, file: Option<String>) -> Result<String> {
+    let url = flag
+        .clone()
+        .or(file)
+        .unwrap_or_else(|| "http://127.0.0.1:8899".into());
+    check_urls("--rpc-url", std::slice::from_ref(&url))?;
+    Ok(url)
+}
+
+/// `--keypair`, else the file's, else the Solana CLI's; it must exist.
+fn signer(flag: &Option<PathBuf>, file: Option<PathBuf>, why: &str) -> Result<PathBuf> {
+    let keypair = flag.clone().or(file).unwrap_or_else(default_keypair);
+    anyhow::ensure!(
+        keypair.exists(),
+        "--keypair {}: no such file ({why})",
+        keypair.display()
+    );
+    Ok(keypair)
+}
+
+/// `--db`, else the file's, else `~/.local/share/aether/<keeper>/<keeper>.sqlite`;
+/// its directory is created.
+fn db_file(flag: &Option<PathBuf>, file: Option<PathBuf>, keeper: &str) -> Result<PathBuf> {
+    let db = flag
+        .clone()
+        .or(file)
+        .unwrap_or_else(|| default_dir(keeper).join(format!("{keeper}.sqlite")));
+    if let Some(dir) = db.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    Ok(db)
+}
+
+/// `--interval` in seconds, at least 1.
+fn interval(secs: Option<u64>) -> Result<Option<Duration>> {
+    match secs {
+        Some(0) => anyhow::bail!("--interval must be at least 1 second"),
+        other => Ok(other.map(Duration::from_secs)),
+    }
+}
+
 /// The Solana CLI's default keypair.
 pub fn default_keypair() -> PathBuf {
     std::env::var_os("HOME")
@@ -199,30 +241,9 @@ struct SettlerFile {
 impl SettlerArgs {
     pub fn resolve(&self) -> Result<aether_settler::Config> {
         let file: SettlerFile = read_file(self.config.as_deref())?;
-        let rpc_url = self
-            .rpc_url
-            .clone()
-            .or(file.rpc_url)
-            .unwrap_or_else(|| "http://127.0.0.1:8899".into());
-        check_urls("--rpc-url", std::slice::from_ref(&rpc_url))?;
-        let keypair = self
-            .keypair
-            .clone()
-            .or(file.keypair)
-            .unwrap_or_else(default_keypair);
-        anyhow::ensure!(
-            keypair.exists(),
-            "--keypair {}: no such file (the settler pays fees from it)",
-            keypair.display()
-        );
-        let db = self
-            .db
-            .clone()
-            .or(file.db)
-            .unwrap_or_else(|| default_dir("settler").join("settler.sqlite"));
-        if let Some(dir) = db.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
+        let rpc_url = rpc_url(&self.rpc_url, file.rpc_url)?;
+        let keypair = signer(&self.keypair, file.keypair, "the settler pays fees from it")?;
+        let db = db_file(&self.db, file.db, "settler")?;
         let mut config = aether_settler::Config::new(rpc_url, keypair, db);
         if let Some(port) = self.port.or(file.port) {
             config.port = port;
@@ -230,9 +251,8 @@ impl SettlerArgs {
         if let Some(bind) = self.bind.or(file.bind) {
             config.bind = bind;
         }
-        if let Some(secs) = self.interval.or(file.interval) {
-            anyhow::ensure!(secs > 0, "--interval must be at least 1 second");
-            config.interval = Duration::from_secs(secs);
+        if let Some(every) = interval(self.interval.or(file.interval))? {
+            config.interval = every;
         }
         if let Some(threshold) = self.threshold.or(file.threshold) {
             config.threshold = threshold;
@@ -306,30 +326,13 @@ struct CheckerFile {
 impl CheckerArgs {
     pub fn resolve(&self) -> Result<aether_checker::Config> {
         let file: CheckerFile = read_file(self.config.as_deref())?;
-        let rpc_url = self
-            .rpc_url
-            .clone()
-            .or(file.rpc_url)
-            .unwrap_or_else(|| "http://127.0.0.1:8899".into());
-        check_urls("--rpc-url", std::slice::from_ref(&rpc_url))?;
-        let keypair = self
-            .keypair
-            .clone()
-            .or(file.keypair)
-            .unwrap_or_else(default_keypair);
-        anyhow::ensure!(
-            keypair.exists(),
-            "--keypair {}: no such file (reports are signed by a core node operator)",
-            keypair.display()
-        );
-        let db = self
-            .db
-            .clone()
-            .or(file.db)
-            .unwrap_or_else(|| default_dir("checker").join("checker.sqlite"));
-        if let Some(dir) = db.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
+        let rpc_url = rpc_url(&self.rpc_url, file.rpc_url)?;
+        let keypair = signer(
+            &self.keypair,
+            file.keypair,
+            "reports are signed by a core node operator",
+        )?;
+        let db = db_file(&self.db, file.db, "checker")?;
         let mut config = aether_checker::Config::new(rpc_url, keypair, db);
         if let Some(port) = self.port.or(file.port) {
             config.port = port;
@@ -337,9 +340,8 @@ impl CheckerArgs {
         if let Some(bind) = self.bind.or(file.bind) {
             config.bind = bind;
         }
-        if let Some(secs) = self.interval.or(file.interval) {
-            anyhow::ensure!(secs > 0, "--interval must be at least 1 second");
-            config.interval = Duration::from_secs(secs);
+        if let Some(every) = interval(self.interval.or(file.interval))? {
+            config.interval = every;
         }
         if let Some(n) = self.min_probes.or(file.min_probes) {
             anyhow::ensure!(n > 0, "--min-probes must be at least 1");
@@ -424,22 +426,12 @@ fn system_resolver(resolv_conf: &str) -> Option<std::net::SocketAddr> {
 impl DnsArgs {
     pub fn resolve(&self) -> Result<aether_dns::Config> {
         let file: DnsFile = read_file(self.config.as_deref())?;
-        let rpc_url = self
-            .rpc_url
-            .clone()
-            .or(file.rpc_url)
-            .unwrap_or_else(|| "http://127.0.0.1:8899".into());
-        check_urls("--rpc-url", std::slice::from_ref(&rpc_url))?;
-        let keypair = self
-            .keypair
-            .clone()
-            .or(file.keypair)
-            .unwrap_or_else(default_keypair);
-        anyhow::ensure!(
-            keypair.exists(),
-            "--keypair {}: no such file (attestations are signed by a core node operator)",
-            keypair.display()
-        );
+        let rpc_url = rpc_url(&self.rpc_url, file.rpc_url)?;
+        let keypair = signer(
+            &self.keypair,
+            file.keypair,
+            "attestations are signed by a core node operator",
+        )?;
         let resolver = match self.resolver.or(file.resolver) {
             Some(r) => r,
             None => {
@@ -447,21 +439,13 @@ impl DnsArgs {
                     .context("no --resolver and no nameserver in /etc/resolv.conf")?
             }
         };
-        let db = self
-            .db
-            .clone()
-            .or(file.db)
-            .unwrap_or_else(|| default_dir("dns").join("dns.sqlite"));
-        if let Some(dir) = db.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
+        let db = db_file(&self.db, file.db, "dns")?;
         let mut config = aether_dns::Config::new(rpc_url, keypair, resolver, db);
         if let Some(port) = self.port.or(file.port) {
             config.port = port;
         }
-        if let Some(secs) = self.interval.or(file.interval) {
-            anyhow::ensure!(secs > 0, "--interval must be at least 1 second");
-            config.interval = Duration::from_secs(secs);
+        if let Some(every) = interval(self.interval.or(file.interval))? {
+            config.interval = every;
         }
         Ok(config)
     }
@@ -503,21 +487,19 @@ impl ProvisionerArgs {
             .clone()
             .unwrap_or_else(|| "http://127.0.0.1:8899".into());
         check_urls("--node-url/--rpc-url", &[node_url.clone(), rpc_url.clone()])?;
-        let keypair = self.keypair.clone().unwrap_or_else(default_keypair);
-        anyhow::ensure!(
-            keypair.exists(),
-            "--keypair {}: no such file (the resource node's owner joins streams with it)",
-            keypair.display()
-        );
+        let keypair = signer(
+            &self.keypair,
+            None,
+            "the resource node's owner joins streams with it",
+        )?;
         let identity = self.identity.parse().map_err(|_| {
             anyhow::anyhow!("--identity {}: not a base58 public key", self.identity)
         })?;
         let (host, _) = self.host.resolve()?;
         let mut config =
             aether_provisioner::Config::new(node_url, rpc_url, keypair, identity, host);
-        if let Some(secs) = self.interval {
-            anyhow::ensure!(secs > 0, "--interval must be at least 1 second");
-            config.interval = Duration::from_secs(secs);
+        if let Some(every) = interval(self.interval)? {
+            config.interval = every;
         }
         let api = std::net::SocketAddr::new(self.host.bind, self.api_port.unwrap_or(4034));
         Ok((config, api))

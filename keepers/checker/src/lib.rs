@@ -19,7 +19,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use aether_sdk::anchor_lang::prelude::Pubkey;
 use aether_sdk::programs::client::{AetherClient, ProgramClientError};
@@ -31,7 +30,6 @@ use axum::{Json, Router};
 pub use config::{Config, Reference, DEFAULT_PORT};
 use futures_util::StreamExt;
 use rusqlite::Connection;
-use tokio::sync::watch;
 
 /// Why the checker could not start or a round failed.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +40,9 @@ pub enum CheckerError {
     /// The probe database.
     #[error("probe database: {0}")]
     Store(#[from] rusqlite::Error),
+    /// The database file.
+    #[error("database: {0}")]
+    Db(#[from] aether_keeper::DbError),
     /// The listening socket.
     #[error("binding {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
@@ -74,10 +75,8 @@ pub struct Metrics {
 
 /// A running checker.
 pub struct Checker {
-    addr: SocketAddr,
+    daemon: aether_keeper::Daemon,
     metrics: Arc<Metrics>,
-    stop: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 struct Worker {
@@ -242,8 +241,7 @@ async fn scores(
 
 async fn metrics_text(State(state): State<ApiState>) -> String {
     let m = &state.metrics;
-    let mut out = String::new();
-    for (name, kind, value) in [
+    aether_keeper::metrics_text(&[
         ("aether_checker_rounds_total", "counter", &m.rounds),
         (
             "aether_checker_round_errors_total",
@@ -263,13 +261,7 @@ async fn metrics_text(State(state): State<ApiState>) -> String {
             &m.report_errors,
         ),
         ("aether_checker_epoch", "gauge", &m.epoch),
-    ] {
-        out.push_str(&format!(
-            "# TYPE {name} {kind}\n{name} {}\n",
-            value.load(Ordering::Relaxed)
-        ));
-    }
-    out
+    ])
 }
 
 impl Checker {
@@ -282,13 +274,6 @@ impl Checker {
         let db = Arc::new(Mutex::new(store::open(&config.db_path)?));
         let metrics = Arc::new(Metrics::default());
         let addr = SocketAddr::new(config.bind, config.port);
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| CheckerError::Bind(addr, e))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| CheckerError::Bind(addr, e))?;
-        let (stop, stopped) = watch::channel(false);
         let app = Router::new()
             .route("/metrics", get(metrics_text))
             .route("/scores", get(scores))
@@ -296,18 +281,11 @@ impl Checker {
                 db: db.clone(),
                 metrics: metrics.clone(),
             });
-        let mut server_stop = stopped.clone();
-        let server = tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = server_stop.wait_for(|s| *s).await;
-            };
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::error!(error = %e, "checker API stopped");
-            }
-        });
+        let mut daemon = aether_keeper::Daemon::serve(addr, app)
+            .await
+            .map_err(|e| CheckerError::Bind(addr, e))?;
+        let addr = daemon.addr();
+        let stopped = daemon.stopped();
         let interval = config.interval;
         let worker = Worker {
             client: Arc::new(AetherClient::new(&config.rpc_url, keypair)),
@@ -320,19 +298,23 @@ impl Checker {
             db,
             metrics: metrics.clone(),
         };
-        let rounds = tokio::spawn(check_loop(worker, interval, stopped));
+        daemon.spawn(async move {
+            aether_keeper::rounds(
+                "checker",
+                interval,
+                (&worker.metrics.rounds, &worker.metrics.round_errors),
+                stopped,
+                || worker.round(),
+            )
+            .await
+        });
         tracing::info!(%addr, %operator, "checker started");
-        Ok(Checker {
-            addr,
-            metrics,
-            stop,
-            tasks: vec![server, rounds],
-        })
+        Ok(Checker { daemon, metrics })
     }
 
     /// Where the API listens.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.daemon.url()
     }
 
     /// Its counters.
@@ -342,10 +324,7 @@ impl Checker {
 
     /// Stops after the round in progress.
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        for task in self.tasks {
-            let _ = task.await;
-        }
+        self.daemon.stop().await;
     }
 }
 
@@ -356,24 +335,4 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     tracing::info!("checker stopping");
     checker.stop().await;
     Ok(())
-}
-
-async fn check_loop(worker: Worker, interval: Duration, mut stopped: watch::Receiver<bool>) {
-    loop {
-        let span = tracing::info_span!("round");
-        let result = {
-            let _enter = span.enter();
-            worker.round()
-        }
-        .await;
-        worker.metrics.rounds.fetch_add(1, Ordering::Relaxed);
-        if let Err(e) = result {
-            worker.metrics.round_errors.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(error = %e, "check round failed; retrying");
-        }
-        tokio::select! {
-            _ = stopped.wait_for(|s| *s) => return,
-            _ = tokio::time::sleep(interval) => {}
-        }
-    }
 }

@@ -27,17 +27,8 @@ CREATE TABLE reports (
 "#];
 
 /// Opens (creating and migrating) the database at `path`.
-pub fn open(path: &Path) -> rusqlite::Result<Connection> {
-    let mut conn = Connection::open(path)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
-    }
-    Ok(conn)
+pub fn open(path: &Path) -> Result<Connection, aether_keeper::DbError> {
+    aether_keeper::open_db(path, MIGRATIONS)
 }
 
 /// Records one probe and its score.

@@ -32,7 +32,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use check::Verdict;
 use rusqlite::{params, Connection};
-use tokio::sync::watch;
 
 /// Port of the keeper's HTTP API unless configured.
 pub const DEFAULT_PORT: u16 = 4033;
@@ -91,6 +90,9 @@ pub enum DnsError {
     /// The check log.
     #[error("check log: {0}")]
     Store(#[from] rusqlite::Error),
+    /// The check log's file.
+    #[error("check log: {0}")]
+    Db(#[from] aether_keeper::DbError),
     /// The listening socket.
     #[error("binding {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
@@ -131,19 +133,6 @@ CREATE TABLE checks (
 CREATE INDEX checks_by_domain ON checks (domain, at);
 "#];
 
-fn open(path: &std::path::Path) -> rusqlite::Result<Connection> {
-    let mut conn = Connection::open(path)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
-    }
-    Ok(conn)
-}
-
 /// One logged check, as `/checks` shows it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CheckRecord {
@@ -163,10 +152,8 @@ pub struct CheckRecord {
 
 /// A running keeper.
 pub struct DnsKeeper {
-    addr: SocketAddr,
+    daemon: aether_keeper::Daemon,
     metrics: Arc<Metrics>,
-    stop: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 struct Worker {
@@ -292,21 +279,18 @@ async fn checks(
 
 async fn metrics_text(State(state): State<ApiState>) -> String {
     let m = &state.metrics;
-    let mut out = String::new();
-    for (name, value) in [
-        ("aether_dns_rounds_total", &m.rounds),
-        ("aether_dns_round_errors_total", &m.round_errors),
-        ("aether_dns_checks_total", &m.checks),
-        ("aether_dns_unknown_total", &m.unknown),
-        ("aether_dns_attestations_total", &m.attestations),
-        ("aether_dns_attestation_errors_total", &m.attestation_errors),
-    ] {
-        out.push_str(&format!(
-            "# TYPE {name} counter\n{name} {}\n",
-            value.load(Ordering::Relaxed)
-        ));
-    }
-    out
+    aether_keeper::metrics_text(&[
+        ("aether_dns_rounds_total", "counter", &m.rounds),
+        ("aether_dns_round_errors_total", "counter", &m.round_errors),
+        ("aether_dns_checks_total", "counter", &m.checks),
+        ("aether_dns_unknown_total", "counter", &m.unknown),
+        ("aether_dns_attestations_total", "counter", &m.attestations),
+        (
+            "aether_dns_attestation_errors_total",
+            "counter",
+            &m.attestation_errors,
+        ),
+    ])
 }
 
 impl DnsKeeper {
@@ -315,14 +299,12 @@ impl DnsKeeper {
         let keypair = solana_keypair::read_keypair_file(&config.keypair)
             .map_err(|e| DnsError::Keypair(config.keypair.display().to_string(), e.to_string()))?;
         let operator = solana_signer::Signer::pubkey(&keypair);
-        let db = Arc::new(Mutex::new(open(&config.db_path)?));
+        let db = Arc::new(Mutex::new(aether_keeper::open_db(
+            &config.db_path,
+            MIGRATIONS,
+        )?));
         let metrics = Arc::new(Metrics::default());
         let addr = SocketAddr::new(config.bind, config.port);
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| DnsError::Bind(addr, e))?;
-        let addr = listener.local_addr().map_err(|e| DnsError::Bind(addr, e))?;
-        let (stop, stopped) = watch::channel(false);
         let app = Router::new()
             .route("/metrics", get(metrics_text))
             .route("/checks", get(checks))
@@ -330,18 +312,11 @@ impl DnsKeeper {
                 db: db.clone(),
                 metrics: metrics.clone(),
             });
-        let mut server_stop = stopped.clone();
-        let server = tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = server_stop.wait_for(|s| *s).await;
-            };
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::error!(error = %e, "dns keeper API stopped");
-            }
-        });
+        let mut daemon = aether_keeper::Daemon::serve(addr, app)
+            .await
+            .map_err(|e| DnsError::Bind(addr, e))?;
+        let addr = daemon.addr();
+        let stopped = daemon.stopped();
         let worker = Worker {
             client: Arc::new(AetherClient::new(&config.rpc_url, keypair)),
             attester_node: staking::node(&operator),
@@ -350,19 +325,23 @@ impl DnsKeeper {
             db,
             metrics: metrics.clone(),
         };
-        let rounds = tokio::spawn(check_loop(worker, config.interval, stopped));
+        daemon.spawn(async move {
+            aether_keeper::rounds(
+                "dns",
+                config.interval,
+                (&worker.metrics.rounds, &worker.metrics.round_errors),
+                stopped,
+                || worker.round(),
+            )
+            .await
+        });
         tracing::info!(%addr, %operator, resolver = %config.resolver, "dns keeper started");
-        Ok(DnsKeeper {
-            addr,
-            metrics,
-            stop,
-            tasks: vec![server, rounds],
-        })
+        Ok(DnsKeeper { daemon, metrics })
     }
 
     /// Where the API listens.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.daemon.url()
     }
 
     /// Its counters.
@@ -372,10 +351,7 @@ impl DnsKeeper {
 
     /// Stops after the round in progress.
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        for task in self.tasks {
-            let _ = task.await;
-        }
+        self.daemon.stop().await;
     }
 }
 
@@ -386,24 +362,4 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     tracing::info!("dns keeper stopping");
     keeper.stop().await;
     Ok(())
-}
-
-async fn check_loop(worker: Worker, interval: Duration, mut stopped: watch::Receiver<bool>) {
-    loop {
-        let span = tracing::info_span!("round");
-        let result = {
-            let _enter = span.enter();
-            worker.round()
-        }
-        .await;
-        worker.metrics.rounds.fetch_add(1, Ordering::Relaxed);
-        if let Err(e) = result {
-            worker.metrics.round_errors.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(error = %e, "dns round failed; retrying");
-        }
-        tokio::select! {
-            _ = stopped.wait_for(|s| *s) => return,
-            _ = tokio::time::sleep(interval) => {}
-        }
-    }
 }

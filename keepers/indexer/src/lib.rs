@@ -65,10 +65,8 @@ pub enum IndexerError {
 
 /// A running indexer.
 pub struct Indexer {
-    addr: SocketAddr,
+    daemon: aether_keeper::Daemon,
     metrics: Arc<Metrics>,
-    stop: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Indexer {
@@ -99,40 +97,25 @@ impl Indexer {
             config.max_lag_slots,
         ));
         let addr = SocketAddr::new(config.bind, config.port);
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| IndexerError::Bind(addr, e))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| IndexerError::Bind(addr, e))?;
-        let (stop, stopped) = watch::channel(false);
         let app = api::router(api::AppState {
             reader: Arc::new(Mutex::new(reader)),
             metrics: metrics.clone(),
             endpoints: endpoints.clone(),
         });
-        let mut tasks = Vec::new();
-        let mut server_stop = stopped.clone();
-        tasks.push(tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = server_stop.wait_for(|s| *s).await;
-            };
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::error!(error = %e, "indexer API stopped");
-            }
-        }));
+        let mut daemon = aether_keeper::Daemon::serve(addr, app)
+            .await
+            .map_err(|e| IndexerError::Bind(addr, e))?;
+        let addr = daemon.addr();
+        let stopped = daemon.stopped();
         let wake = Arc::new(Notify::new());
         if config.live {
             for url in &config.rpc_urls {
-                tasks.push(tokio::spawn(live(
+                daemon.spawn(live(
                     aether_sdk::programs::client::ws_url_of(url),
                     wake.clone(),
                     metrics.clone(),
                     stopped.clone(),
-                )));
+                ));
             }
         }
         let follower = Follower {
@@ -141,29 +124,19 @@ impl Indexer {
             metrics: metrics.clone(),
             concurrency: config.fetch_concurrency,
         };
-        tasks.push(tokio::spawn(follow_loop(
-            follower,
-            config.poll_interval,
-            wake,
-            stopped,
-        )));
+        daemon.spawn(follow_loop(follower, config.poll_interval, wake, stopped));
         tracing::info!(%addr, endpoints = config.rpc_urls.len(), "indexer started");
-        Ok(Indexer {
-            addr,
-            metrics,
-            stop,
-            tasks,
-        })
+        Ok(Indexer { daemon, metrics })
     }
 
     /// Where the API listens.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.daemon.addr()
     }
 
     /// The API's base URL.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.daemon.url()
     }
 
     /// Its counters.
@@ -174,10 +147,7 @@ impl Indexer {
     /// Stops scanning and serving; a scan in progress finishes its current
     /// SQLite transaction first.
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        for task in self.tasks {
-            let _ = task.await;
-        }
+        self.daemon.stop().await;
     }
 }
 

@@ -14,9 +14,9 @@ pub enum StoreError {
     /// SQLite itself.
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    /// The file's schema is newer than this build.
-    #[error("the database has schema version {0}, newer than this indexer knows ({1})")]
-    TooNew(i64, usize),
+    /// The file, or its schema.
+    #[error(transparent)]
+    Db(#[from] aether_keeper::DbError),
 }
 
 /// Schema migrations, applied in order; `user_version` counts those done.
@@ -121,21 +121,7 @@ CREATE TABLE domains (
 
 /// Opens (creating and migrating) the database at `path`.
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
-    let mut conn = Connection::open(path)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if version as usize > MIGRATIONS.len() {
-        return Err(StoreError::TooNew(version, MIGRATIONS.len()));
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
-    }
-    Ok(conn)
+    Ok(aether_keeper::open_db(path, MIGRATIONS)?)
 }
 
 /// Where a program's scan stopped: the newest signature done and its slot.

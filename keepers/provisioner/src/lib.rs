@@ -39,7 +39,6 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use spec::Wanted;
-use tokio::sync::watch;
 
 /// Everything the provisioner needs.
 #[derive(Debug, Clone)]
@@ -150,11 +149,9 @@ pub struct Served {
 pub struct Provisioner {
     config: Config,
     host_url: String,
-    addr: SocketAddr,
+    daemon: aether_keeper::Daemon,
     metrics: Arc<Metrics>,
     serving: Arc<Mutex<BTreeMap<String, Served>>>,
-    stop: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
     host: Arc<tokio::sync::Mutex<Option<Host>>>,
 }
 
@@ -468,8 +465,7 @@ async fn serving_list(State(state): State<ApiState>) -> Json<Vec<Served>> {
 
 async fn metrics_text(State(state): State<ApiState>) -> String {
     let m = &state.metrics;
-    let mut out = String::new();
-    for (name, kind, value) in [
+    aether_keeper::metrics_text(&[
         ("aether_provisioner_rounds_total", "counter", &m.rounds),
         (
             "aether_provisioner_round_errors_total",
@@ -485,13 +481,7 @@ async fn metrics_text(State(state): State<ApiState>) -> String {
             &m.announcements,
         ),
         ("aether_provisioner_serving", "gauge", &m.serving),
-    ] {
-        out.push_str(&format!(
-            "# TYPE {name} {kind}\n{name} {}\n",
-            value.load(Ordering::Relaxed)
-        ));
-    }
-    out
+    ])
 }
 
 impl Provisioner {
@@ -510,13 +500,6 @@ impl Provisioner {
         let host = Arc::new(tokio::sync::Mutex::new(Some(host)));
         let metrics = Arc::new(Metrics::default());
         let serving = Arc::new(Mutex::new(BTreeMap::new()));
-        let listener = tokio::net::TcpListener::bind(api)
-            .await
-            .map_err(|e| ProvisionerError::Io(api.to_string(), e))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| ProvisionerError::Io(api.to_string(), e))?;
-        let (stop, stopped) = watch::channel(false);
         let app = Router::new()
             .route("/metrics", get(metrics_text))
             .route("/serving", get(serving_list))
@@ -524,18 +507,11 @@ impl Provisioner {
                 serving: serving.clone(),
                 metrics: metrics.clone(),
             });
-        let mut server_stop = stopped.clone();
-        let server = tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = server_stop.wait_for(|s| *s).await;
-            };
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::error!(error = %e, "provisioner API stopped");
-            }
-        });
+        let mut daemon = aether_keeper::Daemon::serve(api, app)
+            .await
+            .map_err(|e| ProvisionerError::Io(api.to_string(), e))?;
+        let addr = daemon.addr();
+        let stopped = daemon.stopped();
         let interval = config.interval;
         let kept = config.clone();
         let worker = Worker {
@@ -549,16 +525,23 @@ impl Provisioner {
             metrics: metrics.clone(),
             config,
         };
-        let rounds = tokio::spawn(provision_loop(worker, interval, stopped));
+        daemon.spawn(async move {
+            aether_keeper::rounds(
+                "provisioner",
+                interval,
+                (&worker.metrics.rounds, &worker.metrics.round_errors),
+                stopped,
+                || worker.round(),
+            )
+            .await
+        });
         tracing::info!(%addr, vm_host = %host_url, "provisioner started");
         Ok(Provisioner {
             config: kept,
             host_url,
-            addr,
+            daemon,
             metrics,
             serving,
-            stop,
-            tasks: vec![server, rounds],
             host,
         })
     }
@@ -580,7 +563,7 @@ impl Provisioner {
 
     /// The provisioner's API.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.daemon.url()
     }
 
     /// Its counters.
@@ -595,10 +578,7 @@ impl Provisioner {
 
     /// Stops provisioning, then vm-host and its VMs.
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        for task in self.tasks {
-            let _ = task.await;
-        }
+        self.daemon.stop().await;
         if let Some(host) = self.host.lock().await.take() {
             host.stop().await;
         }
@@ -616,24 +596,4 @@ pub async fn run(
     tracing::info!("provisioner stopping");
     provisioner.stop().await;
     Ok(())
-}
-
-async fn provision_loop(worker: Worker, interval: Duration, mut stopped: watch::Receiver<bool>) {
-    loop {
-        let span = tracing::info_span!("round");
-        let result = {
-            let _enter = span.enter();
-            worker.round()
-        }
-        .await;
-        worker.metrics.rounds.fetch_add(1, Ordering::Relaxed);
-        if let Err(e) = result {
-            worker.metrics.round_errors.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(error = %e, "provisioning round failed; retrying");
-        }
-        tokio::select! {
-            _ = stopped.wait_for(|s| *s) => return,
-            _ = tokio::time::sleep(interval) => {}
-        }
-    }
 }

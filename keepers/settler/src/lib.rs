@@ -21,7 +21,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use aether_sdk::anchor_lang::prelude::Pubkey;
 use aether_sdk::events::Event;
@@ -36,7 +35,6 @@ use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_rpc_client_api::config::RpcTransactionConfig;
 use solana_transaction_status_client_types::UiTransactionEncoding;
 use store::Settlement;
-use tokio::sync::watch;
 
 /// Why the settler could not start or a round failed.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +45,9 @@ pub enum SettlerError {
     /// The settlement log.
     #[error("settlement log: {0}")]
     Store(#[from] rusqlite::Error),
+    /// The database file.
+    #[error("database: {0}")]
+    Db(#[from] aether_keeper::DbError),
     /// The listening socket.
     #[error("binding {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
@@ -82,10 +83,8 @@ pub struct Metrics {
 
 /// A running settler.
 pub struct Settler {
-    addr: SocketAddr,
+    daemon: aether_keeper::Daemon,
     metrics: Arc<Metrics>,
-    stop: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 struct Worker {
@@ -237,8 +236,7 @@ async fn settlements(
 
 async fn metrics_text(State(state): State<ApiState>) -> String {
     let m = &state.metrics;
-    let mut out = String::new();
-    for (name, kind, value) in [
+    aether_keeper::metrics_text(&[
         ("aether_settler_rounds_total", "counter", &m.rounds),
         (
             "aether_settler_round_errors_total",
@@ -262,13 +260,7 @@ async fn metrics_text(State(state): State<ApiState>) -> String {
         ),
         ("aether_settler_paid_base_units_total", "counter", &m.paid),
         ("aether_settler_exhausted_total", "counter", &m.exhausted),
-    ] {
-        out.push_str(&format!(
-            "# TYPE {name} {kind}\n{name} {}\n",
-            value.load(Ordering::Relaxed)
-        ));
-    }
-    out
+    ])
 }
 
 impl Settler {
@@ -281,13 +273,6 @@ impl Settler {
         let log = Arc::new(Mutex::new(store::open(&config.db_path)?));
         let metrics = Arc::new(Metrics::default());
         let addr = SocketAddr::new(config.bind, config.port);
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| SettlerError::Bind(addr, e))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| SettlerError::Bind(addr, e))?;
-        let (stop, stopped) = watch::channel(false);
         let app = Router::new()
             .route("/metrics", get(metrics_text))
             .route("/settlements", get(settlements))
@@ -295,18 +280,11 @@ impl Settler {
                 log: log.clone(),
                 metrics: metrics.clone(),
             });
-        let mut server_stop = stopped.clone();
-        let server = tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = server_stop.wait_for(|s| *s).await;
-            };
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::error!(error = %e, "settler API stopped");
-            }
-        });
+        let mut daemon = aether_keeper::Daemon::serve(addr, app)
+            .await
+            .map_err(|e| SettlerError::Bind(addr, e))?;
+        let addr = daemon.addr();
+        let stopped = daemon.stopped();
         let worker = Worker {
             client: Arc::new(AetherClient::new(&config.rpc_url, keypair)),
             rpc: RpcClient::new_with_commitment(
@@ -322,19 +300,23 @@ impl Settler {
             log,
             metrics: metrics.clone(),
         };
-        let rounds = tokio::spawn(settle_loop(worker, config.interval, stopped));
+        daemon.spawn(async move {
+            aether_keeper::rounds(
+                "settler",
+                config.interval,
+                (&worker.metrics.rounds, &worker.metrics.round_errors),
+                stopped,
+                || worker.round(),
+            )
+            .await
+        });
         tracing::info!(%addr, %payer, "settler started");
-        Ok(Settler {
-            addr,
-            metrics,
-            stop,
-            tasks: vec![server, rounds],
-        })
+        Ok(Settler { daemon, metrics })
     }
 
     /// Where the API listens.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.daemon.url()
     }
 
     /// Its counters.
@@ -344,10 +326,7 @@ impl Settler {
 
     /// Stops after the round in progress.
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        for task in self.tasks {
-            let _ = task.await;
-        }
+        self.daemon.stop().await;
     }
 }
 
@@ -358,24 +337,4 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     tracing::info!("settler stopping");
     settler.stop().await;
     Ok(())
-}
-
-async fn settle_loop(worker: Worker, interval: Duration, mut stopped: watch::Receiver<bool>) {
-    loop {
-        let span = tracing::info_span!("round");
-        let result = {
-            let _enter = span.enter();
-            worker.round()
-        }
-        .await;
-        worker.metrics.rounds.fetch_add(1, Ordering::Relaxed);
-        if let Err(e) = result {
-            worker.metrics.round_errors.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(error = %e, "settlement round failed; retrying");
-        }
-        tokio::select! {
-            _ = stopped.wait_for(|s| *s) => return,
-            _ = tokio::time::sleep(interval) => {}
-        }
-    }
 }

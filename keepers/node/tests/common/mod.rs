@@ -14,23 +14,8 @@ pub async fn chain() -> (Localnet, BootstrapReport) {
     chain_funding(Vec::new()).await
 }
 
-/// A bootstrapped localnet on free ports, with `fund` given SOL and stake tokens.
-pub async fn chain_funding(
-    fund: Vec<aether_sdk::anchor_lang::prelude::Pubkey>,
-) -> (Localnet, BootstrapReport) {
-    let config = aether_localnet::Config {
-        rpc_port: aether_localnet::free_port_pair().expect("a free port pair"),
-        slot_ms: 100,
-        bootstrap: true,
-        fund,
-        ..aether_localnet::Config::default()
-    };
-    let localnet = Localnet::start(config).await.expect("localnet starts");
-    let report = aether_localnet::bootstrap(localnet.config(), &localnet.key_dir())
-        .await
-        .expect("bootstrap");
-    (localnet, report)
-}
+#[allow(unused_imports)]
+pub use aether_testing::chain_funding;
 
 /// A node in `dir` anchoring every 300 ms, batches of at most
 /// `max_messages`, signed by the bootstrap authority (on the allowlist).

@@ -92,6 +92,16 @@ impl Localnet {
     }
 }
 
+impl Drop for Localnet {
+    /// Without a ledger the chain lives in memory: the temporary key
+    /// directory (bootstrap authority and report) goes with it.
+    fn drop(&mut self) {
+        if self.config.ledger.is_none() {
+            let _ = std::fs::remove_dir_all(self.key_dir());
+        }
+    }
+}
+
 /// Runs a localnet until `shutdown` resolves: starts it, bootstraps it when
 /// asked, calls `on_ready` (with the report, if bootstrapped), then waits.
 pub async fn run(

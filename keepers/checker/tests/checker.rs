@@ -134,7 +134,25 @@ async fn scores_follow_health_and_the_median_lands_on_chain() {
         );
     }
 
-    // Each checker shows what it reported, and reports once per epoch.
+    // Each checker shows what it reported, and reports once per epoch (it
+    // logs a report once its transaction is confirmed, which can be a
+    // moment after the chain shows it).
+    wait_until(
+        "both checkers to log their reports",
+        Duration::from_secs(10),
+        || async {
+            checkers
+                .iter()
+                .all(|c| {
+                    c.metrics()
+                        .reports
+                        .load(std::sync::atomic::Ordering::Relaxed)
+                        == 3
+                })
+                .then_some(())
+        },
+    )
+    .await;
     let http = reqwest::Client::new();
     for checker in &checkers {
         let standings: Vec<serde_json::Value> = http

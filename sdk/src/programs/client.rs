@@ -376,6 +376,23 @@ impl AetherClient {
         )])
     }
 
+    /// Closes the payer's stream for `resource`: its providers are paid up
+    /// to now and the rest comes back to the payer's tokens.
+    pub fn close_stream(&self, resource: &[u8; 32]) -> Result<Signature, ProgramClientError> {
+        let mint = self.escrow_mint()?;
+        let stream = escrow::stream(&self.payer(), resource);
+        let current = self
+            .account::<Stream>(aether_escrow::ID, stream)?
+            .ok_or(ProgramClientError::Missing("the stream"))?;
+        self.send(vec![escrow::close_stream(
+            self.payer(),
+            get_associated_token_address(&self.payer(), &mint),
+            mint,
+            stream,
+            &current.providers,
+        )])
+    }
+
     /// Adds `amount` of the payer's tokens to the stream `owner` opened for `resource`.
     pub fn top_up(
         &self,

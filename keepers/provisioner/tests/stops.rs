@@ -1,0 +1,153 @@
+//! A provisioner stops serving a program, and frees its volume, when its
+//! owner forgets the PROGRAM, and when the stream paying for it is closed.
+//! No VM boots here: serving is vm-host knowing the program.
+
+use std::time::Duration;
+
+use aether_provisioner::{Config, Provisioner};
+use aether_sdk::message::sign::SolanaAccount;
+use aether_sdk::message::{ForgetBuilder, Interface, MessageBuilder, ProgramBuilder, StoreBuilder};
+use aether_sdk::node_client::{NodeClient, StorageEngine};
+use aether_sdk::programs::escrow;
+use aether_testing::{blocking, chain_with_keys, client, vm, wait_until};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn forgetting_the_program_or_closing_its_stream_stops_it() {
+    // dApp, core operator, resource node owner.
+    let (localnet, _report, keys) = chain_with_keys(3).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut node_config = aether_node::Config::new(dir.path().join("node"));
+    node_config.port = 0;
+    let core = aether_node::Node::start(node_config).await.unwrap();
+    let node = NodeClient::new(core.url());
+    let dapp = SolanaAccount::from_bytes(&keys[0].to_bytes()).unwrap();
+    let file = node
+        .upload_file(
+            &vm::code_volume(dir.path()),
+            StorageEngine::Storage,
+            |_, _| {},
+        )
+        .await
+        .unwrap();
+    let store = MessageBuilder::new(&dapp)
+        .build(StoreBuilder::new(file).unwrap())
+        .unwrap();
+    node.post_message(&store, true).await.unwrap();
+    // Two programs on the same code, each with its own stream.
+    let mut programs = Vec::new();
+    for memory in [128, 160] {
+        let program = MessageBuilder::new(&dapp)
+            .build(
+                ProgramBuilder::new(
+                    store.message.item_hash.clone(),
+                    vm::ENTRYPOINT,
+                    store.message.item_hash.clone(),
+                )
+                .memory_mib(memory)
+                .with(|c| c.code.interface = Some(Interface::Binary)),
+            )
+            .unwrap();
+        node.post_message(&program, true).await.unwrap();
+        programs.push(program.message.item_hash.clone());
+    }
+    let resources: Vec<[u8; 32]> = programs
+        .iter()
+        .map(|h| {
+            let mut r = [0u8; 32];
+            hex::decode_to_slice(h, &mut r).unwrap();
+            r
+        })
+        .collect();
+    let identity = Keypair::new();
+    {
+        let (core_client, owner, dapp_client) = (
+            client(&localnet, &keys[1]),
+            client(&localnet, &keys[2]),
+            client(&localnet, &keys[0]),
+        );
+        let (id, resources) = (identity.insecure_clone(), resources.clone());
+        blocking(move || {
+            let core = aether_testing::register_core(&core_client, "http://core.test").unwrap();
+            aether_testing::register_resource(&owner, &id, core, "http://crn.test").unwrap();
+            for resource in resources {
+                dapp_client
+                    .open_stream(escrow::OpenStreamArgs {
+                        resource,
+                        kind: escrow::StreamKind::Compute,
+                        max_rate_per_second: 2,
+                        replicas: 1,
+                        deposit: 1_000_000,
+                    })
+                    .unwrap();
+            }
+        })
+        .await;
+    }
+    let keypair = dir.path().join("owner.json");
+    solana_keypair::write_keypair_file(&keys[2], &keypair).unwrap();
+    let host = vm::host_config(&dir.path().join("crn")).await;
+    let mut config = Config::new(
+        core.url(),
+        localnet.rpc_url(),
+        &keypair,
+        identity.pubkey(),
+        host,
+    );
+    config.interval = Duration::from_millis(300);
+    let provisioner = Provisioner::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let serving = |p: &Provisioner| {
+        let mut list: Vec<String> = p.serving().into_iter().map(|s| s.program).collect();
+        list.sort();
+        list
+    };
+    let mut both = programs.clone();
+    both.sort();
+    wait_until("both programs served", Duration::from_secs(60), || async {
+        (serving(&provisioner) == both).then_some(())
+    })
+    .await;
+
+    // The owner forgets the first PROGRAM.
+    let forget = MessageBuilder::new(&dapp)
+        .build(ForgetBuilder::new(vec![programs[0].clone()]))
+        .unwrap();
+    node.post_message(&forget, true).await.unwrap();
+    wait_until(
+        "the forgotten program to stop",
+        Duration::from_secs(60),
+        || async { (serving(&provisioner) == vec![programs[1].clone()]).then_some(()) },
+    )
+    .await;
+
+    // The owner closes the second program's stream.
+    let dapp_client = client(&localnet, &keys[0]);
+    let resource = resources[1];
+    blocking(move || dapp_client.close_stream(&resource).unwrap()).await;
+    wait_until(
+        "the unpaid program to stop",
+        Duration::from_secs(60),
+        || async { provisioner.serving().is_empty().then_some(()) },
+    )
+    .await;
+    let (status, _) = {
+        let r = reqwest::get(format!("{}/vm/{}/", provisioner.host_url(), programs[1]))
+            .await
+            .unwrap();
+        (r.status().as_u16(), ())
+    };
+    assert_eq!(status, 404, "vm-host no longer knows it");
+    assert_eq!(
+        provisioner
+            .metrics()
+            .stopped
+            .load(std::sync::atomic::Ordering::Relaxed),
+        2
+    );
+    provisioner.stop().await;
+    core.stop().await;
+    localnet.stop();
+}

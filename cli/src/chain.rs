@@ -17,10 +17,15 @@ use solana_transaction::{Signature, Transaction};
 #[derive(Debug, Clone, Args)]
 pub struct ChainArgs {
     /// JSON-RPC URL of the cluster
-    #[arg(long, env = "AETHER_RPC_URL", default_value = "http://127.0.0.1:8899")]
+    #[arg(
+        long,
+        global = true,
+        env = "AETHER_RPC_URL",
+        default_value = "http://127.0.0.1:8899"
+    )]
     pub url: String,
     /// Keypair file that signs and pays [default: ~/.config/solana/id.json]
-    #[arg(long, env = "AETHER_KEYPAIR", value_name = "FILE")]
+    #[arg(long, global = true, env = "AETHER_KEYPAIR", value_name = "FILE")]
     pub keypair: Option<PathBuf>,
 }
 

@@ -4,6 +4,7 @@
 
 pub mod chain;
 pub mod commands;
+pub mod output;
 mod program_output;
 
 use std::process::ExitCode;
@@ -32,6 +33,10 @@ pub enum Command {
     Crn(commands::crn::CrnCmd),
     /// The keepers: indexer, checker, settler, provisioner, dns.
     Keeper(commands::keeper::KeeperCmd),
+    /// Staking: create a node, stake, unstake, withdraw, claim, show.
+    Stake(commands::stake::StakeCmd),
+    /// Custom domains: request a binding, show where it stands.
+    Domain(commands::domain::DomainCmd),
 }
 
 /// Parses the command line, runs the command, and turns errors into a
@@ -46,6 +51,8 @@ pub fn main() -> ExitCode {
         Command::Node(cmd) => cmd.execute(),
         Command::Crn(cmd) => cmd.execute(),
         Command::Keeper(cmd) => cmd.execute(),
+        Command::Stake(cmd) => cmd.execute(),
+        Command::Domain(cmd) => cmd.execute(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

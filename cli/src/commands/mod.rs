@@ -1,6 +1,9 @@
 pub mod anchors;
 pub mod crn;
+pub mod domain;
 pub mod keeper;
 pub mod localnet;
 pub mod node;
+pub mod registry;
+pub mod stake;
 pub mod stream;

@@ -18,6 +18,10 @@ pub struct NodeCmd {
 pub enum NodeAction {
     /// Run a core node: the message API, storage and documents
     Run(RunArgs),
+    /// Register a core node (your staking node) or a resource node on chain
+    Register(super::registry::RegisterCmd),
+    /// A node's score
+    Score(super::registry::ScoreCmd),
 }
 
 /// Flags win over `AETHER_*` variables, which win over `--config`, which
@@ -149,7 +153,11 @@ impl RunArgs {
 
 impl NodeCmd {
     pub fn execute(self) -> Result<()> {
-        let NodeAction::Run(args) = self.action;
+        let args = match self.action {
+            NodeAction::Run(args) => args,
+            NodeAction::Register(cmd) => return cmd.execute(),
+            NodeAction::Score(cmd) => return cmd.execute(),
+        };
         let mut config = args.resolve()?;
         if let Some(resync) = config.resync.as_mut() {
             let bar = indicatif::ProgressBar::new(0).with_style(
@@ -207,6 +215,7 @@ mod tests {
         match Cli::try_parse_from(all).unwrap().command {
             Command::Node(cmd) => match cmd.action {
                 super::NodeAction::Run(args) => args,
+                other => panic!("parsed as {other:?}"),
             },
             other => panic!("parsed as {other:?}"),
         }

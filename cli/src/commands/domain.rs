@@ -1,0 +1,84 @@
+//! `aether domain`: bind a custom domain to a PROGRAM or INSTANCE, and see
+//! where its binding stands.
+
+use aether_sdk::programs::client::AetherClient;
+use aether_sdk::programs::registry;
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+
+use crate::chain::{hex, parse_hash32, ChainArgs};
+
+#[derive(Debug, Args)]
+pub struct DomainCmd {
+    #[command(flatten)]
+    pub chain: ChainArgs,
+    /// Print JSON instead of a summary
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub action: DomainAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DomainAction {
+    /// Bind a domain to your PROGRAM or INSTANCE; then set the TXT record
+    /// `_aether.<domain>` to its item hash, and core nodes attest it
+    Request {
+        /// The domain, e.g. app.example.com
+        #[arg(long)]
+        domain: String,
+        /// Item hash of the PROGRAM or INSTANCE (64 hex characters)
+        #[arg(long)]
+        target: String,
+    },
+    /// Where a binding stands: pending, live, rejected or withdrawn
+    Show {
+        #[arg(long)]
+        domain: String,
+    },
+}
+
+fn show(client: &AetherClient, domain: &str) -> Result<Value> {
+    let binding = client
+        .domain_binding(domain)?
+        .with_context(|| format!("{domain} was never requested"))?;
+    Ok(json!({
+        "domain": binding.domain,
+        "binding": registry::domain_binding(domain).to_string(),
+        "target": hex(&binding.target),
+        "owner": binding.owner.to_string(),
+        "status": format!("{:?}", binding.status),
+        "approvals": binding.approvals.len(),
+        "rejections": binding.rejections.len(),
+        "txt_record": format!("_aether.{} TXT {}", binding.domain, hex(&binding.target)),
+    }))
+}
+
+impl DomainCmd {
+    /// Runs the action and returns what it prints.
+    pub fn run(&self) -> Result<Value> {
+        let path = self.chain.keypair_path();
+        let key = solana_keypair::read_keypair_file(&path)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .with_context(|| format!("reading the keypair {} (set --keypair)", path.display()))?;
+        let client = AetherClient::new(&self.chain.url, key);
+        match &self.action {
+            DomainAction::Request { domain, target } => {
+                let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+                let target = parse_hash32(target).context("--target")?;
+                let signature = client.request_domain(&domain, target)?;
+                let mut out = show(&client, &domain)?;
+                out["signature"] = json!(signature.to_string());
+                Ok(out)
+            }
+            DomainAction::Show { domain } => show(&client, domain),
+        }
+    }
+
+    pub fn execute(self) -> Result<()> {
+        let out = self.run()?;
+        println!("{}", crate::output::render(&out, self.json));
+        Ok(())
+    }
+}

@@ -1,0 +1,209 @@
+//! `aether node register` and `aether node score`: a node runner's
+//! registry records.
+
+use std::path::PathBuf;
+
+use aether_sdk::anchor_lang::prelude::Pubkey;
+use aether_sdk::programs::client::AetherClient;
+use aether_sdk::programs::{registry, staking};
+use aether_sdk::registry_program::state::NodeRecord;
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+
+use crate::chain::ChainArgs;
+
+#[derive(Debug, Args)]
+pub struct RegisterCmd {
+    #[command(flatten)]
+    pub chain: ChainArgs,
+    /// Print JSON instead of a summary
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub kind: RegisterKind,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegisterKind {
+    /// Register the keypair's staking node as a core node
+    Core {
+        /// The core node's HTTP API, e.g. https://node.example.com
+        #[arg(long)]
+        endpoint: String,
+        /// Its p2p multiaddress, e.g. /dns4/node.example.com/tcp/4025
+        #[arg(long)]
+        p2p_address: String,
+    },
+    /// Register a resource node (owned by the keypair) under a core node
+    Resource {
+        /// The resource node's own keypair (its identity); it signs too
+        #[arg(long, value_name = "FILE")]
+        identity: PathBuf,
+        /// The core node's operator
+        #[arg(long)]
+        parent_operator: Pubkey,
+        /// Its vm-host, e.g. https://crn.example.com
+        #[arg(long)]
+        endpoint: String,
+        #[arg(long)]
+        vcpus: u16,
+        #[arg(long)]
+        memory_mib: u32,
+        #[arg(long)]
+        disk_gib: u32,
+        /// Lowest compute price accepted, base units per second
+        #[arg(long, default_value_t = 1)]
+        min_price_compute: u64,
+        /// Lowest storage price accepted, base units per GB-month
+        #[arg(long, default_value_t = 1)]
+        min_price_storage: u64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreCmd {
+    #[command(flatten)]
+    pub chain: ChainArgs,
+    /// Print JSON instead of a summary
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub action: ScoreAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScoreAction {
+    /// A node's score and the reports behind it
+    Show {
+        /// A resource node's identity key, or a core node's operator
+        #[arg(long)]
+        node: Pubkey,
+    },
+}
+
+pub(crate) fn client(chain: &ChainArgs) -> Result<AetherClient> {
+    let path = chain.keypair_path();
+    let key = solana_keypair::read_keypair_file(&path)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("reading the keypair {} (set --keypair)", path.display()))?;
+    Ok(AetherClient::new(&chain.url, key))
+}
+
+/// The record of `node`: a resource node's identity, else a core node's operator.
+fn find(client: &AetherClient, node: &Pubkey) -> Result<(Pubkey, NodeRecord)> {
+    if let Some(record) = client.node_record(node)? {
+        return Ok((registry::record(node), record));
+    }
+    let staking_node = staking::node(node);
+    let record = client.node_record(&staking_node)?.with_context(|| {
+        format!("{node} is neither a resource node's identity nor a core node's operator")
+    })?;
+    Ok((registry::record(&staking_node), record))
+}
+
+fn summary(key: &Pubkey, r: &NodeRecord) -> Value {
+    json!({
+        "record": key.to_string(),
+        "kind": format!("{:?}", r.kind),
+        "owner": r.owner.to_string(),
+        "endpoint": r.endpoint,
+        "capacity": {"vcpus": r.capacity.vcpus, "memory_mib": r.capacity.memory_mib, "disk_gib": r.capacity.disk_gib},
+        "score": r.score,
+        "scored": r.scored,
+        "score_epoch": r.score_epoch,
+    })
+}
+
+impl RegisterCmd {
+    /// Runs the registration and returns what it prints.
+    pub fn run(&self) -> Result<Value> {
+        let client = client(&self.chain)?;
+        let me = client.payer();
+        let (signature, record) = match &self.kind {
+            RegisterKind::Core {
+                endpoint,
+                p2p_address,
+            } => {
+                let sig = client.send(vec![registry::register_core_node(
+                    me,
+                    registry::RegisterCoreNodeArgs {
+                        endpoint: endpoint.clone(),
+                        p2p_address: p2p_address.clone(),
+                    },
+                )])?;
+                (sig, registry::record(&staking::node(&me)))
+            }
+            RegisterKind::Resource {
+                identity,
+                parent_operator,
+                endpoint,
+                vcpus,
+                memory_mib,
+                disk_gib,
+                min_price_compute,
+                min_price_storage,
+            } => {
+                let identity = solana_keypair::read_keypair_file(identity)
+                    .map_err(|e| anyhow::anyhow!("{e}"))
+                    .with_context(|| format!("reading the identity {}", identity.display()))?;
+                let id = solana_signer::Signer::pubkey(&identity);
+                let sig = client.send_signed(
+                    vec![registry::register_resource_node(
+                        me,
+                        id,
+                        registry::record(&staking::node(parent_operator)),
+                        registry::RegisterResourceNodeArgs {
+                            endpoint: endpoint.clone(),
+                            capacity: registry::Capacity {
+                                vcpus: *vcpus,
+                                memory_mib: *memory_mib,
+                                disk_gib: *disk_gib,
+                            },
+                            min_price_compute_per_second: *min_price_compute,
+                            min_price_storage_per_gb_month: *min_price_storage,
+                        },
+                    )],
+                    &[&identity],
+                )?;
+                (sig, registry::record(&id))
+            }
+        };
+        let r = client
+            .account::<NodeRecord>(aether_sdk::registry_program::ID, record)?
+            .context("the record was not created")?;
+        let mut out = summary(&record, &r);
+        out["signature"] = json!(signature.to_string());
+        Ok(out)
+    }
+
+    pub fn execute(self) -> Result<()> {
+        let out = self.run()?;
+        println!("{}", crate::output::render(&out, self.json));
+        Ok(())
+    }
+}
+
+impl ScoreCmd {
+    /// Shows the score and the reports behind it.
+    pub fn run(&self) -> Result<Value> {
+        let client = client(&self.chain)?;
+        let ScoreAction::Show { node } = &self.action;
+        let (key, r) = find(&client, node)?;
+        let mut out = summary(&key, &r);
+        out["reports"] = json!(r
+            .reports
+            .iter()
+            .map(
+                |x| json!({"reporter": x.reporter.to_string(), "epoch": x.epoch, "score": x.score})
+            )
+            .collect::<Vec<_>>());
+        Ok(out)
+    }
+
+    pub fn execute(self) -> Result<()> {
+        let out = self.run()?;
+        println!("{}", crate::output::render(&out, self.json));
+        Ok(())
+    }
+}

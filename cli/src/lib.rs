@@ -37,6 +37,8 @@ pub enum Command {
     Stake(commands::stake::StakeCmd),
     /// Custom domains: request a binding, show where it stands.
     Domain(commands::domain::DomainCmd),
+    /// The load balancer: routes requests to the nodes serving a program.
+    Lb(commands::lb::LbCmd),
 }
 
 /// Parses the command line, runs the command, and turns errors into a
@@ -53,6 +55,7 @@ pub fn main() -> ExitCode {
         Command::Keeper(cmd) => cmd.execute(),
         Command::Stake(cmd) => cmd.execute(),
         Command::Domain(cmd) => cmd.execute(),
+        Command::Lb(cmd) => cmd.execute(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

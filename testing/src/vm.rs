@@ -170,3 +170,42 @@ pub async fn host(dir: &Path) -> aether_vm_host::Host {
         .await
         .expect("the host starts")
 }
+
+/// Stores the test program's code volume on the core node at `node` and
+/// posts a PROGRAM running it, both signed by `owner`. Returns the STORE
+/// and PROGRAM item hashes.
+pub async fn post_program(
+    node: &aether_sdk::node_client::NodeClient,
+    owner: &aether_sdk::message::sign::SolanaAccount,
+    root: &Path,
+    memory_mib: u64,
+) -> (String, String) {
+    use aether_sdk::message::{Interface, MessageBuilder, ProgramBuilder, StoreBuilder};
+    let file = node
+        .upload_file(
+            &code_volume(root),
+            aether_sdk::node_client::StorageEngine::Storage,
+            |_, _| {},
+        )
+        .await
+        .expect("the code volume uploads");
+    let store = MessageBuilder::new(owner)
+        .build(StoreBuilder::new(file).expect("a STORE"))
+        .expect("signed");
+    node.post_message(&store, true).await.expect("STORE posted");
+    let program = MessageBuilder::new(owner)
+        .build(
+            ProgramBuilder::new(
+                store.message.item_hash.clone(),
+                ENTRYPOINT,
+                store.message.item_hash.clone(),
+            )
+            .memory_mib(memory_mib)
+            .with(|c| c.code.interface = Some(Interface::Binary)),
+        )
+        .expect("signed");
+    node.post_message(&program, true)
+        .await
+        .expect("PROGRAM posted");
+    (store.message.item_hash, program.message.item_hash)
+}

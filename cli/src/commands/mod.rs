@@ -2,6 +2,7 @@ pub mod anchors;
 pub mod crn;
 pub mod domain;
 pub mod keeper;
+pub mod lb;
 pub mod localnet;
 pub mod node;
 pub mod registry;

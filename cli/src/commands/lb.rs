@@ -1,0 +1,58 @@
+//! `aether lb`: the load balancer in front of the resource nodes.
+
+use std::net::IpAddr;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct LbCmd {
+    /// The core node whose `aether-serving` announcements say who serves what
+    #[arg(long, env = "AETHER_NODE_URL", default_value = "http://127.0.0.1:4024")]
+    pub node_url: String,
+    /// JSON-RPC URL of the cluster (node records, scores, domains)
+    #[arg(long, env = "AETHER_RPC_URL", default_value = "http://127.0.0.1:8899")]
+    pub rpc_url: String,
+    /// Port to serve on
+    #[arg(long, env = "AETHER_LB_PORT", default_value_t = aether_lb::DEFAULT_PORT)]
+    pub port: u16,
+    /// Address to bind
+    #[arg(long, env = "AETHER_LB_BIND", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Seconds a failed node is skipped
+    #[arg(long, default_value_t = 10)]
+    pub rest_seconds: u64,
+}
+
+impl LbCmd {
+    pub fn execute(self) -> Result<()> {
+        for (flag, url) in [("--node-url", &self.node_url), ("--rpc-url", &self.rpc_url)] {
+            anyhow::ensure!(
+                url.starts_with("http://") || url.starts_with("https://"),
+                "{flag} {url}: an http:// or https:// URL"
+            );
+        }
+        let mut config = aether_lb::Config::new(self.node_url, self.rpc_url);
+        config.port = self.port;
+        config.bind = self.bind;
+        config.rest = std::time::Duration::from_secs(self.rest_seconds);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?;
+        runtime.block_on(async move {
+            let lb = aether_lb::LoadBalancer::start(config)
+                .await
+                .context("starting the load balancer")?;
+            eprintln!(
+                "load balancer ready: {}/vm/<item_hash>/…  routes {}/about/routes  (Ctrl-C stops it)",
+                lb.url(),
+                lb.url()
+            );
+            crate::shutdown_signal().await;
+            eprintln!("load balancer stopping");
+            lb.stop().await;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,186 @@
+//! The load balancer in front of two resource nodes (provisioners with
+//! their own QEMU guests) serving one paid program: requests go through
+//! it; a forged announcement is ignored; when one node dies mid-traffic,
+//! every request still succeeds through the other.
+
+use std::time::Duration;
+
+use aether_lb::LoadBalancer;
+use aether_provisioner::{Config, Provisioner};
+use aether_sdk::message::sign::SolanaAccount;
+use aether_sdk::message::{MessageBuilder, PostBuilder};
+use aether_sdk::node_client::NodeClient;
+use aether_sdk::programs::escrow;
+use aether_testing::{blocking, chain_with_keys, client, vm, wait_until};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn requests_survive_a_node_dying_behind_the_load_balancer() {
+    let _vm = vm::one_at_a_time().await;
+    // dApp, core operator, two resource node owners.
+    let (localnet, _report, keys) = chain_with_keys(4).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut node_config = aether_node::Config::new(dir.path().join("node"));
+    node_config.port = 0;
+    let core = aether_node::Node::start(node_config).await.unwrap();
+    let node = NodeClient::new(core.url());
+    let dapp = SolanaAccount::from_bytes(&keys[0].to_bytes()).unwrap();
+    let (_, hash) = vm::post_program(&node, &dapp, dir.path(), 192).await;
+    let mut resource = [0u8; 32];
+    hex::decode_to_slice(&hash, &mut resource).unwrap();
+
+    let (id_a, id_b) = (Keypair::new(), Keypair::new());
+    {
+        let (core_client, a, b, dapp_client) = (
+            client(&localnet, &keys[1]),
+            client(&localnet, &keys[2]),
+            client(&localnet, &keys[3]),
+            client(&localnet, &keys[0]),
+        );
+        let (ida, idb) = (id_a.insecure_clone(), id_b.insecure_clone());
+        blocking(move || {
+            let core = aether_testing::register_core(&core_client, "http://core.test").unwrap();
+            aether_testing::register_resource(&a, &ida, core, "http://a.test").unwrap();
+            aether_testing::register_resource(&b, &idb, core, "http://b.test").unwrap();
+            dapp_client
+                .open_stream(escrow::OpenStreamArgs {
+                    resource,
+                    kind: escrow::StreamKind::Compute,
+                    max_rate_per_second: 10,
+                    replicas: 2,
+                    deposit: 1_000_000,
+                })
+                .unwrap();
+        })
+        .await;
+    }
+    let mut provisioners = Vec::new();
+    for (i, (owner, identity)) in [(&keys[2], &id_a), (&keys[3], &id_b)]
+        .into_iter()
+        .enumerate()
+    {
+        let keypair = dir.path().join(format!("owner{i}.json"));
+        solana_keypair::write_keypair_file(owner, &keypair).unwrap();
+        let host = vm::host_config(&dir.path().join(format!("crn{i}"))).await;
+        let mut config = Config::new(
+            core.url(),
+            localnet.rpc_url(),
+            &keypair,
+            identity.pubkey(),
+            host,
+        );
+        config.interval = Duration::from_millis(300);
+        provisioners.push(
+            Provisioner::start(config, "127.0.0.1:0".parse().unwrap())
+                .await
+                .unwrap(),
+        );
+    }
+
+    // A stranger announces that it serves the program on node A's record.
+    let stranger = SolanaAccount::generate();
+    let forged = MessageBuilder::new(&stranger)
+        .build(
+            PostBuilder::new("aether-serving").content(serde_json::json!({
+                "node": aether_sdk::programs::registry::record(&id_a.pubkey()).to_string(),
+                "endpoint": "http://127.0.0.1:9",
+                "programs": [hash],
+            })),
+        )
+        .unwrap();
+    node.post_message(&forged, true).await.unwrap();
+
+    let mut config = aether_lb::Config::new(core.url(), localnet.rpc_url());
+    config.port = 0;
+    config.refresh = Duration::from_millis(300);
+    config.rest = Duration::from_secs(60);
+    let lb = LoadBalancer::start(config).await.unwrap();
+    let targets = wait_until("both nodes routed", Duration::from_secs(90), || async {
+        let t = lb.targets(&hash);
+        (t.len() == 2).then_some(t)
+    })
+    .await;
+    let hosts: Vec<String> = provisioners.iter().map(|p| p.host_url()).collect();
+    for t in &targets {
+        assert!(
+            hosts.contains(&t.endpoint),
+            "only announced, owned endpoints: {t:?}"
+        );
+    }
+    assert!(
+        lb.metrics()
+            .forged
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    );
+
+    let http = reqwest::Client::new();
+    let get = move |url: String| {
+        let http = http.clone();
+        async move {
+            let r = http
+                .get(url)
+                .timeout(Duration::from_secs(90))
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    // Warm both (each boots its guest), then kill one mid-traffic.
+    for _ in 0..4 {
+        let (status, body) = get(format!("{}/vm/{hash}/", lb.url())).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("hello from the guest"));
+    }
+    // Both nodes took a share.
+    for host in &hosts {
+        let (_, usage) = get(format!("{host}/about/usage")).await;
+        let usage: serde_json::Value = serde_json::from_str(&usage).unwrap();
+        let served: u64 = usage["vms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["requests"].as_u64().unwrap())
+            .sum();
+        assert!(served > 0, "{host} served nothing: {usage}");
+    }
+    let traffic = {
+        let (url, get) = (format!("{}/vm/{hash}/", lb.url()), get.clone());
+        tokio::spawn(async move {
+            let mut answers = Vec::new();
+            for _ in 0..20 {
+                answers.push(get(url.clone()).await);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            answers
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    provisioners.remove(0).stop().await;
+    let answers = traffic.await.unwrap();
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{body}");
+        assert!(body.contains("hello from the guest"), "{body}");
+    }
+    // Requests that reached the dead node went on to the other.
+    assert!(
+        lb.metrics()
+            .retries
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= 1
+    );
+    // An unknown program is a clear 503; a bad path a 404.
+    let (status, body) = get(format!("{}/vm/{}/", lb.url(), "ab".repeat(32))).await;
+    assert_eq!(status, 503, "{body}");
+    let (status, _) = get(format!("{}/elsewhere", lb.url())).await;
+    assert_eq!(status, 404);
+
+    lb.stop().await;
+    for p in provisioners {
+        p.stop().await;
+    }
+    core.stop().await;
+    localnet.stop();
+}

@@ -178,6 +178,31 @@ async fn a_bound_domain_answers_over_https_with_a_certificate_from_pebble() {
         .await
         .unwrap();
     assert_eq!(answer.status(), 200);
+    // And through a load balancer, which finds the domain's program on
+    // chain and the node serving it from its announcement.
+    let mut lb_config = aether_lb::Config::new(core.url(), localnet.rpc_url());
+    lb_config.port = 0;
+    lb_config.refresh = Duration::from_millis(300);
+    let lb = aether_lb::LoadBalancer::start(lb_config).await.unwrap();
+    wait_until(
+        "the load balancer to route the program",
+        Duration::from_secs(60),
+        || async { (!lb.targets(&hash).is_empty()).then_some(()) },
+    )
+    .await;
+    let answer = reqwest::Client::new()
+        .get(format!("{}/", lb.url()))
+        .header("host", DOMAIN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(answer
+        .text()
+        .await
+        .unwrap()
+        .contains("hello from the guest"));
+    lb.stop().await;
     // The certificate is kept on disk for restarts.
     assert!(data_dir.join("certs/app.example.test.crt").exists());
     assert!(data_dir.join("certs/app.example.test.key").exists());

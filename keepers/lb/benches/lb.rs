@@ -1,0 +1,158 @@
+//! `cargo bench -p aether-lb`: requests through the load balancer to a
+//! warm VM (one client: p50/p99; eight clients: requests per second), the
+//! same straight to the node for comparison, and a cold start through it.
+//! The VM is a QEMU guest under software emulation here: compare the two
+//! paths as a ratio, not the absolute figures.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aether_provisioner::{Config, Provisioner};
+use aether_sdk::message::sign::SolanaAccount;
+use aether_sdk::node_client::NodeClient;
+use aether_sdk::programs::escrow;
+use aether_testing::{blocking, chain_with_keys, client, vm, wait_until};
+use solana_keypair::Keypair;
+use solana_signer::Signer;
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(bench());
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p) as usize]
+}
+
+async fn one_client(http: &reqwest::Client, url: &str, n: usize) -> (Duration, Duration) {
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let r = http.get(url).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        r.bytes().await.unwrap();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    (percentile(&times, 0.5), percentile(&times, 0.99))
+}
+
+async fn many_clients(http: &reqwest::Client, url: &str, clients: usize, secs: u64) -> f64 {
+    let until = Instant::now() + Duration::from_secs(secs);
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (http, url) = (http.clone(), url.to_owned());
+            tokio::spawn(async move {
+                let mut n = 0u64;
+                while Instant::now() < until {
+                    let r = http.get(&url).send().await.unwrap();
+                    assert_eq!(r.status(), 200);
+                    r.bytes().await.unwrap();
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap();
+    }
+    total as f64 / secs as f64
+}
+
+async fn bench() {
+    let (localnet, _report, keys) = chain_with_keys(3).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut node_config = aether_node::Config::new(dir.path().join("node"));
+    node_config.port = 0;
+    let core = aether_node::Node::start(node_config).await.unwrap();
+    let node = NodeClient::new(core.url());
+    let dapp = SolanaAccount::from_bytes(&keys[0].to_bytes()).unwrap();
+    let (_, hash) = vm::post_program(&node, &dapp, dir.path(), 192).await;
+    let mut resource = [0u8; 32];
+    hex::decode_to_slice(&hash, &mut resource).unwrap();
+    let identity = Keypair::new();
+    {
+        let (core_client, owner, dapp_client) = (
+            client(&localnet, &keys[1]),
+            client(&localnet, &keys[2]),
+            client(&localnet, &keys[0]),
+        );
+        let id = identity.insecure_clone();
+        blocking(move || {
+            let core = aether_testing::register_core(&core_client, "http://core.test").unwrap();
+            aether_testing::register_resource(&owner, &id, core, "http://crn.test").unwrap();
+            dapp_client
+                .open_stream(escrow::OpenStreamArgs {
+                    resource,
+                    kind: escrow::StreamKind::Compute,
+                    max_rate_per_second: 10,
+                    replicas: 1,
+                    deposit: 1_000_000,
+                })
+                .unwrap();
+        })
+        .await;
+    }
+    let keypair = dir.path().join("owner.json");
+    solana_keypair::write_keypair_file(&keys[2], &keypair).unwrap();
+    let mut host = vm::host_config(&dir.path().join("crn")).await;
+    host.limits.max_instances = 1;
+    let mut config = Config::new(
+        core.url(),
+        localnet.rpc_url(),
+        &keypair,
+        identity.pubkey(),
+        host,
+    );
+    config.interval = Duration::from_millis(300);
+    let provisioner = Provisioner::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let mut lb_config = aether_lb::Config::new(core.url(), localnet.rpc_url());
+    lb_config.port = 0;
+    lb_config.refresh = Duration::from_millis(300);
+    let lb = Arc::new(aether_lb::LoadBalancer::start(lb_config).await.unwrap());
+    wait_until(
+        "the load balancer to route the program",
+        Duration::from_secs(120),
+        || async { (!lb.targets(&hash).is_empty()).then_some(()) },
+    )
+    .await;
+
+    let http = reqwest::Client::new();
+    let through = format!("{}/vm/{hash}/", lb.url());
+    let direct = format!("{}/vm/{hash}/", provisioner.host_url());
+    let t = Instant::now();
+    let r = http.get(&through).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    println!(
+        "cold start through the load balancer: {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    let _ = one_client(&http, &through, 20).await;
+    let (p50, p99) = one_client(&http, &through, 300).await;
+    let (d50, d99) = one_client(&http, &direct, 300).await;
+    println!(
+        "warm GET, one client: through the load balancer p50 {:.1} ms p99 {:.1} ms; straight to the node p50 {:.1} ms p99 {:.1} ms",
+        p50.as_secs_f64() * 1e3,
+        p99.as_secs_f64() * 1e3,
+        d50.as_secs_f64() * 1e3,
+        d99.as_secs_f64() * 1e3
+    );
+    let lb_rps = many_clients(&http, &through, 8, 10).await;
+    let direct_rps = many_clients(&http, &direct, 8, 10).await;
+    println!(
+        "warm GET, 8 clients: {lb_rps:.0} req/s through the load balancer, {direct_rps:.0} req/s straight to the node ({:.0}%)",
+        100.0 * lb_rps / direct_rps
+    );
+    Arc::try_unwrap(lb).ok().unwrap().stop().await;
+    provisioner.stop().await;
+    core.stop().await;
+    localnet.stop();
+}

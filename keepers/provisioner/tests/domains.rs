@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use aether_provisioner::{Config, Provisioner};
 use aether_sdk::message::sign::SolanaAccount;
-use aether_sdk::message::{Interface, MessageBuilder, ProgramBuilder, StoreBuilder};
-use aether_sdk::node_client::{NodeClient, StorageEngine};
+use aether_sdk::node_client::NodeClient;
 use aether_sdk::programs::escrow;
 use aether_sdk::registry_program::state::DomainStatus;
 use aether_testing::{blocking, chain_with_keys, client, dns, free_port, pebble, vm, wait_until};
@@ -41,31 +40,7 @@ async fn a_bound_domain_answers_over_https_with_a_certificate_from_pebble() {
     let core = aether_node::Node::start(node_config).await.unwrap();
     let node = NodeClient::new(core.url());
     let dapp = SolanaAccount::from_bytes(&keys[0].to_bytes()).unwrap();
-    let file = node
-        .upload_file(
-            &vm::code_volume(dir.path()),
-            StorageEngine::Storage,
-            |_, _| {},
-        )
-        .await
-        .unwrap();
-    let store = MessageBuilder::new(&dapp)
-        .build(StoreBuilder::new(file).unwrap())
-        .unwrap();
-    node.post_message(&store, true).await.unwrap();
-    let program = MessageBuilder::new(&dapp)
-        .build(
-            ProgramBuilder::new(
-                store.message.item_hash.clone(),
-                vm::ENTRYPOINT,
-                store.message.item_hash.clone(),
-            )
-            .memory_mib(192)
-            .with(|c| c.code.interface = Some(Interface::Binary)),
-        )
-        .unwrap();
-    node.post_message(&program, true).await.unwrap();
-    let hash = program.message.item_hash.clone();
+    let (_, hash) = vm::post_program(&node, &dapp, dir.path(), 192).await;
     let mut resource = [0u8; 32];
     hex::decode_to_slice(&hash, &mut resource).unwrap();
     zone.upsert(dns::txt("_aether.app.example.test.", vec![hash.clone()]), 2)

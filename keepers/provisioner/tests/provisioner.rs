@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aether_provisioner::{Config, Provisioner};
 use aether_sdk::message::sign::SolanaAccount;
-use aether_sdk::message::{Interface, MessageBuilder, ProgramBuilder, StoreBuilder};
+use aether_sdk::message::{MessageBuilder, StoreBuilder};
 use aether_sdk::node_client::{MessageFilter, NodeClient, StorageEngine};
 use aether_sdk::programs::escrow;
 use aether_testing::{blocking, chain_with_keys, client, vm, wait_until};
@@ -40,28 +40,7 @@ async fn two_providers_serve_a_paid_program_until_its_stream_runs_dry() {
 
     // The dApp stores its code volume and posts the PROGRAM.
     let dapp = SolanaAccount::from_bytes(&keys[0].to_bytes()).unwrap();
-    let code = vm::code_volume(dir.path());
-    let file = node
-        .upload_file(&code, StorageEngine::Storage, |_, _| {})
-        .await
-        .unwrap();
-    let store = MessageBuilder::new(&dapp)
-        .build(StoreBuilder::new(file.clone()).unwrap())
-        .unwrap();
-    node.post_message(&store, true).await.unwrap();
-    let program = MessageBuilder::new(&dapp)
-        .build(
-            ProgramBuilder::new(
-                store.message.item_hash.clone(),
-                vm::ENTRYPOINT,
-                store.message.item_hash.clone(),
-            )
-            .memory_mib(192)
-            .with(|c| c.code.interface = Some(Interface::Binary)),
-        )
-        .unwrap();
-    node.post_message(&program, true).await.unwrap();
-    let hash = program.message.item_hash.clone();
+    let (store, hash) = vm::post_program(&node, &dapp, dir.path(), 192).await;
     let mut resource = [0u8; 32];
     hex::decode_to_slice(&hash, &mut resource).unwrap();
 
@@ -210,7 +189,7 @@ async fn two_providers_serve_a_paid_program_until_its_stream_runs_dry() {
         .build(
             StoreBuilder::new(v2.clone())
                 .unwrap()
-                .reference(store.message.item_hash.clone()),
+                .reference(store.clone()),
         )
         .unwrap();
     node.post_message(&amend, true).await.unwrap();

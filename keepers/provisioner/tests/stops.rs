@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use aether_provisioner::{Config, Provisioner};
 use aether_sdk::message::sign::SolanaAccount;
-use aether_sdk::message::{ForgetBuilder, Interface, MessageBuilder, ProgramBuilder, StoreBuilder};
-use aether_sdk::node_client::{NodeClient, StorageEngine};
+use aether_sdk::message::{ForgetBuilder, MessageBuilder};
+use aether_sdk::node_client::NodeClient;
 use aether_sdk::programs::escrow;
 use aether_testing::{blocking, chain_with_keys, client, vm, wait_until};
 use solana_keypair::Keypair;
@@ -23,34 +23,12 @@ async fn forgetting_the_program_or_closing_its_stream_stops_it() {
     let core = aether_node::Node::start(node_config).await.unwrap();
     let node = NodeClient::new(core.url());
     let dapp = SolanaAccount::from_bytes(&keys[0].to_bytes()).unwrap();
-    let file = node
-        .upload_file(
-            &vm::code_volume(dir.path()),
-            StorageEngine::Storage,
-            |_, _| {},
-        )
-        .await
-        .unwrap();
-    let store = MessageBuilder::new(&dapp)
-        .build(StoreBuilder::new(file).unwrap())
-        .unwrap();
-    node.post_message(&store, true).await.unwrap();
-    // Two programs on the same code, each with its own stream.
+    // Two programs, each with its own stream.
     let mut programs = Vec::new();
-    for memory in [128, 160] {
-        let program = MessageBuilder::new(&dapp)
-            .build(
-                ProgramBuilder::new(
-                    store.message.item_hash.clone(),
-                    vm::ENTRYPOINT,
-                    store.message.item_hash.clone(),
-                )
-                .memory_mib(memory)
-                .with(|c| c.code.interface = Some(Interface::Binary)),
-            )
-            .unwrap();
-        node.post_message(&program, true).await.unwrap();
-        programs.push(program.message.item_hash.clone());
+    for (i, memory) in [128, 160].into_iter().enumerate() {
+        let root = dir.path().join(format!("program{i}"));
+        std::fs::create_dir_all(&root).unwrap();
+        programs.push(vm::post_program(&node, &dapp, &root, memory).await.1);
     }
     let resources: Vec<[u8; 32]> = programs
         .iter()

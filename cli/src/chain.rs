@@ -36,24 +36,39 @@ pub struct Chain {
 
 impl ChainArgs {
     pub fn keypair_path(&self) -> PathBuf {
-        self.keypair.clone().unwrap_or_else(|| {
-            let home = std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .unwrap_or_default();
-            home.join(".config/solana/id.json")
-        })
+        self.keypair.clone().unwrap_or_else(default_keypair)
+    }
+
+    /// The signing keypair, read from its file.
+    pub fn signer(&self) -> Result<Keypair> {
+        let path = self.keypair_path();
+        solana_keypair::read_keypair_file(&path)
+            .map_err(|e| anyhow!("{e}"))
+            .with_context(|| format!("reading the keypair {} (set --keypair)", path.display()))
     }
 
     pub fn connect(&self) -> Result<Chain> {
-        let path = self.keypair_path();
-        let signer = solana_keypair::read_keypair_file(&path)
-            .map_err(|e| anyhow!("{e}"))
-            .with_context(|| format!("reading the keypair {} (set --keypair)", path.display()))?;
         Ok(Chain {
             rpc: RpcClient::new_with_commitment(self.url.clone(), CommitmentConfig::confirmed()),
-            signer,
+            signer: self.signer()?,
         })
     }
+
+    /// The program client, signing and paying with the keypair.
+    pub fn client(&self) -> Result<aether_sdk::programs::client::AetherClient> {
+        Ok(aether_sdk::programs::client::AetherClient::new(
+            &self.url,
+            self.signer()?,
+        ))
+    }
+}
+
+/// The Solana CLI's default keypair: `~/.config/solana/id.json`.
+pub fn default_keypair() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join(".config/solana/id.json")
 }
 
 impl Chain {

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::free_port;
+
 /// A running Pebble, stopped when dropped.
 pub struct Pebble {
     child: Child,
@@ -24,10 +26,6 @@ impl Drop for Pebble {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    crate::free_port()
 }
 
 /// Starts `pebble` under `dir`. It resolves names with `dns` and checks

@@ -58,11 +58,7 @@ fn show(client: &AetherClient, domain: &str) -> Result<Value> {
 impl DomainCmd {
     /// Runs the action and returns what it prints.
     pub fn run(&self) -> Result<Value> {
-        let path = self.chain.keypair_path();
-        let key = solana_keypair::read_keypair_file(&path)
-            .map_err(|e| anyhow::anyhow!("{e}"))
-            .with_context(|| format!("reading the keypair {} (set --keypair)", path.display()))?;
-        let client = AetherClient::new(&self.chain.url, key);
+        let client = self.chain.client()?;
         match &self.action {
             DomainAction::Request { domain, target } => {
                 let domain = domain.trim_end_matches('.').to_ascii_lowercase();

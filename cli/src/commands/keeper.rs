@@ -11,6 +11,8 @@ use clap::{Args, Subcommand};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use crate::chain::default_keypair;
+
 #[derive(Debug, Args)]
 pub struct KeeperCmd {
     #[command(subcommand)]
@@ -179,14 +181,6 @@ fn interval(secs: Option<u64>) -> Result<Option<Duration>> {
         Some(0) => anyhow::bail!("--interval must be at least 1 second"),
         other => Ok(other.map(Duration::from_secs)),
     }
-}
-
-/// The Solana CLI's default keypair.
-pub fn default_keypair() -> PathBuf {
-    std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join(".config/solana/id.json")
 }
 
 #[derive(Debug, Args)]

@@ -82,14 +82,6 @@ pub enum ScoreAction {
     },
 }
 
-pub(crate) fn client(chain: &ChainArgs) -> Result<AetherClient> {
-    let path = chain.keypair_path();
-    let key = solana_keypair::read_keypair_file(&path)
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("reading the keypair {} (set --keypair)", path.display()))?;
-    Ok(AetherClient::new(&chain.url, key))
-}
-
 /// The record of `node`: a resource node's identity, else a core node's operator.
 fn find(client: &AetherClient, node: &Pubkey) -> Result<(Pubkey, NodeRecord)> {
     if let Some(record) = client.node_record(node)? {
@@ -118,7 +110,7 @@ fn summary(key: &Pubkey, r: &NodeRecord) -> Value {
 impl RegisterCmd {
     /// Runs the registration and returns what it prints.
     pub fn run(&self) -> Result<Value> {
-        let client = client(&self.chain)?;
+        let client = self.chain.client()?;
         let me = client.payer();
         let (signature, record) = match &self.kind {
             RegisterKind::Core {
@@ -187,7 +179,7 @@ impl RegisterCmd {
 impl ScoreCmd {
     /// Shows the score and the reports behind it.
     pub fn run(&self) -> Result<Value> {
-        let client = client(&self.chain)?;
+        let client = self.chain.client()?;
         let ScoreAction::Show { node } = &self.action;
         let (key, r) = find(&client, node)?;
         let mut out = summary(&key, &r);

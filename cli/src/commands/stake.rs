@@ -61,14 +61,6 @@ pub enum StakeAction {
     },
 }
 
-fn client(chain: &ChainArgs) -> Result<AetherClient> {
-    let path = chain.keypair_path();
-    let key = solana_keypair::read_keypair_file(&path)
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| format!("reading the keypair {} (set --keypair)", path.display()))?;
-    Ok(AetherClient::new(&chain.url, key))
-}
-
 /// A node and `staker`'s position on it.
 fn show(client: &AetherClient, operator: &Pubkey) -> Result<Value> {
     let node = client
@@ -98,7 +90,7 @@ fn show(client: &AetherClient, operator: &Pubkey) -> Result<Value> {
 impl StakeCmd {
     /// Runs the action and returns what it prints.
     pub fn run(&self) -> Result<Value> {
-        let client = client(&self.chain)?;
+        let client = self.chain.client()?;
         let me = client.payer();
         let (signature, operator) = match &self.action {
             StakeAction::CreateNode { amount } => {

@@ -50,8 +50,8 @@ pub enum CheckerError {
     #[error(transparent)]
     Chain(#[from] ProgramClientError),
     /// A worker task ended abnormally.
-    #[error("a worker task failed: {0}")]
-    Task(String),
+    #[error(transparent)]
+    Task(#[from] aether_keeper::TaskFailed),
 }
 
 /// Counters shown on `/metrics`.
@@ -89,18 +89,18 @@ struct Worker {
     metrics: Arc<Metrics>,
 }
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, CheckerError> + Send + 'static,
-) -> Result<T, CheckerError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| CheckerError::Task(e.to_string()))?
-}
-
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Blocking work with this crate's error type (so call sites need no
+/// annotation).
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, CheckerError> + Send + 'static,
+) -> Result<T, CheckerError> {
+    aether_keeper::blocking(f).await
 }
 
 impl Worker {

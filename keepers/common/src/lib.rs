@@ -6,7 +6,8 @@
 //! - [`rounds`]: the loop that runs a unit of work every interval, in a
 //!   `tracing` span, counting rounds and failures;
 //! - [`metrics_text`]: Prometheus text for `/metrics`;
-//! - [`open_db`]: a SQLite file in WAL mode with its schema migrations.
+//! - [`open_db`]: a SQLite file in WAL mode with its schema migrations;
+//! - [`blocking`]: blocking work off the async threads.
 
 use std::fmt::Display;
 use std::future::Future;
@@ -48,6 +49,23 @@ pub fn open_db(path: &Path, migrations: &[&str]) -> Result<rusqlite::Connection,
         tx.commit()?;
     }
     Ok(conn)
+}
+
+/// Blocking work (a program client call, SQLite) that ended abnormally.
+#[derive(Debug, thiserror::Error)]
+#[error("a worker task failed: {0}")]
+pub struct TaskFailed(pub String);
+
+/// Runs blocking `work` on tokio's blocking threads; a task that panics
+/// or is cancelled becomes the caller's error through [`TaskFailed`].
+pub async fn blocking<T, E>(work: impl FnOnce() -> Result<T, E> + Send + 'static) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<TaskFailed> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| E::from(TaskFailed(e.to_string())))?
 }
 
 /// One line of `/metrics`: name, `counter` or `gauge`, value.

@@ -100,8 +100,8 @@ pub enum DnsError {
     #[error(transparent)]
     Chain(#[from] ProgramClientError),
     /// A worker task ended abnormally.
-    #[error("a worker task failed: {0}")]
-    Task(String),
+    #[error(transparent)]
+    Task(#[from] aether_keeper::TaskFailed),
 }
 
 /// Counters shown on `/metrics`.
@@ -174,9 +174,8 @@ fn now() -> i64 {
 impl Worker {
     async fn round(&self) -> Result<(), DnsError> {
         let client = self.client.clone();
-        let bindings = tokio::task::spawn_blocking(move || client.domain_bindings())
-            .await
-            .map_err(|e| DnsError::Task(e.to_string()))??;
+        let bindings =
+            aether_keeper::blocking(move || Ok::<_, DnsError>(client.domain_bindings()?)).await?;
         for (_, binding) in bindings {
             if matches!(binding.status, DomainStatus::Pending | DomainStatus::Live) {
                 self.check(&binding).await?;
@@ -215,7 +214,7 @@ impl Worker {
                 )])
             })
             .await
-            .map_err(|e| DnsError::Task(e.to_string()))?;
+            .map_err(|e| aether_keeper::TaskFailed(e.to_string()))?;
             match sent {
                 Ok(signature) => {
                     tracing::info!(domain = %binding.domain, ok, %signature, "attested");

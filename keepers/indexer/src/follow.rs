@@ -91,11 +91,10 @@ impl Follower {
                     .await?;
                 let conn = self.conn.clone();
                 let count = scanned.len() as u64;
-                let recorded = tokio::task::spawn_blocking(move || {
-                    store::record(&mut conn.lock().unwrap(), name, &scanned)
+                let recorded = aether_keeper::blocking(move || {
+                    Ok::<_, IndexerError>(store::record(&mut conn.lock().unwrap(), name, &scanned)?)
                 })
-                .await
-                .map_err(|e| IndexerError::Task(e.to_string()))??;
+                .await?;
                 self.metrics
                     .transactions
                     .fetch_add(count, Ordering::Relaxed);

@@ -59,8 +59,8 @@ pub enum IndexerError {
     #[error("not a signature: {0}")]
     Cursor(String),
     /// A worker task ended abnormally.
-    #[error("a worker task failed: {0}")]
-    Task(String),
+    #[error(transparent)]
+    Task(#[from] aether_keeper::TaskFailed),
 }
 
 /// A running indexer.

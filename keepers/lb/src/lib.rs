@@ -83,8 +83,8 @@ pub enum LbError {
     #[error("core node: {0}")]
     Node(String),
     /// A worker task ended abnormally.
-    #[error("a worker task failed: {0}")]
-    Task(String),
+    #[error(transparent)]
+    Task(#[from] aether_keeper::TaskFailed),
 }
 
 /// One node that serves a program.
@@ -142,11 +142,10 @@ impl Shared {
     /// Reads announcements, records, scores and live domains again.
     async fn refresh(&self, client: &Arc<AetherClient>) -> Result<(), LbError> {
         let client = client.clone();
-        let (records, bindings) = tokio::task::spawn_blocking(move || {
-            Ok::<_, ProgramClientError>((client.node_records()?, client.domain_bindings()?))
+        let (records, bindings) = aether_keeper::blocking(move || {
+            Ok::<_, LbError>((client.node_records()?, client.domain_bindings()?))
         })
-        .await
-        .map_err(|e| LbError::Task(e.to_string()))??;
+        .await?;
         let records: HashMap<String, _> = records
             .into_iter()
             .filter(|(_, r)| r.kind == NodeKind::Resource)

@@ -107,8 +107,8 @@ pub enum ProvisionerError {
     #[error("core node: {0}")]
     Node(String),
     /// A worker task ended abnormally.
-    #[error("a worker task failed: {0}")]
-    Task(String),
+    #[error(transparent)]
+    Task(#[from] aether_keeper::TaskFailed),
 }
 
 /// Counters shown on `/metrics`.
@@ -167,12 +167,12 @@ struct Worker {
     metrics: Arc<Metrics>,
 }
 
+/// Blocking work with this crate's error type (so call sites need no
+/// annotation).
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ProvisionerError> + Send + 'static,
 ) -> Result<T, ProvisionerError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ProvisionerError::Task(e.to_string()))?
+    aether_keeper::blocking(f).await
 }
 
 impl Worker {

@@ -58,8 +58,8 @@ pub enum SettlerError {
     #[error("reading transaction {0}: {1}")]
     Readback(String, String),
     /// A worker task ended abnormally.
-    #[error("a worker task failed: {0}")]
-    Task(String),
+    #[error(transparent)]
+    Task(#[from] aether_keeper::TaskFailed),
 }
 
 /// Counters shown on `/metrics`.
@@ -97,12 +97,12 @@ struct Worker {
     metrics: Arc<Metrics>,
 }
 
+/// Blocking work with this crate's error type (so call sites need no
+/// annotation).
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, SettlerError> + Send + 'static,
 ) -> Result<T, SettlerError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| SettlerError::Task(e.to_string()))?
+    aether_keeper::blocking(f).await
 }
 
 impl Worker {

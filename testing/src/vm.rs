@@ -145,6 +145,7 @@ pub fn program_spec(code: PathBuf) -> aether_vm_host::supervisor::ProgramSpec {
         scratch_mib: Some(16),
         persistent_mib: None,
         network: None,
+        rootfs_mib: None,
     }
 }
 

@@ -41,6 +41,7 @@ async fn main() {
         scratch_mib: None,
         persistent_mib: None,
         network: None,
+        rootfs_mib: None,
     };
     let http = reqwest::Client::new();
     let url = format!("{}/vm/{PROGRAM}/", host.url());

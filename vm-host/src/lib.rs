@@ -298,7 +298,10 @@ impl Host {
             tokio::spawn(async move {
                 loop {
                     tokio::select! {
-                        _ = tokio::time::sleep(every) => { supervisor.stop_idle().await; }
+                        _ = tokio::time::sleep(every) => {
+                            supervisor.stop_idle().await;
+                            supervisor.keep_up();
+                        }
                         _ = stopped.changed() => return,
                     }
                 }
@@ -468,6 +471,11 @@ pub struct ProgramEntry {
     /// Host services the guest may reach: "guest_ip:port=host:port".
     #[serde(default)]
     pub grants: Vec<String>,
+    /// Makes it an instance (always on): `code` is then the image of its
+    /// root file system, grown to this many MiB, and `entrypoint` runs
+    /// inside it.
+    #[serde(default)]
+    pub rootfs_mib: Option<u64>,
 }
 
 fn default_memory() -> u32 {
@@ -512,6 +520,7 @@ impl ProgramEntry {
             scratch_mib: self.scratch_mib,
             persistent_mib: self.persistent_mib,
             network: (!grants.is_empty()).then_some(NetworkSpec { grants }),
+            rootfs_mib: self.rootfs_mib,
         })
     }
 }

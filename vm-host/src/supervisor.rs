@@ -4,6 +4,11 @@
 //! `max_instances` run, one more boots. Instances idle for `idle_timeout`
 //! stop. An instance whose program exits or whose VM dies leaves the pool
 //! at once; its requests answer 502 and the next request boots afresh.
+//!
+//! An instance (a spec with `rootfs_mib`) is different: it is always on.
+//! One VM runs from when it is registered, booted again (with backoff)
+//! when it dies, never stopped for idleness, its program chrooted in its
+//! own root file system, which is kept across restarts.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -44,6 +49,18 @@ pub struct ProgramSpec {
     pub persistent_mib: Option<u64>,
     /// The host services it may reach.
     pub network: Option<NetworkSpec>,
+    /// Set for an instance: `code` is then the ext4 image its root file
+    /// system starts from, copied once to its own disk of this many MiB
+    /// (kept across restarts); `entrypoint` runs chrooted in it, in `/`,
+    /// and the scratch and persistent volumes appear inside it.
+    pub rootfs_mib: Option<u64>,
+}
+
+impl ProgramSpec {
+    /// Whether it is an instance: one VM, always on.
+    pub fn always_on(&self) -> bool {
+        self.rootfs_mib.is_some()
+    }
 }
 
 /// Why a request found no VM to serve it.
@@ -153,6 +170,8 @@ pub struct Usage {
     pub requests: u64,
     /// Requests in flight.
     pub inflight: usize,
+    /// An instance's VM (always on), not a program's.
+    pub always_on: bool,
 }
 
 /// Limits of the supervisor.
@@ -257,6 +276,43 @@ impl Supervisor {
         }
     }
 
+    /// Stops serving `hash` and deletes its kept volumes (an instance's
+    /// root file system, a program's persistent volume): it is not paid
+    /// for any more.
+    pub async fn discard(&self, hash: &str) {
+        let pool = self
+            .pools
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(hash)
+            .cloned();
+        self.unregister(hash).await;
+        if let Some(pool) = pool {
+            // A boot under way holds the volume lock until its VM is up
+            // (then swept): wait for it, so the disk is not in use.
+            let _held = pool.volume.clone().lock_owned().await;
+        }
+        let _ = tokio::fs::remove_dir_all(self.dir.join("volumes").join(hash)).await;
+    }
+
+    /// Boots the VM of each instance that has none (always on). A boot
+    /// that failed is tried again after its backoff.
+    pub fn keep_up(self: &Arc<Self>) {
+        if self.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        for pool in self.all_pools() {
+            if pool.spec.always_on() && pool.live().is_empty() && pool.boot.try_lock().is_ok() {
+                let (supervisor, hash) = (self.clone(), pool.hash.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = supervisor.instance(&hash).await {
+                        tracing::warn!(instance = %hash, error = %e, "instance not up");
+                    }
+                });
+            }
+        }
+    }
+
     /// An instance to send a request for `hash` to, booting one if needed.
     pub async fn instance(&self, hash: &str) -> Result<Arc<Instance>, SupervisorError> {
         let pool = self
@@ -266,7 +322,7 @@ impl Supervisor {
             .get(hash)
             .cloned()
             .ok_or_else(|| SupervisorError::UnknownProgram(hash.to_string()))?;
-        let max_instances = if pool.spec.persistent_mib.is_some() {
+        let max_instances = if pool.spec.persistent_mib.is_some() || pool.spec.always_on() {
             1
         } else {
             self.limits.max_instances
@@ -354,18 +410,49 @@ impl Supervisor {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| fail(e.to_string()))?;
         let spec = &pool.spec;
-        let code_fs = volumes::fs_type(&spec.code).map_err(|e| fail(e.to_string()))?;
-        let mut disks = vec![Disk {
-            path: spec.code.clone(),
-            serial: "code".into(),
-            read_only: true,
-        }];
-        let mut mounts = vec![Mount {
-            serial: "code".into(),
-            path: "/code".into(),
-            fs: code_fs.into(),
-            read_only: true,
-        }];
+        // An instance's volumes live inside its root, where its program runs.
+        let root = if spec.always_on() { "/rootfs" } else { "" };
+        let mut disks = Vec::new();
+        let mut mounts = Vec::new();
+        let mut volume = None;
+        let keep = self.dir.join("volumes").join(&pool.hash);
+        if let Some(mib) = spec.rootfs_mib {
+            // Wait until the VM before (stopping, crashed) has let go of it.
+            volume = Some(pool.volume.clone().lock_owned().await);
+            std::fs::create_dir_all(&keep).map_err(|e| fail(e.to_string()))?;
+            let path = keep.join("rootfs.ext4");
+            if !path.exists() {
+                let (image, out) = (spec.code.clone(), path.clone());
+                tokio::task::spawn_blocking(move || volumes::rootfs_volume(&image, &out, mib))
+                    .await
+                    .map_err(|e| fail(e.to_string()))?
+                    .map_err(|e| fail(e.to_string()))?;
+            }
+            disks.push(Disk {
+                path,
+                serial: "rootfs".into(),
+                read_only: false,
+            });
+            mounts.push(Mount {
+                serial: "rootfs".into(),
+                path: root.into(),
+                fs: "ext4".into(),
+                read_only: false,
+            });
+        } else {
+            let code_fs = volumes::fs_type(&spec.code).map_err(|e| fail(e.to_string()))?;
+            disks.push(Disk {
+                path: spec.code.clone(),
+                serial: "code".into(),
+                read_only: true,
+            });
+            mounts.push(Mount {
+                serial: "code".into(),
+                path: "/code".into(),
+                fs: code_fs.into(),
+                read_only: true,
+            });
+        }
         if let Some(mib) = spec.scratch_mib {
             let path = dir.join("scratch.ext4");
             volumes::empty_volume(&path, mib).map_err(|e| fail(e.to_string()))?;
@@ -376,16 +463,16 @@ impl Supervisor {
             });
             mounts.push(Mount {
                 serial: "scratch".into(),
-                path: "/scratch".into(),
+                path: format!("{root}/scratch"),
                 fs: "ext4".into(),
                 read_only: false,
             });
         }
-        let mut volume = None;
         if let Some(mib) = spec.persistent_mib {
-            // Wait until the VM before (stopping, crashed) has let go of it.
-            volume = Some(pool.volume.clone().lock_owned().await);
-            let keep = self.dir.join("volumes").join(&pool.hash);
+            if volume.is_none() {
+                // Wait until the VM before has let go of it.
+                volume = Some(pool.volume.clone().lock_owned().await);
+            }
             std::fs::create_dir_all(&keep).map_err(|e| fail(e.to_string()))?;
             let path = keep.join("data.ext4");
             if !path.exists() {
@@ -398,7 +485,7 @@ impl Supervisor {
             });
             mounts.push(Mount {
                 serial: "data".into(),
-                path: "/data".into(),
+                path: format!("{root}/data"),
                 fs: "ext4".into(),
                 read_only: false,
             });
@@ -435,13 +522,14 @@ impl Supervisor {
         let config = GuestConfig {
             mounts,
             entrypoint: spec.entrypoint.clone(),
-            workdir: "/code".into(),
+            workdir: if spec.always_on() { "/" } else { "/code" }.into(),
             port: spec.port,
             env,
             network: spec.network.as_ref().map(|_| GuestNetwork {
                 address: GUEST_ADDRESS.into(),
                 gateway: GUEST_GATEWAY.into(),
             }),
+            root: spec.always_on().then(|| root.to_string()),
         };
         let agent = vm
             .agent
@@ -521,7 +609,7 @@ impl Supervisor {
     pub async fn stop_idle(&self) -> usize {
         let mut stopped = self.sweep_retired().await;
         let pools = self.all_pools();
-        for pool in pools {
+        for pool in pools.into_iter().filter(|p| !p.spec.always_on()) {
             let idle: Vec<Arc<Instance>> = {
                 let mut list = pool.instances.lock().unwrap_or_else(|p| p.into_inner());
                 let (idle, busy): (Vec<_>, Vec<_>) = list.drain(..).partition(|i| {
@@ -603,6 +691,7 @@ impl Supervisor {
                     uptime_seconds: i.started.elapsed().as_secs_f64(),
                     requests: i.requests.load(Ordering::Relaxed),
                     inflight: i.inflight.load(Ordering::SeqCst),
+                    always_on: pool.spec.always_on(),
                 });
             }
         }

@@ -26,6 +26,9 @@ pub enum VolumeError {
         /// The limit.
         limit: u64,
     },
+    /// An instance's root file system could not be made.
+    #[error("root file system: {0}")]
+    Rootfs(String),
     /// mke2fs failed.
     #[error("mke2fs: {0}")]
     Mkfs(String),
@@ -166,6 +169,48 @@ pub fn code_volume_from_archive(archive: &Path, out: &Path, limit: u64) -> Resul
 /// A fresh, empty ext4 volume of `size_mib` (scratch, or a first persistent one).
 pub fn empty_volume(out: &Path, size_mib: u64) -> Result<(), VolumeError> {
     mkfs(out, size_mib * 1024 * 1024, None)
+}
+
+/// An instance's own root file system at `out`: a copy of the ext4
+/// `image`, grown to `size_mib` (never shrunk below the image). Written
+/// beside `out` and renamed, so a crash leaves no half-made disk.
+pub fn rootfs_volume(image: &Path, out: &Path, size_mib: u64) -> Result<(), VolumeError> {
+    if fs_type(image)? != "ext4" {
+        return Err(VolumeError::Rootfs(format!(
+            "{} is not ext4: an instance's root must grow, and squashfs cannot",
+            image.display()
+        )));
+    }
+    let partial = out.with_extension("partial");
+    fs::copy(image, &partial).map_err(io(&partial))?;
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .open(&partial)
+        .map_err(io(&partial))?;
+    let want = size_mib.saturating_mul(1024 * 1024);
+    let len = file.metadata().map_err(io(&partial))?.len();
+    if want > len {
+        file.set_len(want).map_err(io(&partial))?;
+    }
+    drop(file);
+    // resize2fs wants a freshly checked file system.
+    for (tool, args) in [("e2fsck", &["-f", "-y"][..]), ("resize2fs", &[][..])] {
+        let output = Command::new(tool)
+            .args(args)
+            .arg(&partial)
+            .output()
+            .map_err(|e| VolumeError::Rootfs(format!("{tool}: {e} (Debian: e2fsprogs)")))?;
+        // e2fsck exits 1 when it fixed something, which is fine here.
+        let ok = output.status.success() || (tool == "e2fsck" && output.status.code() == Some(1));
+        if !ok {
+            let _ = fs::remove_file(&partial);
+            return Err(VolumeError::Rootfs(format!(
+                "{tool}: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            )));
+        }
+    }
+    fs::rename(&partial, out).map_err(io(out))
 }
 
 /// Files kept by content id under one directory, the least recently used
@@ -341,6 +386,55 @@ mod tests {
             Err(VolumeError::TooLarge { .. })
         ));
         assert!(!big.exists());
+    }
+
+    #[test]
+    fn a_root_file_system_grows_from_its_image_and_only_from_ext4() {
+        let dir = tempfile::tempdir().unwrap();
+        let tree = dir.path().join("tree");
+        fs::create_dir(&tree).unwrap();
+        fs::write(tree.join("hello"), b"hi").unwrap();
+        let image = dir.path().join("image.ext4");
+        code_volume_from_dir(&tree, &image, 1 << 20).unwrap();
+        let out = dir.path().join("rootfs.ext4");
+        rootfs_volume(&image, &out, 48).unwrap();
+        assert_eq!(fs::metadata(&out).unwrap().len(), 48 << 20);
+        assert_eq!(fs_type(&out).unwrap(), "ext4");
+        // resize2fs grew the file system, not only the file.
+        let info = Command::new("dumpe2fs")
+            .arg("-h")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&info.stdout);
+        let blocks: u64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Block count:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let size: u64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Block size:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert_eq!(blocks * size, 48 << 20);
+
+        let junk = dir.path().join("junk");
+        fs::write(&junk, vec![7u8; 4096]).unwrap();
+        let refused = dir.path().join("refused.ext4");
+        assert!(rootfs_volume(&junk, &refused, 48).is_err());
+        let mut squash = vec![0u8; 4096];
+        squash[..4].copy_from_slice(b"hsqs");
+        fs::write(&junk, squash).unwrap();
+        assert!(matches!(
+            rootfs_volume(&junk, &refused, 48),
+            Err(VolumeError::Rootfs(_))
+        ));
+        assert!(!refused.exists() && !refused.with_extension("partial").exists());
     }
 
     fn tar_entry(name: &str, data: &[u8]) -> Vec<u8> {

@@ -25,6 +25,7 @@ fn spec(code: std::path::PathBuf) -> ProgramSpec {
         scratch_mib: Some(16),
         persistent_mib: None,
         network: None,
+        rootfs_mib: None,
     }
 }
 

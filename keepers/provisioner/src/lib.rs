@@ -1,5 +1,5 @@
-//! Aether's provisioner, on a resource node: watches the PROGRAM messages
-//! of its core node and the streams that pay for them; joins a stream when
+//! Aether's provisioner, on a resource node: watches the PROGRAM and
+//! INSTANCE messages of its core node and the streams that pay for them; joins a stream when
 //! its share of the rate meets this node's minimum price and the node has
 //! room; then has vm-host fetch the code volume (by content id, cached)
 //! and serve the program at `/vm/<item hash>/`. It announces what it serves
@@ -13,7 +13,11 @@
 //! domains that core nodes made live for a program served here are handed
 //! to vm-host, which routes them and obtains their certificates by ACME.
 //!
-//! Layout: `spec.rs` maps a PROGRAM to what vm-host runs; this file the
+//! An INSTANCE is served the same way, except that its VM runs from the
+//! moment it is provisioned, requests or not, from its own root file
+//! system (see [`spec`]).
+//!
+//! Layout: `spec.rs` maps a PROGRAM or INSTANCE to what vm-host runs; this file the
 //! loop and the HTTP API (`/metrics`, `/serving`).
 
 pub mod spec;
@@ -29,7 +33,7 @@ use std::time::Duration;
 use aether_sdk::anchor_lang::prelude::Pubkey;
 use aether_sdk::escrow_program::state::Stream;
 use aether_sdk::message::sign::SolanaAccount;
-use aether_sdk::message::{Content, MessageBuilder, PostBuilder};
+use aether_sdk::message::{MessageBuilder, PostBuilder};
 use aether_sdk::node_client::{MessageFilter, MessageStatus, NodeClient};
 use aether_sdk::programs::client::{AetherClient, ProgramClientError};
 use aether_sdk::programs::{escrow, registry};
@@ -176,12 +180,13 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl Worker {
-    /// Every PROGRAM the core node holds, processed and not forgotten.
+    /// Every PROGRAM and INSTANCE the core node holds, processed and not
+    /// forgotten.
     async fn programs(
         &self,
     ) -> Result<BTreeMap<String, aether_sdk::message::Message>, ProvisionerError> {
         let filter = MessageFilter {
-            types: vec!["PROGRAM".into()],
+            types: vec!["PROGRAM".into(), "INSTANCE".into()],
             ..Default::default()
         };
         let mut out = BTreeMap::new();
@@ -242,17 +247,17 @@ impl Worker {
             ) {
                 continue;
             }
-            let program = match spec::content(&self.node, message).await {
-                Ok(Content::Program(p)) => p,
-                Ok(_) => continue,
+            let content = match spec::content(&self.node, message).await {
+                Ok(content) => content,
                 Err(e) => {
-                    tracing::warn!(program = %hash, error = %e, "unreadable PROGRAM");
+                    tracing::warn!(program = %hash, error = %e, "unreadable message");
                     continue;
                 }
             };
-            let wanted = match spec::wanted(&self.node, hash, &program).await {
-                Ok(w) => w,
-                Err(e) => {
+            let wanted = match spec::wanted_for(&self.node, hash, &content).await {
+                None => continue,
+                Some(Ok(w)) => w,
+                Some(Err(e)) => {
                     tracing::warn!(program = %hash, error = %e, "cannot serve");
                     continue;
                 }
@@ -333,7 +338,8 @@ impl Worker {
         };
         for (hash, served) in &current {
             if !want.contains_key(hash) {
-                host.supervisor().unregister(hash).await;
+                // Unpaid: its VMs stop and its kept volumes go.
+                host.supervisor().discard(hash).await;
                 let _ = std::fs::remove_file(self.volume_path(hash, &served.code_file));
                 self.serving.lock().unwrap().remove(hash);
                 self.metrics.stopped.fetch_add(1, Ordering::Relaxed);
@@ -367,6 +373,7 @@ impl Worker {
                 scratch_mib: wanted.scratch_mib,
                 persistent_mib: wanted.persistent_mib,
                 grants: Vec::new(),
+                rootfs_mib: wanted.rootfs_mib,
             };
             std::fs::create_dir_all(&self.config.work_dir)
                 .map_err(|e| ProvisionerError::Io(self.config.work_dir.display().to_string(), e))?;
@@ -377,8 +384,10 @@ impl Worker {
                     continue;
                 }
             };
-            // A new spec replaces the old: running VMs finish, new requests boot it.
+            // A new spec replaces the old: running VMs finish, new requests
+            // boot it; an instance boots now.
             host.supervisor().register(&hash, spec);
+            host.supervisor().keep_up();
             if let Some(old) = current.get(&hash) {
                 let _ = std::fs::remove_file(self.volume_path(&hash, &old.code_file));
             }

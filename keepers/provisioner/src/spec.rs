@@ -1,5 +1,6 @@
-//! From a PROGRAM message to what vm-host runs.
+//! From a PROGRAM or INSTANCE message to what vm-host runs.
 //!
+//! A PROGRAM (a function):
 //! - `code.ref` names the STORE message of the code volume; with
 //!   `code.use_latest`, its newest amendment (a STORE whose `ref` is it).
 //!   The file is an ext4 or squashfs image, or a tar archive.
@@ -10,12 +11,32 @@
 //!   `variables` become its environment; an ephemeral volume becomes its
 //!   scratch space, a persistent one its persistent volume.
 //! - `runtime.ref` is not used: the kernel and init are the host's runtime.
+//!
+//! An INSTANCE (always on, one VM per node that serves it):
+//! - `rootfs.parent.ref` names the STORE message of its root file system
+//!   image (ext4, or a tar archive); with `use_latest`, its newest
+//!   amendment. Each node copies it once to the instance's own disk of
+//!   `rootfs.size_mib`, kept across restarts (a newer image does not
+//!   replace a disk already made) and deleted when the instance stops
+//!   being paid for.
+//! - The VM boots the host's kernel and agent, which runs
+//!   `/etc/aether/start` chrooted in that root file system (with its own
+//!   `/bin/sh`); it serves HTTP on `$PORT` (8080), reached like a program
+//!   at `/vm/<item hash>/`. It runs from the moment the node joins its
+//!   stream, whether or not requests come, and boots again if it dies.
+//! - Resources, `variables` and volumes as for a PROGRAM; ephemeral and
+//!   persistent volumes appear at `/scratch` and `/data` inside its root.
 
-use aether_sdk::message::{Content, Interface, MachineVolume, Message, ProgramContent};
+use aether_sdk::message::{
+    Content, InstanceContent, Interface, MachineVolume, Message, ProgramContent,
+};
 use aether_sdk::node_client::{MessageFilter, NodeClient};
 
 /// The port programs listen on.
 pub const PORT: u16 = 8080;
+
+/// What an instance runs, inside its root file system.
+pub const INSTANCE_START: &str = "exec /etc/aether/start";
 
 /// Why a PROGRAM cannot be served here.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +76,9 @@ pub struct Wanted {
     pub scratch_mib: Option<u64>,
     /// Persistent volume, MiB.
     pub persistent_mib: Option<u64>,
+    /// For an instance: the size of its root file system, MiB (then
+    /// `code_file` is the image it starts from).
+    pub rootfs_mib: Option<u64>,
 }
 
 fn node_err(what: &str) -> impl FnOnce(aether_sdk::node_client::ClientError) -> SpecError + '_ {
@@ -114,6 +138,20 @@ async fn code_file(node: &NodeClient, store: &str, use_latest: bool) -> Result<S
     }
 }
 
+/// What to run for the PROGRAM or INSTANCE `content` (item hash
+/// `item_hash`); `None` for other messages.
+pub async fn wanted_for(
+    node: &NodeClient,
+    item_hash: &str,
+    content: &Content,
+) -> Option<Result<Wanted, SpecError>> {
+    match content {
+        Content::Program(p) => Some(wanted(node, item_hash, p).await),
+        Content::Instance(i) => Some(wanted_instance(node, item_hash, i).await),
+        _ => None,
+    }
+}
+
 /// What to run for `program` (item hash `item_hash`).
 pub async fn wanted(
     node: &NodeClient,
@@ -127,16 +165,59 @@ pub async fn wanted(
         )));
     }
     let code_file = code_file(node, &program.code.reference, program.code.use_latest).await?;
-    let mut env: Vec<(String, String)> = program
-        .variables
-        .iter()
-        .flatten()
+    let (scratch_mib, persistent_mib) = volumes(&program.volumes)?;
+    Ok(Wanted {
+        item_hash: item_hash.to_owned(),
+        code_file,
+        entrypoint: program.code.entrypoint.clone(),
+        vcpus: program.resources.vcpus.max(1),
+        memory_mib: u32::try_from(program.resources.memory).unwrap_or(u32::MAX),
+        env: environment(program.variables.iter().flatten()),
+        scratch_mib,
+        persistent_mib,
+        rootfs_mib: None,
+    })
+}
+
+/// What to run for `instance` (item hash `item_hash`).
+pub async fn wanted_instance(
+    node: &NodeClient,
+    item_hash: &str,
+    instance: &InstanceContent,
+) -> Result<Wanted, SpecError> {
+    let parent = &instance.rootfs.parent;
+    let code_file = code_file(node, &parent.reference, parent.use_latest).await?;
+    let (scratch_mib, persistent_mib) = volumes(&instance.volumes)?;
+    Ok(Wanted {
+        item_hash: item_hash.to_owned(),
+        code_file,
+        entrypoint: INSTANCE_START.into(),
+        vcpus: instance.resources.vcpus.max(1),
+        memory_mib: u32::try_from(instance.resources.memory).unwrap_or(u32::MAX),
+        env: environment(instance.variables.iter().flatten()),
+        scratch_mib,
+        persistent_mib,
+        rootfs_mib: Some(instance.rootfs.size_mib),
+    })
+}
+
+fn environment<'a>(
+    variables: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = variables
+        .into_iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     env.push(("PORT".into(), PORT.to_string()));
+    env
+}
+
+/// Scratch and persistent MiB of the extra volumes; immutable ones are
+/// refused.
+fn volumes(list: &[MachineVolume]) -> Result<(Option<u64>, Option<u64>), SpecError> {
     let mut scratch_mib = None;
     let mut persistent_mib = None;
-    for volume in &program.volumes {
+    for volume in list {
         match volume {
             MachineVolume::Ephemeral(v) => {
                 scratch_mib = Some(scratch_mib.unwrap_or(0) + v.size_mib);
@@ -152,14 +233,5 @@ pub async fn wanted(
             }
         }
     }
-    Ok(Wanted {
-        item_hash: item_hash.to_owned(),
-        code_file,
-        entrypoint: program.code.entrypoint.clone(),
-        vcpus: program.resources.vcpus.max(1),
-        memory_mib: u32::try_from(program.resources.memory).unwrap_or(u32::MAX),
-        env,
-        scratch_mib,
-        persistent_mib,
-    })
+    Ok((scratch_mib, persistent_mib))
 }

@@ -175,6 +175,26 @@ fn wait_for_disk(serial: &str) -> Option<String> {
     }
 }
 
+/// Readies an instance's root file system for its program: the kernel
+/// file systems bound inside, a fresh `/tmp`, and `/bin/sh` present.
+pub fn enter_root(root: &str) -> Result<(), String> {
+    for dir in ["proc", "sys", "dev"] {
+        mount(
+            &format!("/{dir}"),
+            &format!("{root}/{dir}"),
+            "",
+            libc::MS_BIND | libc::MS_REC,
+        )
+        .map_err(|e| format!("binding /{dir} into {root}: {e}"))?;
+    }
+    mount("tmp", &format!("{root}/tmp"), "tmpfs", 0)
+        .map_err(|e| format!("a /tmp in {root}: {e}"))?;
+    if !Path::new(&format!("{root}/bin/sh")).exists() {
+        return Err("the root file system has no /bin/sh".into());
+    }
+    Ok(())
+}
+
 fn ip(args: &[&str]) -> Result<(), String> {
     let status = Command::new("/bin/busybox")
         .arg("ip")

@@ -66,6 +66,9 @@ fn serve() -> Result<(), String> {
     if std::process::id() == 1 {
         init::mounts(&config.mounts)?;
         init::network(config.network.as_ref())?;
+        if let Some(root) = &config.root {
+            init::enter_root(root)?;
+        }
     }
     let program = program::start(&config, outbox.clone())?;
     log(&format!("started {:?}", config.entrypoint));

@@ -54,6 +54,23 @@ pub fn start(config: &GuestConfig, outbox: Outbox) -> Result<Program, String> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    if let Some(root) = &config.root {
+        let root = std::ffi::CString::new(root.as_str()).map_err(|e| e.to_string())?;
+        let workdir = std::ffi::CString::new(config.workdir.as_str()).map_err(|e| e.to_string())?;
+        // std changes directory before this runs, so the working directory
+        // is taken again inside the new root.
+        command.current_dir("/");
+        // SAFETY: chroot and chdir take C strings that outlive the child's
+        // start; nothing here allocates.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut command, move || {
+                if libc::chroot(root.as_ptr()) != 0 || libc::chdir(workdir.as_ptr()) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
     let mut child = command
         .spawn()
         .map_err(|e| format!("starting {:?}: {e}", config.entrypoint))?;

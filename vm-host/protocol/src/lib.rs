@@ -211,6 +211,10 @@ pub struct GuestConfig {
     pub env: Vec<(String, String)>,
     /// The guest's address and gateway, when it has a network card.
     pub network: Option<GuestNetwork>,
+    /// An instance's root: a mounted volume the program runs chrooted in
+    /// (the kernel file systems bound inside it, `workdir` taken in it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
 }
 
 /// The guest's network, set up by the agent.

@@ -39,6 +39,9 @@ pub enum Command {
     Domain(commands::domain::DomainCmd),
     /// The load balancer: routes requests to the nodes serving a program.
     Lb(commands::lb::LbCmd),
+    /// The whole cluster on this machine: localnet, core node, resource
+    /// node, keepers and load balancer, in one command.
+    Up(commands::up::UpCmd),
 }
 
 /// Parses the command line, runs the command, and turns errors into a
@@ -56,6 +59,7 @@ pub fn main() -> ExitCode {
         Command::Stake(cmd) => cmd.execute(),
         Command::Domain(cmd) => cmd.execute(),
         Command::Lb(cmd) => cmd.execute(),
+        Command::Up(cmd) => cmd.execute(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

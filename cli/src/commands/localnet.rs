@@ -41,7 +41,7 @@ pub struct LocalnetCmd {
 }
 
 /// A keypair file or a base58 address.
-fn address(arg: &str) -> Result<Pubkey> {
+pub(crate) fn address(arg: &str) -> Result<Pubkey> {
     if let Ok(key) = Pubkey::from_str(arg) {
         return Ok(key);
     }

@@ -8,3 +8,4 @@ pub mod node;
 pub mod registry;
 pub mod stake;
 pub mod stream;
+pub mod up;

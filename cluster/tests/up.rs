@@ -1,0 +1,154 @@
+//! `aether up`'s cluster, whole and usable: every part answers, the core
+//! node is active and both nodes are registered; a program the wallet
+//! posts and pays for answers through the load balancer; a second start
+//! on the same data directory finds everything as it was. Real parts:
+//! localnet with its ledger on disk, SQLite files, QEMU (TCG) guests.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use aether_cluster::{Cluster, Config, RuntimeSource};
+use aether_sdk::message::sign::SolanaAccount;
+use aether_sdk::node_client::NodeClient;
+use aether_sdk::programs::client::AetherClient;
+use aether_sdk::programs::{escrow, staking};
+use aether_testing::{blocking, vm, wait_until};
+
+fn config(data: &std::path::Path, runtime: std::path::PathBuf) -> Config {
+    let mut config = Config::new(data.to_path_buf());
+    config.ports = aether_cluster::Ports {
+        rpc: 0,
+        node: 0,
+        vm_host: 0,
+        https: None,
+        provisioner: 0,
+        indexer: 0,
+        settler: 0,
+        checker: 0,
+        dns: 0,
+        lb: 0,
+    };
+    config.slot_ms = 100;
+    config.runtime = RuntimeSource::Dir(runtime);
+    config.backend = aether_vm_host::BackendChoice::Qemu;
+    config.interval = Duration::from_millis(500);
+    config
+}
+
+async fn get(url: &str) -> Option<(u16, String)> {
+    let r = reqwest::get(url).await.ok()?;
+    Some((r.status().as_u16(), r.text().await.ok()?))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn up_starts_a_whole_cluster_that_serves_a_paid_program_and_restarts_as_it_was() {
+    let _one = vm::one_at_a_time().await;
+    vm::logs();
+    let runtime = tokio::task::spawn_blocking(vm::runtime).await.unwrap().dir;
+    let dir = tempfile::tempdir().unwrap();
+    let steps = Mutex::new(Vec::<String>::new());
+    let cluster = Cluster::start(config(dir.path(), runtime.clone()), &|s| {
+        steps.lock().unwrap().push(s.to_string())
+    })
+    .await
+    .expect("the cluster starts");
+    let steps = steps.into_inner().unwrap();
+    assert!(steps.first().unwrap().contains("localnet"), "{steps:?}");
+    assert!(steps.last().unwrap().contains("load balancer"), "{steps:?}");
+    let summary = cluster.summary();
+    for url in [cluster.node_url(), cluster.lb_url(), cluster.indexer_url()] {
+        assert!(summary.contains(&url), "{summary}");
+    }
+    let keys = cluster.keys().clone();
+    for key in [
+        &keys.wallet,
+        &keys.core_operator,
+        &keys.resource_owner,
+        &keys.authority,
+    ] {
+        assert!(summary.contains(&key.display().to_string()));
+        assert!(key.exists());
+    }
+
+    // On chain: the operator's node is active, both nodes registered.
+    let wallet = solana_keypair::read_keypair_file(&keys.wallet).unwrap();
+    let operator = solana_keypair::read_keypair_file(&keys.core_operator).unwrap();
+    let chain = AetherClient::new(cluster.rpc_url(), wallet.insecure_clone());
+    let (record, rpc) = (cluster.resource_record(), cluster.rpc_url().to_string());
+    {
+        let chain = AetherClient::new(&rpc, wallet.insecure_clone());
+        let operator = solana_signer::Signer::pubkey(&operator);
+        blocking(move || {
+            let node = chain
+                .staking_node(&operator)
+                .unwrap()
+                .expect("a staking node");
+            assert!(
+                node.is_active_in(&chain.staking_config().unwrap()),
+                "active"
+            );
+            assert!(chain
+                .node_record(&staking::node(&operator))
+                .unwrap()
+                .is_some());
+            let records = chain.node_records().unwrap();
+            assert!(records.iter().any(|(key, _)| *key == record));
+        })
+        .await;
+    }
+
+    // The wallet posts a program and pays for one replica.
+    let node = NodeClient::new(cluster.node_url());
+    let account = SolanaAccount::from_bytes(&wallet.to_bytes()).unwrap();
+    let program_dir = dir.path().join("program");
+    std::fs::create_dir_all(&program_dir).unwrap();
+    let (_, program) = vm::post_program(&node, &account, &program_dir, 192).await;
+    let mut resource = [0u8; 32];
+    hex::decode_to_slice(&program, &mut resource).unwrap();
+    blocking(move || {
+        chain
+            .open_stream(escrow::OpenStreamArgs {
+                resource,
+                kind: escrow::StreamKind::Compute,
+                max_rate_per_second: 2,
+                replicas: 1,
+                deposit: 1_000_000,
+            })
+            .unwrap()
+    })
+    .await;
+    let through_lb = format!("{}/vm/{program}/", cluster.lb_url());
+    let answer = wait_until(
+        "the program through the load balancer",
+        Duration::from_secs(180),
+        || async { get(&through_lb).await.filter(|(status, _)| *status == 200) },
+    )
+    .await;
+    assert_eq!(answer.1, "hello from the guest\n");
+    let wallet_key = solana_signer::Signer::pubkey(&wallet).to_string();
+    let streams = format!("{}/streams?resource={program}", cluster.indexer_url());
+    wait_until(
+        "the indexer to list the stream",
+        Duration::from_secs(30),
+        || async {
+            get(&streams)
+                .await
+                .filter(|(status, body)| *status == 200 && body.contains(&wallet_key))
+        },
+    )
+    .await;
+    cluster.stop().await;
+
+    // Again, on the same data directory: nothing set up twice.
+    let cluster = Cluster::start(config(dir.path(), runtime.clone()), &|_| {})
+        .await
+        .expect("the cluster starts again");
+    assert_eq!(cluster.resource_record(), record);
+    let through_lb = format!("{}/vm/{program}/", cluster.lb_url());
+    let answer = wait_until("the program again", Duration::from_secs(180), || async {
+        get(&through_lb).await.filter(|(status, _)| *status == 200)
+    })
+    .await;
+    assert_eq!(answer.1, "hello from the guest\n");
+    cluster.stop().await;
+}

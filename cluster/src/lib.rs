@@ -10,7 +10,7 @@
 //!    the local clock to the next epoch and closing it, and its core node
 //!    record;
 //! 4. the core node (`<data-dir>/node`), anchoring with the bootstrap
-//!    authority;
+//!    authority and charging what senders hold (see `aether_node::charging`);
 //! 5. the guest runtime (built once from the Debian kernel package, busybox
 //!    and the static guest agent, under `<data-dir>/runtimes`);
 //! 6. the resource node: its provisioner and vm-host (`<data-dir>/crn`),
@@ -134,6 +134,10 @@ pub struct Config {
     pub interval: Duration,
     /// vm-host's limits on VMs (memory is the guest's own, per program).
     pub idle_timeout: Duration,
+    /// What the core node charges holders; free when `None`.
+    pub costs: Option<aether_node::charging::Costs>,
+    /// How long content over its owner's balance waits to be collected.
+    pub collect_grace: Duration,
 }
 
 impl Config {
@@ -161,6 +165,8 @@ impl Config {
             acme: None,
             interval: Duration::from_secs(5),
             idle_timeout: Duration::from_secs(60),
+            costs: Some(aether_node::charging::Costs::default()),
+            collect_grace: Duration::from_secs(3600),
         }
     }
 }
@@ -238,6 +244,7 @@ pub struct Cluster {
     rpc_url: String,
     data_dir: PathBuf,
     resource_record: Pubkey,
+    costs: Option<aether_node::charging::Costs>,
 }
 
 /// Runs blocking program-client work off the async workers.
@@ -392,6 +399,14 @@ impl Cluster {
             interval: Duration::from_secs(10),
             max_messages: 10_000,
         });
+        node_config.charging = config
+            .costs
+            .map(|costs| aether_node::charging::ChargingConfig {
+                rpc_url: rpc_url.to_owned(),
+                costs,
+                grace: config.collect_grace,
+                interval: config.interval.max(Duration::from_secs(10)),
+            });
         let node = aether_node::Node::start(node_config)
             .await
             .map_err(part("the core node"))?;
@@ -549,6 +564,7 @@ impl Cluster {
                 rpc_url: rpc_url.to_owned(),
                 data_dir: data.to_path_buf(),
                 resource_record,
+                costs: config.costs,
             }),
             Err(e) => {
                 started.stop().await;
@@ -653,6 +669,13 @@ impl Cluster {
                 self.keys.authority.display()
             ),
             format!("data          {}", self.data_dir.display()),
+            match self.costs {
+                Some(c) => format!(
+                    "charging      by holding the stake token: {} base units per MiB stored, {} per vCPU, {} per MiB of memory",
+                    c.per_mib_stored, c.per_vcpu, c.per_mib_memory
+                ),
+                None => "charging      off".to_string(),
+            },
         ];
         lines.push(String::new());
         lines.join("\n")

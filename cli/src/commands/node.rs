@@ -59,8 +59,26 @@ pub struct RunArgs {
     /// Seconds between anchored batches [default: 10]
     #[arg(long, env = "AETHER_NODE_ANCHOR_INTERVAL", value_name = "SECS")]
     pub anchor_interval: Option<u64>,
+    /// Charge STORE, PROGRAM and INSTANCE messages against the sender's
+    /// stake-token balance on the --rpc-url cluster (paying by holding)
+    #[arg(long, env = "AETHER_NODE_CHARGE")]
+    pub charge: bool,
+    /// With --charge: base units held per MiB stored [default: 1000]
+    #[arg(long, value_name = "UNITS")]
+    pub cost_per_mib_stored: Option<u64>,
+    /// With --charge: base units held per vCPU [default: 1000000]
+    #[arg(long, value_name = "UNITS")]
+    pub cost_per_vcpu: Option<u64>,
+    /// With --charge: base units held per MiB of memory [default: 1000]
+    #[arg(long, value_name = "UNITS")]
+    pub cost_per_mib_memory: Option<u64>,
+    /// With --charge: seconds content over its owner's balance waits
+    /// before it is collected [default: 86400]
+    #[arg(long, value_name = "SECS")]
+    pub collect_grace: Option<u64>,
     /// A TOML file with the same settings (keys: port, bind, data_dir,
-    /// max_file_size, rpc_url, keypair, anchor_interval, peers)
+    /// max_file_size, rpc_url, keypair, anchor_interval, peers, charge,
+    /// cost_per_mib_stored, cost_per_vcpu, cost_per_mib_memory, collect_grace)
     #[arg(long, env = "AETHER_NODE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -77,6 +95,12 @@ struct NodeFile {
     anchor_interval: Option<u64>,
     #[serde(default)]
     peers: Vec<String>,
+    #[serde(default)]
+    charge: bool,
+    cost_per_mib_stored: Option<u64>,
+    cost_per_vcpu: Option<u64>,
+    cost_per_mib_memory: Option<u64>,
+    collect_grace: Option<u64>,
 }
 
 impl RunArgs {
@@ -140,12 +164,39 @@ impl RunArgs {
                 rpc_url: self
                     .rpc_url
                     .clone()
-                    .or(file.rpc_url)
+                    .or(file.rpc_url.clone())
                     .unwrap_or_else(|| "http://127.0.0.1:8899".into()),
                 keypair,
                 interval: std::time::Duration::from_secs(interval),
                 max_messages: 10_000,
             });
+        }
+        let costs = [
+            self.cost_per_mib_stored.or(file.cost_per_mib_stored),
+            self.cost_per_vcpu.or(file.cost_per_vcpu),
+            self.cost_per_mib_memory.or(file.cost_per_mib_memory),
+        ];
+        let grace = self.collect_grace.or(file.collect_grace);
+        if self.charge || file.charge {
+            let mut charging = aether_node::charging::ChargingConfig::new(
+                self.rpc_url
+                    .clone()
+                    .or(file.rpc_url.clone())
+                    .unwrap_or_else(|| "http://127.0.0.1:8899".into()),
+            );
+            let [stored, vcpu, memory] = costs;
+            charging.costs.per_mib_stored = stored.unwrap_or(charging.costs.per_mib_stored);
+            charging.costs.per_vcpu = vcpu.unwrap_or(charging.costs.per_vcpu);
+            charging.costs.per_mib_memory = memory.unwrap_or(charging.costs.per_mib_memory);
+            if let Some(secs) = grace {
+                charging.grace = std::time::Duration::from_secs(secs);
+            }
+            config.charging = Some(charging);
+        } else {
+            anyhow::ensure!(
+                costs.iter().all(Option::is_none) && grace.is_none(),
+                "costs and --collect-grace need --charge"
+            );
         }
         Ok(config)
     }
@@ -181,6 +232,7 @@ impl NodeCmd {
             .context("starting the async runtime")?;
         let data_dir = config.data_dir.clone();
         let anchoring = config.anchoring.is_some();
+        let charging = config.charging.as_ref().map(|c| c.costs);
         runtime
             .block_on(aether_node::run(
                 config,
@@ -195,6 +247,13 @@ impl NodeCmd {
                             "off (no --keypair)"
                         }
                     );
+                    match charging {
+                        Some(c) => eprintln!(
+                            "charging by holding: {} per MiB stored, {} per vCPU, {} per MiB of memory (base units)",
+                            c.per_mib_stored, c.per_vcpu, c.per_mib_memory
+                        ),
+                        None => eprintln!("charging off: storage and compute are free (--charge)"),
+                    }
                 },
                 crate::shutdown_signal(),
             ))

@@ -72,6 +72,12 @@ pub struct UpCmd {
     /// Seconds between keeper rounds (provisioner, settler, dns)
     #[arg(long, default_value_t = 5)]
     pub interval: u64,
+    /// The core node charges nothing (no paying by holding)
+    #[arg(long)]
+    pub free: bool,
+    /// Seconds content over its owner's balance waits before collection
+    #[arg(long, default_value_t = 3600)]
+    pub collect_grace: u64,
 }
 
 /// The first `nameserver` of a resolv.conf, on port 53.
@@ -101,6 +107,10 @@ impl UpCmd {
         anyhow::ensure!(self.interval > 0, "--interval must be at least 1 second");
         config.interval = Duration::from_secs(self.interval);
         config.backend = self.backend;
+        if self.free {
+            config.costs = None;
+        }
+        config.collect_grace = Duration::from_secs(self.collect_grace);
         config.runtime = match &self.runtime {
             Some(dir) => RuntimeSource::Dir(dir.clone()),
             None => RuntimeSource::Build {

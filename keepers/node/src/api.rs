@@ -42,6 +42,8 @@ pub struct AppState {
     pub stopping: tokio::sync::watch::Receiver<bool>,
     /// Peer nodes.
     pub peers: crate::peers::Peers,
+    /// Paying by holding tokens, when on.
+    pub charging: Option<Arc<crate::charging::Charging>>,
 }
 
 /// Counters shown on `/metrics`.
@@ -214,6 +216,33 @@ async fn post_message(
             return Err(e.into());
         }
     };
+    if let (Some(charging), Some(content)) = (&state.charging, &content) {
+        // Refused before anything is stored: a retry after a top-up works.
+        match charging
+            .check(&state.readers, &message.item_hash, content)
+            .await
+        {
+            Ok(None) => {}
+            Ok(Some(shortfall)) => {
+                state.metrics.refused.fetch_add(1, Ordering::Relaxed);
+                return Err(ApiError {
+                    field: Some("content.address".into()),
+                    ..ApiError::new(
+                        StatusCode::PAYMENT_REQUIRED,
+                        "insufficient_balance",
+                        shortfall.to_string(),
+                    )
+                });
+            }
+            Err(e) => {
+                return Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "charging_unavailable",
+                    format!("the balance could not be checked; try again: {e}"),
+                ))
+            }
+        }
+    }
     let needs = crate::process::awaited_file(&message, content.as_ref());
     let outcome = state
         .writer

@@ -34,6 +34,8 @@ pub struct Config {
     pub resync: Option<crate::resync::ResyncConfig>,
     /// Anchoring on chain; off when `None`.
     pub anchoring: Option<crate::anchoring::AnchorConfig>,
+    /// Paying by holding tokens; everything is free when `None`.
+    pub charging: Option<crate::charging::ChargingConfig>,
 }
 
 impl Config {
@@ -52,6 +54,7 @@ impl Config {
             peers: Vec::new(),
             resync: None,
             anchoring: None,
+            charging: None,
         }
     }
 

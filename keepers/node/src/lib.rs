@@ -18,6 +18,7 @@
 
 pub mod anchoring;
 pub mod api;
+pub mod charging;
 pub mod config;
 pub mod files;
 pub mod peers;
@@ -25,6 +26,8 @@ pub mod process;
 pub mod resync;
 pub mod store;
 pub mod writer;
+
+use tracing::Instrument;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -63,6 +66,8 @@ pub struct Node {
     writer_handle: writer::Writer,
     files: files::ContentStore,
     gc_grace: std::time::Duration,
+    charging: Option<Arc<charging::Charging>>,
+    readers: store::Readers,
     stop: oneshot::Sender<()>,
     server: tokio::task::JoinHandle<()>,
     writer: std::thread::JoinHandle<()>,
@@ -110,6 +115,10 @@ impl Node {
             metrics: Arc::new(api::Metrics::default()),
             stopping: stopping.clone(),
             peers: peers::Peers::new(config.peers.clone()),
+            charging: config
+                .charging
+                .clone()
+                .map(|c| Arc::new(charging::Charging::new(c))),
         };
         state.peers.spawn_pushers(&state.live, stopping.clone());
         let (writer_handle, files, gc_grace) =
@@ -129,6 +138,27 @@ impl Node {
                     }
                     if let Err(e) = collect(&writer, &files, gc_grace).await {
                         tracing::warn!(error = %e, "garbage collection failed");
+                    }
+                }
+            });
+        }
+        if let Some(charging) = state.charging.clone() {
+            let (readers, writer, mut stopping) = (
+                state.readers.clone(),
+                state.writer.clone(),
+                stopping.clone(),
+            );
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(charging.config.interval) => {}
+                        _ = stopping.changed() => return,
+                    }
+                    let round = charging
+                        .round(&readers, &writer, unix_now())
+                        .instrument(tracing::info_span!("charging round"));
+                    if let Err(e) = round.await {
+                        tracing::warn!(error = %e, "charging round failed");
                     }
                 }
             });
@@ -162,6 +192,7 @@ impl Node {
                 }
             }
         };
+        let (state_charging, state_readers) = (state.charging.clone(), state.readers.clone());
         let app = api::router(state, config.max_message_size, config.request_timeout);
         let listener = tokio::net::TcpListener::bind(config.listen())
             .await
@@ -187,10 +218,25 @@ impl Node {
             server,
             writer: writer_thread,
             resync,
+            charging: state_charging,
+            readers: state_readers,
             writer_handle,
             files,
             gc_grace,
         })
+    }
+
+    /// Runs one charging round now (marks, restores, collects held
+    /// content against balances); `None` when charging is off.
+    pub async fn charge_round(
+        &self,
+    ) -> Option<Result<Vec<writer::StatusChange>, charging::ChargeError>> {
+        let charging = self.charging.as_ref()?;
+        Some(
+            charging
+                .round(&self.readers, &self.writer_handle, unix_now())
+                .await,
+        )
     }
 
     /// The address it listens on.
@@ -240,6 +286,13 @@ impl Node {
         let writer = self.writer;
         let _ = tokio::task::spawn_blocking(move || writer.join()).await;
     }
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
 }
 
 async fn collect(

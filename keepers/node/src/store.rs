@@ -115,6 +115,10 @@ CREATE INDEX batch_items_hash ON batch_items (item_hash);
 DROP INDEX messages_sender;
 CREATE INDEX messages_sender ON messages (sender, time, status, channel);
 "#,
+    // Paying by holding: when content marked `removing` is collected.
+    r#"
+ALTER TABLE messages ADD COLUMN collect_at REAL;
+"#,
 ];
 
 /// Errors of the database.

@@ -38,12 +38,44 @@ pub enum Job {
         /// The sha256 of each file dropped, after commit.
         reply: oneshot::Sender<Result<Vec<String>, String>>,
     },
+    /// Change the status of held content (paying by holding).
+    Statuses {
+        /// The changes.
+        changes: Vec<StatusChange>,
+        /// Done, after commit.
+        reply: oneshot::Sender<Result<(), String>>,
+    },
     /// Record a file now on disk, and retry messages waiting for it.
     File {
         /// The file.
         written: Written,
         /// Done, after commit.
         reply: oneshot::Sender<Result<(), String>>,
+    },
+}
+
+/// A change to held content when its owner's balance no longer covers it
+/// (see [`crate::charging`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum StatusChange {
+    /// `processed` → `removing`, collected at `collect_at` unless lifted.
+    Mark {
+        /// The message.
+        item_hash: String,
+        /// Unix time of collection.
+        collect_at: f64,
+        /// Why, for its owner.
+        reason: String,
+    },
+    /// `removing` → `processed`: the balance covers it again.
+    Restore {
+        /// The message.
+        item_hash: String,
+    },
+    /// `removing` → `removed`: its files are unpinned (and later deleted).
+    Collect {
+        /// The message.
+        item_hash: String,
     },
 }
 
@@ -168,6 +200,11 @@ impl Writer {
     /// their sha256s, once committed (the caller deletes them from disk).
     pub async fn collect(&self, before: f64) -> Result<Vec<String>, String> {
         self.ask(|reply| Job::Collect { before, reply }).await
+    }
+
+    /// Applies status changes of held content.
+    pub async fn statuses(&self, changes: Vec<StatusChange>) -> Result<(), String> {
+        self.ask(|reply| Job::Statuses { changes, reply }).await
     }
 
     /// Records a stored file once committed.
@@ -382,6 +419,15 @@ fn apply_batch(
                     failed = Some(e);
                 }
             }
+            Job::Statuses { changes, reply } => {
+                let result = changes
+                    .iter()
+                    .try_for_each(|change| apply_status(&tx, change));
+                replies.push(Reply::Done(reply));
+                if let Err(e) = result {
+                    failed = Some(e);
+                }
+            }
             Job::File { written, reply } => {
                 let result = store::insert_file(
                     &tx,
@@ -409,11 +455,45 @@ fn apply_batch(
     }
 }
 
+/// One status change; a message no longer in the status it expects (a
+/// FORGET came first) is left as it is.
+fn apply_status(tx: &rusqlite::Transaction<'_>, change: &StatusChange) -> Result<(), StoreError> {
+    match change {
+        StatusChange::Mark {
+            item_hash,
+            collect_at,
+            reason,
+        } => tx.exec(
+            "UPDATE messages SET status = 'removing', collect_at = ?2, reason = ?3 \
+             WHERE item_hash = ?1 AND status = 'processed'",
+            rusqlite::params![item_hash, collect_at, reason],
+        )?,
+        StatusChange::Restore { item_hash } => tx.exec(
+            "UPDATE messages SET status = 'processed', collect_at = NULL, reason = NULL \
+             WHERE item_hash = ?1 AND status = 'removing'",
+            [item_hash],
+        )?,
+        StatusChange::Collect { item_hash } => {
+            let changed = tx.exec(
+                "UPDATE messages SET status = 'removed' WHERE item_hash = ?1 AND status = 'removing'",
+                [item_hash],
+            )?;
+            if changed > 0 {
+                tx.exec("DELETE FROM file_pins WHERE item_hash = ?1", [item_hash])?;
+            }
+            changed
+        }
+    };
+    Ok(())
+}
+
 fn replies_of(jobs: Vec<Job>) -> Vec<Reply> {
     jobs.into_iter()
         .map(|job| match job {
             Job::Message { reply, .. } => Reply::Message(reply, Err(String::new()), None),
-            Job::File { reply, .. } | Job::Anchored { reply, .. } => Reply::Done(reply),
+            Job::File { reply, .. } | Job::Anchored { reply, .. } | Job::Statuses { reply, .. } => {
+                Reply::Done(reply)
+            }
             Job::Collect { reply, .. } => Reply::Collected(reply, Vec::new()),
         })
         .collect()

@@ -223,6 +223,53 @@ impl AetherClient {
             .mint)
     }
 
+    /// The token that is staked, streamed and held (the staking config's mint).
+    pub fn stake_mint(&self) -> Result<Pubkey, ProgramClientError> {
+        Ok(self.staking_config()?.stake_mint)
+    }
+
+    /// How many base units of the stake token `owner` holds in its
+    /// associated token account (0 when it has none).
+    pub fn token_balance(&self, owner: &Pubkey) -> Result<u64, ProgramClientError> {
+        let account = get_associated_token_address(owner, &self.stake_mint()?);
+        let rpc = self.program(aether_staking::ID)?.rpc();
+        match rpc.get_token_account_balance(&account) {
+            Ok(balance) => Ok(balance.amount.parse().unwrap_or(0)),
+            // No account yet: nothing held.
+            Err(_) if rpc.get_account(&account).is_err() => Ok(0),
+            Err(e) => Err(ProgramClientError::from(anchor_client::ClientError::from(
+                Box::new(e),
+            ))),
+        }
+    }
+
+    /// Sends `amount` base units of the payer's stake tokens to `owner`
+    /// (its associated token account is made when missing).
+    pub fn transfer_tokens(
+        &self,
+        owner: &Pubkey,
+        amount: u64,
+    ) -> Result<Signature, ProgramClientError> {
+        use anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent;
+        use anchor_spl::token::spl_token;
+        let mint = self.stake_mint()?;
+        let from = get_associated_token_address(&self.payer(), &mint);
+        let to = get_associated_token_address(owner, &mint);
+        let transfer = spl_token::instruction::transfer(
+            &spl_token::ID,
+            &from,
+            &to,
+            &self.payer(),
+            &[],
+            amount,
+        )
+        .map_err(|_| ProgramClientError::Missing("the SPL Token program"))?;
+        self.send(vec![
+            create_associated_token_account_idempotent(&self.payer(), owner, &mint, &spl_token::ID),
+            transfer,
+        ])
+    }
+
     /// The cluster's clock: its unix time, as programs see it.
     pub fn unix_timestamp(&self) -> Result<i64, ProgramClientError> {
         let rpc = self.program(aether_escrow::ID)?.rpc();

@@ -1,0 +1,592 @@
+//! Paying by holding tokens. With charging on, what an address keeps on
+//! this node costs part of the stake token it holds on chain: a STORE its
+//! file's MiB, a PROGRAM its vCPUs and MiB of memory, an INSTANCE those and
+//! its root file system's MiB, at the prices of [`Costs`]. Holding is not
+//! spending: nothing moves, the balance only has to cover the sum.
+//!
+//! - **On posting**, a message whose cost the sender's balance cannot cover
+//!   on top of what it already uses is refused with the shortfall named,
+//!   and nothing is stored. (A STORE whose file is not here yet, or content
+//!   stored apart, cannot be priced then: the next round counts it.)
+//! - **Each round**, an address whose balance fell below what it uses has
+//!   its newest content marked `removing`, as much as needed to fit, with a
+//!   time to collect it after [`ChargingConfig::grace`]; when the balance
+//!   recovers the marks are lifted; past that time the content is
+//!   `removed` and its files unpinned, so the file collector deletes them.
+//! - **Exempt**: content paid by a stream: a message whose item hash is the
+//!   resource of an open stream that is not exhausted, and a PROGRAM or
+//!   INSTANCE whose payment is a stream (`superfluid`).
+//!
+//! Two posts racing may both pass the check; the next round settles it.
+
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aether_sdk::anchor_lang::prelude::Pubkey;
+use aether_sdk::message::{Content, MessageType, PaymentType};
+use aether_sdk::programs::client::AetherClient;
+use rusqlite::Connection;
+
+use crate::store::{Readers, StoreError};
+use crate::writer::{StatusChange, Writer};
+
+const MIB: u64 = 1024 * 1024;
+
+/// Prices, in base units of the stake token held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Costs {
+    /// Per MiB stored (a STORE's file, an instance's root file system);
+    /// a part of a MiB counts whole.
+    pub per_mib_stored: u64,
+    /// Per vCPU of a PROGRAM or INSTANCE.
+    pub per_vcpu: u64,
+    /// Per MiB of memory of a PROGRAM or INSTANCE.
+    pub per_mib_memory: u64,
+}
+
+impl Default for Costs {
+    /// With a 6-decimal token: 0.001 token per MiB stored, 1 token per
+    /// vCPU, 0.001 token per MiB of memory.
+    fn default() -> Self {
+        Costs {
+            per_mib_stored: 1_000,
+            per_vcpu: 1_000_000,
+            per_mib_memory: 1_000,
+        }
+    }
+}
+
+/// How the node charges.
+#[derive(Clone, Debug)]
+pub struct ChargingConfig {
+    /// JSON-RPC URL of the cluster whose balances count.
+    pub rpc_url: String,
+    /// The prices.
+    pub costs: Costs,
+    /// How long content marked for collection waits for the balance to
+    /// recover.
+    pub grace: Duration,
+    /// Time between rounds.
+    pub interval: Duration,
+}
+
+impl ChargingConfig {
+    /// Default prices, a day's grace, a round a minute.
+    pub fn new(rpc_url: impl Into<String>) -> Self {
+        ChargingConfig {
+            rpc_url: rpc_url.into(),
+            costs: Costs::default(),
+            grace: Duration::from_secs(86_400),
+            interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Why a price or a balance could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum ChargeError {
+    /// A cost that does not fit in 64 bits.
+    #[error("the cost of {0} overflows")]
+    Overflow(String),
+    /// The chain did not answer.
+    #[error("reading the chain: {0}")]
+    Chain(String),
+    /// The database.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The writer did not apply the changes.
+    #[error("writing: {0}")]
+    Writer(String),
+}
+
+fn overflow(what: &str) -> ChargeError {
+    ChargeError::Overflow(what.to_owned())
+}
+
+fn mib_of(bytes: u64) -> u64 {
+    bytes.div_ceil(MIB)
+}
+
+/// What `content` costs to hold; `file_size` gives a stored file's size by
+/// its hash (a STORE whose file is unknown costs nothing yet).
+pub fn cost(
+    costs: &Costs,
+    content: &Content,
+    file_size: &dyn Fn(&str) -> Option<u64>,
+) -> Result<u64, ChargeError> {
+    let machine = |vcpus: u32, memory_mib: u64, what: &str| {
+        u64::from(vcpus)
+            .checked_mul(costs.per_vcpu)
+            .and_then(|c| c.checked_add(memory_mib.checked_mul(costs.per_mib_memory)?))
+            .ok_or_else(|| overflow(what))
+    };
+    match content {
+        Content::Store(store) => mib_of(file_size(&store.item_hash).unwrap_or(0))
+            .checked_mul(costs.per_mib_stored)
+            .ok_or_else(|| overflow("the stored file")),
+        Content::Program(program) => machine(
+            program.resources.vcpus,
+            program.resources.memory,
+            "the program",
+        ),
+        Content::Instance(instance) => machine(
+            instance.resources.vcpus,
+            instance.resources.memory,
+            "the instance",
+        )?
+        .checked_add(
+            instance
+                .rootfs
+                .size_mib
+                .checked_mul(costs.per_mib_stored)
+                .ok_or_else(|| overflow("the instance's root file system"))?,
+        )
+        .ok_or_else(|| overflow("the instance")),
+        _ => Ok(0),
+    }
+}
+
+/// Whether the content says a stream pays for it.
+pub fn stream_declared(content: &Content) -> bool {
+    let payment = match content {
+        Content::Program(p) => p.payment.as_ref(),
+        Content::Instance(i) => i.payment.as_ref(),
+        _ => None,
+    };
+    payment.is_some_and(|p| p.payment_type == PaymentType::Superfluid)
+}
+
+/// Content an address holds here, newest first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Held {
+    /// The message.
+    pub item_hash: String,
+    /// Its cost.
+    pub cost: u64,
+    /// `processed` or `removing`.
+    pub status: String,
+    /// When a `removing` one is collected (unix seconds).
+    pub collect_at: Option<f64>,
+}
+
+/// What `address` holds here and pays for by holding (`paid` lists the
+/// item hashes streams pay for), newest first.
+pub fn holdings(
+    conn: &Connection,
+    costs: &Costs,
+    address: &str,
+    paid: &HashSet<String>,
+) -> Result<Vec<Held>, ChargeError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT item_hash, type, COALESCE(content, item_content), status, collect_at FROM messages \
+             WHERE address = ?1 AND status IN ('processed', 'removing') \
+             AND type IN ('STORE', 'PROGRAM', 'INSTANCE') ORDER BY time DESC, item_hash DESC",
+        )
+        .map_err(StoreError::from)?;
+    let rows = stmt
+        .query_map([address], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<f64>>(4)?,
+            ))
+        })
+        .map_err(StoreError::from)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(StoreError::from)?;
+    let file_size = |hash: &str| -> Option<u64> {
+        conn.query_row(
+            "SELECT size FROM files WHERE sha256 = ?1 OR cid_v0 = ?1 OR cid_v1 = ?1",
+            [hash],
+            |r| r.get::<_, i64>(0),
+        )
+        .ok()
+        .and_then(|s| u64::try_from(s).ok())
+    };
+    let mut out = Vec::new();
+    for (item_hash, kind, content, status, collect_at) in rows {
+        if paid.contains(&item_hash) {
+            continue;
+        }
+        let (Ok(kind), Some(content)) = (MessageType::from_str(&kind), content) else {
+            continue;
+        };
+        let Ok(content) = Content::parse(kind, &content) else {
+            continue;
+        };
+        if stream_declared(&content) {
+            continue;
+        }
+        let cost = cost(costs, &content, &file_size)?;
+        if cost > 0 {
+            out.push(Held {
+                item_hash,
+                cost,
+                status,
+                collect_at,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The sum of what `held` costs.
+fn total(held: &[Held]) -> Result<u64, ChargeError> {
+    held.iter()
+        .try_fold(0u64, |sum, h| sum.checked_add(h.cost))
+        .ok_or_else(|| overflow("what the address holds"))
+}
+
+/// What a round decides for one address: marks for its newest content
+/// until the rest fits in `balance`, lifted marks for the rest, and
+/// collection of marked content whose time has come.
+pub fn plan(
+    held: &[Held],
+    balance: u64,
+    now: f64,
+    grace: Duration,
+) -> Result<Vec<StatusChange>, ChargeError> {
+    let mut over = total(held)?.saturating_sub(balance);
+    let mut changes = Vec::new();
+    for h in held {
+        let must_go = over > 0;
+        over = over.saturating_sub(h.cost);
+        match (must_go, h.status.as_str(), h.collect_at) {
+            (true, "removing", Some(at)) if at <= now => changes.push(StatusChange::Collect {
+                item_hash: h.item_hash.clone(),
+            }),
+            (true, "removing", Some(_)) => {}
+            (true, _, _) => changes.push(StatusChange::Mark {
+                item_hash: h.item_hash.clone(),
+                collect_at: now + grace.as_secs_f64(),
+                reason: format!(
+                    "the owner's balance ({balance}) no longer covers what it holds; collected unless it recovers"
+                ),
+            }),
+            (false, "removing", _) => changes.push(StatusChange::Restore {
+                item_hash: h.item_hash.clone(),
+            }),
+            (false, _, _) => {}
+        }
+    }
+    Ok(changes)
+}
+
+/// The chain as charging sees it: balances and the streams that pay.
+#[derive(Clone)]
+pub struct Chain {
+    client: Arc<AetherClient>,
+}
+
+impl Chain {
+    /// Reads through `rpc_url` (no transaction is ever signed).
+    pub fn new(rpc_url: &str) -> Chain {
+        Chain {
+            client: Arc::new(AetherClient::new(rpc_url, solana_keypair::Keypair::new())),
+        }
+    }
+
+    /// Base units of the stake token `address` holds; an address that is
+    /// not a Solana key holds none.
+    pub async fn balance(&self, address: &str) -> Result<u64, ChargeError> {
+        let Ok(owner) = Pubkey::from_str(address) else {
+            return Ok(0);
+        };
+        let client = self.client.clone();
+        tokio::task::spawn_blocking(move || client.token_balance(&owner))
+            .await
+            .map_err(|e| ChargeError::Chain(e.to_string()))?
+            .map_err(|e| ChargeError::Chain(e.to_string()))
+    }
+
+    /// Item hashes (hex resources) of open streams that are not exhausted.
+    pub async fn paid_by_streams(&self) -> Result<HashSet<String>, ChargeError> {
+        let client = self.client.clone();
+        let streams = tokio::task::spawn_blocking(move || client.streams())
+            .await
+            .map_err(|e| ChargeError::Chain(e.to_string()))?
+            .map_err(|e| ChargeError::Chain(e.to_string()))?;
+        Ok(streams
+            .into_iter()
+            .filter(|(_, s)| !s.exhausted)
+            .map(|(_, s)| hex::encode(s.resource))
+            .collect())
+    }
+}
+
+/// A refusal: what the balance lacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shortfall {
+    /// The address charged.
+    pub address: String,
+    /// What it holds.
+    pub balance: u64,
+    /// What its content here already costs.
+    pub in_use: u64,
+    /// What this message costs.
+    pub cost: u64,
+    /// `in_use + cost - balance`.
+    pub short: u64,
+}
+
+impl std::fmt::Display for Shortfall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} holds {} base units of the stake token; its content here costs {} and this message {} more: short by {}",
+            self.address, self.balance, self.in_use, self.cost, self.short
+        )
+    }
+}
+
+/// Charging, as the API and the rounds use it.
+#[derive(Clone)]
+pub struct Charging {
+    /// Its settings.
+    pub config: ChargingConfig,
+    chain: Chain,
+}
+
+impl Charging {
+    /// Charging against the chain at `config.rpc_url`.
+    pub fn new(config: ChargingConfig) -> Charging {
+        let chain = Chain::new(&config.rpc_url);
+        Charging { config, chain }
+    }
+
+    /// `Some(shortfall)` when the balance of `content`'s address cannot
+    /// hold it on top of what the address holds here already.
+    pub async fn check(
+        &self,
+        readers: &Readers,
+        item_hash: &str,
+        content: &Content,
+    ) -> Result<Option<Shortfall>, ChargeError> {
+        let Some(address) = content.address().map(str::to_owned) else {
+            return Ok(None);
+        };
+        if !matches!(
+            content,
+            Content::Store(_) | Content::Program(_) | Content::Instance(_)
+        ) || stream_declared(content)
+        {
+            return Ok(None);
+        }
+        let costs = self.config.costs;
+        let (cost, held) = {
+            let (content, address) = (content.clone(), address.clone());
+            let paid = self.chain.paid_by_streams().await?;
+            if paid.contains(item_hash) {
+                return Ok(None);
+            }
+            readers
+                .with(move |conn| {
+                    let file_size = |hash: &str| -> Option<u64> {
+                        conn.query_row(
+                            "SELECT size FROM files WHERE sha256 = ?1 OR cid_v0 = ?1 OR cid_v1 = ?1",
+                            [hash],
+                            |r| r.get::<_, i64>(0),
+                        )
+                        .ok()
+                        .and_then(|s| u64::try_from(s).ok())
+                    };
+                    let cost = cost(&costs, &content, &file_size);
+                    let held = holdings(conn, &costs, &address, &paid);
+                    Ok((cost, held))
+                })
+                .await?
+        };
+        let cost = cost?;
+        if cost == 0 {
+            return Ok(None);
+        }
+        let in_use = total(&held?)?;
+        let needed = in_use
+            .checked_add(cost)
+            .ok_or_else(|| overflow("what the address would hold"))?;
+        let balance = self.chain.balance(&address).await?;
+        Ok((balance < needed).then(|| Shortfall {
+            address,
+            balance,
+            in_use,
+            cost,
+            short: needed - balance,
+        }))
+    }
+
+    /// One round over every address holding costed content: marks,
+    /// restores and collects. Returns the changes applied.
+    pub async fn round(
+        &self,
+        readers: &Readers,
+        writer: &Writer,
+        now: f64,
+    ) -> Result<Vec<StatusChange>, ChargeError> {
+        let paid = self.chain.paid_by_streams().await?;
+        let costs = self.config.costs;
+        let by_address: HashMap<String, Vec<Held>> = {
+            let paid = paid.clone();
+            readers
+                .with(move |conn| {
+                    let mut stmt = conn.prepare(
+                        "SELECT DISTINCT address FROM messages WHERE address IS NOT NULL \
+                         AND status IN ('processed', 'removing') AND type IN ('STORE', 'PROGRAM', 'INSTANCE')",
+                    )?;
+                    let addresses = stmt
+                        .query_map([], |r| r.get::<_, String>(0))?
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let mut out = HashMap::new();
+                    for address in addresses {
+                        match holdings(conn, &costs, &address, &paid) {
+                            Ok(held) => {
+                                out.insert(address, held);
+                            }
+                            Err(ChargeError::Store(e)) => return Err(e),
+                            Err(e) => tracing::warn!(%address, error = %e, "not charged"),
+                        }
+                    }
+                    Ok(out)
+                })
+                .await?
+        };
+        let mut changes = Vec::new();
+        for (address, held) in by_address {
+            if held.is_empty() {
+                continue;
+            }
+            let balance = self.chain.balance(&address).await?;
+            let planned = plan(&held, balance, now, self.config.grace)?;
+            if !planned.is_empty() {
+                tracing::info!(%address, balance, changes = planned.len(), "holdings over the balance changed");
+            }
+            changes.extend(planned);
+        }
+        // Content a stream now pays for is never left marked.
+        let marked_but_paid: Vec<String> = readers
+            .with(move |conn| {
+                let mut stmt =
+                    conn.prepare("SELECT item_hash FROM messages WHERE status = 'removing'")?;
+                let rows = stmt
+                    .query_map([], |r| r.get::<_, String>(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows.into_iter().filter(|h| paid.contains(h)).collect())
+            })
+            .await?;
+        changes.extend(
+            marked_but_paid
+                .into_iter()
+                .map(|item_hash| StatusChange::Restore { item_hash }),
+        );
+        if !changes.is_empty() {
+            writer
+                .statuses(changes.clone())
+                .await
+                .map_err(ChargeError::Writer)?;
+        }
+        Ok(changes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(hash: &str, cost: u64, status: &str, collect_at: Option<f64>) -> Held {
+        Held {
+            item_hash: hash.into(),
+            cost,
+            status: status.into(),
+            collect_at,
+        }
+    }
+
+    #[test]
+    fn the_newest_go_first_until_the_rest_fits_and_marks_lift_when_it_does() {
+        let grace = Duration::from_secs(10);
+        // Newest first: c, b, a; 30 in use.
+        let list = vec![
+            held("c", 10, "processed", None),
+            held("b", 10, "processed", None),
+            held("a", 10, "processed", None),
+        ];
+        assert!(plan(&list, 30, 100.0, grace).unwrap().is_empty());
+        let changes = plan(&list, 15, 100.0, grace).unwrap();
+        let marked: Vec<&str> = changes
+            .iter()
+            .map(|c| match c {
+                StatusChange::Mark {
+                    item_hash,
+                    collect_at,
+                    ..
+                } => {
+                    assert_eq!(*collect_at, 110.0);
+                    item_hash.as_str()
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(marked, ["c", "b"], "15 short: the two newest");
+        // Marked, grace not over, balance the same: nothing new.
+        let list = vec![
+            held("c", 10, "removing", Some(110.0)),
+            held("b", 10, "removing", Some(110.0)),
+            held("a", 10, "processed", None),
+        ];
+        assert!(plan(&list, 15, 105.0, grace).unwrap().is_empty());
+        // The balance recovered partly: b is lifted; later c is collected.
+        let changes = plan(&list, 20, 111.0, grace).unwrap();
+        assert_eq!(
+            changes,
+            vec![
+                StatusChange::Collect {
+                    item_hash: "c".into()
+                },
+                StatusChange::Restore {
+                    item_hash: "b".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn costs_count_mib_whole_and_refuse_overflow() {
+        use aether_sdk::message::{InstanceBuilder, MessageBuilder, StoreBuilder};
+        let costs = Costs {
+            per_mib_stored: 7,
+            per_vcpu: 100,
+            per_mib_memory: 2,
+        };
+        let account = aether_sdk::message::sign::SolanaAccount::from_bytes(
+            &solana_keypair::Keypair::new().to_bytes(),
+        )
+        .unwrap();
+        let store = MessageBuilder::new(&account)
+            .build(StoreBuilder::new("a".repeat(64)).unwrap())
+            .unwrap();
+        let content = store.message.content().unwrap();
+        assert_eq!(cost(&costs, &content, &|_| Some(MIB + 1)).unwrap(), 14);
+        assert_eq!(cost(&costs, &content, &|_| None).unwrap(), 0);
+        let instance = MessageBuilder::new(&account)
+            .build(
+                InstanceBuilder::new("b".repeat(64), 50)
+                    .vcpus(2)
+                    .memory_mib(128),
+            )
+            .unwrap();
+        let content = instance.message.content().unwrap();
+        assert_eq!(cost(&costs, &content, &|_| None).unwrap(), 200 + 256 + 350);
+        let huge = Costs {
+            per_mib_stored: u64::MAX,
+            ..costs
+        };
+        assert!(matches!(
+            cost(&huge, &content, &|_| None),
+            Err(ChargeError::Overflow(_))
+        ));
+    }
+}

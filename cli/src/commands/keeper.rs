@@ -466,6 +466,9 @@ pub struct ProvisionerArgs {
     /// Seconds between rounds [default: 10]
     #[arg(long, env = "AETHER_PROVISIONER_INTERVAL", value_name = "SECS")]
     pub interval: Option<u64>,
+    /// Join a stream only when a load balancer asks (POST /serve/<hash>)
+    #[arg(long, env = "AETHER_PROVISIONER_ON_DEMAND")]
+    pub on_demand: bool,
     #[command(flatten)]
     pub host: super::crn::HostArgs,
 }
@@ -495,6 +498,7 @@ impl ProvisionerArgs {
         if let Some(every) = interval(self.interval)? {
             config.interval = every;
         }
+        config.on_demand = self.on_demand;
         let api = std::net::SocketAddr::new(self.host.bind, self.api_port.unwrap_or(4034));
         Ok((config, api))
     }

@@ -22,6 +22,18 @@ pub struct LbCmd {
     /// Seconds a failed node is skipped
     #[arg(long, default_value_t = 10)]
     pub rest_seconds: u64,
+    /// Lowest score (0 to 10,000) of a node asked to start a program
+    #[arg(long, default_value_t = 0)]
+    pub min_score: u16,
+    /// Requests in flight per serving node past which one more node is asked
+    #[arg(long, default_value_t = 8)]
+    pub scale_inflight: usize,
+    /// Milliseconds of answer time (moving average) past which one more node is asked
+    #[arg(long, default_value_t = 5000)]
+    pub scale_latency_ms: u64,
+    /// Least seconds between two asks for one program
+    #[arg(long, default_value_t = 30)]
+    pub place_cooldown_seconds: u64,
 }
 
 impl LbCmd {
@@ -36,6 +48,15 @@ impl LbCmd {
         config.port = self.port;
         config.bind = self.bind;
         config.rest = std::time::Duration::from_secs(self.rest_seconds);
+        anyhow::ensure!(self.min_score <= 10_000, "--min-score is at most 10000");
+        anyhow::ensure!(
+            self.scale_inflight > 0,
+            "--scale-inflight must be at least 1"
+        );
+        config.min_score = self.min_score;
+        config.scale_inflight = self.scale_inflight;
+        config.scale_latency = std::time::Duration::from_millis(self.scale_latency_ms);
+        config.place_cooldown = std::time::Duration::from_secs(self.place_cooldown_seconds);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

@@ -10,6 +10,16 @@
 //! rests for a while and the request goes to the next one; answers are
 //! read whole before they are sent on, so a client never sees a partial
 //! answer. Any number of load balancers can run side by side.
+//!
+//! Placement: every provisioner announces itself (serving or not) with
+//! the URL of its API. When no node serves a program, the request waits
+//! while a random node of score at least `min_score` is asked to serve it
+//! (`POST <provisioner>/serve/<hash>`: it joins the program's stream if it
+//! pays enough and has a free slot) and then cold-starts it. When the
+//! requests in flight for a program pass `scale_inflight` per serving
+//! node, or its answers grow slower than `scale_latency`, or a node
+//! serving it fails, one more node is asked in the background, at most
+//! once per `place_cooldown`.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -51,11 +61,21 @@ pub struct Config {
     pub timeout: Duration,
     /// Largest request or answer body relayed.
     pub max_body: usize,
+    /// Lowest score of a node asked to start a program.
+    pub min_score: u16,
+    /// Requests in flight per serving node past which one more is asked.
+    pub scale_inflight: usize,
+    /// Answer time (moving average) past which one more node is asked.
+    pub scale_latency: Duration,
+    /// Least time between two asks for one program.
+    pub place_cooldown: Duration,
 }
 
 impl Config {
     /// Defaults: routes every 2 s, a failed node skipped for 10 s, 120 s
-    /// answers, 64 MiB bodies.
+    /// answers, 64 MiB bodies; any node may be asked to start a program;
+    /// one more node past 8 requests in flight per node or 5 s answers, at
+    /// most every 30 s.
     pub fn new(node_url: impl Into<String>, rpc_url: impl Into<String>) -> Config {
         Config {
             node_url: node_url.into(),
@@ -66,6 +86,10 @@ impl Config {
             rest: Duration::from_secs(10),
             timeout: Duration::from_secs(120),
             max_body: 64 * 1024 * 1024,
+            min_score: 0,
+            scale_inflight: 8,
+            scale_latency: Duration::from_secs(5),
+            place_cooldown: Duration::from_secs(30),
         }
     }
 }
@@ -98,9 +122,27 @@ pub struct Target {
     pub score: u16,
 }
 
+/// A node that announced itself, serving or not: one that may be asked
+/// to serve a program.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Standby {
+    /// Its registry record.
+    pub node: String,
+    /// Its vm-host URL.
+    pub endpoint: String,
+    /// Its provisioner's API.
+    pub provisioner: String,
+    /// Its score on chain.
+    pub score: u16,
+}
+
 /// Counters shown on `/metrics`.
 #[derive(Debug, Default)]
 pub struct Metrics {
+    /// Nodes that agreed to serve a program when asked.
+    pub placements: AtomicU64,
+    /// Asks no node agreed to.
+    pub placement_failures: AtomicU64,
     /// Route refreshes done, and failed.
     pub refreshes: AtomicU64,
     /// Refreshes that failed.
@@ -119,11 +161,31 @@ pub struct Metrics {
 struct Routes {
     programs: HashMap<String, Vec<Target>>,
     domains: HashMap<String, String>,
+    standby: Vec<Standby>,
 }
+
+/// A program's traffic through this load balancer.
+#[derive(Default)]
+struct Load {
+    inflight: Arc<AtomicUsize>,
+    /// Moving average of answer times, ms.
+    average_ms: Mutex<f64>,
+}
+
+/// How long a node that agreed to serve is routed to before its own
+/// announcement is read.
+const PLACED_FOR: Duration = Duration::from_secs(60);
 
 struct Shared {
     config: Config,
     routes: RwLock<Routes>,
+    /// Nodes that agreed to serve a program, until their announcement shows.
+    placed: Mutex<HashMap<String, Vec<(Target, Instant)>>>,
+    /// The last ask per program, and why it failed.
+    asked: Mutex<HashMap<String, (Instant, Option<String>)>>,
+    /// One synchronous ask at a time.
+    placing: tokio::sync::Mutex<()>,
+    load: Mutex<HashMap<String, Arc<Load>>>,
     inflight: Mutex<HashMap<String, Arc<AtomicUsize>>>,
     resting: Mutex<HashMap<String, Instant>>,
     /// Turns the order among equally good nodes, request after request.
@@ -163,6 +225,7 @@ impl Shared {
             .map_err(|e| LbError::Node(e.to_string()))?;
         let mut seen = std::collections::HashSet::new();
         let mut programs: HashMap<String, Vec<Target>> = HashMap::new();
+        let mut standby = Vec::new();
         for message in page.messages {
             let Ok(Content::Post(post)) = message.content() else {
                 continue;
@@ -184,6 +247,14 @@ impl Shared {
             if !seen.insert(record.clone()) {
                 continue;
             }
+            if let Some(provisioner) = body["provisioner"].as_str() {
+                standby.push(Standby {
+                    node: record.clone(),
+                    endpoint: endpoint.trim_end_matches('/').to_owned(),
+                    provisioner: provisioner.trim_end_matches('/').to_owned(),
+                    score: registered.score,
+                });
+            }
             for program in body["programs"].as_array().into_iter().flatten() {
                 if let Some(hash) = program.as_str() {
                     programs.entry(hash.to_owned()).or_default().push(Target {
@@ -199,13 +270,16 @@ impl Shared {
             .filter(|(_, b)| b.status == DomainStatus::Live)
             .map(|(_, b)| (b.domain, hex::encode(b.target)))
             .collect();
-        *self.routes.write().unwrap() = Routes { programs, domains };
+        *self.routes.write().unwrap() = Routes {
+            programs,
+            domains,
+            standby,
+        };
         Ok(())
     }
 
-    /// The nodes to try for `program`, best first: not resting, least
-    /// busy, then best scored.
-    fn candidates(&self, program: &str) -> Vec<Target> {
+    /// Every node serving `program`: announced, or placed a moment ago.
+    fn serving(&self, program: &str) -> Vec<Target> {
         let mut targets = self
             .routes
             .read()
@@ -214,6 +288,154 @@ impl Shared {
             .get(program)
             .cloned()
             .unwrap_or_default();
+        let mut placed = self.placed.lock().unwrap();
+        if let Some(list) = placed.get_mut(program) {
+            list.retain(|(_, at)| at.elapsed() < PLACED_FOR);
+            for (target, _) in list.iter() {
+                if !targets.iter().any(|t| t.node == target.node) {
+                    targets.push(target.clone());
+                }
+            }
+        }
+        targets
+    }
+
+    /// Asks nodes that do not serve `program`, in random order, to serve
+    /// it, until one agrees.
+    async fn place(&self, program: &str) -> Result<Target, String> {
+        let serving: Vec<String> = self.serving(program).into_iter().map(|t| t.node).collect();
+        let now = Instant::now();
+        let mut standby: Vec<Standby> = {
+            let resting = self.resting.lock().unwrap();
+            self.routes
+                .read()
+                .unwrap()
+                .standby
+                .iter()
+                .filter(|s| {
+                    !serving.contains(&s.node)
+                        && s.score >= self.config.min_score
+                        && resting.get(&s.endpoint).is_none_or(|until| *until <= now)
+                })
+                .cloned()
+                .collect()
+        };
+        if standby.is_empty() {
+            return Err("no other node offers to serve".into());
+        }
+        let turn = self.turn.fetch_add(1, Ordering::Relaxed) % standby.len();
+        standby.rotate_left(turn);
+        let mut why = Vec::new();
+        for node in standby.iter().take(3) {
+            let url = format!("{}/serve/{program}", node.provisioner);
+            let answer = self
+                .http
+                .post(&url)
+                .timeout(self.config.timeout)
+                .send()
+                .await;
+            match answer {
+                Ok(r) if r.status().is_success() => {
+                    let body: serde_json::Value = r.json().await.unwrap_or_default();
+                    let target = Target {
+                        node: node.node.clone(),
+                        endpoint: body["endpoint"]
+                            .as_str()
+                            .map_or(node.endpoint.clone(), |e| {
+                                e.trim_end_matches('/').to_owned()
+                            }),
+                        score: node.score,
+                    };
+                    self.placed
+                        .lock()
+                        .unwrap()
+                        .entry(program.to_owned())
+                        .or_default()
+                        .push((target.clone(), Instant::now()));
+                    self.metrics.placements.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(%program, node = %node.node, "a node agreed to serve");
+                    return Ok(target);
+                }
+                Ok(r) => {
+                    let status = r.status();
+                    let body: serde_json::Value = r.json().await.unwrap_or_default();
+                    why.push(format!(
+                        "{}: {} ({status})",
+                        node.node,
+                        body["error"].as_str().unwrap_or("refused")
+                    ));
+                }
+                Err(e) => why.push(format!("{}: {e}", node.node)),
+            }
+        }
+        self.metrics
+            .placement_failures
+            .fetch_add(1, Ordering::Relaxed);
+        Err(why.join("; "))
+    }
+
+    /// Asks one more node to serve `program`, in the background, unless
+    /// one was asked within the cooldown.
+    fn place_later(self: &Arc<Self>, program: &str, reason: &'static str) {
+        {
+            let mut asked = self.asked.lock().unwrap();
+            if asked
+                .get(program)
+                .is_some_and(|(at, _)| at.elapsed() < self.config.place_cooldown)
+            {
+                return;
+            }
+            asked.insert(program.to_owned(), (Instant::now(), None));
+        }
+        let (shared, program) = (self.clone(), program.to_owned());
+        tokio::spawn(async move {
+            tracing::info!(%program, reason, "asking one more node to serve");
+            if let Err(why) = shared.place(&program).await {
+                tracing::info!(%program, %why, "no other node will serve now");
+                shared
+                    .asked
+                    .lock()
+                    .unwrap()
+                    .insert(program, (Instant::now(), Some(why)));
+            }
+        });
+    }
+
+    /// A node for a program no node serves: one asked now (unless an ask
+    /// failed within the cooldown).
+    async fn place_now(&self, program: &str) -> Result<Vec<Target>, String> {
+        let _one = self.placing.lock().await;
+        let serving = self.candidates(program);
+        if !serving.is_empty() {
+            return Ok(serving);
+        }
+        if let Some((at, Some(why))) = self.asked.lock().unwrap().get(program) {
+            if at.elapsed() < self.config.place_cooldown {
+                return Err(why.clone());
+            }
+        }
+        let placed = self.place(program).await;
+        let failure = placed.as_ref().err().cloned();
+        self.asked
+            .lock()
+            .unwrap()
+            .insert(program.to_owned(), (Instant::now(), failure));
+        placed.map(|t| vec![t])
+    }
+
+    fn load_of(&self, program: &str) -> Arc<Load> {
+        self.load
+            .lock()
+            .unwrap()
+            .entry(program.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// The nodes to try for `program`, best first: not resting, least
+    /// busy, then best scored.
+    fn candidates(&self, program: &str) -> Vec<Target> {
+        let mut targets = self.serving(program);
         let now = Instant::now();
         let resting = self.resting.lock().unwrap();
         targets.retain(|t| resting.get(&t.endpoint).is_none_or(|until| *until <= now));
@@ -295,14 +517,26 @@ async fn relay(State(shared): State<Arc<Shared>>, request: Request) -> Response 
         .query()
         .map(|q| format!("?{q}"))
         .unwrap_or_default();
-    let candidates = shared.candidates(&hash);
+    let mut candidates = shared.candidates(&hash);
     if candidates.is_empty() {
-        shared.metrics.unserved.fetch_add(1, Ordering::Relaxed);
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("no node serves {hash} now"),
-        );
+        candidates = match shared.place_now(&hash).await {
+            Ok(list) => list,
+            Err(why) => {
+                shared.metrics.unserved.fetch_add(1, Ordering::Relaxed);
+                return error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("no node serves {hash} now, and none would start it: {why}"),
+                );
+            }
+        };
     }
+    let load = shared.load_of(&hash);
+    let inflight = load.inflight.fetch_add(1, Ordering::SeqCst) + 1;
+    let _done = DecrementOnDrop(load.inflight.clone());
+    if inflight > candidates.len() * shared.config.scale_inflight.max(1) {
+        shared.place_later(&hash, "requests are queueing");
+    }
+    let started = Instant::now();
     let mut failures = Vec::new();
     for target in candidates {
         let url = format!("{}/vm/{hash}/{within}{query}", target.endpoint);
@@ -313,6 +547,19 @@ async fn relay(State(shared): State<Arc<Shared>>, request: Request) -> Response 
         match answer {
             Ok(response) => {
                 shared.metrics.relayed.fetch_add(1, Ordering::Relaxed);
+                let ms = started.elapsed().as_secs_f64() * 1000.0;
+                let average = {
+                    let mut average = load.average_ms.lock().unwrap();
+                    *average = if *average == 0.0 {
+                        ms
+                    } else {
+                        *average * 0.8 + ms * 0.2
+                    };
+                    *average
+                };
+                if average > shared.config.scale_latency.as_secs_f64() * 1000.0 {
+                    shared.place_later(&hash, "answers are slow");
+                }
                 return response;
             }
             Err(why) => {
@@ -324,6 +571,8 @@ async fn relay(State(shared): State<Arc<Shared>>, request: Request) -> Response 
                     .unwrap()
                     .insert(target.endpoint.clone(), Instant::now() + shared.config.rest);
                 failures.push(format!("{}: {why}", target.endpoint));
+                // Fewer nodes serve it now: a free slot may take another.
+                shared.place_later(&hash, "a node serving it failed");
             }
         }
     }
@@ -332,6 +581,15 @@ async fn relay(State(shared): State<Arc<Shared>>, request: Request) -> Response 
         StatusCode::BAD_GATEWAY,
         format!("every node serving {hash} failed: {}", failures.join("; ")),
     )
+}
+
+/// Lowers a counter when a request ends, however it ends.
+struct DecrementOnDrop(Arc<AtomicUsize>);
+
+impl Drop for DecrementOnDrop {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// One whole answer from one node, or why not.
@@ -392,6 +650,12 @@ async fn metrics_text(State(shared): State<Arc<Shared>>) -> String {
         ("aether_lb_retries_total", "counter", &m.retries),
         ("aether_lb_unserved_total", "counter", &m.unserved),
         ("aether_lb_forged_announcements_total", "counter", &m.forged),
+        ("aether_lb_placements_total", "counter", &m.placements),
+        (
+            "aether_lb_placement_failures_total",
+            "counter",
+            &m.placement_failures,
+        ),
     ])
 }
 
@@ -411,6 +675,10 @@ impl LoadBalancer {
                 .expect("a plain HTTP client builds"),
             config,
             routes: RwLock::default(),
+            placed: Mutex::default(),
+            asked: Mutex::default(),
+            placing: tokio::sync::Mutex::new(()),
+            load: Mutex::default(),
             inflight: Mutex::default(),
             resting: Mutex::default(),
             turn: AtomicUsize::new(0),
@@ -453,14 +721,12 @@ impl LoadBalancer {
 
     /// The nodes serving `program` now.
     pub fn targets(&self, program: &str) -> Vec<Target> {
-        self.shared
-            .routes
-            .read()
-            .unwrap()
-            .programs
-            .get(program)
-            .cloned()
-            .unwrap_or_default()
+        self.shared.serving(program)
+    }
+
+    /// The nodes that may be asked to serve a program.
+    pub fn standby(&self) -> Vec<Standby> {
+        self.shared.routes.read().unwrap().standby.clone()
     }
 
     /// Stops serving.

@@ -17,6 +17,13 @@
 //! moment it is provisioned, requests or not, from its own root file
 //! system (see [`spec`]).
 //!
+//! A load balancer may ask for a program with `POST /serve/<item hash>`
+//! (a cold start, more capacity, or a replacement for a node that died):
+//! the provisioner then runs a round at once and joins that program's
+//! stream if it is worth joining and there is room, even when it runs
+//! `on_demand` (joining nothing unasked). It announces its own URL, so
+//! load balancers know whom to ask.
+//!
 //! Layout: `spec.rs` maps a PROGRAM or INSTANCE to what vm-host runs; this file the
 //! loop and the HTTP API (`/metrics`, `/serving`).
 
@@ -64,6 +71,9 @@ pub struct Config {
     pub work_dir: PathBuf,
     /// Channel of the announcements.
     pub channel: String,
+    /// Join streams only when a load balancer asks (`POST /serve/<hash>`),
+    /// not on every round that finds one worth joining.
+    pub on_demand: bool,
 }
 
 impl Config {
@@ -85,6 +95,7 @@ impl Config {
             interval: Duration::from_secs(10),
             work_dir,
             channel: "aether-serving".into(),
+            on_demand: false,
         }
     }
 }
@@ -169,6 +180,14 @@ struct Worker {
     serving: Arc<Mutex<BTreeMap<String, Served>>>,
     announced: Mutex<Option<Vec<String>>>,
     metrics: Arc<Metrics>,
+    /// This provisioner's API, named in announcements.
+    api_url: String,
+    /// Programs a load balancer asked for, until the next round tries them.
+    asked: Mutex<std::collections::BTreeSet<String>>,
+    /// Why each program was not served in the last round.
+    refusals: Mutex<BTreeMap<String, String>>,
+    /// One round at a time (the loop's, or one a request started).
+    round_lock: tokio::sync::Mutex<()>,
 }
 
 /// Blocking work with this crate's error type (so call sites need no
@@ -208,6 +227,24 @@ impl Worker {
     }
 
     async fn round(&self) -> Result<(), ProvisionerError> {
+        let _one = self.round_lock.lock().await;
+        let asked = std::mem::take(&mut *self.asked.lock().unwrap());
+        let mut refusals = BTreeMap::new();
+        let result = self.round_inner(&asked, &mut refusals).await;
+        for hash in &asked {
+            if !refusals.contains_key(hash) && !self.serving.lock().unwrap().contains_key(hash) {
+                refusals.insert(hash.clone(), "no open stream pays for it here".into());
+            }
+        }
+        *self.refusals.lock().unwrap() = refusals;
+        result
+    }
+
+    async fn round_inner(
+        &self,
+        asked: &std::collections::BTreeSet<String>,
+        refusals: &mut BTreeMap<String, String>,
+    ) -> Result<(), ProvisionerError> {
         let client = self.client.clone();
         let identity = self.config.identity;
         let (record, streams) = blocking(move || {
@@ -237,6 +274,7 @@ impl Worker {
         let mut used = (0u64, 0u64);
         for (hash, (key, stream)) in &paying {
             if stream.exhausted {
+                refusals.insert(hash.clone(), "its stream is exhausted".into());
                 continue;
             }
             let message = &programs[hash];
@@ -245,6 +283,7 @@ impl Worker {
                 status,
                 Ok(MessageStatus::Forgotten | MessageStatus::Removed | MessageStatus::Removing)
             ) {
+                refusals.insert(hash.clone(), "it was forgotten".into());
                 continue;
             }
             let content = match spec::content(&self.node, message).await {
@@ -259,6 +298,7 @@ impl Worker {
                 Some(Ok(w)) => w,
                 Some(Err(e)) => {
                     tracing::warn!(program = %hash, error = %e, "cannot serve");
+                    refusals.insert(hash.clone(), e.to_string());
                     continue;
                 }
             };
@@ -266,7 +306,22 @@ impl Worker {
             let fits = used.0 + u64::from(wanted.vcpus) <= u64::from(record.capacity.vcpus)
                 && used.1 + u64::from(wanted.memory_mib) <= u64::from(record.capacity.memory_mib);
             if !mine {
-                if !fits || !self.worth_joining(stream, &record) {
+                if self.config.on_demand && !asked.contains(hash) {
+                    refusals.insert(hash.clone(), "not asked (on demand)".into());
+                    continue;
+                }
+                if !fits {
+                    refusals.insert(
+                        hash.clone(),
+                        "this node has no vCPUs or memory left for it".into(),
+                    );
+                    continue;
+                }
+                if !self.worth_joining(stream, &record) {
+                    refusals.insert(
+                        hash.clone(),
+                        "its stream has no free slot, or pays less than this node's price".into(),
+                    );
                     continue;
                 }
                 let client = self.client.clone();
@@ -279,6 +334,7 @@ impl Worker {
                     Err(e) => {
                         // Another provider may have taken the last slot.
                         tracing::warn!(program = %hash, error = %e, "could not join");
+                        refusals.insert(hash.clone(), format!("joining its stream failed: {e}"));
                         continue;
                     }
                 }
@@ -426,6 +482,7 @@ impl Worker {
             "node": self.record.to_string(),
             "identity": self.config.identity.to_string(),
             "endpoint": self.host_url().await,
+            "provisioner": self.api_url,
             "programs": programs,
         });
         let built = MessageBuilder::new(&self.account)
@@ -448,6 +505,25 @@ impl Worker {
         }
     }
 
+    /// Serves `hash` now if this node can: a round that may join its
+    /// stream; vm-host's URL, or why not.
+    async fn serve_now(&self, hash: &str) -> Result<String, String> {
+        if !self.serving.lock().unwrap().contains_key(hash) {
+            self.asked.lock().unwrap().insert(hash.to_owned());
+            self.round().await.map_err(|e| e.to_string())?;
+        }
+        if self.serving.lock().unwrap().contains_key(hash) {
+            return Ok(self.host_url().await);
+        }
+        Err(self
+            .refusals
+            .lock()
+            .unwrap()
+            .get(hash)
+            .cloned()
+            .unwrap_or_else(|| "not served here".into()))
+    }
+
     async fn host_url(&self) -> String {
         self.host
             .lock()
@@ -466,6 +542,36 @@ fn short(id: &str) -> &str {
 struct ApiState {
     serving: Arc<Mutex<BTreeMap<String, Served>>>,
     metrics: Arc<Metrics>,
+    worker: Arc<std::sync::OnceLock<Arc<Worker>>>,
+}
+
+/// `POST /serve/<hash>`: a load balancer asks this node to serve a program.
+async fn serve(
+    State(state): State<ApiState>,
+    axum::extract::Path(hash): axum::extract::Path<String>,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let answer = |status: StatusCode, body: serde_json::Value| (status, Json(body)).into_response();
+    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return answer(
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({"error": "a program is named by its 64-hex-digit item hash"}),
+        );
+    }
+    let Some(worker) = state.worker.get().cloned() else {
+        return answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({"error": "starting"}),
+        );
+    };
+    match worker.serve_now(&hash.to_ascii_lowercase()).await {
+        Ok(endpoint) => answer(
+            StatusCode::OK,
+            serde_json::json!({"program": hash, "endpoint": endpoint}),
+        ),
+        Err(why) => answer(StatusCode::CONFLICT, serde_json::json!({"error": why})),
+    }
 }
 
 async fn serving_list(State(state): State<ApiState>) -> Json<Vec<Served>> {
@@ -509,12 +615,15 @@ impl Provisioner {
         let host = Arc::new(tokio::sync::Mutex::new(Some(host)));
         let metrics = Arc::new(Metrics::default());
         let serving = Arc::new(Mutex::new(BTreeMap::new()));
+        let slot = Arc::new(std::sync::OnceLock::new());
         let app = Router::new()
             .route("/metrics", get(metrics_text))
             .route("/serving", get(serving_list))
+            .route("/serve/{hash}", axum::routing::post(serve))
             .with_state(ApiState {
                 serving: serving.clone(),
                 metrics: metrics.clone(),
+                worker: slot.clone(),
             });
         let mut daemon = aether_keeper::Daemon::serve(api, app)
             .await
@@ -523,7 +632,11 @@ impl Provisioner {
         let stopped = daemon.stopped();
         let interval = config.interval;
         let kept = config.clone();
-        let worker = Worker {
+        let worker = Arc::new(Worker {
+            api_url: daemon.url(),
+            asked: Mutex::default(),
+            refusals: Mutex::default(),
+            round_lock: tokio::sync::Mutex::new(()),
             client: Arc::new(AetherClient::new(&config.rpc_url, keypair)),
             account,
             node: NodeClient::new(config.node_url.clone()),
@@ -533,7 +646,8 @@ impl Provisioner {
             announced: Mutex::new(None),
             metrics: metrics.clone(),
             config,
-        };
+        });
+        let _ = slot.set(worker.clone());
         daemon.spawn(async move {
             aether_keeper::rounds(
                 "provisioner",

@@ -2,7 +2,7 @@
 //! `aether up` runs. In one process, in this order:
 //!
 //! 1. keypairs under `<data-dir>/keys` (made once): the wallet of the dApp
-//!    developer, the core operator, the resource node's owner and its
+//!    developer, the core operator, and each resource node's owner and
 //!    identity;
 //! 2. the localnet, bootstrapped, its ledger in `<data-dir>/localnet`,
 //!    funding those keys and any others asked for;
@@ -13,8 +13,9 @@
 //!    authority and charging what senders hold (see `aether_node::charging`);
 //! 5. the guest runtime (built once from the Debian kernel package, busybox
 //!    and the static guest agent, under `<data-dir>/runtimes`);
-//! 6. the resource node: its provisioner and vm-host (`<data-dir>/crn`),
-//!    and its registry record;
+//! 6. the resource nodes (one unless asked for more): each its provisioner
+//!    and vm-host (`<data-dir>/crn`, then `crn-2`…), and its registry
+//!    record;
 //! 7. the indexer, settler, checker and, given a resolver, the dns keeper,
 //!    run for the core operator (`<data-dir>/keepers`);
 //! 8. the load balancer.
@@ -138,6 +139,9 @@ pub struct Config {
     pub costs: Option<aether_node::charging::Costs>,
     /// How long content over its owner's balance waits to be collected.
     pub collect_grace: Duration,
+    /// Resource nodes to run (each with its own vm-host); the n-th (from
+    /// 0) takes the vm-host, HTTPS and provisioner ports plus n.
+    pub resource_nodes: usize,
 }
 
 impl Config {
@@ -167,6 +171,7 @@ impl Config {
             idle_timeout: Duration::from_secs(60),
             costs: Some(aether_node::charging::Costs::default()),
             collect_grace: Duration::from_secs(3600),
+            resource_nodes: 1,
         }
     }
 }
@@ -210,12 +215,22 @@ pub struct Keys {
     pub wallet: PathBuf,
     /// The core node operator: staked, registered, runs the keepers.
     pub core_operator: PathBuf,
-    /// Owns the resource node.
-    pub resource_owner: PathBuf,
-    /// The resource node's identity.
-    pub resource_identity: PathBuf,
+    /// Own the resource nodes, one each.
+    pub resource_owners: Vec<PathBuf>,
+    /// The resource nodes' identities.
+    pub resource_identities: Vec<PathBuf>,
     /// The localnet's bootstrap authority (mint and configs).
     pub authority: PathBuf,
+}
+
+/// "" for the first resource node, "-2", "-3"… for the others (so that a
+/// one-node cluster's files keep their plain names).
+fn suffix(i: usize) -> String {
+    if i == 0 {
+        String::new()
+    } else {
+        format!("-{}", i + 1)
+    }
 }
 
 /// A keypair file: read when it exists, otherwise made (mode 0600).
@@ -234,7 +249,7 @@ fn keypair_file(path: &Path) -> Result<Keypair, ClusterError> {
 pub struct Cluster {
     localnet: Option<Localnet>,
     node: aether_node::Node,
-    provisioner: aether_provisioner::Provisioner,
+    provisioners: Vec<aether_provisioner::Provisioner>,
     indexer: aether_indexer::Indexer,
     settler: aether_settler::Settler,
     checker: aether_checker::Checker,
@@ -243,7 +258,7 @@ pub struct Cluster {
     keys: Keys,
     rpc_url: String,
     data_dir: PathBuf,
-    resource_record: Pubkey,
+    resource_records: Vec<Pubkey>,
     costs: Option<aether_node::charging::Costs>,
 }
 
@@ -293,14 +308,22 @@ impl Cluster {
         let keys = Keys {
             wallet: key_dir.join("wallet.json"),
             core_operator: key_dir.join("core-operator.json"),
-            resource_owner: key_dir.join("resource-owner.json"),
-            resource_identity: key_dir.join("resource-identity.json"),
+            resource_owners: (0..config.resource_nodes.max(1))
+                .map(|i| key_dir.join(format!("resource-owner{}.json", suffix(i))))
+                .collect(),
+            resource_identities: (0..config.resource_nodes.max(1))
+                .map(|i| key_dir.join(format!("resource-identity{}.json", suffix(i))))
+                .collect(),
             authority: ledger.join("authority.json"),
         };
         let wallet = keypair_file(&keys.wallet)?;
         let operator = keypair_file(&keys.core_operator)?;
-        let owner = keypair_file(&keys.resource_owner)?;
-        let identity = keypair_file(&keys.resource_identity)?;
+        let resources = keys
+            .resource_owners
+            .iter()
+            .zip(&keys.resource_identities)
+            .map(|(owner, identity)| Ok((keypair_file(owner)?, keypair_file(identity)?)))
+            .collect::<Result<Vec<_>, ClusterError>>()?;
 
         progress("starting the localnet");
         let rpc_port = match config.ports.rpc {
@@ -310,7 +333,8 @@ impl Cluster {
             })?,
             port => port,
         };
-        let mut fund = vec![wallet.pubkey(), operator.pubkey(), owner.pubkey()];
+        let mut fund = vec![wallet.pubkey(), operator.pubkey()];
+        fund.extend(resources.iter().map(|(owner, _)| owner.pubkey()));
         fund.extend(config.fund.iter().copied());
         let chain_config = aether_localnet::Config {
             bind: config.bind,
@@ -359,13 +383,7 @@ impl Cluster {
             }
         };
         let parts = Self::start_parts(
-            &config,
-            &data,
-            &rpc_url,
-            client,
-            &keys,
-            (&owner, &identity),
-            progress,
+            &config, &data, &rpc_url, client, &keys, &resources, progress,
         )
         .await;
         match parts {
@@ -386,7 +404,7 @@ impl Cluster {
         rpc_url: &str,
         operator: Arc<AetherClient>,
         keys: &Keys,
-        (owner, identity): (&Keypair, &Keypair),
+        resources: &[(Keypair, Keypair)],
         progress: &(dyn Fn(&str) + Sync),
     ) -> Result<Cluster, ClusterError> {
         progress("starting the core node");
@@ -432,57 +450,74 @@ impl Cluster {
         let mut started = Started::default();
         let result = async {
             let runtime_dir = prepare_runtime(&config.runtime, data, progress).await?;
-            progress("starting the resource node (provisioner and vm-host)");
-            let mut host = aether_vm_host::Config::new(data.join("crn"), runtime_dir);
-            host.bind = config.bind;
-            host.port = config.ports.vm_host;
-            host.backend = config.backend;
-            host.https_port = config.ports.https;
-            host.acme = config.acme.clone();
-            host.limits.idle_timeout = config.idle_timeout;
-            let mut provisioner_config = aether_provisioner::Config::new(
-                node_url.clone(),
-                rpc_url,
-                keys.resource_owner.clone(),
-                identity.pubkey(),
-                host,
-            );
-            provisioner_config.interval = config.interval;
-            // Registered before its provisioner starts when its address is
-            // known, so that the provisioner's first round finds it.
-            let register = |endpoint: String| {
-                let owner_client = AetherClient::new(rpc_url, owner.insecure_clone());
-                let id = identity.insecure_clone();
-                blocking(move || {
-                    chain::ensure_resource_record(
-                        &owner_client,
-                        &id,
-                        core_record,
-                        &endpoint,
-                        capacity(),
-                    )
-                })
-            };
-            let mut resource_record = None;
-            if config.ports.vm_host != 0 {
-                let endpoint = format!(
-                    "http://{}",
-                    SocketAddr::new(config.bind, config.ports.vm_host)
+            let mut resource_records = Vec::new();
+            for (i, (owner, identity)) in resources.iter().enumerate() {
+                progress(&format!(
+                    "starting resource node {} of {} (provisioner and vm-host)",
+                    i + 1,
+                    resources.len()
+                ));
+                let plus = |port: u16| {
+                    if port == 0 {
+                        0
+                    } else {
+                        port.saturating_add(i as u16)
+                    }
+                };
+                let mut host = aether_vm_host::Config::new(
+                    data.join(format!("crn{}", suffix(i))),
+                    runtime_dir.clone(),
                 );
-                resource_record = Some(register(endpoint).await?);
+                host.bind = config.bind;
+                host.port = plus(config.ports.vm_host);
+                host.backend = config.backend;
+                host.https_port = config.ports.https.map(plus);
+                host.acme = config.acme.clone();
+                host.limits.idle_timeout = config.idle_timeout;
+                let mut provisioner_config = aether_provisioner::Config::new(
+                    node_url.clone(),
+                    rpc_url,
+                    keys.resource_owners[i].clone(),
+                    identity.pubkey(),
+                    host,
+                );
+                provisioner_config.interval = config.interval;
+                // Registered before its provisioner starts when its address
+                // is known, so that the provisioner's first round finds it.
+                let register = |endpoint: String| {
+                    let owner_client = AetherClient::new(rpc_url, owner.insecure_clone());
+                    let id = identity.insecure_clone();
+                    blocking(move || {
+                        chain::ensure_resource_record(
+                            &owner_client,
+                            &id,
+                            core_record,
+                            &endpoint,
+                            capacity(),
+                        )
+                    })
+                };
+                let mut record = None;
+                if config.ports.vm_host != 0 {
+                    let endpoint = format!(
+                        "http://{}",
+                        SocketAddr::new(config.bind, plus(config.ports.vm_host))
+                    );
+                    record = Some(register(endpoint).await?);
+                }
+                let provisioner = aether_provisioner::Provisioner::start(
+                    provisioner_config,
+                    SocketAddr::new(config.bind, plus(config.ports.provisioner)),
+                )
+                .await
+                .map_err(part("a provisioner"))?;
+                let host_url = provisioner.host_url();
+                started.provisioners.push(provisioner);
+                resource_records.push(match record {
+                    Some(record) => record,
+                    None => register(host_url).await?,
+                });
             }
-            let provisioner = aether_provisioner::Provisioner::start(
-                provisioner_config,
-                SocketAddr::new(config.bind, config.ports.provisioner),
-            )
-            .await
-            .map_err(part("the provisioner"))?;
-            let host_url = provisioner.host_url();
-            started.provisioner = Some(provisioner);
-            let resource_record = match resource_record {
-                Some(record) => record,
-                None => register(host_url).await?,
-            };
 
             progress("starting the indexer, settler, checker and dns keeper");
             let keepers = dir(data.join("keepers"))?;
@@ -544,17 +579,18 @@ impl Cluster {
             let mut lb = aether_lb::Config::new(node_url.clone(), rpc_url);
             lb.bind = config.bind;
             lb.port = config.ports.lb;
+            lb.refresh = config.interval.min(lb.refresh);
             let lb = aether_lb::LoadBalancer::start(lb)
                 .await
                 .map_err(part("the load balancer"))?;
-            Ok::<_, ClusterError>((lb, resource_record))
+            Ok::<_, ClusterError>((lb, resource_records))
         }
         .await;
         match result {
-            Ok((lb, resource_record)) => Ok(Cluster {
+            Ok((lb, resource_records)) => Ok(Cluster {
                 localnet: None,
                 node,
-                provisioner: started.provisioner.expect("started"),
+                provisioners: std::mem::take(&mut started.provisioners),
                 indexer: started.indexer.expect("started"),
                 settler: started.settler.expect("started"),
                 checker: started.checker.expect("started"),
@@ -563,7 +599,7 @@ impl Cluster {
                 keys: keys.clone(),
                 rpc_url: rpc_url.to_owned(),
                 data_dir: data.to_path_buf(),
-                resource_record,
+                resource_records,
                 costs: config.costs,
             }),
             Err(e) => {
@@ -589,14 +625,14 @@ impl Cluster {
         self.lb.url()
     }
 
-    /// The resource node's vm-host.
+    /// The first resource node's vm-host.
     pub fn vm_host_url(&self) -> String {
-        self.provisioner.host_url()
+        self.provisioners[0].host_url()
     }
 
-    /// vm-host's HTTPS listener, when it has one.
+    /// The first vm-host's HTTPS listener, when it has one.
     pub async fn https_addr(&self) -> Option<SocketAddr> {
-        self.provisioner.https_addr().await
+        self.provisioners[0].https_addr().await
     }
 
     /// The indexer.
@@ -609,14 +645,14 @@ impl Cluster {
         &self.keys
     }
 
-    /// The resource node's registry record.
-    pub fn resource_record(&self) -> Pubkey {
-        self.resource_record
+    /// The resource nodes' registry records.
+    pub fn resource_records(&self) -> &[Pubkey] {
+        &self.resource_records
     }
 
-    /// The provisioner (what the resource node serves).
-    pub fn provisioner(&self) -> &aether_provisioner::Provisioner {
-        &self.provisioner
+    /// The resource nodes' provisioners (what each serves, its vm-host).
+    pub fn provisioners(&self) -> &[aether_provisioner::Provisioner] {
+        &self.provisioners
     }
 
     /// The localnet (its clock can be moved, in tests and demos).
@@ -634,11 +670,11 @@ impl Cluster {
             ),
             format!("core node     {}", self.node.url()),
             format!("load balancer {}", self.lb.url()),
-            format!(
-                "resource node {} (provisioner {})",
-                self.provisioner.host_url(),
-                self.provisioner.url()
-            ),
+            self.provisioners
+                .iter()
+                .map(|p| format!("resource node {} (provisioner {})", p.host_url(), p.url()))
+                .collect::<Vec<_>>()
+                .join("\n"),
             format!("indexer       {}", self.indexer.url()),
             format!("settler       {}", self.settler.url()),
             format!("checker       {}", self.checker.url()),
@@ -656,14 +692,19 @@ impl Cluster {
                 "  core operator                 {}",
                 self.keys.core_operator.display()
             ),
-            format!(
-                "  resource node owner           {}",
-                self.keys.resource_owner.display()
-            ),
-            format!(
-                "  resource node identity        {}",
-                self.keys.resource_identity.display()
-            ),
+            self.keys
+                .resource_owners
+                .iter()
+                .zip(&self.keys.resource_identities)
+                .map(|(owner, identity)| {
+                    format!(
+                        "  resource node owner           {}\n  resource node identity        {}",
+                        owner.display(),
+                        identity.display()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
             format!(
                 "  bootstrap authority           {}",
                 self.keys.authority.display()
@@ -690,7 +731,9 @@ impl Cluster {
         self.checker.stop().await;
         self.settler.stop().await;
         self.indexer.stop().await;
-        self.provisioner.stop().await;
+        for provisioner in self.provisioners.drain(..) {
+            provisioner.stop().await;
+        }
         self.node.stop().await;
         stop_localnet(self.localnet.take()).await;
     }
@@ -699,7 +742,7 @@ impl Cluster {
 /// Parts started so far, stopped together when a later one fails.
 #[derive(Default)]
 struct Started {
-    provisioner: Option<aether_provisioner::Provisioner>,
+    provisioners: Vec<aether_provisioner::Provisioner>,
     indexer: Option<aether_indexer::Indexer>,
     settler: Option<aether_settler::Settler>,
     checker: Option<aether_checker::Checker>,
@@ -720,7 +763,7 @@ impl Started {
         if let Some(indexer) = self.indexer {
             indexer.stop().await;
         }
-        if let Some(provisioner) = self.provisioner {
+        for provisioner in self.provisioners {
             provisioner.stop().await;
         }
     }

@@ -63,7 +63,7 @@ async fn up_starts_a_whole_cluster_that_serves_a_paid_program_and_restarts_as_it
     for key in [
         &keys.wallet,
         &keys.core_operator,
-        &keys.resource_owner,
+        &keys.resource_owners[0],
         &keys.authority,
     ] {
         assert!(summary.contains(&key.display().to_string()));
@@ -74,7 +74,7 @@ async fn up_starts_a_whole_cluster_that_serves_a_paid_program_and_restarts_as_it
     let wallet = solana_keypair::read_keypair_file(&keys.wallet).unwrap();
     let operator = solana_keypair::read_keypair_file(&keys.core_operator).unwrap();
     let chain = AetherClient::new(cluster.rpc_url(), wallet.insecure_clone());
-    let (record, rpc) = (cluster.resource_record(), cluster.rpc_url().to_string());
+    let (record, rpc) = (cluster.resource_records()[0], cluster.rpc_url().to_string());
     {
         let chain = AetherClient::new(&rpc, wallet.insecure_clone());
         let operator = solana_signer::Signer::pubkey(&operator);
@@ -143,7 +143,7 @@ async fn up_starts_a_whole_cluster_that_serves_a_paid_program_and_restarts_as_it
     let cluster = Cluster::start(config(dir.path(), runtime.clone()), &|_| {})
         .await
         .expect("the cluster starts again");
-    assert_eq!(cluster.resource_record(), record);
+    assert_eq!(cluster.resource_records(), [record]);
     let through_lb = format!("{}/vm/{program}/", cluster.lb_url());
     let answer = wait_until("the program again", Duration::from_secs(180), || async {
         get(&through_lb).await.filter(|(status, _)| *status == 200)

@@ -72,6 +72,10 @@ pub struct UpCmd {
     /// Seconds between keeper rounds (provisioner, settler, dns)
     #[arg(long, default_value_t = 5)]
     pub interval: u64,
+    /// Resource nodes to run, each with its own vm-host (the n-th, from 0,
+    /// on the crn, HTTPS and provisioner ports plus n)
+    #[arg(long, default_value_t = 1)]
+    pub resource_nodes: usize,
     /// The core node charges nothing (no paying by holding)
     #[arg(long)]
     pub free: bool,
@@ -111,6 +115,11 @@ impl UpCmd {
             config.costs = None;
         }
         config.collect_grace = Duration::from_secs(self.collect_grace);
+        anyhow::ensure!(
+            (1..=8).contains(&self.resource_nodes),
+            "--resource-nodes is 1 to 8"
+        );
+        config.resource_nodes = self.resource_nodes;
         config.runtime = match &self.runtime {
             Some(dir) => RuntimeSource::Dir(dir.clone()),
             None => RuntimeSource::Build {

@@ -428,7 +428,14 @@ impl Worker {
                 env: wanted.env.clone(),
                 scratch_mib: wanted.scratch_mib,
                 persistent_mib: wanted.persistent_mib,
-                grants: Vec::new(),
+                grants: match (wanted.node_api, self.node_addr()) {
+                    (true, Some(node)) => vec![format!("{}={node}", spec::NODE_API_GUEST)],
+                    (true, None) => {
+                        tracing::warn!(node = %self.config.node_url, "the core node's address does not resolve: no API access");
+                        Vec::new()
+                    }
+                    (false, _) => Vec::new(),
+                },
                 rootfs_mib: wanted.rootfs_mib,
             };
             std::fs::create_dir_all(&self.config.work_dir)
@@ -464,6 +471,20 @@ impl Worker {
             .serving
             .store(self.serving.lock().unwrap().len() as u64, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// The core node's socket address, for VMs granted its API.
+    fn node_addr(&self) -> Option<SocketAddr> {
+        use std::net::ToSocketAddrs;
+        let url = self.config.node_url.trim_end_matches('/');
+        let authority = url.split_once("://").map_or(url, |(_, rest)| rest);
+        let authority = authority.split('/').next().unwrap_or(authority);
+        let with_port = if authority.contains(':') {
+            authority.to_owned()
+        } else {
+            format!("{authority}:80")
+        };
+        with_port.to_socket_addrs().ok()?.next()
     }
 
     fn volume_path(&self, hash: &str, code_file: &str) -> PathBuf {

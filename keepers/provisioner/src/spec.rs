@@ -11,6 +11,9 @@
 //!   `variables` become its environment; an ephemeral volume becomes its
 //!   scratch space, a persistent one its persistent volume.
 //! - `runtime.ref` is not used: the kernel and init are the host's runtime.
+//! - `environment.aleph_api` lets the VM reach its core node's API, at
+//!   `http://10.0.2.5` inside the guest (`$AETHER_NODE_URL`); nothing else
+//!   on the host is reachable.
 //!
 //! An INSTANCE (always on, one VM per node that serves it):
 //! - `rootfs.parent.ref` names the STORE message of its root file system
@@ -34,6 +37,9 @@ use aether_sdk::node_client::{MessageFilter, NodeClient};
 
 /// The port programs listen on.
 pub const PORT: u16 = 8080;
+
+/// Where a VM with `environment.aleph_api` reaches the core node.
+pub const NODE_API_GUEST: &str = "10.0.2.5:80";
 
 /// What an instance runs, inside its root file system.
 pub const INSTANCE_START: &str = "exec /etc/aether/start";
@@ -79,6 +85,8 @@ pub struct Wanted {
     /// For an instance: the size of its root file system, MiB (then
     /// `code_file` is the image it starts from).
     pub rootfs_mib: Option<u64>,
+    /// The VM may reach the core node's API (`environment.aleph_api`).
+    pub node_api: bool,
 }
 
 fn node_err(what: &str) -> impl FnOnce(aether_sdk::node_client::ClientError) -> SpecError + '_ {
@@ -172,10 +180,14 @@ pub async fn wanted(
         entrypoint: program.code.entrypoint.clone(),
         vcpus: program.resources.vcpus.max(1),
         memory_mib: u32::try_from(program.resources.memory).unwrap_or(u32::MAX),
-        env: environment(program.variables.iter().flatten()),
+        env: environment(
+            program.variables.iter().flatten(),
+            program.environment.aleph_api,
+        ),
         scratch_mib,
         persistent_mib,
         rootfs_mib: None,
+        node_api: program.environment.aleph_api,
     })
 }
 
@@ -194,21 +206,30 @@ pub async fn wanted_instance(
         entrypoint: INSTANCE_START.into(),
         vcpus: instance.resources.vcpus.max(1),
         memory_mib: u32::try_from(instance.resources.memory).unwrap_or(u32::MAX),
-        env: environment(instance.variables.iter().flatten()),
+        env: environment(
+            instance.variables.iter().flatten(),
+            instance.environment.aleph_api,
+        ),
         scratch_mib,
         persistent_mib,
         rootfs_mib: Some(instance.rootfs.size_mib),
+        node_api: instance.environment.aleph_api,
     })
 }
 
 fn environment<'a>(
     variables: impl IntoIterator<Item = (&'a String, &'a String)>,
+    node_api: bool,
 ) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = variables
         .into_iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     env.push(("PORT".into(), PORT.to_string()));
+    if node_api {
+        let host = NODE_API_GUEST.trim_end_matches(":80");
+        env.push(("AETHER_NODE_URL".into(), format!("http://{host}")));
+    }
     env
 }
 

@@ -72,19 +72,15 @@ pub fn ensure_resource_record(
     capacity: registry::Capacity,
 ) -> Result<Pubkey, ProgramClientError> {
     if client.node_record(&identity.pubkey())?.is_none() {
-        client.send_signed(
-            vec![registry::register_resource_node(
-                client.payer(),
-                identity.pubkey(),
-                parent,
-                registry::RegisterResourceNodeArgs {
-                    endpoint: endpoint.to_owned(),
-                    capacity,
-                    min_price_compute_per_second: 1,
-                    min_price_storage_per_gb_month: 1,
-                },
-            )],
-            &[identity],
+        client.register_resource_node(
+            identity,
+            parent,
+            registry::RegisterResourceNodeArgs {
+                endpoint: endpoint.to_owned(),
+                capacity,
+                min_price_compute_per_second: 1,
+                min_price_storage_per_gb_month: 1,
+            },
         )?;
     }
     Ok(registry::record(&identity.pubkey()))

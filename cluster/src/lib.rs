@@ -91,6 +91,25 @@ pub struct Ports {
     pub lb: u16,
 }
 
+impl Ports {
+    /// Every port picked free, and no HTTPS listener (tests, several
+    /// clusters on one machine).
+    pub fn free() -> Ports {
+        Ports {
+            rpc: 0,
+            node: 0,
+            vm_host: 0,
+            https: None,
+            provisioner: 0,
+            indexer: 0,
+            settler: 0,
+            checker: 0,
+            dns: 0,
+            lb: 0,
+        }
+    }
+}
+
 impl Default for Ports {
     /// Each part's own default, as when it runs alone.
     fn default() -> Self {

@@ -11,23 +11,12 @@ use aether_cluster::{Cluster, Config, RuntimeSource};
 use aether_sdk::message::sign::SolanaAccount;
 use aether_sdk::node_client::NodeClient;
 use aether_sdk::programs::client::AetherClient;
-use aether_sdk::programs::{escrow, staking};
+use aether_sdk::programs::staking;
 use aether_testing::{blocking, vm, wait_until};
 
 fn config(data: &std::path::Path, runtime: std::path::PathBuf) -> Config {
     let mut config = Config::new(data.to_path_buf());
-    config.ports = aether_cluster::Ports {
-        rpc: 0,
-        node: 0,
-        vm_host: 0,
-        https: None,
-        provisioner: 0,
-        indexer: 0,
-        settler: 0,
-        checker: 0,
-        dns: 0,
-        lb: 0,
-    };
+    config.ports = aether_cluster::Ports::free();
     config.slot_ms = 100;
     config.runtime = RuntimeSource::Dir(runtime);
     config.backend = aether_vm_host::BackendChoice::Qemu;
@@ -103,17 +92,10 @@ async fn up_starts_a_whole_cluster_that_serves_a_paid_program_and_restarts_as_it
     let program_dir = dir.path().join("program");
     std::fs::create_dir_all(&program_dir).unwrap();
     let (_, program) = vm::post_program(&node, &account, &program_dir, 192).await;
-    let mut resource = [0u8; 32];
-    hex::decode_to_slice(&program, &mut resource).unwrap();
+    let resource = aether_testing::resource_of(&program);
     blocking(move || {
         chain
-            .open_stream(escrow::OpenStreamArgs {
-                resource,
-                kind: escrow::StreamKind::Compute,
-                max_rate_per_second: 2,
-                replicas: 1,
-                deposit: 1_000_000,
-            })
+            .open_stream(aether_testing::compute_stream(resource, 2, 1, 1_000_000))
             .unwrap()
     })
     .await;

@@ -2,6 +2,7 @@
 //! free ports, waiting for a condition with a deadline, and (in [`vm`])
 //! the guest runtime and a small program for tests that boot VMs.
 
+use aether_sdk::programs::escrow;
 use std::future::Future;
 use std::time::Duration;
 
@@ -144,25 +145,44 @@ pub fn register_resource(
     endpoint: &str,
 ) -> Result<Pubkey, aether_sdk::programs::client::ProgramClientError> {
     use aether_sdk::programs::registry;
-    client.send_signed(
-        vec![registry::register_resource_node(
-            client.payer(),
-            identity.pubkey(),
-            parent,
-            registry::RegisterResourceNodeArgs {
-                endpoint: endpoint.to_owned(),
-                capacity: registry::Capacity {
-                    vcpus: 4,
-                    memory_mib: 4096,
-                    disk_gib: 50,
-                },
-                min_price_compute_per_second: 1,
-                min_price_storage_per_gb_month: 1,
+    client.register_resource_node(
+        identity,
+        parent,
+        registry::RegisterResourceNodeArgs {
+            endpoint: endpoint.to_owned(),
+            capacity: registry::Capacity {
+                vcpus: 4,
+                memory_mib: 4096,
+                disk_gib: 50,
             },
-        )],
-        &[identity],
-    )?;
-    Ok(registry::record(&identity.pubkey()))
+            min_price_compute_per_second: 1,
+            min_price_storage_per_gb_month: 1,
+        },
+    )
+}
+
+/// The 32 bytes of an item hash (64 hex digits): a stream's resource.
+pub fn resource_of(item_hash: &str) -> [u8; 32] {
+    let mut resource = [0u8; 32];
+    hex::decode_to_slice(item_hash, &mut resource).expect("an item hash is 64 hex digits");
+    resource
+}
+
+/// A compute stream for `resource`: `rate` base units a second shared by
+/// `replicas` providers, `deposit` paid in.
+pub fn compute_stream(
+    resource: [u8; 32],
+    rate: u64,
+    replicas: u8,
+    deposit: u64,
+) -> escrow::OpenStreamArgs {
+    escrow::OpenStreamArgs {
+        resource,
+        kind: escrow::StreamKind::Compute,
+        max_rate_per_second: rate,
+        replicas,
+        deposit,
+    }
 }
 
 /// Opens a compute stream from the payer for `resource` and tops it up
@@ -175,7 +195,6 @@ pub fn stream_activity(
     deposit: u64,
     top_ups: u64,
 ) -> Result<Pubkey, aether_sdk::programs::client::ProgramClientError> {
-    use aether_sdk::programs::escrow;
     client.open_stream(escrow::OpenStreamArgs {
         resource,
         kind: escrow::StreamKind::Compute,

@@ -20,7 +20,6 @@ use aether_sdk::message::{
 };
 use aether_sdk::node_client::{MessageFilter, MessageStatus, NodeClient, StorageEngine};
 use aether_sdk::programs::client::AetherClient;
-use aether_sdk::programs::escrow;
 use aether_sdk::registry_program::state::DomainStatus;
 use aether_testing::{blocking, dns, pebble, vm, wait_until};
 use solana_signer::Signer;
@@ -89,16 +88,9 @@ async fn a_dapp_from_nothing_to_a_paid_function_behind_a_custom_domain() {
 
     let mut config = Config::new(dir.path().join("aether"));
     config.ports = Ports {
-        rpc: 0,
-        node: 0,
         vm_host: http_port,
         https: Some(0),
-        provisioner: 0,
-        indexer: 0,
-        settler: 0,
-        checker: 0,
-        dns: 0,
-        lb: 0,
+        ..Ports::free()
     };
     config.slot_ms = 100;
     config.runtime = RuntimeSource::Dir(runtime);
@@ -200,8 +192,7 @@ async fn a_dapp_from_nothing_to_a_paid_function_behind_a_custom_domain() {
         .unwrap();
     node.post_message(&program, true).await.unwrap();
     let hash = program.message.item_hash.clone();
-    let mut resource = [0u8; 32];
-    hex::decode_to_slice(&hash, &mut resource).unwrap();
+    let resource = aether_testing::resource_of(&hash);
     let owners: Vec<solana_keypair::Keypair> = keys
         .resource_owners
         .iter()
@@ -227,13 +218,7 @@ async fn a_dapp_from_nothing_to_a_paid_function_behind_a_custom_domain() {
         let chain = chain.clone();
         blocking(move || {
             chain
-                .open_stream(escrow::OpenStreamArgs {
-                    resource,
-                    kind: escrow::StreamKind::Compute,
-                    max_rate_per_second: 10,
-                    replicas: 2,
-                    deposit: 1_000_000,
-                })
+                .open_stream(aether_testing::compute_stream(resource, 10, 2, 1_000_000))
                 .unwrap()
         })
         .await;

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use aether_provisioner::{Config, Provisioner};
 use aether_sdk::message::sign::SolanaAccount;
 use aether_sdk::node_client::NodeClient;
-use aether_sdk::programs::escrow;
 use aether_testing::{blocking, chain_with_keys, client, vm, wait_until};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -73,8 +72,7 @@ async fn bench() {
     let node = NodeClient::new(core.url());
     let dapp = SolanaAccount::from_bytes(&keys[0].to_bytes()).unwrap();
     let (_, hash) = vm::post_program(&node, &dapp, dir.path(), 192).await;
-    let mut resource = [0u8; 32];
-    hex::decode_to_slice(&hash, &mut resource).unwrap();
+    let resource = aether_testing::resource_of(&hash);
     let identity = Keypair::new();
     {
         let (core_client, owner, dapp_client) = (
@@ -87,13 +85,7 @@ async fn bench() {
             let core = aether_testing::register_core(&core_client, "http://core.test").unwrap();
             aether_testing::register_resource(&owner, &id, core, "http://crn.test").unwrap();
             dapp_client
-                .open_stream(escrow::OpenStreamArgs {
-                    resource,
-                    kind: escrow::StreamKind::Compute,
-                    max_rate_per_second: 10,
-                    replicas: 1,
-                    deposit: 1_000_000,
-                })
+                .open_stream(aether_testing::compute_stream(resource, 10, 1, 1_000_000))
                 .unwrap();
         })
         .await;

@@ -10,7 +10,6 @@ use aether_provisioner::{Config, Provisioner};
 use aether_sdk::message::sign::SolanaAccount;
 use aether_sdk::message::{MessageBuilder, PostBuilder};
 use aether_sdk::node_client::NodeClient;
-use aether_sdk::programs::escrow;
 use aether_testing::{blocking, chain_with_keys, client, vm, wait_until};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -27,8 +26,7 @@ async fn requests_survive_a_node_dying_behind_the_load_balancer() {
     let node = NodeClient::new(core.url());
     let dapp = SolanaAccount::from_bytes(&keys[0].to_bytes()).unwrap();
     let (_, hash) = vm::post_program(&node, &dapp, dir.path(), 192).await;
-    let mut resource = [0u8; 32];
-    hex::decode_to_slice(&hash, &mut resource).unwrap();
+    let resource = aether_testing::resource_of(&hash);
 
     let (id_a, id_b) = (Keypair::new(), Keypair::new());
     {
@@ -44,13 +42,7 @@ async fn requests_survive_a_node_dying_behind_the_load_balancer() {
             aether_testing::register_resource(&a, &ida, core, "http://a.test").unwrap();
             aether_testing::register_resource(&b, &idb, core, "http://b.test").unwrap();
             dapp_client
-                .open_stream(escrow::OpenStreamArgs {
-                    resource,
-                    kind: escrow::StreamKind::Compute,
-                    max_rate_per_second: 10,
-                    replicas: 2,
-                    deposit: 1_000_000,
-                })
+                .open_stream(aether_testing::compute_stream(resource, 10, 2, 1_000_000))
                 .unwrap();
         })
         .await;

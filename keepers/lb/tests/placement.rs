@@ -12,7 +12,6 @@ use aether_lb::LoadBalancer;
 use aether_provisioner::{Config, Provisioner};
 use aether_sdk::message::sign::SolanaAccount;
 use aether_sdk::node_client::NodeClient;
-use aether_sdk::programs::escrow;
 use aether_testing::{blocking, chain_with_keys, client, vm, wait_until};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -39,8 +38,7 @@ async fn the_load_balancer_cold_starts_scales_and_replaces() {
     let node = NodeClient::new(core.url());
     let dapp = SolanaAccount::from_bytes(&keys[0].to_bytes()).unwrap();
     let (_, hash) = vm::post_program(&node, &dapp, dir.path(), 160).await;
-    let mut resource = [0u8; 32];
-    hex::decode_to_slice(&hash, &mut resource).unwrap();
+    let resource = aether_testing::resource_of(&hash);
     let dapp_key = keys[0].pubkey();
 
     let identities: Vec<Keypair> = (0..3).map(|_| Keypair::new()).collect();
@@ -55,13 +53,7 @@ async fn the_load_balancer_cold_starts_scales_and_replaces() {
                 aether_testing::register_resource(owner, id, core, "http://crn.test").unwrap();
             }
             dapp_client
-                .open_stream(escrow::OpenStreamArgs {
-                    resource,
-                    kind: escrow::StreamKind::Compute,
-                    max_rate_per_second: 30,
-                    replicas: 3,
-                    deposit: 10_000_000,
-                })
+                .open_stream(aether_testing::compute_stream(resource, 30, 3, 10_000_000))
                 .unwrap();
         })
         .await;

@@ -158,6 +158,17 @@ pub fn stream_declared(content: &Content) -> bool {
     payment.is_some_and(|p| p.payment_type == PaymentType::Superfluid)
 }
 
+/// The size of a file held here, by sha256 or CID.
+fn stored_size(conn: &Connection, hash: &str) -> Option<u64> {
+    conn.query_row(
+        "SELECT size FROM files WHERE sha256 = ?1 OR cid_v0 = ?1 OR cid_v1 = ?1",
+        [hash],
+        |r| r.get::<_, i64>(0),
+    )
+    .ok()
+    .and_then(|s| u64::try_from(s).ok())
+}
+
 /// Content an address holds here, newest first.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Held {
@@ -199,15 +210,7 @@ pub fn holdings(
         .map_err(StoreError::from)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(StoreError::from)?;
-    let file_size = |hash: &str| -> Option<u64> {
-        conn.query_row(
-            "SELECT size FROM files WHERE sha256 = ?1 OR cid_v0 = ?1 OR cid_v1 = ?1",
-            [hash],
-            |r| r.get::<_, i64>(0),
-        )
-        .ok()
-        .and_then(|s| u64::try_from(s).ok())
-    };
+    let file_size = |hash: &str| stored_size(conn, hash);
     let mut out = Vec::new();
     for (item_hash, kind, content, status, collect_at) in rows {
         if paid.contains(&item_hash) {
@@ -386,15 +389,7 @@ impl Charging {
             }
             readers
                 .with(move |conn| {
-                    let file_size = |hash: &str| -> Option<u64> {
-                        conn.query_row(
-                            "SELECT size FROM files WHERE sha256 = ?1 OR cid_v0 = ?1 OR cid_v1 = ?1",
-                            [hash],
-                            |r| r.get::<_, i64>(0),
-                        )
-                        .ok()
-                        .and_then(|s| u64::try_from(s).ok())
-                    };
+                    let file_size = |hash: &str| stored_size(conn, hash);
                     let cost = cost(&costs, &content, &file_size);
                     let held = holdings(conn, &costs, &address, &paid);
                     Ok((cost, held))

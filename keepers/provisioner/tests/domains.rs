@@ -11,7 +11,6 @@ use std::time::Duration;
 use aether_provisioner::{Config, Provisioner};
 use aether_sdk::message::sign::SolanaAccount;
 use aether_sdk::node_client::NodeClient;
-use aether_sdk::programs::escrow;
 use aether_sdk::registry_program::state::DomainStatus;
 use aether_testing::{blocking, chain_with_keys, client, dns, free_port, pebble, vm, wait_until};
 use solana_keypair::Keypair;
@@ -41,8 +40,7 @@ async fn a_bound_domain_answers_over_https_with_a_certificate_from_pebble() {
     let node = NodeClient::new(core.url());
     let dapp = SolanaAccount::from_bytes(&keys[0].to_bytes()).unwrap();
     let (_, hash) = vm::post_program(&node, &dapp, dir.path(), 192).await;
-    let mut resource = [0u8; 32];
-    hex::decode_to_slice(&hash, &mut resource).unwrap();
+    let resource = aether_testing::resource_of(&hash);
     zone.upsert(dns::txt("_aether.app.example.test.", vec![hash.clone()]), 2)
         .await;
 
@@ -57,13 +55,7 @@ async fn a_bound_domain_answers_over_https_with_a_certificate_from_pebble() {
             aether_testing::register_core(&ops[1], "http://core1.test").unwrap();
             aether_testing::register_resource(&owner, &id, core, "http://crn.test").unwrap();
             dapp_client
-                .open_stream(escrow::OpenStreamArgs {
-                    resource,
-                    kind: escrow::StreamKind::Compute,
-                    max_rate_per_second: 10,
-                    replicas: 1,
-                    deposit: 1_000_000,
-                })
+                .open_stream(aether_testing::compute_stream(resource, 10, 1, 1_000_000))
                 .unwrap();
             dapp_client.request_domain(DOMAIN, resource).unwrap();
             ops

@@ -11,7 +11,6 @@ use aether_provisioner::{Config, Provisioner};
 use aether_sdk::message::sign::SolanaAccount;
 use aether_sdk::message::{InstanceBuilder, MessageBuilder, StoreBuilder};
 use aether_sdk::node_client::{NodeClient, StorageEngine};
-use aether_sdk::programs::escrow;
 use aether_testing::{blocking, chain_with_keys, client, vm, wait_until};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -104,8 +103,7 @@ async fn an_instance_runs_always_on_from_its_own_root_and_stops_when_unpaid() {
         .unwrap();
     node.post_message(&instance, true).await.unwrap();
     let hash = instance.message.item_hash.clone();
-    let mut resource = [0u8; 32];
-    hex::decode_to_slice(&hash, &mut resource).unwrap();
+    let resource = aether_testing::resource_of(&hash);
 
     let identity = Keypair::new();
     {
@@ -119,13 +117,7 @@ async fn an_instance_runs_always_on_from_its_own_root_and_stops_when_unpaid() {
             let core = aether_testing::register_core(&core_client, "http://core.test").unwrap();
             aether_testing::register_resource(&owner, &id, core, "http://crn.test").unwrap();
             dapp_client
-                .open_stream(escrow::OpenStreamArgs {
-                    resource,
-                    kind: escrow::StreamKind::Compute,
-                    max_rate_per_second: 2,
-                    replicas: 1,
-                    deposit: 1_000_000,
-                })
+                .open_stream(aether_testing::compute_stream(resource, 2, 1, 1_000_000))
                 .unwrap();
         })
         .await;

@@ -11,7 +11,6 @@ use aether_provisioner::{Config, Provisioner};
 use aether_sdk::message::sign::SolanaAccount;
 use aether_sdk::message::{MessageBuilder, StoreBuilder};
 use aether_sdk::node_client::{MessageFilter, NodeClient, StorageEngine};
-use aether_sdk::programs::escrow;
 use aether_testing::{blocking, chain_with_keys, client, vm, wait_until};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -41,8 +40,7 @@ async fn two_providers_serve_a_paid_program_until_its_stream_runs_dry() {
     // The dApp stores its code volume and posts the PROGRAM.
     let dapp = SolanaAccount::from_bytes(&keys[0].to_bytes()).unwrap();
     let (store, hash) = vm::post_program(&node, &dapp, dir.path(), 192).await;
-    let mut resource = [0u8; 32];
-    hex::decode_to_slice(&hash, &mut resource).unwrap();
+    let resource = aether_testing::resource_of(&hash);
 
     // A core node and two resource nodes under it; a stream for two replicas.
     let (id_a, id_b) = (Keypair::new(), Keypair::new());
@@ -56,13 +54,7 @@ async fn two_providers_serve_a_paid_program_until_its_stream_runs_dry() {
             aether_testing::register_resource(&a, &ida, core, "http://a.test").unwrap();
             aether_testing::register_resource(&b, &idb, core, "http://b.test").unwrap();
             dapp_client
-                .open_stream(escrow::OpenStreamArgs {
-                    resource,
-                    kind: escrow::StreamKind::Compute,
-                    max_rate_per_second: 10,
-                    replicas: 2,
-                    deposit: 100_000,
-                })
+                .open_stream(aether_testing::compute_stream(resource, 10, 2, 100_000))
                 .unwrap();
         })
         .await;

@@ -8,7 +8,6 @@ use aether_provisioner::{Config, Provisioner};
 use aether_sdk::message::sign::SolanaAccount;
 use aether_sdk::message::{ForgetBuilder, MessageBuilder};
 use aether_sdk::node_client::NodeClient;
-use aether_sdk::programs::escrow;
 use aether_testing::{blocking, chain_with_keys, client, vm, wait_until};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
@@ -32,11 +31,7 @@ async fn forgetting_the_program_or_closing_its_stream_stops_it() {
     }
     let resources: Vec<[u8; 32]> = programs
         .iter()
-        .map(|h| {
-            let mut r = [0u8; 32];
-            hex::decode_to_slice(h, &mut r).unwrap();
-            r
-        })
+        .map(|h| aether_testing::resource_of(h))
         .collect();
     let identity = Keypair::new();
     {
@@ -51,13 +46,7 @@ async fn forgetting_the_program_or_closing_its_stream_stops_it() {
             aether_testing::register_resource(&owner, &id, core, "http://crn.test").unwrap();
             for resource in resources {
                 dapp_client
-                    .open_stream(escrow::OpenStreamArgs {
-                        resource,
-                        kind: escrow::StreamKind::Compute,
-                        max_rate_per_second: 2,
-                        replicas: 1,
-                        deposit: 1_000_000,
-                    })
+                    .open_stream(aether_testing::compute_stream(resource, 2, 1, 1_000_000))
                     .unwrap();
             }
         })

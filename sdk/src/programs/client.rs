@@ -223,6 +223,26 @@ impl AetherClient {
             .mint)
     }
 
+    /// Registers `identity` as a resource node owned by the payer, under
+    /// the core node record `parent`; returns its record.
+    pub fn register_resource_node(
+        &self,
+        identity: &Keypair,
+        parent: Pubkey,
+        args: registry::RegisterResourceNodeArgs,
+    ) -> Result<Pubkey, ProgramClientError> {
+        self.send_signed(
+            vec![registry::register_resource_node(
+                self.payer(),
+                identity.pubkey(),
+                parent,
+                args,
+            )],
+            &[identity],
+        )?;
+        Ok(registry::record(&identity.pubkey()))
+    }
+
     /// The token that is staked, streamed and held (the staking config's mint).
     pub fn stake_mint(&self) -> Result<Pubkey, ProgramClientError> {
         Ok(self.staking_config()?.stake_mint)

@@ -66,12 +66,20 @@ fn show(client: &AetherClient, operator: &Pubkey) -> Result<Value> {
     let node = client
         .staking_node(operator)?
         .with_context(|| format!("{operator} has no staking node"))?;
-    let epoch = client.staking_config()?.epoch;
+    let config = client.staking_config()?;
+    let epoch = config.epoch;
+    // A pending node whose activation epoch has come is active; the account
+    // says so only at its next update.
+    let status = if node.is_active_in(&config) {
+        "Active".to_string()
+    } else {
+        format!("{:?}", node.status)
+    };
     let position = client.stake_position(operator, &client.payer())?;
     Ok(json!({
         "node": staking::node(operator).to_string(),
         "operator": operator.to_string(),
-        "status": format!("{:?}", node.status),
+        "status": status,
         "activation_epoch": node.activation_epoch,
         "current_epoch": epoch,
         "total_stake": node.total_stake,

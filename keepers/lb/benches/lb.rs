@@ -120,11 +120,9 @@ async fn bench() {
     lb_config.port = 0;
     lb_config.refresh = Duration::from_millis(300);
     let lb = Arc::new(aether_lb::LoadBalancer::start(lb_config).await.unwrap());
-    wait_until(
-        "the node to stand by",
-        Duration::from_secs(120),
-        || async { (!lb.standby().is_empty()).then_some(()) },
-    )
+    wait_until("the node to stand by", Duration::from_secs(120), || async {
+        (!lb.standby().is_empty()).then_some(())
+    })
     .await;
 
     let http = reqwest::Client::new();

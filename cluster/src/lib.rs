@@ -16,8 +16,9 @@
 //! 6. the resource nodes (one unless asked for more): each its provisioner
 //!    and vm-host (`<data-dir>/crn`, then `crn-2`…), and its registry
 //!    record;
-//! 7. the indexer, settler, checker and, given a resolver, the dns keeper,
-//!    run for the core operator (`<data-dir>/keepers`);
+//! 7. the indexer, settler, checker (with a reference program the operator
+//!    posts and pays for, see [`reference`]) and, given a resolver, the dns
+//!    keeper, run for the core operator (`<data-dir>/keepers`);
 //! 8. the load balancer.
 //!
 //! Every part keeps its state in the data directory: a second `up` with the
@@ -34,6 +35,7 @@
 //! ```
 
 pub mod chain;
+pub mod reference;
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -161,6 +163,9 @@ pub struct Config {
     /// Resource nodes to run (each with its own vm-host); the n-th (from
     /// 0) takes the vm-host, HTTPS and provisioner ports plus n.
     pub resource_nodes: usize,
+    /// Post the checker's reference program (see [`reference`]), so that
+    /// scores count it.
+    pub reference: bool,
 }
 
 impl Config {
@@ -191,6 +196,7 @@ impl Config {
             costs: Some(aether_node::charging::Costs::default()),
             collect_grace: Duration::from_secs(3600),
             resource_nodes: 1,
+            reference: true,
         }
     }
 }
@@ -278,6 +284,7 @@ pub struct Cluster {
     rpc_url: String,
     data_dir: PathBuf,
     resource_records: Vec<Pubkey>,
+    reference: Option<String>,
     costs: Option<aether_node::charging::Costs>,
 }
 
@@ -468,6 +475,15 @@ impl Cluster {
         // The rest starts in order; what started is stopped on a failure.
         let mut started = Started::default();
         let result = async {
+            let reference = if config.reference {
+                progress("posting the checker's reference program");
+                Some(
+                    reference::ensure(data, &node_url, &keys.core_operator, operator.clone())
+                        .await?,
+                )
+            } else {
+                None
+            };
             let runtime_dir = prepare_runtime(&config.runtime, data, progress).await?;
             let mut resource_records = Vec::new();
             for (i, (owner, identity)) in resources.iter().enumerate() {
@@ -571,7 +587,15 @@ impl Cluster {
             );
             checker.bind = config.bind;
             checker.port = config.ports.checker;
-            checker.interval = config.interval.max(Duration::from_secs(30));
+            checker.interval = config.interval.max(Duration::from_secs(10));
+            checker.reference =
+                reference
+                    .clone()
+                    .map(|program| aether_checker::config::Reference {
+                        program,
+                        path: "/".into(),
+                        expect: reference::REFERENCE_TEXT.into(),
+                    });
             started.checker = Some(
                 aether_checker::Checker::start(checker)
                     .await
@@ -602,11 +626,12 @@ impl Cluster {
             let lb = aether_lb::LoadBalancer::start(lb)
                 .await
                 .map_err(part("the load balancer"))?;
-            Ok::<_, ClusterError>((lb, resource_records))
+            Ok::<_, ClusterError>((lb, resource_records, reference))
         }
         .await;
         match result {
-            Ok((lb, resource_records)) => Ok(Cluster {
+            Ok((lb, resource_records, reference)) => Ok(Cluster {
+                reference,
                 localnet: None,
                 node,
                 provisioners: std::mem::take(&mut started.provisioners),
@@ -654,6 +679,11 @@ impl Cluster {
         self.provisioners[0].https_addr().await
     }
 
+    /// The checker.
+    pub fn checker_url(&self) -> String {
+        self.checker.url()
+    }
+
     /// The indexer.
     pub fn indexer_url(&self) -> String {
         self.indexer.url()
@@ -667,6 +697,11 @@ impl Cluster {
     /// The resource nodes' registry records.
     pub fn resource_records(&self) -> &[Pubkey] {
         &self.resource_records
+    }
+
+    /// The checker's reference program, when one was posted.
+    pub fn reference_program(&self) -> Option<&str> {
+        self.reference.as_deref()
     }
 
     /// The resource nodes' provisioners (what each serves, its vm-host).
@@ -696,7 +731,13 @@ impl Cluster {
                 .join("\n"),
             format!("indexer       {}", self.indexer.url()),
             format!("settler       {}", self.settler.url()),
-            format!("checker       {}", self.checker.url()),
+            match &self.reference {
+                Some(program) => format!(
+                    "checker       {} (reference program {program})",
+                    self.checker.url()
+                ),
+                None => format!("checker       {} (no reference program)", self.checker.url()),
+            },
             match &self.dns {
                 Some(dns) => format!("dns keeper    {}", dns.url()),
                 None => "dns keeper    not running (no resolver given)".to_string(),

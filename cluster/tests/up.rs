@@ -119,6 +119,46 @@ async fn up_starts_a_whole_cluster_that_serves_a_paid_program_and_restarts_as_it
         },
     )
     .await;
+    // The checker's reference program is posted, paid for and served.
+    let reference = cluster
+        .reference_program()
+        .expect("a reference program")
+        .to_string();
+    assert!(summary.contains(&reference));
+    wait_until(
+        "the reference program served",
+        Duration::from_secs(60),
+        || async {
+            cluster.provisioners()[0]
+                .serving()
+                .iter()
+                .any(|s| s.program == reference)
+                .then_some(())
+        },
+    )
+    .await;
+    let (status, body) = get(&format!("{}/vm/{reference}/", cluster.lb_url()))
+        .await
+        .unwrap();
+    assert_eq!((status, body.as_str()), (200, "aether reference ok\n"));
+    // The checker counts it: without it a score stops at 4,000.
+    let scores = format!("{}/scores", cluster.checker_url());
+    let record_key = record.to_string();
+    wait_until(
+        "a probe that counts the reference",
+        Duration::from_secs(60),
+        || async {
+            let (_, body) = get(&scores).await?;
+            let standings: serde_json::Value = serde_json::from_str(&body).ok()?;
+            standings
+                .as_array()?
+                .iter()
+                .find(|s| s["record"] == record_key.as_str())
+                .filter(|s| s["score"].as_u64().unwrap_or(0) > 4_000)
+                .map(|_| ())
+        },
+    )
+    .await;
     cluster.stop().await;
 
     // Again, on the same data directory: nothing set up twice.
@@ -126,6 +166,7 @@ async fn up_starts_a_whole_cluster_that_serves_a_paid_program_and_restarts_as_it
         .await
         .expect("the cluster starts again");
     assert_eq!(cluster.resource_records(), [record]);
+    assert_eq!(cluster.reference_program(), Some(reference.as_str()));
     let through_lb = format!("{}/vm/{program}/", cluster.lb_url());
     let answer = wait_until("the program again", Duration::from_secs(180), || async {
         get(&through_lb).await.filter(|(status, _)| *status == 200)

@@ -76,6 +76,9 @@ pub struct UpCmd {
     /// on the crn, HTTPS and provisioner ports plus n)
     #[arg(long, default_value_t = 1)]
     pub resource_nodes: usize,
+    /// Post no reference program for the checker (scores then leave it out)
+    #[arg(long)]
+    pub no_reference: bool,
     /// The core node charges nothing (no paying by holding)
     #[arg(long)]
     pub free: bool,
@@ -120,6 +123,7 @@ impl UpCmd {
             "--resource-nodes is 1 to 8"
         );
         config.resource_nodes = self.resource_nodes;
+        config.reference = !self.no_reference;
         config.runtime = match &self.runtime {
             Some(dir) => RuntimeSource::Dir(dir.clone()),
             None => RuntimeSource::Build {

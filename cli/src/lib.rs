@@ -39,6 +39,10 @@ pub enum Command {
     Domain(commands::domain::DomainCmd),
     /// The load balancer: routes requests to the nodes serving a program.
     Lb(commands::lb::LbCmd),
+    /// Deploy a function: store its code, post a PROGRAM, open its stream.
+    Program(commands::program::ProgramCmd),
+    /// Files: upload one and STORE it.
+    File(commands::program::FileCmd),
     /// The whole cluster on this machine: localnet, core node, resource
     /// node, keepers and load balancer, in one command.
     Up(commands::up::UpCmd),
@@ -60,6 +64,8 @@ pub fn main() -> ExitCode {
         Command::Domain(cmd) => cmd.execute(),
         Command::Lb(cmd) => cmd.execute(),
         Command::Up(cmd) => cmd.execute(),
+        Command::Program(cmd) => cmd.execute(),
+        Command::File(cmd) => cmd.execute(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,6 +5,7 @@ pub mod keeper;
 pub mod lb;
 pub mod localnet;
 pub mod node;
+pub mod program;
 pub mod registry;
 pub mod stake;
 pub mod stream;

@@ -224,6 +224,9 @@ pub enum ClusterError {
     /// Setting up the chain.
     #[error("on chain: {0}")]
     Chain(#[from] ProgramClientError),
+    /// Asked to stop before every part was up.
+    #[error("stopped before the cluster was up")]
+    Interrupted,
 }
 
 fn part<E: std::fmt::Display>(part: &'static str) -> impl FnOnce(E) -> ClusterError {
@@ -879,14 +882,22 @@ async fn prepare_runtime(
 }
 
 /// Runs the cluster until `shutdown` resolves; `on_ready` sees it once
-/// every part is up.
+/// every part is up. A shutdown during the start (a first runtime build
+/// can take minutes) abandons it: what was started is dropped.
 pub async fn run(
     config: Config,
     progress: &(dyn Fn(&str) + Sync),
     on_ready: impl FnOnce(&Cluster),
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ClusterError> {
-    let cluster = Cluster::start(config, progress).await?;
+    tokio::pin!(shutdown);
+    let cluster = tokio::select! {
+        started = Cluster::start(config, progress) => started?,
+        _ = &mut shutdown => {
+            tracing::info!("stopped before the cluster was up");
+            return Err(ClusterError::Interrupted);
+        }
+    };
     on_ready(&cluster);
     shutdown.await;
     tracing::info!("stopping the cluster");

@@ -234,6 +234,14 @@ async fn post_message(
                     )
                 });
             }
+            Err(e @ crate::charging::ChargeError::Overflow(_)) => {
+                state.metrics.refused.fetch_add(1, Ordering::Relaxed);
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_message",
+                    e.to_string(),
+                ));
+            }
             Err(e) => {
                 return Err(ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -13,9 +13,10 @@
 //!   time to collect it after [`ChargingConfig::grace`]; when the balance
 //!   recovers the marks are lifted; past that time the content is
 //!   `removed` and its files unpinned, so the file collector deletes them.
-//! - **Exempt**: content paid by a stream: a message whose item hash is the
-//!   resource of an open stream that is not exhausted, and a PROGRAM or
-//!   INSTANCE whose payment is a stream (`superfluid`).
+//! - **Exempt**: content paid by a stream: a STORE whose item hash is the
+//!   resource of an open storage stream that is not exhausted, a PROGRAM
+//!   or INSTANCE that is the resource of such a compute stream, and a
+//!   PROGRAM or INSTANCE whose payment is a stream (`superfluid`).
 //!
 //! Two posts racing may both pass the check; the next round settles it.
 
@@ -126,13 +127,14 @@ pub fn cost(
         Content::Store(store) => mib_of(file_size(&store.item_hash).unwrap_or(0))
             .checked_mul(costs.per_mib_stored)
             .ok_or_else(|| overflow("the stored file")),
+        // A VM has at least one vCPU, whatever the message says.
         Content::Program(program) => machine(
-            program.resources.vcpus,
+            program.resources.vcpus.max(1),
             program.resources.memory,
             "the program",
         ),
         Content::Instance(instance) => machine(
-            instance.resources.vcpus,
+            instance.resources.vcpus.max(1),
             instance.resources.memory,
             "the instance",
         )?
@@ -169,6 +171,27 @@ fn stored_size(conn: &Connection, hash: &str) -> Option<u64> {
     .and_then(|s| u64::try_from(s).ok())
 }
 
+/// What open streams pay for: storage streams STOREs, compute streams
+/// PROGRAMs and INSTANCEs, each by the message's item hash.
+#[derive(Clone, Debug, Default)]
+pub struct Paid {
+    /// Resources of open storage streams that are not exhausted.
+    pub storage: HashSet<String>,
+    /// Resources of open compute streams that are not exhausted.
+    pub compute: HashSet<String>,
+}
+
+impl Paid {
+    /// Whether a stream of the right kind pays for message `item_hash`.
+    pub fn covers(&self, kind: MessageType, item_hash: &str) -> bool {
+        match kind {
+            MessageType::Store => self.storage.contains(item_hash),
+            MessageType::Program | MessageType::Instance => self.compute.contains(item_hash),
+            _ => false,
+        }
+    }
+}
+
 /// Content an address holds here, newest first.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Held {
@@ -182,13 +205,13 @@ pub struct Held {
     pub collect_at: Option<f64>,
 }
 
-/// What `address` holds here and pays for by holding (`paid` lists the
-/// item hashes streams pay for), newest first.
+/// What `address` holds here and pays for by holding (what `paid` covers
+/// is left out), newest first.
 pub fn holdings(
     conn: &Connection,
     costs: &Costs,
     address: &str,
-    paid: &HashSet<String>,
+    paid: &Paid,
 ) -> Result<Vec<Held>, ChargeError> {
     let mut stmt = conn
         .prepare_cached(
@@ -213,12 +236,12 @@ pub fn holdings(
     let file_size = |hash: &str| stored_size(conn, hash);
     let mut out = Vec::new();
     for (item_hash, kind, content, status, collect_at) in rows {
-        if paid.contains(&item_hash) {
-            continue;
-        }
         let (Ok(kind), Some(content)) = (MessageType::from_str(&kind), content) else {
             continue;
         };
+        if paid.covers(kind, &item_hash) {
+            continue;
+        }
         let Ok(content) = Content::parse(kind, &content) else {
             continue;
         };
@@ -226,7 +249,9 @@ pub fn holdings(
             continue;
         }
         let cost = cost(costs, &content, &file_size)?;
-        if cost > 0 {
+        // Marked content that no longer costs anything is kept, so that
+        // its mark is lifted.
+        if cost > 0 || status == "removing" {
             out.push(Held {
                 item_hash,
                 cost,
@@ -280,10 +305,15 @@ pub fn plan(
     Ok(changes)
 }
 
+/// How long the streams read for a post are reused by the next posts.
+const PAID_FRESH_FOR: Duration = Duration::from_secs(5);
+
 /// The chain as charging sees it: balances and the streams that pay.
 #[derive(Clone)]
 pub struct Chain {
     client: Arc<AetherClient>,
+    /// The streams last read for a post, and when.
+    recent: Arc<std::sync::Mutex<Option<(std::time::Instant, Arc<Paid>)>>>,
 }
 
 impl Chain {
@@ -291,6 +321,7 @@ impl Chain {
     pub fn new(rpc_url: &str) -> Chain {
         Chain {
             client: Arc::new(AetherClient::new(rpc_url, solana_keypair::Keypair::new())),
+            recent: Arc::default(),
         }
     }
 
@@ -307,18 +338,41 @@ impl Chain {
             .map_err(|e| ChargeError::Chain(e.to_string()))
     }
 
-    /// Item hashes (hex resources) of open streams that are not exhausted.
-    pub async fn paid_by_streams(&self) -> Result<HashSet<String>, ChargeError> {
+    /// What open streams that are not exhausted pay for, read now.
+    pub async fn paid_by_streams(&self) -> Result<Paid, ChargeError> {
         let client = self.client.clone();
         let streams = tokio::task::spawn_blocking(move || client.streams())
             .await
             .map_err(|e| ChargeError::Chain(e.to_string()))?
             .map_err(|e| ChargeError::Chain(e.to_string()))?;
-        Ok(streams
-            .into_iter()
-            .filter(|(_, s)| !s.exhausted)
-            .map(|(_, s)| hex::encode(s.resource))
-            .collect())
+        let mut paid = Paid::default();
+        for (_, stream) in streams.into_iter().filter(|(_, s)| !s.exhausted) {
+            let set = match stream.kind {
+                aether_sdk::programs::escrow::StreamKind::Storage => &mut paid.storage,
+                aether_sdk::programs::escrow::StreamKind::Compute => &mut paid.compute,
+            };
+            set.insert(hex::encode(stream.resource));
+        }
+        Ok(paid)
+    }
+
+    /// The same, reused for a few seconds: posts in a burst read the
+    /// streams once.
+    async fn paid_recently(&self) -> Result<Arc<Paid>, ChargeError> {
+        if let Some((at, paid)) = self
+            .recent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            if at.elapsed() < PAID_FRESH_FOR {
+                return Ok(paid);
+            }
+        }
+        let paid = Arc::new(self.paid_by_streams().await?);
+        *self.recent.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((std::time::Instant::now(), paid.clone()));
+        Ok(paid)
     }
 }
 
@@ -370,6 +424,25 @@ impl Charging {
         item_hash: &str,
         content: &Content,
     ) -> Result<Option<Shortfall>, ChargeError> {
+        let paid = self.chain.paid_recently().await?;
+        match self.check_with(readers, item_hash, content, paid).await? {
+            None => Ok(None),
+            // Streams read a moment ago may miss one opened since: a
+            // refusal is decided on fresh ones.
+            Some(_) => {
+                let fresh = Arc::new(self.chain.paid_by_streams().await?);
+                self.check_with(readers, item_hash, content, fresh).await
+            }
+        }
+    }
+
+    async fn check_with(
+        &self,
+        readers: &Readers,
+        item_hash: &str,
+        content: &Content,
+        paid: Arc<Paid>,
+    ) -> Result<Option<Shortfall>, ChargeError> {
         let Some(address) = content.address().map(str::to_owned) else {
             return Ok(None);
         };
@@ -381,21 +454,32 @@ impl Charging {
             return Ok(None);
         }
         let costs = self.config.costs;
-        let (cost, held) = {
-            let (content, address) = (content.clone(), address.clone());
-            let paid = self.chain.paid_by_streams().await?;
-            if paid.contains(item_hash) {
-                return Ok(None);
-            }
+        if paid.covers(content.message_type(), item_hash) {
+            return Ok(None);
+        }
+        let (known, cost, held) = {
+            let (content, address, hash) = (content.clone(), address.clone(), item_hash.to_owned());
             readers
                 .with(move |conn| {
+                    // A message already here is not charged again: the
+                    // writer answers with its status.
+                    let known: Option<String> = conn
+                        .query_row(
+                            "SELECT status FROM messages WHERE item_hash = ?1",
+                            [&hash],
+                            |r| r.get(0),
+                        )
+                        .ok();
                     let file_size = |hash: &str| stored_size(conn, hash);
                     let cost = cost(&costs, &content, &file_size);
                     let held = holdings(conn, &costs, &address, &paid);
-                    Ok((cost, held))
+                    Ok((known, cost, held))
                 })
                 .await?
         };
+        if known.is_some_and(|status| status != "pending") {
+            return Ok(None);
+        }
         let cost = cost?;
         if cost == 0 {
             return Ok(None);
@@ -455,7 +539,13 @@ impl Charging {
                 continue;
             }
             let balance = self.chain.balance(&address).await?;
-            let planned = plan(&held, balance, now, self.config.grace)?;
+            let planned = match plan(&held, balance, now, self.config.grace) {
+                Ok(planned) => planned,
+                Err(e) => {
+                    tracing::warn!(%address, error = %e, "not charged");
+                    continue;
+                }
+            };
             if !planned.is_empty() {
                 tracing::info!(%address, balance, changes = planned.len(), "holdings over the balance changed");
             }
@@ -465,11 +555,17 @@ impl Charging {
         let marked_but_paid: Vec<String> = readers
             .with(move |conn| {
                 let mut stmt =
-                    conn.prepare("SELECT item_hash FROM messages WHERE status = 'removing'")?;
+                    conn.prepare("SELECT item_hash, type FROM messages WHERE status = 'removing'")?;
                 let rows = stmt
-                    .query_map([], |r| r.get::<_, String>(0))?
+                    .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
                     .collect::<Result<Vec<_>, _>>()?;
-                Ok(rows.into_iter().filter(|h| paid.contains(h)).collect())
+                Ok(rows
+                    .into_iter()
+                    .filter(|(hash, kind)| {
+                        MessageType::from_str(kind).is_ok_and(|kind| paid.covers(kind, hash))
+                    })
+                    .map(|(hash, _)| hash)
+                    .collect())
             })
             .await?;
         changes.extend(

@@ -82,9 +82,11 @@ async fn holdings_are_charged_against_the_balance_and_collected_when_it_drops() 
 
     // Four 1 MiB files fit the balance exactly.
     let mut stores = Vec::new();
+    let mut first = None;
     for byte in 1..=4u8 {
         let (signed, file) = store(&node, &dapp, dir.path(), byte).await;
         node.post_message(&signed, true).await.unwrap();
+        first.get_or_insert(signed.clone());
         assert_eq!(
             status(&node, &signed.message.item_hash).await,
             MessageStatus::Processed
@@ -109,6 +111,13 @@ async fn holdings_are_charged_against_the_balance_and_collected_when_it_drops() 
         node.message(&fifth.message.item_hash).await,
         Err(ClientError::NotFound(_))
     ));
+    // A message already held is not charged twice when sent again.
+    assert_eq!(
+        node.post_message(first.as_ref().unwrap(), true)
+            .await
+            .unwrap(),
+        MessageStatus::Processed
+    );
     // A program paid by holding is refused too; one paid by a stream is not.
     let code = stores[0].0.clone();
     let held_program = MessageBuilder::new(&dapp)

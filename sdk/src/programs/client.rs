@@ -253,14 +253,22 @@ impl AetherClient {
     pub fn token_balance(&self, owner: &Pubkey) -> Result<u64, ProgramClientError> {
         let account = get_associated_token_address(owner, &self.stake_mint()?);
         let rpc = self.program(aether_staking::ID)?.rpc();
-        match rpc.get_token_account_balance(&account) {
-            Ok(balance) => Ok(balance.amount.parse().unwrap_or(0)),
-            // No account yet: nothing held.
-            Err(_) if rpc.get_account(&account).is_err() => Ok(0),
-            Err(e) => Err(ProgramClientError::from(anchor_client::ClientError::from(
-                Box::new(e),
-            ))),
+        let rpc_error = |e| ProgramClientError::from(anchor_client::ClientError::from(Box::new(e)));
+        // Only an account that does not exist holds nothing: any other
+        // failure is an error, never a zero balance.
+        let exists = rpc
+            .get_account_with_commitment(&account, CommitmentConfig::confirmed())
+            .map_err(rpc_error)?
+            .value
+            .is_some();
+        if !exists {
+            return Ok(0);
         }
+        let balance = rpc.get_token_account_balance(&account).map_err(rpc_error)?;
+        balance
+            .amount
+            .parse()
+            .map_err(|_| ProgramClientError::Missing("a readable token balance"))
     }
 
     /// Sends `amount` base units of the payer's stake tokens to `owner`

@@ -198,6 +198,9 @@ pub struct Supervisor {
     dir: PathBuf,
     limits: Limits,
     pools: Mutex<HashMap<String, Arc<Pool>>>,
+    /// One lock per program on its kept volumes, shared by the pools that
+    /// replace each other: a new VM waits for the old one to let go.
+    volume_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Pools replaced by a newer spec, until their last VM stops.
     retired: Mutex<Vec<Arc<Pool>>>,
     stopping: std::sync::atomic::AtomicBool,
@@ -220,6 +223,7 @@ impl Supervisor {
             dir,
             limits,
             pools: Mutex::default(),
+            volume_locks: Mutex::default(),
             retired: Mutex::default(),
             stopping: Default::default(),
             egress,
@@ -240,7 +244,13 @@ impl Supervisor {
             instances: Mutex::default(),
             boot: tokio::sync::Mutex::new(()),
             booted: AtomicU64::new(0),
-            volume: Arc::default(),
+            volume: self
+                .volume_locks
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(hash.to_string())
+                .or_default()
+                .clone(),
             failed: Mutex::default(),
         });
         let old = self
@@ -293,6 +303,10 @@ impl Supervisor {
             let _held = pool.volume.clone().lock_owned().await;
         }
         let _ = tokio::fs::remove_dir_all(self.dir.join("volumes").join(hash)).await;
+        self.volume_locks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(hash);
     }
 
     /// Boots the VM of each instance that has none (always on). A boot

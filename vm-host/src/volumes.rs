@@ -182,35 +182,46 @@ pub fn rootfs_volume(image: &Path, out: &Path, size_mib: u64) -> Result<(), Volu
         )));
     }
     let partial = out.with_extension("partial");
-    fs::copy(image, &partial).map_err(io(&partial))?;
+    let made = grow_copy(image, &partial, size_mib)
+        .and_then(|()| fs::rename(&partial, out).map_err(io(out)));
+    if made.is_err() {
+        // Nothing half-made is left for the next boot to trust.
+        let _ = fs::remove_file(&partial);
+    }
+    made
+}
+
+fn grow_copy(image: &Path, partial: &Path, size_mib: u64) -> Result<(), VolumeError> {
+    fs::copy(image, partial).map_err(io(partial))?;
     let file = fs::OpenOptions::new()
         .write(true)
-        .open(&partial)
-        .map_err(io(&partial))?;
-    let want = size_mib.saturating_mul(1024 * 1024);
-    let len = file.metadata().map_err(io(&partial))?.len();
+        .open(partial)
+        .map_err(io(partial))?;
+    let want = size_mib
+        .checked_mul(1024 * 1024)
+        .ok_or_else(|| VolumeError::Rootfs(format!("{size_mib} MiB is too large")))?;
+    let len = file.metadata().map_err(io(partial))?.len();
     if want > len {
-        file.set_len(want).map_err(io(&partial))?;
+        file.set_len(want).map_err(io(partial))?;
     }
     drop(file);
     // resize2fs wants a freshly checked file system.
     for (tool, args) in [("e2fsck", &["-f", "-y"][..]), ("resize2fs", &[][..])] {
         let output = Command::new(tool)
             .args(args)
-            .arg(&partial)
+            .arg(partial)
             .output()
             .map_err(|e| VolumeError::Rootfs(format!("{tool}: {e} (Debian: e2fsprogs)")))?;
         // e2fsck exits 1 when it fixed something, which is fine here.
         let ok = output.status.success() || (tool == "e2fsck" && output.status.code() == Some(1));
         if !ok {
-            let _ = fs::remove_file(&partial);
             return Err(VolumeError::Rootfs(format!(
                 "{tool}: {}",
                 String::from_utf8_lossy(&output.stderr).trim()
             )));
         }
     }
-    fs::rename(&partial, out).map_err(io(out))
+    Ok(())
 }
 
 /// Files kept by content id under one directory, the least recently used

@@ -168,8 +168,30 @@ struct Routes {
 #[derive(Default)]
 struct Load {
     inflight: Arc<AtomicUsize>,
-    /// Moving average of answer times, ms.
+    /// Moving average of answer times, ms (the first answer, often a
+    /// boot, is left out).
     average_ms: Mutex<f64>,
+    answers: AtomicU64,
+}
+
+/// Failed asks remembered at most (the oldest go first past it).
+const MAX_ASKED: usize = 10_000;
+
+/// How long a provisioner may take to say whether it serves a program.
+const SERVE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A provisioner's API URL as announced, if it is a plain
+/// `http(s)://host[:port]`: nothing else is ever requested.
+fn provisioner_url(announced: &str) -> Option<String> {
+    let url = announced.trim_end_matches('/');
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))?;
+    let plain = !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+    plain.then(|| url.to_owned())
 }
 
 /// How long a node that agreed to serve is routed to before its own
@@ -183,8 +205,8 @@ struct Shared {
     placed: Mutex<HashMap<String, Vec<(Target, Instant)>>>,
     /// The last ask per program, and why it failed.
     asked: Mutex<HashMap<String, (Instant, Option<String>)>>,
-    /// One synchronous ask at a time.
-    placing: tokio::sync::Mutex<()>,
+    /// One synchronous ask at a time per program.
+    placing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     load: Mutex<HashMap<String, Arc<Load>>>,
     inflight: Mutex<HashMap<String, Arc<AtomicUsize>>>,
     resting: Mutex<HashMap<String, Instant>>,
@@ -247,11 +269,11 @@ impl Shared {
             if !seen.insert(record.clone()) {
                 continue;
             }
-            if let Some(provisioner) = body["provisioner"].as_str() {
+            if let Some(provisioner) = body["provisioner"].as_str().and_then(provisioner_url) {
                 standby.push(Standby {
                     node: record.clone(),
                     endpoint: endpoint.trim_end_matches('/').to_owned(),
-                    provisioner: provisioner.trim_end_matches('/').to_owned(),
+                    provisioner,
                     score: registered.score,
                 });
             }
@@ -331,7 +353,7 @@ impl Shared {
             let answer = self
                 .http
                 .post(&url)
-                .timeout(self.config.timeout)
+                .timeout(SERVE_TIMEOUT.min(self.config.timeout))
                 .send()
                 .await;
             match answer {
@@ -385,6 +407,10 @@ impl Shared {
             {
                 return;
             }
+            if asked.len() >= MAX_ASKED {
+                let cooldown = self.config.place_cooldown;
+                asked.retain(|_, (at, _)| at.elapsed() < cooldown);
+            }
             asked.insert(program.to_owned(), (Instant::now(), None));
         }
         let (shared, program) = (self.clone(), program.to_owned());
@@ -404,7 +430,29 @@ impl Shared {
     /// A node for a program no node serves: one asked now (unless an ask
     /// failed within the cooldown).
     async fn place_now(&self, program: &str) -> Result<Vec<Target>, String> {
-        let _one = self.placing.lock().await;
+        let lock = self
+            .placing
+            .lock()
+            .unwrap()
+            .entry(program.to_owned())
+            .or_default()
+            .clone();
+        let placed = {
+            let _one = lock.lock().await;
+            self.place_once(program).await
+        };
+        // The lock goes with its last user: random names leave nothing.
+        let mut placing = self.placing.lock().unwrap();
+        if placing
+            .get(program)
+            .is_some_and(|l| Arc::strong_count(l) <= 2)
+        {
+            placing.remove(program);
+        }
+        placed
+    }
+
+    async fn place_once(&self, program: &str) -> Result<Vec<Target>, String> {
         let serving = self.candidates(program);
         if !serving.is_empty() {
             return Ok(serving);
@@ -416,10 +464,12 @@ impl Shared {
         }
         let placed = self.place(program).await;
         let failure = placed.as_ref().err().cloned();
-        self.asked
-            .lock()
-            .unwrap()
-            .insert(program.to_owned(), (Instant::now(), failure));
+        let mut asked = self.asked.lock().unwrap();
+        if asked.len() >= MAX_ASKED {
+            let cooldown = self.config.place_cooldown;
+            asked.retain(|_, (at, _)| at.elapsed() < cooldown);
+        }
+        asked.insert(program.to_owned(), (Instant::now(), failure));
         placed.map(|t| vec![t])
     }
 
@@ -518,7 +568,10 @@ async fn relay(State(shared): State<Arc<Shared>>, request: Request) -> Response 
         .map(|q| format!("?{q}"))
         .unwrap_or_default();
     let mut candidates = shared.candidates(&hash);
+    // An answer that waited for a node to be asked says nothing of speed.
+    let mut timed = true;
     if candidates.is_empty() {
+        timed = false;
         candidates = match shared.place_now(&hash).await {
             Ok(list) => list,
             Err(why) => {
@@ -548,17 +601,20 @@ async fn relay(State(shared): State<Arc<Shared>>, request: Request) -> Response 
             Ok(response) => {
                 shared.metrics.relayed.fetch_add(1, Ordering::Relaxed);
                 let ms = started.elapsed().as_secs_f64() * 1000.0;
-                let average = {
-                    let mut average = load.average_ms.lock().unwrap();
-                    *average = if *average == 0.0 {
-                        ms
-                    } else {
-                        *average * 0.8 + ms * 0.2
+                let first = load.answers.fetch_add(1, Ordering::Relaxed) == 0;
+                if timed && !first {
+                    let average = {
+                        let mut average = load.average_ms.lock().unwrap();
+                        *average = if *average == 0.0 {
+                            ms
+                        } else {
+                            *average * 0.8 + ms * 0.2
+                        };
+                        *average
                     };
-                    *average
-                };
-                if average > shared.config.scale_latency.as_secs_f64() * 1000.0 {
-                    shared.place_later(&hash, "answers are slow");
+                    if average > shared.config.scale_latency.as_secs_f64() * 1000.0 {
+                        shared.place_later(&hash, "answers are slow");
+                    }
                 }
                 return response;
             }
@@ -677,7 +733,7 @@ impl LoadBalancer {
             routes: RwLock::default(),
             placed: Mutex::default(),
             asked: Mutex::default(),
-            placing: tokio::sync::Mutex::new(()),
+            placing: Mutex::default(),
             load: Mutex::default(),
             inflight: Mutex::default(),
             resting: Mutex::default(),
@@ -741,4 +797,27 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     shutdown.await;
     lb.stop().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::provisioner_url;
+
+    #[test]
+    fn only_plain_provisioner_urls_are_asked() {
+        assert_eq!(
+            provisioner_url("http://127.0.0.1:4034/").as_deref(),
+            Some("http://127.0.0.1:4034")
+        );
+        assert!(provisioner_url("https://[::1]:4034").is_some());
+        for bad in [
+            "file:///etc/passwd",
+            "http://",
+            "http://a.test/admin?x=1",
+            "http://user@a.test",
+            "gopher://a.test",
+        ] {
+            assert_eq!(provisioner_url(bad), None, "{bad}");
+        }
+    }
 }

@@ -305,6 +305,9 @@ pub fn plan(
     Ok(changes)
 }
 
+/// What streams paid for, and when that was read.
+type ReadAt = (std::time::Instant, Arc<Paid>);
+
 /// How long the streams read for a post are reused by the next posts.
 const PAID_FRESH_FOR: Duration = Duration::from_secs(5);
 
@@ -313,7 +316,7 @@ const PAID_FRESH_FOR: Duration = Duration::from_secs(5);
 pub struct Chain {
     client: Arc<AetherClient>,
     /// The streams last read for a post, and when.
-    recent: Arc<std::sync::Mutex<Option<(std::time::Instant, Arc<Paid>)>>>,
+    recent: Arc<std::sync::Mutex<Option<ReadAt>>>,
 }
 
 impl Chain {

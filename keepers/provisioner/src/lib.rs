@@ -182,8 +182,6 @@ struct Worker {
     metrics: Arc<Metrics>,
     /// This provisioner's API, named in announcements.
     api_url: String,
-    /// Programs a load balancer asked for, until the next round tries them.
-    asked: Mutex<std::collections::BTreeSet<String>>,
     /// Why each program was not served in the last round.
     refusals: Mutex<BTreeMap<String, String>>,
     /// One round at a time (the loop's, or one a request started).
@@ -227,8 +225,15 @@ impl Worker {
     }
 
     async fn round(&self) -> Result<(), ProvisionerError> {
+        self.round_asking(None).await
+    }
+
+    /// A round; `asked` is a program a load balancer asks for, which this
+    /// round may join even `on_demand`.
+    async fn round_asking(&self, asked: Option<&str>) -> Result<(), ProvisionerError> {
         let _one = self.round_lock.lock().await;
-        let asked = std::mem::take(&mut *self.asked.lock().unwrap());
+        let asked: std::collections::BTreeSet<String> =
+            asked.into_iter().map(str::to_owned).collect();
         let mut refusals = BTreeMap::new();
         let result = self.round_inner(&asked, &mut refusals).await;
         for hash in &asked {
@@ -271,7 +276,11 @@ impl Worker {
             }
         }
         let mut want: BTreeMap<String, (Wanted, Pubkey)> = BTreeMap::new();
-        let mut used = (0u64, 0u64);
+        // Served programs the core node could not be read about this
+        // round: kept as they are, never stopped for a passing error.
+        let mut keep = std::collections::BTreeSet::new();
+        // vCPUs, memory MiB and disk MiB taken so far.
+        let mut used = (0u64, 0u64, 0u64);
         for (hash, (key, stream)) in &paying {
             if stream.exhausted {
                 refusals.insert(hash.clone(), "its stream is exhausted".into());
@@ -290,6 +299,9 @@ impl Worker {
                 Ok(content) => content,
                 Err(e) => {
                     tracing::warn!(program = %hash, error = %e, "unreadable message");
+                    if matches!(e, spec::SpecError::Node { .. }) {
+                        keep.insert(hash.clone());
+                    }
                     continue;
                 }
             };
@@ -298,13 +310,18 @@ impl Worker {
                 Some(Ok(w)) => w,
                 Some(Err(e)) => {
                     tracing::warn!(program = %hash, error = %e, "cannot serve");
+                    if matches!(e, spec::SpecError::Node { .. }) {
+                        keep.insert(hash.clone());
+                    }
                     refusals.insert(hash.clone(), e.to_string());
                     continue;
                 }
             };
             let mine = stream.providers.iter().any(|p| p.record == self.record);
             let fits = used.0 + u64::from(wanted.vcpus) <= u64::from(record.capacity.vcpus)
-                && used.1 + u64::from(wanted.memory_mib) <= u64::from(record.capacity.memory_mib);
+                && used.1 + u64::from(wanted.memory_mib) <= u64::from(record.capacity.memory_mib)
+                && used.2.saturating_add(wanted.disk_mib())
+                    <= u64::from(record.capacity.disk_gib).saturating_mul(1024);
             if !mine {
                 if self.config.on_demand && !asked.contains(hash) {
                     refusals.insert(hash.clone(), "not asked (on demand)".into());
@@ -313,7 +330,7 @@ impl Worker {
                 if !fits {
                     refusals.insert(
                         hash.clone(),
-                        "this node has no vCPUs or memory left for it".into(),
+                        "this node has no vCPUs, memory or disk left for it".into(),
                     );
                     continue;
                 }
@@ -341,9 +358,10 @@ impl Worker {
             }
             used.0 += u64::from(wanted.vcpus);
             used.1 += u64::from(wanted.memory_mib);
+            used.2 = used.2.saturating_add(wanted.disk_mib());
             want.insert(hash.clone(), (wanted, *key));
         }
-        self.converge(want).await?;
+        self.converge(want, &keep).await?;
         self.bind_domains().await?;
         self.announce().await;
         Ok(())
@@ -386,6 +404,7 @@ impl Worker {
     async fn converge(
         &self,
         want: BTreeMap<String, (Wanted, Pubkey)>,
+        keep: &std::collections::BTreeSet<String>,
     ) -> Result<(), ProvisionerError> {
         let current = self.serving.lock().unwrap().clone();
         let guard = self.host.lock().await;
@@ -393,7 +412,7 @@ impl Worker {
             return Ok(());
         };
         for (hash, served) in &current {
-            if !want.contains_key(hash) {
+            if !want.contains_key(hash) && !keep.contains(hash) {
                 // Unpaid: its VMs stop and its kept volumes go.
                 host.supervisor().discard(hash).await;
                 let _ = std::fs::remove_file(self.volume_path(hash, &served.code_file));
@@ -428,7 +447,7 @@ impl Worker {
                 env: wanted.env.clone(),
                 scratch_mib: wanted.scratch_mib,
                 persistent_mib: wanted.persistent_mib,
-                grants: match (wanted.node_api, self.node_addr()) {
+                grants: match (wanted.node_api, self.node_addr().await) {
                     (true, Some(node)) => vec![format!("{}={node}", spec::NODE_API_GUEST)],
                     (true, None) => {
                         tracing::warn!(node = %self.config.node_url, "the core node's address does not resolve: no API access");
@@ -474,17 +493,22 @@ impl Worker {
     }
 
     /// The core node's socket address, for VMs granted its API.
-    fn node_addr(&self) -> Option<SocketAddr> {
-        use std::net::ToSocketAddrs;
+    async fn node_addr(&self) -> Option<SocketAddr> {
         let url = self.config.node_url.trim_end_matches('/');
-        let authority = url.split_once("://").map_or(url, |(_, rest)| rest);
-        let authority = authority.split('/').next().unwrap_or(authority);
-        let with_port = if authority.contains(':') {
+        let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+        let authority = rest.split('/').next().unwrap_or(rest);
+        // A port is what follows the last colon, unless that colon is
+        // inside an IPv6 literal's brackets.
+        let has_port = authority
+            .rsplit_once(':')
+            .is_some_and(|(_, port)| !port.contains(']'));
+        let with_port = if has_port {
             authority.to_owned()
         } else {
-            format!("{authority}:80")
+            let port = if scheme == "https" { 443 } else { 80 };
+            format!("{authority}:{port}")
         };
-        with_port.to_socket_addrs().ok()?.next()
+        tokio::net::lookup_host(with_port).await.ok()?.next()
     }
 
     fn volume_path(&self, hash: &str, code_file: &str) -> PathBuf {
@@ -528,21 +552,23 @@ impl Worker {
 
     /// Serves `hash` now if this node can: a round that may join its
     /// stream; vm-host's URL, or why not.
-    async fn serve_now(&self, hash: &str) -> Result<String, String> {
+    async fn serve_now(&self, hash: &str) -> Result<String, ServeRefusal> {
         if !self.serving.lock().unwrap().contains_key(hash) {
-            self.asked.lock().unwrap().insert(hash.to_owned());
-            self.round().await.map_err(|e| e.to_string())?;
+            self.round_asking(Some(hash))
+                .await
+                .map_err(|e| ServeRefusal::Unavailable(e.to_string()))?;
         }
         if self.serving.lock().unwrap().contains_key(hash) {
             return Ok(self.host_url().await);
         }
-        Err(self
-            .refusals
-            .lock()
-            .unwrap()
-            .get(hash)
-            .cloned()
-            .unwrap_or_else(|| "not served here".into()))
+        Err(ServeRefusal::Refused(
+            self.refusals
+                .lock()
+                .unwrap()
+                .get(hash)
+                .cloned()
+                .unwrap_or_else(|| "not served here".into()),
+        ))
     }
 
     async fn host_url(&self) -> String {
@@ -564,6 +590,14 @@ struct ApiState {
     serving: Arc<Mutex<BTreeMap<String, Served>>>,
     metrics: Arc<Metrics>,
     worker: Arc<std::sync::OnceLock<Arc<Worker>>>,
+}
+
+/// Why `/serve` did not serve.
+enum ServeRefusal {
+    /// This node will not (409).
+    Refused(String),
+    /// The round failed: the chain or the core node (503, try later).
+    Unavailable(String),
 }
 
 /// `POST /serve/<hash>`: a load balancer asks this node to serve a program.
@@ -591,7 +625,13 @@ async fn serve(
             StatusCode::OK,
             serde_json::json!({"program": hash, "endpoint": endpoint}),
         ),
-        Err(why) => answer(StatusCode::CONFLICT, serde_json::json!({"error": why})),
+        Err(ServeRefusal::Refused(why)) => {
+            answer(StatusCode::CONFLICT, serde_json::json!({ "error": why }))
+        }
+        Err(ServeRefusal::Unavailable(why)) => answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({ "error": why }),
+        ),
     }
 }
 
@@ -655,7 +695,6 @@ impl Provisioner {
         let kept = config.clone();
         let worker = Arc::new(Worker {
             api_url: daemon.url(),
-            asked: Mutex::default(),
             refusals: Mutex::default(),
             round_lock: tokio::sync::Mutex::new(()),
             client: Arc::new(AetherClient::new(&config.rpc_url, keypair)),

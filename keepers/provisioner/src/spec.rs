@@ -89,6 +89,17 @@ pub struct Wanted {
     pub node_api: bool,
 }
 
+impl Wanted {
+    /// Disk it takes on the node, MiB: root file system, persistent and
+    /// scratch volumes.
+    pub fn disk_mib(&self) -> u64 {
+        [self.rootfs_mib, self.persistent_mib, self.scratch_mib]
+            .into_iter()
+            .flatten()
+            .fold(0u64, u64::saturating_add)
+    }
+}
+
 fn node_err(what: &str) -> impl FnOnce(aether_sdk::node_client::ClientError) -> SpecError + '_ {
     move |e| SpecError::Node {
         what: what.to_owned(),

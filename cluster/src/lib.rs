@@ -629,6 +629,20 @@ impl Cluster {
             let lb = aether_lb::LoadBalancer::start(lb)
                 .await
                 .map_err(part("the load balancer"))?;
+            // Ready means a request through the load balancer can start a
+            // program: it has read every resource node's announcement.
+            progress("waiting for the resource nodes to announce themselves");
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+            while lb.standby().len() < resources.len() {
+                if tokio::time::Instant::now() > deadline {
+                    lb.stop().await;
+                    return Err(ClusterError::Part {
+                        part: "the load balancer",
+                        why: "the resource nodes did not announce themselves within 60 s".into(),
+                    });
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
             Ok::<_, ClusterError>((lb, resource_records, reference))
         }
         .await;

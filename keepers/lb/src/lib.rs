@@ -174,6 +174,9 @@ struct Load {
     answers: AtomicU64,
 }
 
+/// Why a placement found nobody to ask.
+const NO_STANDBY: &str = "no other node offers to serve";
+
 /// Failed asks remembered at most (the oldest go first past it).
 const MAX_ASKED: usize = 10_000;
 
@@ -343,7 +346,7 @@ impl Shared {
                 .collect()
         };
         if standby.is_empty() {
-            return Err("no other node offers to serve".into());
+            return Err(NO_STANDBY.into());
         }
         let turn = self.turn.fetch_add(1, Ordering::Relaxed) % standby.len();
         standby.rotate_left(turn);
@@ -457,19 +460,31 @@ impl Shared {
         if !serving.is_empty() {
             return Ok(serving);
         }
+        // A refusal answers the next requests for a few seconds, not for
+        // the whole cooldown: a stream opened meanwhile is soon seen.
+        let memory = self.config.place_cooldown.min(Duration::from_secs(5));
         if let Some((at, Some(why))) = self.asked.lock().unwrap().get(program) {
-            if at.elapsed() < self.config.place_cooldown {
+            if at.elapsed() < memory {
                 return Err(why.clone());
             }
         }
         let placed = self.place(program).await;
-        let failure = placed.as_ref().err().cloned();
+        // A refusal is remembered for the cooldown; having no node to ask
+        // yet (announcements not read) is not.
+        let failure = placed
+            .as_ref()
+            .err()
+            .filter(|why| why.as_str() != NO_STANDBY)
+            .cloned();
         let mut asked = self.asked.lock().unwrap();
         if asked.len() >= MAX_ASKED {
             let cooldown = self.config.place_cooldown;
             asked.retain(|_, (at, _)| at.elapsed() < cooldown);
         }
-        asked.insert(program.to_owned(), (Instant::now(), failure));
+        if failure.is_some() || placed.is_ok() {
+            asked.insert(program.to_owned(), (Instant::now(), failure));
+        }
+        drop(asked);
         placed.map(|t| vec![t])
     }
 

@@ -161,6 +161,36 @@ pub fn register_resource(
     )
 }
 
+/// On `localnet`: `core` stakes and registers a core node; each of
+/// `owners` registers a resource node under it with a fresh identity
+/// (returned, in order); `payer` opens each of `streams`.
+pub async fn paid_resource_nodes(
+    localnet: &Localnet,
+    core: &Keypair,
+    owners: &[&Keypair],
+    payer: &Keypair,
+    streams: Vec<escrow::OpenStreamArgs>,
+) -> Vec<Keypair> {
+    let identities: Vec<Keypair> = owners.iter().map(|_| Keypair::new()).collect();
+    let core_client = client(localnet, core);
+    let owner_clients: Vec<AetherClient> = owners.iter().map(|o| client(localnet, o)).collect();
+    let ids: Vec<Keypair> = identities.iter().map(|k| k.insecure_clone()).collect();
+    let payer = client(localnet, payer);
+    blocking(move || {
+        let core =
+            register_core(&core_client, "http://core.test").expect("the core node registers");
+        for (i, (owner, id)) in owner_clients.iter().zip(&ids).enumerate() {
+            register_resource(owner, id, core, &format!("http://crn{i}.test"))
+                .expect("the resource node registers");
+        }
+        for stream in streams {
+            payer.open_stream(stream).expect("the stream opens");
+        }
+    })
+    .await;
+    identities
+}
+
 /// The 32 bytes of an item hash (64 hex digits): a stream's resource.
 pub fn resource_of(item_hash: &str) -> [u8; 32] {
     let mut resource = [0u8; 32];

@@ -13,8 +13,7 @@ use std::time::{Duration, Instant};
 use aether_provisioner::{Config, Provisioner};
 use aether_sdk::message::sign::SolanaAccount;
 use aether_sdk::node_client::NodeClient;
-use aether_testing::{blocking, chain_with_keys, client, vm, wait_until};
-use solana_keypair::Keypair;
+use aether_testing::{chain_with_keys, vm, wait_until};
 use solana_signer::Signer;
 
 fn main() {
@@ -80,25 +79,18 @@ async fn bench() {
     std::fs::create_dir_all(&second_dir).unwrap();
     let (_, second) = vm::post_program(&node, &dapp, &second_dir, 160).await;
     let second_resource = aether_testing::resource_of(&second);
-    let identity = Keypair::new();
-    {
-        let (core_client, owner, dapp_client) = (
-            client(&localnet, &keys[1]),
-            client(&localnet, &keys[2]),
-            client(&localnet, &keys[0]),
-        );
-        let id = identity.insecure_clone();
-        blocking(move || {
-            let core = aether_testing::register_core(&core_client, "http://core.test").unwrap();
-            aether_testing::register_resource(&owner, &id, core, "http://crn.test").unwrap();
-            for resource in [resource, second_resource] {
-                dapp_client
-                    .open_stream(aether_testing::compute_stream(resource, 10, 1, 1_000_000))
-                    .unwrap();
-            }
-        })
-        .await;
-    }
+    let identity = aether_testing::paid_resource_nodes(
+        &localnet,
+        &keys[1],
+        &[&keys[2]],
+        &keys[0],
+        [resource, second_resource]
+            .into_iter()
+            .map(|r| aether_testing::compute_stream(r, 10, 1, 1_000_000))
+            .collect(),
+    )
+    .await
+    .remove(0);
     let keypair = dir.path().join("owner.json");
     solana_keypair::write_keypair_file(&keys[2], &keypair).unwrap();
     let mut host = vm::host_config(&dir.path().join("crn")).await;

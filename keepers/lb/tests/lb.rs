@@ -10,8 +10,7 @@ use aether_provisioner::{Config, Provisioner};
 use aether_sdk::message::sign::SolanaAccount;
 use aether_sdk::message::{MessageBuilder, PostBuilder};
 use aether_sdk::node_client::NodeClient;
-use aether_testing::{blocking, chain_with_keys, client, vm, wait_until};
-use solana_keypair::Keypair;
+use aether_testing::{chain_with_keys, vm, wait_until};
 use solana_signer::Signer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -28,25 +27,15 @@ async fn requests_survive_a_node_dying_behind_the_load_balancer() {
     let (_, hash) = vm::post_program(&node, &dapp, dir.path(), 192).await;
     let resource = aether_testing::resource_of(&hash);
 
-    let (id_a, id_b) = (Keypair::new(), Keypair::new());
-    {
-        let (core_client, a, b, dapp_client) = (
-            client(&localnet, &keys[1]),
-            client(&localnet, &keys[2]),
-            client(&localnet, &keys[3]),
-            client(&localnet, &keys[0]),
-        );
-        let (ida, idb) = (id_a.insecure_clone(), id_b.insecure_clone());
-        blocking(move || {
-            let core = aether_testing::register_core(&core_client, "http://core.test").unwrap();
-            aether_testing::register_resource(&a, &ida, core, "http://a.test").unwrap();
-            aether_testing::register_resource(&b, &idb, core, "http://b.test").unwrap();
-            dapp_client
-                .open_stream(aether_testing::compute_stream(resource, 10, 2, 1_000_000))
-                .unwrap();
-        })
-        .await;
-    }
+    let ids = aether_testing::paid_resource_nodes(
+        &localnet,
+        &keys[1],
+        &[&keys[2], &keys[3]],
+        &keys[0],
+        vec![aether_testing::compute_stream(resource, 10, 2, 1_000_000)],
+    )
+    .await;
+    let (id_a, id_b) = (&ids[0], &ids[1]);
     let mut provisioners = Vec::new();
     for (i, (owner, identity)) in [(&keys[2], &id_a), (&keys[3], &id_b)]
         .into_iter()

@@ -13,7 +13,6 @@ use aether_provisioner::{Config, Provisioner};
 use aether_sdk::message::sign::SolanaAccount;
 use aether_sdk::node_client::NodeClient;
 use aether_testing::{blocking, chain_with_keys, client, vm, wait_until};
-use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 async fn get(url: String) -> (u16, String) {
@@ -41,23 +40,14 @@ async fn the_load_balancer_cold_starts_scales_and_replaces() {
     let resource = aether_testing::resource_of(&hash);
     let dapp_key = keys[0].pubkey();
 
-    let identities: Vec<Keypair> = (0..3).map(|_| Keypair::new()).collect();
-    {
-        let core_client = client(&localnet, &keys[1]);
-        let owners: Vec<_> = (2..5).map(|i| client(&localnet, &keys[i])).collect();
-        let ids: Vec<Keypair> = identities.iter().map(|k| k.insecure_clone()).collect();
-        let dapp_client = client(&localnet, &keys[0]);
-        blocking(move || {
-            let core = aether_testing::register_core(&core_client, "http://core.test").unwrap();
-            for (owner, id) in owners.iter().zip(&ids) {
-                aether_testing::register_resource(owner, id, core, "http://crn.test").unwrap();
-            }
-            dapp_client
-                .open_stream(aether_testing::compute_stream(resource, 30, 3, 10_000_000))
-                .unwrap();
-        })
-        .await;
-    }
+    let identities = aether_testing::paid_resource_nodes(
+        &localnet,
+        &keys[1],
+        &[&keys[2], &keys[3], &keys[4]],
+        &keys[0],
+        vec![aether_testing::compute_stream(resource, 30, 3, 10_000_000)],
+    )
+    .await;
     let mut provisioners = Vec::new();
     for (i, identity) in identities.iter().enumerate() {
         let keypair = dir.path().join(format!("owner{i}.json"));

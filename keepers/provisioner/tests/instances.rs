@@ -12,7 +12,6 @@ use aether_sdk::message::sign::SolanaAccount;
 use aether_sdk::message::{InstanceBuilder, MessageBuilder, StoreBuilder};
 use aether_sdk::node_client::{NodeClient, StorageEngine};
 use aether_testing::{blocking, chain_with_keys, client, vm, wait_until};
-use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 /// A root file system: busybox, and a start script that counts its boots
@@ -105,23 +104,15 @@ async fn an_instance_runs_always_on_from_its_own_root_and_stops_when_unpaid() {
     let hash = instance.message.item_hash.clone();
     let resource = aether_testing::resource_of(&hash);
 
-    let identity = Keypair::new();
-    {
-        let (core_client, owner, dapp_client) = (
-            client(&localnet, &keys[1]),
-            client(&localnet, &keys[2]),
-            client(&localnet, &keys[0]),
-        );
-        let id = identity.insecure_clone();
-        blocking(move || {
-            let core = aether_testing::register_core(&core_client, "http://core.test").unwrap();
-            aether_testing::register_resource(&owner, &id, core, "http://crn.test").unwrap();
-            dapp_client
-                .open_stream(aether_testing::compute_stream(resource, 2, 1, 1_000_000))
-                .unwrap();
-        })
-        .await;
-    }
+    let identity = aether_testing::paid_resource_nodes(
+        &localnet,
+        &keys[1],
+        &[&keys[2]],
+        &keys[0],
+        vec![aether_testing::compute_stream(resource, 2, 1, 1_000_000)],
+    )
+    .await
+    .remove(0);
     let keypair = dir.path().join("owner.json");
     solana_keypair::write_keypair_file(&keys[2], &keypair).unwrap();
     let mut host = vm::host_config(&dir.path().join("crn")).await;

@@ -12,7 +12,6 @@ use aether_sdk::message::sign::SolanaAccount;
 use aether_sdk::message::{MessageBuilder, StoreBuilder};
 use aether_sdk::node_client::{MessageFilter, NodeClient, StorageEngine};
 use aether_testing::{blocking, chain_with_keys, client, vm, wait_until};
-use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 async fn get(url: &str) -> (u16, String) {
@@ -43,22 +42,15 @@ async fn two_providers_serve_a_paid_program_until_its_stream_runs_dry() {
     let resource = aether_testing::resource_of(&hash);
 
     // A core node and two resource nodes under it; a stream for two replicas.
-    let (id_a, id_b) = (Keypair::new(), Keypair::new());
-    {
-        let core_client = client(&localnet, &keys[1]);
-        let (a, b) = (client(&localnet, &keys[2]), client(&localnet, &keys[3]));
-        let dapp_client = client(&localnet, &keys[0]);
-        let (ida, idb) = (id_a.insecure_clone(), id_b.insecure_clone());
-        blocking(move || {
-            let core = aether_testing::register_core(&core_client, "http://core.test").unwrap();
-            aether_testing::register_resource(&a, &ida, core, "http://a.test").unwrap();
-            aether_testing::register_resource(&b, &idb, core, "http://b.test").unwrap();
-            dapp_client
-                .open_stream(aether_testing::compute_stream(resource, 10, 2, 100_000))
-                .unwrap();
-        })
-        .await;
-    }
+    let ids = aether_testing::paid_resource_nodes(
+        &localnet,
+        &keys[1],
+        &[&keys[2], &keys[3]],
+        &keys[0],
+        vec![aether_testing::compute_stream(resource, 10, 2, 100_000)],
+    )
+    .await;
+    let (id_a, id_b) = (&ids[0], &ids[1]);
 
     let mut provisioners = Vec::new();
     for (i, (owner, identity)) in [(&keys[2], &id_a), (&keys[3], &id_b)]

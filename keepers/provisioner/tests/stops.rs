@@ -9,7 +9,6 @@ use aether_sdk::message::sign::SolanaAccount;
 use aether_sdk::message::{ForgetBuilder, MessageBuilder};
 use aether_sdk::node_client::NodeClient;
 use aether_testing::{blocking, chain_with_keys, client, vm, wait_until};
-use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -33,25 +32,18 @@ async fn forgetting_the_program_or_closing_its_stream_stops_it() {
         .iter()
         .map(|h| aether_testing::resource_of(h))
         .collect();
-    let identity = Keypair::new();
-    {
-        let (core_client, owner, dapp_client) = (
-            client(&localnet, &keys[1]),
-            client(&localnet, &keys[2]),
-            client(&localnet, &keys[0]),
-        );
-        let (id, resources) = (identity.insecure_clone(), resources.clone());
-        blocking(move || {
-            let core = aether_testing::register_core(&core_client, "http://core.test").unwrap();
-            aether_testing::register_resource(&owner, &id, core, "http://crn.test").unwrap();
-            for resource in resources {
-                dapp_client
-                    .open_stream(aether_testing::compute_stream(resource, 2, 1, 1_000_000))
-                    .unwrap();
-            }
-        })
-        .await;
-    }
+    let identity = aether_testing::paid_resource_nodes(
+        &localnet,
+        &keys[1],
+        &[&keys[2]],
+        &keys[0],
+        resources
+            .iter()
+            .map(|r| aether_testing::compute_stream(*r, 2, 1, 1_000_000))
+            .collect(),
+    )
+    .await
+    .remove(0);
     let keypair = dir.path().join("owner.json");
     solana_keypair::write_keypair_file(&keys[2], &keypair).unwrap();
     let host = vm::host_config(&dir.path().join("crn")).await;

@@ -12,10 +12,11 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use crate::chain::ChainArgs;
+use crate::chain::{parse_hash32, ChainArgs};
 
+/// What both commands share: the chain, the core node, the output.
 #[derive(Debug, Args)]
-pub struct ProgramCmd {
+pub struct NodeArgs {
     #[command(flatten)]
     pub chain: ChainArgs,
     /// The core node messages and files go to
@@ -29,6 +30,12 @@ pub struct ProgramCmd {
     /// Print JSON instead of a summary
     #[arg(long, global = true)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProgramCmd {
+    #[command(flatten)]
+    pub node: NodeArgs,
     #[command(subcommand)]
     pub action: ProgramAction,
 }
@@ -79,18 +86,7 @@ pub struct DeployArgs {
 #[derive(Debug, Args)]
 pub struct FileCmd {
     #[command(flatten)]
-    pub chain: ChainArgs,
-    /// The core node the file goes to
-    #[arg(
-        long,
-        global = true,
-        env = "AETHER_NODE_URL",
-        default_value = "http://127.0.0.1:4024"
-    )]
-    pub node_url: String,
-    /// Print JSON instead of a summary
-    #[arg(long, global = true)]
-    pub json: bool,
+    pub node: NodeArgs,
     #[command(subcommand)]
     pub action: FileAction,
 }
@@ -211,8 +207,7 @@ impl DeployArgs {
             "url": format!("{}/vm/{hash}/", self.lb_url.trim_end_matches('/')),
         });
         if let Some(deposit) = self.deposit {
-            let mut resource = [0u8; 32];
-            hex::decode_to_slice(&hash, &mut resource).expect("an item hash is 64 hex digits");
+            let resource = parse_hash32(&hash)?;
             let client = chain.client()?;
             let args = escrow::OpenStreamArgs {
                 resource,
@@ -243,14 +238,14 @@ impl ProgramCmd {
         let runtime = runtime()?;
         match &self.action {
             ProgramAction::Deploy(args) => {
-                runtime.block_on(args.deploy(&self.chain, &self.node_url))
+                runtime.block_on(args.deploy(&self.node.chain, &self.node.node_url))
             }
         }
     }
 
     pub fn execute(self) -> Result<()> {
         let out = self.run()?;
-        println!("{}", crate::output::render(&out, self.json));
+        println!("{}", crate::output::render(&out, self.node.json));
         Ok(())
     }
 }
@@ -262,13 +257,13 @@ impl FileCmd {
         match &self.action {
             FileAction::Upload { path } => runtime.block_on(async {
                 anyhow::ensure!(path.is_file(), "{}: not a file", path.display());
-                let owner = account(&self.chain)?;
-                let node = NodeClient::new(&self.node_url);
+                let owner = account(&self.node.chain)?;
+                let node = NodeClient::new(&self.node.node_url);
                 let (file, store) = store(&node, &owner, path).await?;
                 Ok(json!({
                     "file": file,
                     "store": store,
-                    "url": format!("{}/api/v0/storage/raw/{file}", self.node_url.trim_end_matches('/')),
+                    "url": format!("{}/api/v0/storage/raw/{file}", self.node.node_url.trim_end_matches('/')),
                 }))
             }),
         }
@@ -276,7 +271,7 @@ impl FileCmd {
 
     pub fn execute(self) -> Result<()> {
         let out = self.run()?;
-        println!("{}", crate::output::render(&out, self.json));
+        println!("{}", crate::output::render(&out, self.node.json));
         Ok(())
     }
 }

@@ -230,13 +230,7 @@ impl Host {
             config.limits.clone(),
             egress.as_ref().map(|e| e.addr),
         );
-        let addr = SocketAddr::new(config.bind, config.port);
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| HostError::Bind(addr, e))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| HostError::Bind(addr, e))?;
+        let (listener, addr) = listen(SocketAddr::new(config.bind, config.port)).await?;
         let (stop, mut stopped) = tokio::sync::watch::channel(false);
         let domains = router::Domains::default();
         let challenges = acme::Challenges::default();
@@ -250,13 +244,7 @@ impl Host {
         });
         let https_addr = match config.https_port {
             Some(port) => {
-                let addr = SocketAddr::new(config.bind, port);
-                let listener = tokio::net::TcpListener::bind(addr)
-                    .await
-                    .map_err(|e| HostError::Bind(addr, e))?;
-                let addr = listener
-                    .local_addr()
-                    .map_err(|e| HostError::Bind(addr, e))?;
+                let (listener, addr) = listen(SocketAddr::new(config.bind, port)).await?;
                 tokio::spawn(tls::serve(
                     listener,
                     tls::server_config(certs.clone()),
@@ -364,6 +352,17 @@ impl Host {
         self.supervisor.stop().await;
         let _ = self.server.await;
     }
+}
+
+/// A listener on `addr`, and the address it got (port 0 picks one).
+async fn listen(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), HostError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| HostError::Bind(addr, e))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| HostError::Bind(addr, e))?;
+    Ok((listener, bound))
 }
 
 /// Keeps a certificate for every bound domain: obtains one when missing,

@@ -309,14 +309,8 @@ fn dir(path: PathBuf) -> Result<PathBuf, ClusterError> {
 /// What the resource node offers: this machine's cores and half its memory.
 fn capacity() -> registry::Capacity {
     let vcpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let total_mib = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(2048, |kb| kb / 1024);
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let total_mib = aether_vm_host::router::meminfo_mib(&meminfo, "MemTotal:").unwrap_or(2048);
     registry::Capacity {
         vcpus: u16::try_from(vcpus).unwrap_or(u16::MAX),
         memory_mib: u32::try_from(total_mib / 2).unwrap_or(u32::MAX),
@@ -800,19 +794,20 @@ impl Cluster {
     }
 
     /// Stops every part, the chain last.
-    pub async fn stop(mut self) {
+    pub async fn stop(self) {
         self.lb.stop().await;
-        if let Some(dns) = self.dns.take() {
-            dns.stop().await;
+        // The keepers and resource nodes stop as after a failed start.
+        Started {
+            provisioners: self.provisioners,
+            indexer: Some(self.indexer),
+            settler: Some(self.settler),
+            checker: Some(self.checker),
+            dns: self.dns,
         }
-        self.checker.stop().await;
-        self.settler.stop().await;
-        self.indexer.stop().await;
-        for provisioner in self.provisioners.drain(..) {
-            provisioner.stop().await;
-        }
+        .stop()
+        .await;
         self.node.stop().await;
-        stop_localnet(self.localnet.take()).await;
+        stop_localnet(self.localnet).await;
     }
 }
 

@@ -115,7 +115,7 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response
 }
 
 /// A `MemTotal:`-style line of `/proc/meminfo`, in MiB.
-fn meminfo_mib(meminfo: &str, key: &str) -> Option<u64> {
+pub fn meminfo_mib(meminfo: &str, key: &str) -> Option<u64> {
     meminfo
         .lines()
         .find_map(|l| l.strip_prefix(key))

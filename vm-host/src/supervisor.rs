@@ -132,7 +132,6 @@ struct Pool {
     spec: ProgramSpec,
     instances: Mutex<Vec<Arc<Instance>>>,
     boot: tokio::sync::Mutex<()>,
-    booted: AtomicU64,
     /// One VM at a time holds the persistent volume.
     volume: Arc<tokio::sync::Mutex<()>>,
     /// The last boot failure: when, why, and how many in a row.
@@ -201,6 +200,8 @@ pub struct Supervisor {
     /// One lock per program on its kept volumes, shared by the pools that
     /// replace each other: a new VM waits for the old one to let go.
     volume_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// VMs booted so far: each VM's number.
+    booted: AtomicU64,
     /// Pools replaced by a newer spec, until their last VM stops.
     retired: Mutex<Vec<Arc<Pool>>>,
     stopping: std::sync::atomic::AtomicBool,
@@ -224,6 +225,7 @@ impl Supervisor {
             limits,
             pools: Mutex::default(),
             volume_locks: Mutex::default(),
+            booted: AtomicU64::new(0),
             retired: Mutex::default(),
             stopping: Default::default(),
             egress,
@@ -243,7 +245,6 @@ impl Supervisor {
             spec,
             instances: Mutex::default(),
             boot: tokio::sync::Mutex::new(()),
-            booted: AtomicU64::new(0),
             volume: self
                 .volume_locks
                 .lock()
@@ -400,7 +401,10 @@ impl Supervisor {
     }
 
     async fn boot(&self, pool: &Arc<Pool>) -> Result<Arc<Instance>, SupervisorError> {
-        let n = pool.booted.fetch_add(1, Ordering::SeqCst) + 1;
+        // Numbered across the host, not per pool: a replaced program's
+        // VMs still running must not share a name (and a directory) with
+        // its new ones.
+        let n = self.booted.fetch_add(1, Ordering::SeqCst) + 1;
         // Short names: Unix socket paths are limited to 108 bytes.
         let name = format!("{}-{n}", &pool.hash[..pool.hash.len().min(12)]);
         let span = tracing::info_span!("boot", vm = %name);

@@ -216,7 +216,10 @@ async fn post_message(
             return Err(e.into());
         }
     };
+    // Held until the write is committed (see `Charging::turn`).
+    let mut _turn = None;
     if let (Some(charging), Some(content)) = (&state.charging, &content) {
+        _turn = charging.turn(content).await;
         // Refused before anything is stored: a retry after a top-up works.
         match charging
             .check(&state.readers, &message.item_hash, content)

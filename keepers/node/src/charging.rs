@@ -18,7 +18,9 @@
 //!   or INSTANCE that is the resource of such a compute stream, and a
 //!   PROGRAM or INSTANCE whose payment is a stream (`superfluid`).
 //!
-//! Two posts racing may both pass the check; the next round settles it.
+//! An address's posts are checked and written one at a time
+//! ([`Charging::turn`]), so two racing posts that each fit the balance
+//! alone cannot both be taken.
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -410,13 +412,44 @@ pub struct Charging {
     /// Its settings.
     pub config: ChargingConfig,
     chain: Chain,
+    /// One lock per address with a post being checked or written.
+    turns: Arc<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
+
+/// An address's turn to post: held from the check until the write is
+/// committed.
+pub type Turn = tokio::sync::OwnedMutexGuard<()>;
 
 impl Charging {
     /// Charging against the chain at `config.rpc_url`.
     pub fn new(config: ChargingConfig) -> Charging {
         let chain = Chain::new(&config.rpc_url);
-        Charging { config, chain }
+        Charging {
+            config,
+            chain,
+            turns: Arc::default(),
+        }
+    }
+
+    /// Waits for the turn of `content`'s address (`None` for content
+    /// with no address or that costs nothing to hold). Hold it across the
+    /// check and the write: otherwise two posts could each be checked
+    /// against the content held before either.
+    pub async fn turn(&self, content: &Content) -> Option<Turn> {
+        if !matches!(
+            content,
+            Content::Store(_) | Content::Program(_) | Content::Instance(_)
+        ) {
+            return None;
+        }
+        let address = content.address()?;
+        let lock = {
+            let mut turns = self.turns.lock().unwrap_or_else(|p| p.into_inner());
+            // Locks no post holds or waits for are dropped as others come.
+            turns.retain(|_, lock| Arc::strong_count(lock) > 1);
+            turns.entry(address.to_owned()).or_default().clone()
+        };
+        Some(lock.lock_owned().await)
     }
 
     /// `Some(shortfall)` when the balance of `content`'s address cannot

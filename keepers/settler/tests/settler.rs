@@ -69,8 +69,14 @@ async fn pays_two_providers_their_share_until_the_stream_runs_dry() {
             let stream =
                 aether_testing::stream_activity(&dapp_client, resource, 10, 2, 1_000_000, 0)
                     .unwrap();
-            a_client.join_stream(&id_a.pubkey(), &stream).unwrap();
-            b_client.join_stream(&id_b.pubkey(), &stream).unwrap();
+            // Both join at once: the one whose read of the providers went
+            // stale reads again and retries.
+            std::thread::scope(|s| {
+                let a = s.spawn(|| a_client.join_stream(&id_a.pubkey(), &stream));
+                let b = s.spawn(|| b_client.join_stream(&id_b.pubkey(), &stream));
+                a.join().unwrap().unwrap();
+                b.join().unwrap().unwrap();
+            });
         })
         .await;
     }

@@ -28,7 +28,7 @@
 use std::sync::Arc;
 
 use aether_anchors::state::BatchLog;
-use aether_escrow::state::{EscrowConfig, Stream};
+use aether_escrow::state::{EscrowConfig, ProviderSlot, Stream};
 use aether_escrow::OpenStreamArgs;
 use aether_registry::state::{DomainBinding, NodeRecord};
 use aether_staking::state::{Config as StakingConfig, Node, StakePosition};
@@ -418,17 +418,16 @@ impl AetherClient {
         stream: &Pubkey,
     ) -> Result<Signature, ProgramClientError> {
         let mint = self.escrow_mint()?;
-        let current = self
-            .account::<Stream>(aether_escrow::ID, *stream)?
-            .ok_or(ProgramClientError::Missing("the stream"))?;
-        self.send(vec![escrow::join_stream(
-            self.payer(),
-            registry::record(provider_identity),
-            get_associated_token_address(&self.payer(), &mint),
-            mint,
-            *stream,
-            &current.providers,
-        )])
+        self.send_with_providers(stream, |providers| {
+            vec![escrow::join_stream(
+                self.payer(),
+                registry::record(provider_identity),
+                get_associated_token_address(&self.payer(), &mint),
+                mint,
+                *stream,
+                providers,
+            )]
+        })
     }
 
     /// Leaves `stream`, paid up to now, as the provider whose resource node
@@ -439,16 +438,15 @@ impl AetherClient {
         stream: &Pubkey,
     ) -> Result<Signature, ProgramClientError> {
         let mint = self.escrow_mint()?;
-        let current = self
-            .account::<Stream>(aether_escrow::ID, *stream)?
-            .ok_or(ProgramClientError::Missing("the stream"))?;
-        self.send(vec![escrow::leave_stream(
-            self.payer(),
-            registry::record(provider_identity),
-            mint,
-            *stream,
-            &current.providers,
-        )])
+        self.send_with_providers(stream, |providers| {
+            vec![escrow::leave_stream(
+                self.payer(),
+                registry::record(provider_identity),
+                mint,
+                *stream,
+                providers,
+            )]
+        })
     }
 
     /// Closes the payer's stream for `resource`: its providers are paid up
@@ -456,16 +454,50 @@ impl AetherClient {
     pub fn close_stream(&self, resource: &[u8; 32]) -> Result<Signature, ProgramClientError> {
         let mint = self.escrow_mint()?;
         let stream = escrow::stream(&self.payer(), resource);
-        let current = self
-            .account::<Stream>(aether_escrow::ID, stream)?
-            .ok_or(ProgramClientError::Missing("the stream"))?;
-        self.send(vec![escrow::close_stream(
-            self.payer(),
-            get_associated_token_address(&self.payer(), &mint),
-            mint,
-            stream,
-            &current.providers,
-        )])
+        self.send_with_providers(&stream, |providers| {
+            vec![escrow::close_stream(
+                self.payer(),
+                get_associated_token_address(&self.payer(), &mint),
+                mint,
+                stream,
+                providers,
+            )]
+        })
+    }
+
+    /// Sends what `build` makes of `stream`'s providers. The program wants
+    /// their payout accounts in slot order, so a provider that joins or
+    /// leaves between the read and the send fails it: then the stream is
+    /// read again and the send retried, a few times at most.
+    fn send_with_providers(
+        &self,
+        stream: &Pubkey,
+        build: impl Fn(&[ProviderSlot]) -> Vec<Instruction>,
+    ) -> Result<Signature, ProgramClientError> {
+        let slots = |s: &Stream| {
+            s.providers
+                .iter()
+                .map(|p| (p.record, p.payout))
+                .collect::<Vec<_>>()
+        };
+        let read = || {
+            self.account::<Stream>(aether_escrow::ID, *stream)?
+                .ok_or(ProgramClientError::Missing("the stream"))
+        };
+        let mut current = read()?;
+        let mut attempt = 1;
+        loop {
+            match self.send(build(&current.providers)) {
+                Ok(signature) => return Ok(signature),
+                Err(e) => {
+                    let now = read()?;
+                    if attempt >= 3 || slots(&now) == slots(&current) {
+                        return Err(e);
+                    }
+                    (current, attempt) = (now, attempt + 1);
+                }
+            }
+        }
     }
 
     /// Adds `amount` of the payer's tokens to the stream `owner` opened for `resource`.

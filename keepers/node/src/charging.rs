@@ -402,7 +402,14 @@ impl std::fmt::Display for Shortfall {
             f,
             "{} holds {} base units of the stake token; its content here costs {} and this message {} more: short by {}",
             self.address, self.balance, self.in_use, self.cost, self.short
-        )
+        )?;
+        if Pubkey::from_str(&self.address).is_err() {
+            write!(
+                f,
+                " (only a Solana address holds the stake token: pay for it with a stream)"
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -677,6 +684,28 @@ mod tests {
                     item_hash: "b".into()
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn a_shortfall_names_the_numbers_and_tells_an_ethereum_sender_to_use_a_stream() {
+        let shortfall = |address: &str| Shortfall {
+            address: address.into(),
+            balance: 5,
+            in_use: 4,
+            cost: 3,
+            short: 2,
+        };
+        let solana = shortfall(&Pubkey::new_unique().to_string()).to_string();
+        assert!(
+            solana.ends_with("costs 4 and this message 3 more: short by 2"),
+            "{solana}"
+        );
+        let ethereum = shortfall("0x52908400098527886E0F7030069857D2E4169EE7").to_string();
+        assert!(ethereum.contains("short by 2"), "{ethereum}");
+        assert!(
+            ethereum.ends_with("pay for it with a stream)"),
+            "{ethereum}"
         );
     }
 

@@ -131,7 +131,7 @@ struct Pool {
     hash: String,
     spec: ProgramSpec,
     instances: Mutex<Vec<Arc<Instance>>>,
-    boot: tokio::sync::Mutex<()>,
+    boot: Arc<tokio::sync::Mutex<()>>,
     /// One VM at a time holds the persistent volume.
     volume: Arc<tokio::sync::Mutex<()>>,
     /// The last boot failure: when, why, and how many in a row.
@@ -244,7 +244,7 @@ impl Supervisor {
             hash: hash.to_string(),
             spec,
             instances: Mutex::default(),
-            boot: tokio::sync::Mutex::new(()),
+            boot: Arc::default(),
             volume: self
                 .volume_locks
                 .lock()
@@ -329,7 +329,7 @@ impl Supervisor {
     }
 
     /// An instance to send a request for `hash` to, booting one if needed.
-    pub async fn instance(&self, hash: &str) -> Result<Arc<Instance>, SupervisorError> {
+    pub async fn instance(self: &Arc<Self>, hash: &str) -> Result<Arc<Instance>, SupervisorError> {
         let pool = self
             .pools
             .lock()
@@ -357,7 +357,7 @@ impl Supervisor {
                 }
             }
             if live.len() < max_instances {
-                if let Ok(guard) = pool.boot.try_lock() {
+                if let Ok(guard) = pool.boot.clone().try_lock_owned() {
                     // Someone may have booted one while we looked.
                     if pool.live().len() == live.len() {
                         // A program that just failed to boot is not booted
@@ -376,18 +376,28 @@ impl Supervisor {
                                 )));
                             }
                         }
-                        let instance = self.boot(&pool).await;
-                        let mut failed = pool.failed.lock().unwrap_or_else(|p| p.into_inner());
-                        *failed = match &instance {
-                            Ok(_) => None,
-                            Err(e) => {
-                                let n = failed.as_ref().map_or(0, |f| f.2) + 1;
-                                Some((Instant::now(), e.to_string(), n))
-                            }
-                        };
-                        drop(failed);
-                        drop(guard);
-                        return instance;
+                        // The boot runs on a task of its own: a request
+                        // whose client gives up must not take a VM half
+                        // booted down with it, or a boot slower than the
+                        // clients' timeout would never finish.
+                        let (supervisor, pool) = (self.clone(), pool.clone());
+                        let booting = tokio::spawn(async move {
+                            let instance = supervisor.boot(&pool).await;
+                            let mut failed = pool.failed.lock().unwrap_or_else(|p| p.into_inner());
+                            *failed = match &instance {
+                                Ok(_) => None,
+                                Err(e) => {
+                                    let n = failed.as_ref().map_or(0, |f| f.2) + 1;
+                                    Some((Instant::now(), e.to_string(), n))
+                                }
+                            };
+                            drop(failed);
+                            drop(guard);
+                            instance
+                        });
+                        return booting
+                            .await
+                            .map_err(|e| SupervisorError::Boot(e.to_string()))?;
                     }
                     continue;
                 }
@@ -584,6 +594,12 @@ impl Supervisor {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(instance.clone());
+        // The host began to stop while this VM booted: it was not there to
+        // be stopped with the others.
+        if self.stopping.load(Ordering::SeqCst) {
+            stop_all(pool).await;
+            return Err(SupervisorError::Stopping);
+        }
         // When it fails, it leaves the pool and its VM is cleaned up.
         {
             let (instance, pool) = (instance.clone(), pool.clone());

@@ -100,10 +100,31 @@ async fn a_program_answers_get_and_post_of_any_size_and_in_parallel() {
     let http = reqwest::Client::new();
     let base = format!("{}/vm/{PROGRAM}", host.url());
 
-    // Cold start, then GET.
+    // A client that gives up during the cold start does not stop the
+    // boot: the VM comes up with nobody waiting, and the next request
+    // finds it.
+    let gave_up = http
+        .get(format!("{base}/"))
+        .timeout(Duration::from_millis(200))
+        .send()
+        .await;
+    assert!(gave_up.is_err_and(|e| e.is_timeout()));
+    let booted = aether_testing::wait_until(
+        "the abandoned boot to finish",
+        Duration::from_secs(60),
+        || async {
+            let seen = usage(&http, &host.url()).await;
+            let vms = seen["vms"].as_array().cloned().unwrap_or_default();
+            (vms.len() == 1).then(|| vms[0]["name"].clone())
+        },
+    )
+    .await;
+
+    // Then GET.
     let answer = http.get(format!("{base}/")).send().await.unwrap();
     assert_eq!(answer.status(), 200);
     assert_eq!(answer.text().await.unwrap(), "hello from the guest\n");
+    assert_eq!(usage(&http, &host.url()).await["vms"][0]["name"], booted);
 
     // POST bodies from 0 bytes to 10 MiB come back whole.
     for size in [0usize, 1, 65_537, 1 << 20, 10 << 20] {

@@ -33,6 +33,7 @@ pub mod message;
 pub mod node_client;
 pub mod programs;
 pub mod proof;
+pub mod vm;
 
 pub use aether_anchors as anchors_program;
 pub use aether_escrow as escrow_program;

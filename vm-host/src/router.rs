@@ -107,11 +107,18 @@ async fn acme_challenge(State(state): State<RouterState>, Path(token): Path<Stri
 }
 
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    (
+    let mut response = (
         status,
         Json(json!({ "error": { "code": code, "message": message.into() } })),
     )
-        .into_response()
+        .into_response();
+    // Marks the answer as the router's own, not the program's.
+    if let Ok(value) = HeaderValue::from_str(code) {
+        response
+            .headers_mut()
+            .insert(aether_sdk::vm::HOST_ERROR_HEADER, value);
+    }
+    response
 }
 
 /// A `MemTotal:`-style line of `/proc/meminfo`, in MiB.

@@ -633,14 +633,16 @@ async fn relay(State(shared): State<Arc<Shared>>, request: Request) -> Response 
                 }
                 return response;
             }
-            Err(why) => {
+            Err(Failure { why, node_down }) => {
                 tracing::warn!(node = %target.node, endpoint = %target.endpoint, %why, "node failed; trying the next");
                 shared.metrics.retries.fetch_add(1, Ordering::Relaxed);
-                shared
-                    .resting
-                    .lock()
-                    .unwrap()
-                    .insert(target.endpoint.clone(), Instant::now() + shared.config.rest);
+                if node_down {
+                    shared
+                        .resting
+                        .lock()
+                        .unwrap()
+                        .insert(target.endpoint.clone(), Instant::now() + shared.config.rest);
+                }
                 failures.push(format!("{}: {why}", target.endpoint));
                 // Fewer nodes serve it now: a free slot may take another.
                 shared.place_later(&hash, "a node serving it failed");
@@ -663,13 +665,30 @@ impl Drop for DecrementOnDrop {
     }
 }
 
+/// Why a node gave no answer worth passing on.
+struct Failure {
+    why: String,
+    /// The node itself failed (rest it), rather than only not serving
+    /// this program any more.
+    node_down: bool,
+}
+
+impl From<String> for Failure {
+    fn from(why: String) -> Self {
+        Failure {
+            why,
+            node_down: true,
+        }
+    }
+}
+
 /// One whole answer from one node, or why not.
 async fn try_once(
     shared: &Shared,
     parts: &axum::http::request::Parts,
     url: &str,
     body: Bytes,
-) -> Result<Response, String> {
+) -> Result<Response, Failure> {
     let mut request = shared
         .http
         .request(parts.method.clone(), url)
@@ -684,7 +703,24 @@ async fn try_once(
     let status = answer.status();
     // A node whose VM died answers 502 from its router: another may do better.
     if status == StatusCode::BAD_GATEWAY {
-        return Err(format!("HTTP {status}"));
+        return Err(format!("HTTP {status}").into());
+    }
+    // The router, not the program, answered that the node stopped serving
+    // it or is stopping: no VM saw the request, so another node may take
+    // it, even a POST.
+    let host_error = answer
+        .headers()
+        .get(aether_sdk::vm::HOST_ERROR_HEADER)
+        .and_then(|v| v.to_str().ok());
+    match host_error {
+        Some(code @ "unknown_program") => {
+            return Err(Failure {
+                why: format!("HTTP {status} {code}"),
+                node_down: false,
+            })
+        }
+        Some(code @ "stopping") => return Err(format!("HTTP {status} {code}").into()),
+        _ => {}
     }
     let headers = answer.headers().clone();
     let bytes = answer
@@ -692,7 +728,7 @@ async fn try_once(
         .await
         .map_err(|e| format!("answer cut short: {e}"))?;
     if bytes.len() > shared.config.max_body {
-        return Err("answer over the body limit".into());
+        return Err(String::from("answer over the body limit").into());
     }
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;

@@ -1,7 +1,8 @@
 //! The load balancer in front of two resource nodes (provisioners with
 //! their own QEMU guests) serving one paid program: requests go through
-//! it; a forged announcement is ignored; when one node dies mid-traffic,
-//! every request still succeeds through the other.
+//! it; a forged announcement is ignored; a node whose router no longer
+//! serves it is passed over; when one node dies mid-traffic, every request
+//! still succeeds through the other.
 
 use std::time::Duration;
 
@@ -127,6 +128,22 @@ async fn requests_survive_a_node_dying_behind_the_load_balancer() {
             .sum();
         assert!(served > 0, "{host} served nothing: {usage}");
     }
+    // Node A's router forgets the program while A still announces it: its
+    // 404 `unknown_program` (no VM saw the request) is passed over, never
+    // passed on.
+    let retries = || {
+        lb.metrics()
+            .retries
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let supervisor = provisioners[0].supervisor().await.unwrap();
+    supervisor.unregister(&hash).await;
+    for _ in 0..4 {
+        let (status, body) = get(format!("{}/vm/{hash}/", lb.url())).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    assert!(retries() >= 1, "node A was asked and passed over");
+    let retried = retries();
     let traffic = {
         let (url, get) = (format!("{}/vm/{hash}/", lb.url()), get.clone());
         tokio::spawn(async move {
@@ -146,12 +163,7 @@ async fn requests_survive_a_node_dying_behind_the_load_balancer() {
         assert!(body.contains("hello from the guest"), "{body}");
     }
     // Requests that reached the dead node went on to the other.
-    assert!(
-        lb.metrics()
-            .retries
-            .load(std::sync::atomic::Ordering::Relaxed)
-            >= 1
-    );
+    assert!(retries() > retried);
     // An unknown program is a clear 503; a bad path a 404.
     let (status, body) = get(format!("{}/vm/{}/", lb.url(), "ab".repeat(32))).await;
     assert_eq!(status, 503, "{body}");

@@ -744,6 +744,15 @@ impl Provisioner {
         self.host.lock().await.as_ref().and_then(|h| h.https_addr())
     }
 
+    /// vm-host's supervisor of VMs, while vm-host runs.
+    pub async fn supervisor(&self) -> Option<Arc<aether_vm_host::supervisor::Supervisor>> {
+        self.host
+            .lock()
+            .await
+            .as_ref()
+            .map(|h| h.supervisor().clone())
+    }
+
     /// The provisioner's API.
     pub fn url(&self) -> String {
         self.daemon.url()

@@ -85,13 +85,14 @@ pub fn program_dir(root: &Path) -> PathBuf {
         (
             "fetch",
             // busybox's wget crashes in Debian's static build; nc does not.
-            // Its input stays open a moment: busybox's nc in the guest may
-            // end the connection when its input ends, before the answer.
-            "printf 'Content-Type: text/plain\\r\\n\\r\\n'\nhost=${QUERY_STRING%:*}; port=${QUERY_STRING#*:}\nbody=$( (printf 'GET / HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n' \"$host\"; sleep 1) | nc -w 3 \"$host\" \"$port\" 2>/dev/null | sed '1,/^\\r*$/d')\nif [ -n \"$body\" ]; then echo \"$body\"; else echo blocked; fi\n",
+            // Its input stays open (a `sleep` in the background holds it)
+            // until the answer has come: busybox's nc in the guest may end
+            // the connection when its input ends.
+            "printf 'Content-Type: text/plain\\r\\n\\r\\n'\nhost=${QUERY_STRING%:*}; port=${QUERY_STRING#*:}\nbody=$( (printf 'GET / HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n' \"$host\"; sleep 30 </dev/null 2>/dev/null &) | nc -w 3 \"$host\" \"$port\" 2>/dev/null | sed '1,/^\\r*$/d')\nif [ -n \"$body\" ]; then echo \"$body\"; else echo blocked; fi\n",
         ),
         (
             "proxied",
-            "printf 'Content-Type: text/plain\\r\\n\\r\\n'\nproxy=${HTTP_PROXY#http://}\nbody=$( (printf 'GET http://%s/ HTTP/1.0\\r\\n\\r\\n' \"$QUERY_STRING\"; sleep 1) | nc -w 3 \"${proxy%:*}\" \"${proxy#*:}\" 2>/dev/null)\ncase \"$body\" in 'HTTP/1.1 200'*|'HTTP/1.0 200'*) echo \"$body\" | sed '1,/^\\r*$/d';; *) echo \"refused: $(echo \"$body\" | head -n 1)\";; esac\n",
+            "printf 'Content-Type: text/plain\\r\\n\\r\\n'\nproxy=${HTTP_PROXY#http://}\nbody=$( (printf 'GET http://%s/ HTTP/1.0\\r\\n\\r\\n' \"$QUERY_STRING\"; sleep 30 </dev/null 2>/dev/null &) | nc -w 3 \"${proxy%:*}\" \"${proxy#*:}\" 2>/dev/null)\ncase \"$body\" in 'HTTP/1.1 200'*|'HTTP/1.0 200'*) echo \"$body\" | sed '1,/^\\r*$/d';; *) echo \"refused: $(echo \"$body\" | head -n 1)\";; esac\n",
         ),
         ("stop", "printf 'Content-Type: text/plain\\r\\n\\r\\n'\necho stopping\nkillall httpd\n"),
         // Answers after a few seconds: a request in flight during an update.

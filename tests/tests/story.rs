@@ -27,14 +27,17 @@ use solana_signer::Signer;
 const DOMAIN: &str = "shop.example.test";
 
 /// The test program, plus a CGI script that forwards the request's body
-/// (a signed message) to the core node the VM is granted.
+/// (a signed message) to the core node the VM is granted. busybox's `nc`
+/// in the guest may end the connection when its input ends, so a `sleep`
+/// in the background holds the input open until the node has answered
+/// (and closed), however long that takes, without the script waiting it out.
 fn code_volume(root: &std::path::Path) -> std::path::PathBuf {
     let dir = vm::program_dir(root);
     let script = dir.join("www/cgi-bin/post");
     std::fs::write(
         &script,
         "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\nbody=$(cat)\nnode=${AETHER_NODE_URL#http://}\n\
-         answer=$( (printf 'POST /api/v0/messages HTTP/1.0\\r\\nHost: %s\\r\\nContent-Type: application/json\\r\\nContent-Length: %s\\r\\n\\r\\n%s' \"$node\" \"${#body}\" \"$body\"; sleep 2) | nc -w 5 \"$node\" 80 2>/dev/null | head -n 1)\n\
+         answer=$( (printf 'POST /api/v0/messages HTTP/1.0\\r\\nHost: %s\\r\\nContent-Type: application/json\\r\\nContent-Length: %s\\r\\n\\r\\n%s' \"$node\" \"${#body}\" \"$body\"; sleep 30 </dev/null 2>/dev/null &) | nc -w 5 \"$node\" 80 2>/dev/null | head -n 1)\n\
          echo \"core node: $answer\"\n",
     )
     .unwrap();

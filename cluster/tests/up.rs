@@ -142,10 +142,16 @@ async fn up_starts_a_whole_cluster_that_serves_a_paid_program_and_restarts_as_it
         },
     )
     .await;
-    let (status, body) = get(&format!("{}/vm/{reference}/", cluster.lb_url()))
-        .await
-        .unwrap();
-    assert_eq!((status, body.as_str()), (200, "aether reference ok\n"));
+    // (Through the load balancer once its routes name the node.)
+    let through_lb = format!("{}/vm/{reference}/", cluster.lb_url());
+    let body = wait_until(
+        "the reference program through the load balancer",
+        Duration::from_secs(60),
+        || async { get(&through_lb).await.filter(|(status, _)| *status == 200) },
+    )
+    .await
+    .1;
+    assert_eq!(body, "aether reference ok\n");
     // The checker counts it: without it a score stops at 4,000.
     let scores = format!("{}/scores", cluster.checker_url());
     let record_key = record.to_string();

@@ -17,10 +17,15 @@ use aether_sdk::node_client::{
 use serde_json::{json, Value};
 
 async fn start(dir: &Path) -> Node {
+    start_with_timeout(dir, Duration::from_secs(30)).await
+}
+
+/// A node that gives each request (but uploads) `request_timeout`.
+async fn start_with_timeout(dir: &Path, request_timeout: Duration) -> Node {
     let mut config = Config::new(dir);
     config.port = 0;
     config.max_file_size = 210 * 1024 * 1024;
-    config.request_timeout = Duration::from_secs(2);
+    config.request_timeout = request_timeout;
     Node::start(config).await.expect("the node starts")
 }
 
@@ -547,7 +552,7 @@ async fn files_no_message_keeps_are_collected() {
 async fn a_client_that_trickles_its_request_gets_408() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let dir = tempfile::tempdir().unwrap();
-    let node = start(dir.path()).await;
+    let node = start_with_timeout(dir.path(), Duration::from_secs(2)).await;
     let mut socket = tokio::net::TcpStream::connect(node.addr()).await.unwrap();
     // Headers promise a body that never comes.
     socket

@@ -41,6 +41,12 @@ async fn scores_follow_health_and_the_median_lands_on_chain() {
     let host = vm::host(dir.path()).await;
     host.supervisor()
         .register(REFERENCE, vm::program_spec(vm::code_volume(dir.path())));
+    // Booted before the probes: the healthy node's score is about its
+    // health, not about how long one cold boot takes under emulation.
+    let warm = reqwest::get(format!("{}/vm/{REFERENCE}/", host.url()))
+        .await
+        .unwrap();
+    assert_eq!(warm.status(), 200);
     let endpoints = [
         host.url(),
         wrong_node().await,

@@ -306,9 +306,15 @@ fn dir(path: PathBuf) -> Result<PathBuf, ClusterError> {
     Ok(path)
 }
 
-/// What the resource node offers: this machine's cores and half its memory.
+/// vCPUs a local resource node offers per core. Function VMs mostly wait
+/// for requests: at one per core, a two-core laptop running the checker's
+/// reference program would have room for one program more.
+pub const VCPUS_PER_CORE: u16 = 4;
+
+/// What the resource node offers: [`VCPUS_PER_CORE`] vCPUs per core and
+/// half this machine's memory.
 fn capacity() -> registry::Capacity {
-    let vcpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let vcpus = aether_vm_host::router::offered_vcpus(VCPUS_PER_CORE);
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let total_mib = aether_vm_host::router::meminfo_mib(&meminfo, "MemTotal:").unwrap_or(2048);
     registry::Capacity {
@@ -506,6 +512,7 @@ impl Cluster {
                 host.https_port = config.ports.https.map(plus);
                 host.acme = config.acme.clone();
                 host.limits.idle_timeout = config.idle_timeout;
+                host.vcpus_per_core = VCPUS_PER_CORE;
                 let mut provisioner_config = aether_provisioner::Config::new(
                     node_url.clone(),
                     rpc_url,

@@ -86,10 +86,26 @@ async fn up_starts_a_whole_cluster_that_serves_a_paid_program_and_restarts_as_it
                 .unwrap()
                 .is_some());
             let records = chain.node_records().unwrap();
-            assert!(records.iter().any(|(key, _)| *key == record));
+            let (_, mine) = records.iter().find(|(key, _)| *key == record).unwrap();
+            // Function VMs mostly wait: each core offers several vCPUs.
+            let cores = std::thread::available_parallelism().unwrap().get() as u64;
+            assert_eq!(
+                u64::from(mine.capacity.vcpus),
+                cores * u64::from(aether_cluster::VCPUS_PER_CORE)
+            );
         })
         .await;
     }
+    // The node reports the vCPUs it registered, as the checker expects.
+    let usage = format!("{}/about/usage", cluster.provisioners()[0].host_url());
+    let (_, usage) = get(&usage).await.unwrap();
+    let usage: serde_json::Value = serde_json::from_str(&usage).unwrap();
+    assert_eq!(
+        usage["capacity"]["vcpus"].as_u64(),
+        Some(aether_vm_host::router::offered_vcpus(
+            aether_cluster::VCPUS_PER_CORE
+        ))
+    );
 
     // The wallet posts a program and pays for one replica.
     let node = NodeClient::new(cluster.node_url());

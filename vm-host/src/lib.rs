@@ -139,6 +139,10 @@ pub struct Config {
     /// Where certificates for custom domains come from; none when `None`
     /// (certificates already on disk are still served).
     pub acme: Option<acme::AcmeConfig>,
+    /// vCPUs offered to VMs per core of this host (at least 1). A VM
+    /// serving a function mostly waits for requests, so a core can carry
+    /// several; memory is never offered twice.
+    pub vcpus_per_core: u16,
 }
 
 impl Config {
@@ -166,6 +170,7 @@ impl Config {
             relay: None,
             https_port: None,
             acme: None,
+            vcpus_per_core: 1,
         }
     }
 }
@@ -241,6 +246,7 @@ impl Host {
             challenges: challenges.clone(),
             max_body: config.max_body,
             request_timeout: config.limits.request_timeout,
+            vcpus: router::offered_vcpus(config.vcpus_per_core),
         });
         let https_addr = match config.https_port {
             Some(port) => {

@@ -34,6 +34,15 @@ pub struct RouterState {
     pub max_body: usize,
     /// How long an answer may take to start.
     pub request_timeout: std::time::Duration,
+    /// vCPUs the host offers its VMs (see [`offered_vcpus`]).
+    pub vcpus: u64,
+}
+
+/// The vCPUs a host offers its VMs: its cores times `vcpus_per_core` (at
+/// least 1).
+pub fn offered_vcpus(vcpus_per_core: u16) -> u64 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cores as u64).saturating_mul(u64::from(vcpus_per_core.max(1)))
 }
 
 /// The routes.
@@ -140,14 +149,13 @@ async fn usage(State(state): State<RouterState>) -> Response {
     let (backend, acceleration) = state.supervisor.backend();
     let vms = state.supervisor.usage();
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let vcpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // What the host has, and what its VMs hold now: checkers compare it
-    // with the capacity the node registered.
+    // What the host offers, and what its VMs hold now: checkers compare
+    // it with the capacity the node registered.
     Json(json!({
         "backend": backend,
         "acceleration": acceleration,
         "capacity": {
-            "vcpus": vcpus,
+            "vcpus": state.vcpus,
             "memory_mib": meminfo_mib(&meminfo, "MemTotal:"),
             "memory_available_mib": meminfo_mib(&meminfo, "MemAvailable:"),
         },

@@ -160,7 +160,9 @@ async fn a_program_answers_get_and_post_of_any_size_and_in_parallel() {
     assert!(!vms.is_empty() && vms.len() <= 2, "{seen}");
     assert_eq!(seen["backend"], "qemu");
     let served: u64 = vms.iter().map(|v| v["requests"].as_u64().unwrap()).sum();
-    assert_eq!(served, 26);
+    // 26 sent and waited for; the one abandoned during the boot reaches
+    // the VM too when the server had not yet seen its client leave.
+    assert!(served == 26 || served == 27, "{served} requests: {seen}");
     // The host's capacity, and what its VMs hold of it.
     assert!(seen["capacity"]["vcpus"].as_u64().unwrap() >= 1, "{seen}");
     assert!(

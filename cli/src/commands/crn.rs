@@ -66,6 +66,11 @@ pub struct HostArgs {
     /// Most VMs of one program
     #[arg(long, default_value_t = 4)]
     pub max_instances: usize,
+    /// vCPUs offered to VMs per core of this machine (register the node
+    /// with cores × this many vCPUs)
+    #[arg(long, env = "AETHER_CRN_VCPUS_PER_CORE", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub vcpus_per_core: u16,
     /// Serve live custom domains over HTTPS on this port
     #[arg(long, env = "AETHER_CRN_HTTPS_PORT")]
     pub https_port: Option<u16>,
@@ -103,6 +108,7 @@ impl HostArgs {
         config.backend = self.backend;
         config.limits.idle_timeout = Duration::from_secs(self.idle_seconds);
         config.limits.max_instances = self.max_instances;
+        config.vcpus_per_core = self.vcpus_per_core;
         config.https_port = self.https_port;
         if let Some(directory) = &self.acme_directory {
             anyhow::ensure!(

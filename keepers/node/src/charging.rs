@@ -20,7 +20,8 @@
 //!
 //! An address's posts are checked and written one at a time
 //! ([`Charging::turn`]), so two racing posts that each fit the balance
-//! alone cannot both be taken.
+//! alone cannot both be taken. Each message is priced once ([`Prices`]):
+//! pricing an address reads its list of held messages, not their content.
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -164,13 +165,11 @@ pub fn stream_declared(content: &Content) -> bool {
 
 /// The size of a file held here, by sha256 or CID.
 fn stored_size(conn: &Connection, hash: &str) -> Option<u64> {
-    conn.query_row(
-        "SELECT size FROM files WHERE sha256 = ?1 OR cid_v0 = ?1 OR cid_v1 = ?1",
-        [hash],
-        |r| r.get::<_, i64>(0),
-    )
-    .ok()
-    .and_then(|s| u64::try_from(s).ok())
+    conn.prepare_cached("SELECT size FROM files WHERE sha256 = ?1 OR cid_v0 = ?1 OR cid_v1 = ?1")
+        .ok()?
+        .query_row([hash], |r| r.get::<_, i64>(0))
+        .ok()
+        .and_then(|s| u64::try_from(s).ok())
 }
 
 /// What open streams pay for: storage streams STOREs, compute streams
@@ -207,17 +206,100 @@ pub struct Held {
     pub collect_at: Option<f64>,
 }
 
+/// Prices of held messages, kept between pricings: what each costs, or
+/// `None` when it declares that a stream pays for it. Neither changes, as a
+/// message never changes and a file is named by its hash; a STORE whose
+/// file is not here yet is priced again until it is. Valid for one
+/// [`Costs`].
+#[derive(Debug, Default)]
+pub struct Prices(std::sync::Mutex<HashMap<String, Option<u64>>>);
+
+impl Prices {
+    fn get(&self, item_hash: &str) -> Option<Option<u64>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(item_hash)
+            .copied()
+    }
+
+    fn keep(&self, item_hash: &str, price: Option<u64>) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(item_hash.to_owned(), price);
+    }
+
+    /// Drops the price of a message no longer held (collected).
+    pub fn forget(&self, item_hash: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(item_hash);
+    }
+
+    /// How many prices are kept.
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What one held message costs (`None`: a stream it declares pays), from
+/// `prices` or worked out from its content and kept there.
+fn price_of(
+    conn: &Connection,
+    costs: &Costs,
+    prices: &Prices,
+    item_hash: &str,
+    kind: MessageType,
+) -> Result<Option<u64>, ChargeError> {
+    if let Some(price) = prices.get(item_hash) {
+        return Ok(price);
+    }
+    let content: Option<String> = conn
+        .prepare_cached("SELECT COALESCE(content, item_content) FROM messages WHERE item_hash = ?1")
+        .map_err(StoreError::from)?
+        .query_row([item_hash], |r| r.get(0))
+        .map_err(StoreError::from)?;
+    // Content not here or not valid costs nothing (it was checked on the
+    // way in; this is only defence).
+    let Some(Ok(content)) = content.map(|c| Content::parse(kind, &c)) else {
+        return Ok(Some(0));
+    };
+    if stream_declared(&content) {
+        prices.keep(item_hash, None);
+        return Ok(None);
+    }
+    let missing_file = std::cell::Cell::new(false);
+    let file_size = |hash: &str| {
+        let size = stored_size(conn, hash);
+        missing_file.set(size.is_none());
+        size
+    };
+    let cost = cost(costs, &content, &file_size)?;
+    if !missing_file.get() {
+        prices.keep(item_hash, Some(cost));
+    }
+    Ok(Some(cost))
+}
+
 /// What `address` holds here and pays for by holding (what `paid` covers
-/// is left out), newest first.
+/// is left out), newest first, priced through `prices`.
 pub fn holdings(
     conn: &Connection,
     costs: &Costs,
+    prices: &Prices,
     address: &str,
     paid: &Paid,
 ) -> Result<Vec<Held>, ChargeError> {
     let mut stmt = conn
         .prepare_cached(
-            "SELECT item_hash, type, COALESCE(content, item_content), status, collect_at FROM messages \
+            "SELECT item_hash, type, status, collect_at FROM messages \
              WHERE address = ?1 AND status IN ('processed', 'removing') \
              AND type IN ('STORE', 'PROGRAM', 'INSTANCE') ORDER BY time DESC, item_hash DESC",
         )
@@ -227,30 +309,24 @@ pub fn holdings(
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<f64>>(4)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<f64>>(3)?,
             ))
         })
         .map_err(StoreError::from)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(StoreError::from)?;
-    let file_size = |hash: &str| stored_size(conn, hash);
     let mut out = Vec::new();
-    for (item_hash, kind, content, status, collect_at) in rows {
-        let (Ok(kind), Some(content)) = (MessageType::from_str(&kind), content) else {
+    for (item_hash, kind, status, collect_at) in rows {
+        let Ok(kind) = MessageType::from_str(&kind) else {
             continue;
         };
         if paid.covers(kind, &item_hash) {
             continue;
         }
-        let Ok(content) = Content::parse(kind, &content) else {
+        let Some(cost) = price_of(conn, costs, prices, &item_hash, kind)? else {
             continue;
         };
-        if stream_declared(&content) {
-            continue;
-        }
-        let cost = cost(costs, &content, &file_size)?;
         // Marked content that no longer costs anything is kept, so that
         // its mark is lifted.
         if cost > 0 || status == "removing" {
@@ -421,6 +497,8 @@ pub struct Charging {
     chain: Chain,
     /// One lock per address with a post being checked or written.
     turns: Arc<std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    /// Prices of held messages, at `config.costs`.
+    prices: Arc<Prices>,
 }
 
 /// An address's turn to post: held from the check until the write is
@@ -435,6 +513,7 @@ impl Charging {
             config,
             chain,
             turns: Arc::default(),
+            prices: Arc::default(),
         }
     }
 
@@ -502,6 +581,7 @@ impl Charging {
         }
         let (known, cost, held) = {
             let (content, address, hash) = (content.clone(), address.clone(), item_hash.to_owned());
+            let prices = self.prices.clone();
             readers
                 .with(move |conn| {
                     // A message already here is not charged again: the
@@ -515,7 +595,7 @@ impl Charging {
                         .ok();
                     let file_size = |hash: &str| stored_size(conn, hash);
                     let cost = cost(&costs, &content, &file_size);
-                    let held = holdings(conn, &costs, &address, &paid);
+                    let held = holdings(conn, &costs, &prices, &address, &paid);
                     Ok((known, cost, held))
                 })
                 .await?
@@ -552,7 +632,7 @@ impl Charging {
         let paid = self.chain.paid_by_streams().await?;
         let costs = self.config.costs;
         let by_address: HashMap<String, Vec<Held>> = {
-            let paid = paid.clone();
+            let (paid, prices) = (paid.clone(), self.prices.clone());
             readers
                 .with(move |conn| {
                     let mut stmt = conn.prepare(
@@ -564,7 +644,7 @@ impl Charging {
                         .collect::<Result<Vec<_>, _>>()?;
                     let mut out = HashMap::new();
                     for address in addresses {
-                        match holdings(conn, &costs, &address, &paid) {
+                        match holdings(conn, &costs, &prices, &address, &paid) {
                             Ok(held) => {
                                 out.insert(address, held);
                             }
@@ -621,6 +701,11 @@ impl Charging {
                 .statuses(changes.clone())
                 .await
                 .map_err(ChargeError::Writer)?;
+        }
+        for change in &changes {
+            if let StatusChange::Collect { item_hash } = change {
+                self.prices.forget(item_hash);
+            }
         }
         Ok(changes)
     }
@@ -685,6 +770,61 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn prices_are_kept_once_known_and_a_store_waits_for_its_file() {
+        use aether_sdk::message::{MessageBuilder, StoreBuilder};
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(&dir.path().join("node.sqlite")).unwrap();
+        let account = aether_sdk::message::sign::SolanaAccount::generate();
+        let address = aether_sdk::message::sign::Signer::address(&account);
+        let file = "f".repeat(64);
+        let store = MessageBuilder::new(&account)
+            .build(StoreBuilder::new(file.clone()).unwrap())
+            .unwrap()
+            .message;
+        conn.execute(
+            "INSERT INTO messages (item_hash, chain, sender, type, time, item_type, item_content, \
+             address, status, reception_time) VALUES (?1, 'SOL', ?2, 'STORE', ?3, 'inline', ?4, ?2, 'processed', ?3)",
+            rusqlite::params![store.item_hash, address, store.time, store.item_content],
+        )
+        .unwrap();
+        let costs = Costs {
+            per_mib_stored: 5,
+            ..Costs::default()
+        };
+        let prices = Prices::default();
+        let held = |prices: &Prices| {
+            holdings(&conn, &costs, prices, &address, &Paid::default())
+                .unwrap()
+                .iter()
+                .map(|h| h.cost)
+                .collect::<Vec<_>>()
+        };
+        // Its file is not here yet: free for now, and priced again later.
+        assert!(held(&prices).is_empty());
+        assert!(prices.is_empty());
+        conn.execute(
+            "INSERT INTO files (sha256, cid_v0, cid_v1, size, created) VALUES (?1, 'a', 'b', ?2, 0)",
+            rusqlite::params![file, 3 * MIB as i64],
+        )
+        .unwrap();
+        assert_eq!(held(&prices), [15]);
+        assert_eq!(prices.len(), 1);
+        // Kept: the price no longer reads the file.
+        conn.execute("DELETE FROM files", []).unwrap();
+        assert_eq!(held(&prices), [15]);
+        // A stream pays for it now: left out, whatever is kept.
+        let paid = Paid {
+            storage: [store.item_hash.clone()].into(),
+            ..Paid::default()
+        };
+        assert!(holdings(&conn, &costs, &prices, &address, &paid)
+            .unwrap()
+            .is_empty());
+        prices.forget(&store.item_hash);
+        assert!(prices.is_empty());
     }
 
     #[test]

@@ -99,6 +99,11 @@ pub fn program_dir(root: &Path) -> PathBuf {
         ("slow", "sleep 4\nprintf 'Content-Type: text/plain\\r\\n\\r\\n'\necho slow done\n"),
         // The kernel panics before the program answers anything.
         ("crash", "echo c > /proc/sysrq-trigger\n"),
+        // Claims to be its node's router (which must not pass that on).
+        (
+            "forged",
+            "printf 'Content-Type: text/plain\\r\\nX-Aether-Host-Error: stopping\\r\\n\\r\\n'\necho mine\n",
+        ),
     ];
     for (name, body) in scripts {
         let path = cgi.join(name);

@@ -156,6 +156,8 @@ async fn usage(State(state): State<RouterState>) -> Response {
         "acceleration": acceleration,
         "capacity": {
             "vcpus": state.vcpus,
+            // The vCPUs above are offered on these cores.
+            "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
             "memory_mib": meminfo_mib(&meminfo, "MemTotal:"),
             "memory_available_mib": meminfo_mib(&meminfo, "MemAvailable:"),
         },
@@ -275,7 +277,14 @@ async fn relay_in_span(
         .and_then(|s| StatusCode::from_u16(s).ok())
         .unwrap_or(StatusCode::BAD_GATEWAY);
     let mut builder = Response::builder().status(status);
-    for (name, value) in &response.head.headers {
+    // Only the router speaks for the node: a program cannot pass its
+    // answer off as one (a load balancer would send the request elsewhere).
+    let own = response
+        .head
+        .headers
+        .iter()
+        .filter(|(name, _)| !name.eq_ignore_ascii_case(aether_sdk::vm::HOST_ERROR_HEADER));
+    for (name, value) in own {
         if let (Ok(n), Ok(v)) = (
             HeaderName::try_from(name.as_str()),
             HeaderValue::try_from(value.as_str()),

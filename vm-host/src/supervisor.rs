@@ -751,6 +751,9 @@ impl Supervisor {
             .collect();
         for pool in pools {
             stop_all(&pool).await;
+            // A boot under way (its own task) stops its VM itself when it
+            // sees the host stopping: wait for it, so no VM outlives this.
+            drop(pool.boot.lock().await);
         }
     }
 }

@@ -172,6 +172,29 @@ async fn a_program_answers_get_and_post_of_any_size_and_in_parallel() {
     let held: u64 = vms.iter().map(|v| v["memory_mib"].as_u64().unwrap()).sum();
     assert_eq!(seen["in_use"]["memory_mib"].as_u64(), Some(held));
 
+    // A program cannot pass its answer off as its node's router's.
+    let forged = http
+        .get(format!("{base}/cgi-bin/forged"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 200);
+    assert!(forged
+        .headers()
+        .get(aether_sdk::vm::HOST_ERROR_HEADER)
+        .is_none());
+    assert_eq!(forged.text().await.unwrap(), "mine\n");
+    // The router's own answers carry it.
+    let unknown = http
+        .get(format!("{}/vm/{}/", host.url(), "2".repeat(64)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        unknown.headers()[aether_sdk::vm::HOST_ERROR_HEADER],
+        "unknown_program"
+    );
+
     // A body over the limit is refused before any VM sees it.
     let answer = http
         .post(format!("{base}/cgi-bin/echo"))

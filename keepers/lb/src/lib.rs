@@ -633,9 +633,11 @@ async fn relay(State(shared): State<Arc<Shared>>, request: Request) -> Response 
                 }
                 return response;
             }
-            Err(Failure { why, node_down }) => {
-                tracing::warn!(node = %target.node, endpoint = %target.endpoint, %why, "node failed; trying the next");
-                shared.metrics.retries.fetch_add(1, Ordering::Relaxed);
+            Err(Failure {
+                why,
+                node_down,
+                unseen,
+            }) => {
                 if node_down {
                     shared
                         .resting
@@ -646,6 +648,21 @@ async fn relay(State(shared): State<Arc<Shared>>, request: Request) -> Response 
                 failures.push(format!("{}: {why}", target.endpoint));
                 // Fewer nodes serve it now: a free slot may take another.
                 shared.place_later(&hash, "a node serving it failed");
+                // A program may have acted on it: sent again, it would act
+                // twice.
+                if !unseen && !idempotent(&parts.method) {
+                    tracing::warn!(node = %target.node, endpoint = %target.endpoint, %why, "node failed; not sent again");
+                    shared.metrics.unserved.fetch_add(1, Ordering::Relaxed);
+                    return error(
+                        StatusCode::BAD_GATEWAY,
+                        format!(
+                            "the node serving {hash} failed, perhaps after the program got the request, which is not sent again ({} is not idempotent): {why}",
+                            parts.method
+                        ),
+                    );
+                }
+                tracing::warn!(node = %target.node, endpoint = %target.endpoint, %why, "node failed; trying the next");
+                shared.metrics.retries.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
@@ -671,15 +688,34 @@ struct Failure {
     /// The node itself failed (rest it), rather than only not serving
     /// this program any more.
     node_down: bool,
+    /// No program saw the request (no connection, or the node's router
+    /// refused it), so even a POST may go to another node.
+    unseen: bool,
 }
 
-impl From<String> for Failure {
-    fn from(why: String) -> Self {
+impl Failure {
+    /// The node failed after the request may have reached a program.
+    fn seen(why: String) -> Self {
         Failure {
             why,
             node_down: true,
+            unseen: false,
         }
     }
+}
+
+/// Methods that may be sent twice (RFC 9110's idempotent methods).
+fn idempotent(method: &axum::http::Method) -> bool {
+    use axum::http::Method;
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::TRACE,
+        Method::PUT,
+        Method::DELETE,
+    ]
+    .contains(method)
 }
 
 /// One whole answer from one node, or why not.
@@ -699,36 +735,46 @@ async fn try_once(
             request = request.header(name, value);
         }
     }
-    let answer = request.send().await.map_err(|e| e.to_string())?;
+    let answer = request.send().await.map_err(|e| Failure {
+        unseen: e.is_connect(),
+        ..Failure::seen(e.to_string())
+    })?;
     let status = answer.status();
-    // A node whose VM died answers 502 from its router: another may do better.
-    if status == StatusCode::BAD_GATEWAY {
-        return Err(format!("HTTP {status}").into());
-    }
-    // The router, not the program, answered that the node stopped serving
-    // it or is stopping: no VM saw the request, so another node may take
-    // it, even a POST.
+    // The node's router, not the program, answered (see
+    // `HOST_ERROR_HEADER`): another node may do better.
     let host_error = answer
         .headers()
         .get(aether_sdk::vm::HOST_ERROR_HEADER)
         .and_then(|v| v.to_str().ok());
-    match host_error {
-        Some(code @ "unknown_program") => {
+    let why = |code: &str| format!("HTTP {status} {code}");
+    match (status, host_error) {
+        // It no longer serves the program: no VM saw the request.
+        (StatusCode::NOT_FOUND, Some(code @ "unknown_program")) => {
             return Err(Failure {
-                why: format!("HTTP {status} {code}"),
+                why: why(code),
                 node_down: false,
+                unseen: true,
             })
         }
-        Some(code @ "stopping") => return Err(format!("HTTP {status} {code}").into()),
+        // Stopping, or the VM did not boot: no VM saw the request either.
+        (StatusCode::SERVICE_UNAVAILABLE, Some(code @ "stopping"))
+        | (StatusCode::BAD_GATEWAY, Some(code @ "boot_failed")) => {
+            return Err(Failure {
+                unseen: true,
+                ..Failure::seen(why(code))
+            })
+        }
+        // The VM died or hung while it had the request.
+        (StatusCode::BAD_GATEWAY, Some(code)) => return Err(Failure::seen(why(code))),
         _ => {}
     }
     let headers = answer.headers().clone();
     let bytes = answer
         .bytes()
         .await
-        .map_err(|e| format!("answer cut short: {e}"))?;
+        .map_err(|e| Failure::seen(format!("answer cut short: {e}")))?;
     if bytes.len() > shared.config.max_body {
-        return Err(String::from("answer over the body limit").into());
+        return Err(Failure::seen("answer over the body limit".into()));
     }
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;

@@ -2,7 +2,7 @@
 //! their own QEMU guests) serving one paid program: requests go through
 //! it; a forged announcement is ignored; a node whose router no longer
 //! serves it is passed over; when one node dies mid-traffic, every request
-//! still succeeds through the other.
+//! still succeeds through the other; a POST a VM died on is not sent twice.
 
 use std::time::Duration;
 
@@ -164,6 +164,20 @@ async fn requests_survive_a_node_dying_behind_the_load_balancer() {
     }
     // Requests that reached the dead node went on to the other.
     assert!(retries() > retried);
+    // A POST the program may have acted on is never sent to a second node:
+    // the VM of the node left dies on it, and the client is told so.
+    let before = retries();
+    let crashed = reqwest::Client::new()
+        .post(format!("{}/vm/{hash}/cgi-bin/crash", lb.url()))
+        .body("once")
+        .timeout(Duration::from_secs(90))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(crashed.status(), 502);
+    let text = crashed.text().await.unwrap();
+    assert!(text.contains("not sent again"), "{text}");
+    assert_eq!(retries(), before);
     // An unknown program is a clear 503; a bad path a 404.
     let (status, body) = get(format!("{}/vm/{}/", lb.url(), "ab".repeat(32))).await;
     assert_eq!(status, 503, "{body}");

@@ -217,9 +217,9 @@ async fn post_message(
         }
     };
     // Held until the write is committed (see `Charging::turn`).
-    let mut _turn = None;
+    let mut turn = None;
     if let (Some(charging), Some(content)) = (&state.charging, &content) {
-        _turn = charging.turn(content).await;
+        turn = charging.turn(content).await;
         // Refused before anything is stored: a retry after a top-up works.
         match charging
             .check(&state.readers, &message.item_hash, content)
@@ -255,11 +255,19 @@ async fn post_message(
         }
     }
     let needs = crate::process::awaited_file(&message, content.as_ref());
-    let outcome = state
-        .writer
-        .submit(message, content)
+    // On a task of its own, holding the address's turn: the write goes on
+    // if the client leaves, and no other post of the address is checked
+    // before it is committed.
+    let outcome = {
+        let writer = state.writer.clone();
+        tokio::spawn(async move {
+            let _turn = turn;
+            writer.submit(message, content).await
+        })
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?
+    };
     if let (Outcome::Pending(_), Some(hash), false) = (&outcome, needs, state.peers.is_empty()) {
         let (peers, files, writer, limit) = (
             state.peers.clone(),

@@ -210,37 +210,51 @@ pub struct Held {
 /// `None` when it declares that a stream pays for it. Neither changes, as a
 /// message never changes and a file is named by its hash; a STORE whose
 /// file is not here yet is priced again until it is. Valid for one
-/// [`Costs`].
+/// [`Costs`]. A price no round has used since the last [`Prices::sweep`]
+/// (its message was collected or forgotten, or a stream pays for it now)
+/// is dropped by the next.
 #[derive(Debug, Default)]
-pub struct Prices(std::sync::Mutex<HashMap<String, Option<u64>>>);
+pub struct Prices(std::sync::Mutex<PriceList>);
+
+#[derive(Debug, Default)]
+struct PriceList {
+    /// Price and the sweep generation that last used it, by item hash.
+    prices: HashMap<String, (Option<u64>, u64)>,
+    generation: u64,
+}
 
 impl Prices {
+    fn list(&self) -> std::sync::MutexGuard<'_, PriceList> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn get(&self, item_hash: &str) -> Option<Option<u64>> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(item_hash)
-            .copied()
+        let mut list = self.list();
+        let generation = list.generation;
+        list.prices.get_mut(item_hash).map(|(price, used)| {
+            *used = generation;
+            *price
+        })
     }
 
     fn keep(&self, item_hash: &str, price: Option<u64>) {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(item_hash.to_owned(), price);
+        let mut list = self.list();
+        let generation = list.generation;
+        list.prices
+            .insert(item_hash.to_owned(), (price, generation));
     }
 
-    /// Drops the price of a message no longer held (collected).
-    pub fn forget(&self, item_hash: &str) {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(item_hash);
+    /// Drops the prices not used since the last sweep.
+    pub fn sweep(&self) {
+        let mut list = self.list();
+        let generation = list.generation;
+        list.prices.retain(|_, (_, used)| *used == generation);
+        list.generation += 1;
     }
 
     /// How many prices are kept.
     pub fn len(&self) -> usize {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.list().prices.len()
     }
 
     /// Whether none is.
@@ -702,11 +716,8 @@ impl Charging {
                 .await
                 .map_err(ChargeError::Writer)?;
         }
-        for change in &changes {
-            if let StatusChange::Collect { item_hash } = change {
-                self.prices.forget(item_hash);
-            }
-        }
+        // Every held message was priced above: the rest are no longer held.
+        self.prices.sweep();
         Ok(changes)
     }
 }
@@ -823,7 +834,14 @@ mod tests {
         assert!(holdings(&conn, &costs, &prices, &address, &paid)
             .unwrap()
             .is_empty());
-        prices.forget(&store.item_hash);
+        // A sweep keeps what was used since the last one, then what is used
+        // again: here nothing, as the stream pays.
+        prices.sweep();
+        assert_eq!(prices.len(), 1);
+        assert!(holdings(&conn, &costs, &prices, &address, &paid)
+            .unwrap()
+            .is_empty());
+        prices.sweep();
         assert!(prices.is_empty());
     }
 

@@ -418,16 +418,21 @@ impl AetherClient {
         stream: &Pubkey,
     ) -> Result<Signature, ProgramClientError> {
         let mint = self.escrow_mint()?;
-        self.send_with_providers(stream, |providers| {
-            vec![escrow::join_stream(
-                self.payer(),
-                registry::record(provider_identity),
-                get_associated_token_address(&self.payer(), &mint),
-                mint,
-                *stream,
-                providers,
-            )]
-        })
+        let record = registry::record(provider_identity);
+        self.send_with_providers(
+            stream,
+            |providers| {
+                vec![escrow::join_stream(
+                    self.payer(),
+                    record,
+                    get_associated_token_address(&self.payer(), &mint),
+                    mint,
+                    *stream,
+                    providers,
+                )]
+            },
+            |now| now.providers.iter().any(|p| p.record == record),
+        )
     }
 
     /// Leaves `stream`, paid up to now, as the provider whose resource node
@@ -438,15 +443,20 @@ impl AetherClient {
         stream: &Pubkey,
     ) -> Result<Signature, ProgramClientError> {
         let mint = self.escrow_mint()?;
-        self.send_with_providers(stream, |providers| {
-            vec![escrow::leave_stream(
-                self.payer(),
-                registry::record(provider_identity),
-                mint,
-                *stream,
-                providers,
-            )]
-        })
+        let record = registry::record(provider_identity);
+        self.send_with_providers(
+            stream,
+            |providers| {
+                vec![escrow::leave_stream(
+                    self.payer(),
+                    record,
+                    mint,
+                    *stream,
+                    providers,
+                )]
+            },
+            |now| now.providers.iter().all(|p| p.record != record),
+        )
     }
 
     /// Closes the payer's stream for `resource`: its providers are paid up
@@ -454,25 +464,32 @@ impl AetherClient {
     pub fn close_stream(&self, resource: &[u8; 32]) -> Result<Signature, ProgramClientError> {
         let mint = self.escrow_mint()?;
         let stream = escrow::stream(&self.payer(), resource);
-        self.send_with_providers(&stream, |providers| {
-            vec![escrow::close_stream(
-                self.payer(),
-                get_associated_token_address(&self.payer(), &mint),
-                mint,
-                stream,
-                providers,
-            )]
-        })
+        self.send_with_providers(
+            &stream,
+            |providers| {
+                vec![escrow::close_stream(
+                    self.payer(),
+                    get_associated_token_address(&self.payer(), &mint),
+                    mint,
+                    stream,
+                    providers,
+                )]
+            },
+            |_| false,
+        )
     }
 
     /// Sends what `build` makes of `stream`'s providers. The program wants
     /// their payout accounts in slot order, so a provider that joins or
     /// leaves between the read and the send fails it: then the stream is
-    /// read again and the send retried, a few times at most.
+    /// read again and the send retried, a few times at most, unless `done`
+    /// says the stream already is as the send would leave it (a send
+    /// reported failed may have landed): then the first error stands.
     fn send_with_providers(
         &self,
         stream: &Pubkey,
         build: impl Fn(&[ProviderSlot]) -> Vec<Instruction>,
+        done: impl Fn(&Stream) -> bool,
     ) -> Result<Signature, ProgramClientError> {
         let slots = |s: &Stream| {
             s.providers
@@ -490,8 +507,11 @@ impl AetherClient {
             match self.send(build(&current.providers)) {
                 Ok(signature) => return Ok(signature),
                 Err(e) => {
-                    let now = read()?;
-                    if attempt >= 3 || slots(&now) == slots(&current) {
+                    // Unreadable or gone: the send's own error says more.
+                    let Ok(now) = read() else {
+                        return Err(e);
+                    };
+                    if attempt >= 3 || done(&now) || slots(&now) == slots(&current) {
                         return Err(e);
                     }
                     (current, attempt) = (now, attempt + 1);

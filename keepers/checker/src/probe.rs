@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 
 use crate::config::Reference;
-use crate::score::{capacity_bps, Probe};
+use crate::score::{capacity_bps, credible_vcpus, Probe};
 
 /// Reads at most `limit` bytes of an answer: a hostile node cannot make
 /// the checker hold a huge body.
@@ -58,7 +58,10 @@ pub async fn probe(
         };
     };
     let reported = (
-        usage["capacity"]["vcpus"].as_u64().unwrap_or(0),
+        credible_vcpus(
+            usage["capacity"]["vcpus"].as_u64().unwrap_or(0),
+            usage["capacity"]["cores"].as_u64(),
+        ),
         usage["capacity"]["memory_mib"].as_u64().unwrap_or(0),
     );
     let reference = match reference {

@@ -4,7 +4,7 @@
 //! | --- | --- | --- |
 //! | reachable | 1,000 | `GET /about/usage` answers 200 with JSON within the probe timeout |
 //! | latency | 2,000 | full at 200 ms or less, none at 2,000 ms or more, linear between |
-//! | capacity | 1,000 | reported vCPUs and memory against those registered, each capped at 1, averaged |
+//! | capacity | 1,000 | reported vCPUs (at most [`MAX_VCPUS_PER_CORE`] per reported core) and memory against those registered, each capped at 1, averaged |
 //! | reference | 6,000 | the reference program, called through the node's router like any user request, answers 200 with the expected text |
 //!
 //! An unreachable node scores 0 for the probe, whatever else. Without a
@@ -25,6 +25,19 @@ pub struct Probe {
     pub capacity_bps: u32,
     /// The reference program answered right; `None` when none is configured.
     pub reference: Option<bool>,
+}
+
+/// The most vCPUs a node's core is believed to carry: function VMs mostly
+/// wait for requests, so nodes offer several per core, but not without
+/// bound.
+pub const MAX_VCPUS_PER_CORE: u64 = 8;
+
+/// The vCPUs of a node's report that count: those it offers, at most
+/// [`MAX_VCPUS_PER_CORE`] per core it reports. A report without cores
+/// (older nodes offered one vCPU per core) counts its vCPUs as cores.
+pub fn credible_vcpus(vcpus: u64, cores: Option<u64>) -> u64 {
+    let cores = cores.unwrap_or(vcpus);
+    vcpus.min(cores.saturating_mul(MAX_VCPUS_PER_CORE))
 }
 
 /// Points of each part.
@@ -135,5 +148,18 @@ mod tests {
         assert_eq!(capacity_bps((2, 4_096), (4, 4_096)), 7_500);
         assert_eq!(capacity_bps((0, 0), (4, 4_096)), 0);
         assert_eq!(capacity_bps((0, 0), (0, 0)), 10_000);
+    }
+
+    #[test]
+    fn vcpus_count_up_to_eight_per_core() {
+        assert_eq!(credible_vcpus(8, Some(2)), 8);
+        assert_eq!(credible_vcpus(64, Some(2)), 16);
+        assert_eq!(credible_vcpus(4, None), 4);
+        assert_eq!(credible_vcpus(u64::MAX, Some(u64::MAX)), u64::MAX);
+        // Registered 64 vCPUs on 2 cores: half the vCPU points at most.
+        assert_eq!(
+            capacity_bps((credible_vcpus(64, Some(2)), 4_096), (64, 4_096)),
+            6_250
+        );
     }
 }

@@ -702,6 +702,15 @@ impl Failure {
             unseen: false,
         }
     }
+
+    /// The node failed before any program saw the request.
+    fn unseen(why: String) -> Self {
+        Failure {
+            why,
+            node_down: true,
+            unseen: true,
+        }
+    }
 }
 
 /// Methods that may be sent twice (RFC 9110's idempotent methods).
@@ -735,9 +744,12 @@ async fn try_once(
             request = request.header(name, value);
         }
     }
-    let answer = request.send().await.map_err(|e| Failure {
-        unseen: e.is_connect(),
-        ..Failure::seen(e.to_string())
+    let answer = request.send().await.map_err(|e| {
+        if e.is_connect() {
+            Failure::unseen(e.to_string())
+        } else {
+            Failure::seen(e.to_string())
+        }
     })?;
     let status = answer.status();
     // The node's router, not the program, answered (see
@@ -759,10 +771,7 @@ async fn try_once(
         // Stopping, or the VM did not boot: no VM saw the request either.
         (StatusCode::SERVICE_UNAVAILABLE, Some(code @ "stopping"))
         | (StatusCode::BAD_GATEWAY, Some(code @ "boot_failed")) => {
-            return Err(Failure {
-                unseen: true,
-                ..Failure::seen(why(code))
-            })
+            return Err(Failure::unseen(why(code)))
         }
         // The VM died or hung while it had the request.
         (StatusCode::BAD_GATEWAY, Some(code)) => return Err(Failure::seen(why(code))),

@@ -153,6 +153,15 @@ pub fn cost(
     }
 }
 
+/// Whether `content` is of a kind charged for holding: a STORE, PROGRAM or
+/// INSTANCE.
+fn held_kind(content: &Content) -> bool {
+    matches!(
+        content,
+        Content::Store(_) | Content::Program(_) | Content::Instance(_)
+    )
+}
+
 /// Whether the content says a stream pays for it.
 pub fn stream_declared(content: &Content) -> bool {
     let payment = match content {
@@ -536,10 +545,7 @@ impl Charging {
     /// check and the write: otherwise two posts could each be checked
     /// against the content held before either.
     pub async fn turn(&self, content: &Content) -> Option<Turn> {
-        if !matches!(
-            content,
-            Content::Store(_) | Content::Program(_) | Content::Instance(_)
-        ) {
+        if !held_kind(content) {
             return None;
         }
         let address = content.address()?;
@@ -582,11 +588,7 @@ impl Charging {
         let Some(address) = content.address().map(str::to_owned) else {
             return Ok(None);
         };
-        if !matches!(
-            content,
-            Content::Store(_) | Content::Program(_) | Content::Instance(_)
-        ) || stream_declared(content)
-        {
+        if !held_kind(content) || stream_declared(content) {
             return Ok(None);
         }
         let costs = self.config.costs;

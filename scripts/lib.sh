@@ -88,3 +88,15 @@ prepare() {
     install_packages
     ensure_rust
 }
+
+# Moves the clock that every later process reads by $1 (libfaketime's
+# relative form, e.g. +365d), by preloading libfaketime. Monotonic clocks are
+# left alone so that timeouts and sleeps behave as usual.
+shift_clock() {
+    local lib
+    lib=$(dpkg -L libfaketime 2>/dev/null | grep -m1 '/libfaketimeMT\.so\.1$' || true)
+    [ -n "$lib" ] || { echo "libfaketime is not installed (apt-get install faketime)" >&2; exit 1; }
+    export LD_PRELOAD="$lib${LD_PRELOAD:+:$LD_PRELOAD}"
+    export FAKETIME="$1" FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_DONT_RESET=1 NO_FAKE_STAT=1
+    say "the clock is shifted by $1: the tests see $(date -u '+%Y-%m-%d %H:%M UTC')"
+}

@@ -115,6 +115,13 @@ impl Chain {
         T::try_deserialize(&mut data.as_slice())
             .with_context(|| format!("decoding the {what} at {key}"))
     }
+
+    /// An account's data, for accounts read in place (the batch log).
+    pub fn raw_account(&self, key: &Pubkey, what: &str) -> Result<Vec<u8>> {
+        self.rpc
+            .get_account_data(key)
+            .with_context(|| format!("reading the {what} at {key}"))
+    }
 }
 
 /// A 32-byte value from 64 hex characters (an item hash, a root).

@@ -30,6 +30,16 @@ pub use bootstrap::{bootstrap, BootstrapReport, Funded, DECIMALS, FUND_LAMPORTS,
 pub use config::{free_port_pair, Config, DEFAULT_RPC_PORT, DEFAULT_SLOT_MS};
 pub use error::LocalnetError;
 
+/// The file in a ledger directory that keeps the clock's lead over the
+/// wall clock, in seconds.
+const CLOCK_OFFSET_FILE: &str = "aether-clock-offset";
+
+fn wall_clock() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 /// A running localnet. Stops when dropped.
 pub struct Localnet {
     config: Config,
@@ -38,9 +48,41 @@ pub struct Localnet {
 
 impl Localnet {
     /// Starts Surfpool with our programs and waits until it answers.
+    ///
+    /// With a ledger, a clock that was moved forward stays ahead by as much
+    /// after a restart: Surfpool starts its clock from the wall clock, and a
+    /// chain whose clock went back would see streams settled in the future
+    /// and epochs that close a second time.
     pub async fn start(config: Config) -> Result<Self, LocalnetError> {
         let engine = engine::Engine::start(&config).await?;
-        Ok(Self { config, engine })
+        let localnet = Self { config, engine };
+        if let Some(offset) = localnet.saved_clock_offset()? {
+            // The Clock sysvar read back from the ledger still shows the old
+            // time until the first new slot rebuilds it from the wall clock.
+            localnet.next_slot().await?;
+            let target = wall_clock().saturating_add(offset);
+            if localnet.unix_timestamp().await? < target {
+                localnet.travel(target).await?;
+            }
+        }
+        Ok(localnet)
+    }
+
+    /// Waits until the chain has moved to a slot after the current one.
+    pub async fn next_slot(&self) -> Result<u64, LocalnetError> {
+        let rpc = solana_rpc_client::nonblocking::rpc_client::RpcClient::new(self.rpc_url());
+        let failed = |e| LocalnetError::Engine(format!("getSlot: {e}"));
+        let start = rpc.get_slot().await.map_err(failed)?;
+        let pause = std::time::Duration::from_millis(self.config.slot_ms.max(1) / 2 + 1);
+        // A hundred slots: a localnet that makes none is stuck.
+        for _ in 0..200 {
+            tokio::time::sleep(pause).await;
+            let now = rpc.get_slot().await.map_err(failed)?;
+            if now > start {
+                return Ok(now);
+            }
+        }
+        Err(LocalnetError::Engine(format!("no slot after {start}")))
     }
 
     pub fn config(&self) -> &Config {
@@ -67,6 +109,65 @@ impl Localnet {
     /// `surfnet_timeTravel`), so that epochs close and streams accrue
     /// without waiting for real time. Returns the slot reached.
     pub async fn time_travel(&self, unix_timestamp: i64) -> Result<u64, LocalnetError> {
+        let slot = self.travel(unix_timestamp).await?;
+        self.save_clock_offset(unix_timestamp.saturating_sub(wall_clock()))?;
+        Ok(slot)
+    }
+
+    /// The cluster's clock as programs see it (the Clock sysvar).
+    pub async fn unix_timestamp(&self) -> Result<i64, LocalnetError> {
+        let rpc = solana_rpc_client::nonblocking::rpc_client::RpcClient::new(self.rpc_url());
+        let clock = rpc
+            .get_account(
+                &<anchor_lang::prelude::Clock as anchor_lang::solana_program::sysvar::SysvarId>::id(
+                ),
+            )
+            .await
+            .map_err(|e| LocalnetError::Engine(format!("reading the clock: {e}")))?;
+        // slot, epoch_start_timestamp, epoch, leader_schedule_epoch, then
+        // unix_timestamp: 8 bytes each, little-endian.
+        clock
+            .data
+            .get(32..40)
+            .and_then(|b| b.try_into().ok())
+            .map(i64::from_le_bytes)
+            .ok_or_else(|| LocalnetError::Engine("the clock sysvar is too short".into()))
+    }
+
+    /// Where a ledger keeps how far its clock runs ahead of the wall clock.
+    fn clock_offset_file(&self) -> Option<PathBuf> {
+        self.config
+            .ledger
+            .as_ref()
+            .map(|dir| dir.join(CLOCK_OFFSET_FILE))
+    }
+
+    fn saved_clock_offset(&self) -> Result<Option<i64>, LocalnetError> {
+        let Some(path) = self.clock_offset_file() else {
+            return Ok(None);
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => text.trim().parse().map(Some).map_err(|_| {
+                LocalnetError::Engine(format!("{} holds no offset: {text:?}", path.display()))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(LocalnetError::Ledger(path, e)),
+        }
+    }
+
+    /// Keeps the largest offset: time travel never moves the clock back.
+    fn save_clock_offset(&self, offset: i64) -> Result<(), LocalnetError> {
+        let Some(path) = self.clock_offset_file() else {
+            return Ok(());
+        };
+        let offset = offset.max(self.saved_clock_offset()?.unwrap_or(0));
+        let temp = path.with_extension("tmp");
+        std::fs::write(&temp, offset.to_string())
+            .and_then(|()| std::fs::rename(&temp, &path))
+            .map_err(|e| LocalnetError::Ledger(path, e))
+    }
+
+    async fn travel(&self, unix_timestamp: i64) -> Result<u64, LocalnetError> {
         use solana_rpc_client_api::request::RpcRequest;
         let rpc = solana_rpc_client::nonblocking::rpc_client::RpcClient::new(self.rpc_url());
         // Surfpool takes the time in milliseconds.

@@ -11,7 +11,6 @@ pub use aether_anchors::merkle::{self, Hash32, MerkleProof};
 pub use aether_anchors::state::BatchEntry;
 
 use aether_anchors::state::BatchLog;
-use anchor_lang::AccountDeserialize;
 use serde::{Deserialize, Serialize};
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 
@@ -118,7 +117,7 @@ pub async fn verify_anchored(
         .get_account_data(&anchors::log())
         .await
         .map_err(|e| ProofError::Rpc(e.to_string()))?;
-    let log = BatchLog::try_deserialize(&mut data.as_slice())
+    let log = BatchLog::decode(&data)
         .map_err(|e| ProofError::Rpc(format!("the batch log does not decode: {e}")))?;
     let entry = *log.get(proof.seq).ok_or(ProofError::NotInWindow {
         seq: proof.seq,

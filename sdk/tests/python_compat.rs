@@ -92,13 +92,12 @@ fn messages_signed_by_python_verify_in_rust() {
         assert_eq!(Some(signature.1), message.signature);
 
         // A forgery: other content under the original signature.
+        // Every content has a `time`; its first digit is rewritten, so the
+        // forgery never depends on what the clock read when Python signed.
         let mut forged = message.clone();
-        let changed =
-            forged
-                .item_content
-                .as_ref()
-                .unwrap()
-                .replacen("\"time\":1795", "\"time\":1794", 1);
+        let original = forged.item_content.as_ref().unwrap();
+        let changed = forge_time(original);
+        assert_ne!(&changed, original, "the forgery must change the content");
         forged.item_hash = hex::encode(Sha256::digest(changed.as_bytes()));
         forged.item_content = Some(changed);
         forged.check_hash().unwrap();
@@ -123,6 +122,30 @@ fn messages_signed_by_python_verify_in_rust() {
         MessageType::Forget,
     ] {
         assert!(types.contains(&t), "no {t} from Python");
+    }
+}
+
+/// The content with the first digit of its `"time":` value changed (1 -> 2,
+/// any other digit -> 1): other content, still valid JSON.
+fn forge_time(content: &str) -> String {
+    let at = content.find("\"time\":").expect("content has a time") + "\"time\":".len();
+    let digit = content[at..].chars().next().expect("a time value");
+    assert!(digit.is_ascii_digit(), "time is a number in {content}");
+    let replacement = if digit == '1' { '2' } else { '1' };
+    format!("{}{}{}", &content[..at], replacement, &content[at + 1..])
+}
+
+#[test]
+fn forgery_of_time_always_changes_content() {
+    for time in ["1795646074.3", "1796370000", "2112000000.5", "9"] {
+        let content = format!("{{\"address\":\"x\",\"time\":{time},\"type\":\"t\"}}");
+        let forged = forge_time(&content);
+        assert_ne!(forged, content);
+        let value: Value = serde_json::from_str(&forged).unwrap();
+        assert_ne!(
+            value["time"],
+            serde_json::from_str::<Value>(&content).unwrap()["time"]
+        );
     }
 }
 

@@ -114,18 +114,20 @@ pub fn register_core(
     Ok(registry::record(&staking::node(&user)))
 }
 
-/// Moves the cluster's clock two days on and cranks epoch 0: staking
+/// Moves the cluster's clock just past the current epoch's end, as the chain
+/// reckons it (never from the wall clock), and cranks the epoch: staking
 /// nodes over the threshold become active. Returns the new epoch.
 pub async fn next_epoch(localnet: &Localnet, cranker: AetherClient) -> u64 {
     use aether_sdk::programs::staking;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs() as i64;
-    localnet
-        .time_travel(now + 2 * 86_400)
-        .await
-        .expect("time travel");
+    let (cranker, end, now) = blocking(move || {
+        let config = cranker.staking_config().expect("staking config");
+        let now = cranker.unix_timestamp().expect("the chain's clock");
+        (cranker, config.epoch_ends_at().expect("epoch end"), now)
+    })
+    .await;
+    if now <= end {
+        localnet.time_travel(end + 1).await.expect("time travel");
+    }
     blocking(move || {
         let epoch = cranker.staking_config().expect("staking config").epoch;
         cranker

@@ -50,7 +50,8 @@ struct ProofFile {
 impl AnchorsCmd {
     pub fn run(&self) -> Result<Value> {
         let chain = self.chain.connect()?;
-        let log: BatchLog = chain.account(&anchors::log(), "batch log")?;
+        let log = BatchLog::decode(&chain.raw_account(&anchors::log(), "batch log")?)
+            .context("decoding the batch log")?;
         match &self.action {
             AnchorsAction::Show { seq } => {
                 let config: AnchorsConfig = chain.account(&anchors::config(), "anchors config")?;
@@ -66,6 +67,7 @@ impl AnchorsCmd {
                     "last_seq": log.last_seq,
                     "batches": entries.iter().map(|e| json!({
                         "seq": e.seq, "root": hex(&e.root), "count": e.count, "slot": e.slot, "time": e.time,
+                        "submitter": e.submitter.to_string(),
                     })).collect::<Vec<_>>(),
                 }))
             }

@@ -318,13 +318,20 @@ struct StreamQuery {
 const STREAM_SELECT: &str = "SELECT stream, owner, resource, kind, max_rate_per_second, replicas,
         deposited, paid_out, last_settled, opened_at, exhausted, closed, refund FROM streams";
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+/// The chain's time as last read, or the wall clock before the first scan.
+fn chain_now(metrics: &Metrics) -> i64 {
+    match metrics
+        .chain_time
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        0 => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64),
+        time => time,
+    }
 }
 
-fn stream_row(c: &Connection, r: &Row<'_>) -> rusqlite::Result<IndexedStream> {
+fn stream_row(c: &Connection, r: &Row<'_>, now: i64) -> rusqlite::Result<IndexedStream> {
     let stream: String = r.get(0)?;
     let mut providers = c.prepare_cached(
         "SELECT provider, paid FROM stream_providers WHERE stream = ?1 ORDER BY position",
@@ -349,7 +356,7 @@ fn stream_row(c: &Connection, r: &Row<'_>) -> rusqlite::Result<IndexedStream> {
         0
     } else {
         let n = providers.len() as u128;
-        let elapsed = now().saturating_sub(last_settled).max(0) as u128;
+        let elapsed = now.saturating_sub(last_settled).max(0) as u128;
         let each = (u128::from(rate) * elapsed) / n;
         let balance = u128::from(deposited.saturating_sub(paid_out));
         u64::try_from((each * n).min(balance / n * n)).unwrap_or(u64::MAX)
@@ -378,6 +385,7 @@ async fn streams(
     Query(q): Query<StreamQuery>,
 ) -> Result<Json<Page<IndexedStream>>, ApiError> {
     let limit = limit(q.limit)?;
+    let now = chain_now(&state.metrics);
     read(&state, move |c| {
         let mut sql = format!("{STREAM_SELECT} WHERE 1");
         let mut args: Vec<String> = Vec::new();
@@ -403,7 +411,7 @@ async fn streams(
         sql.push_str(&format!(" ORDER BY stream LIMIT {}", limit + 1));
         let mut stmt = c.prepare(&sql)?;
         let mut items = stmt
-            .query_map(params_from_iter(args), |r| stream_row(c, r))?
+            .query_map(params_from_iter(args), |r| stream_row(c, r, now))?
             .collect::<Result<Vec<_>, _>>()?;
         let next = if items.len() > limit as usize {
             items.truncate(limit as usize);
@@ -421,11 +429,12 @@ async fn stream(
     State(state): State<AppState>,
     Path(stream): Path<String>,
 ) -> Result<Json<IndexedStream>, ApiError> {
+    let now = chain_now(&state.metrics);
     read(&state, move |c| {
         c.query_row(
             &format!("{STREAM_SELECT} WHERE stream = ?1"),
             [stream],
-            |r| stream_row(c, r),
+            |r| stream_row(c, r, now),
         )
         .optional()?
         .ok_or(ApiError::NotFound)
@@ -506,4 +515,22 @@ async fn domains(
     })
     .await
     .map(Json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accrual_is_reckoned_by_the_chain_clock_once_read() {
+        let metrics = Metrics::default();
+        let wall = chain_now(&metrics);
+        assert!(wall > 0, "the wall clock before the first scan");
+        // A localnet a year ahead of the wall clock.
+        let ahead = wall + 365 * 86_400;
+        metrics
+            .chain_time
+            .store(ahead, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(chain_now(&metrics), ahead);
+    }
 }

@@ -4,7 +4,7 @@
 //! a timer and whenever `logsSubscribe` reports that a program was
 //! mentioned.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aether_sdk::events::{self, program_ids, program_name};
@@ -42,6 +42,10 @@ pub struct Metrics {
     pub head_slot: AtomicU64,
     /// Every transaction up to this slot is recorded.
     pub synced_slot: AtomicU64,
+    /// The chain's clock (unix seconds) at the last scan; 0 before the
+    /// first. What has accrued is reckoned by it: a localnet's clock may run
+    /// ahead of the wall clock.
+    pub chain_time: AtomicI64,
 }
 
 impl Metrics {
@@ -69,6 +73,20 @@ impl Follower {
             .call("getSlot", |c| async move { c.get_slot().await })
             .await?;
         self.metrics.head_slot.fetch_max(head, Ordering::Relaxed);
+        let clock = self
+            .endpoints
+            .call("getAccountInfo", |c| async move {
+                use aether_sdk::anchor_lang::{prelude::Clock, solana_program::sysvar::SysvarId};
+                c.get_account(&<Clock as SysvarId>::id()).await
+            })
+            .await?;
+        // The Clock sysvar: slot, epoch_start_timestamp, epoch,
+        // leader_schedule_epoch, then unix_timestamp, 8 bytes each.
+        if let Some(time) = clock.data.get(32..40).and_then(|b| b.try_into().ok()) {
+            self.metrics
+                .chain_time
+                .fetch_max(i64::from_le_bytes(time), Ordering::Relaxed);
+        }
         let mut added = 0;
         for program in program_ids() {
             let name = program_name(&program).expect("one of ours");

@@ -7,7 +7,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aether_sdk::anchor_lang::AccountDeserialize;
 use aether_sdk::anchors_program::state::BatchLog;
 use aether_sdk::programs::{anchors, staking};
 use aether_sdk::proof::merkle;
@@ -137,12 +136,12 @@ impl Anchorer {
             Transaction::new_signed_with_payer(&[ix], Some(&submitter), &[&self.key], blockhash);
         let signature = rpc.send_and_confirm_transaction(&tx).await.map_err(chain)?;
         let data = rpc.get_account_data(&anchors::log()).await.map_err(chain)?;
-        let log = BatchLog::try_deserialize(&mut data.as_slice())
+        let log = BatchLog::decode(&data)
             .map_err(|e| AnchorError::Chain(format!("the batch log does not decode: {e}")))?;
         let seq = log
             .entries
             .iter()
-            .filter(|e| e.root == root && e.count == count)
+            .filter(|e| e.root == root && e.count == count && e.submitter == submitter)
             .map(|e| e.seq)
             .max()
             .ok_or_else(|| {

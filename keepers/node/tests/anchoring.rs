@@ -115,12 +115,15 @@ async fn a_staked_core_node_anchors_without_the_allowlist() {
         Err(ClientError::NotFound(_))
     ));
 
-    // Close epoch 0: the node becomes active in epoch 1.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    localnet.time_travel(now + 2 * 86_400).await.unwrap();
+    // Close epoch 0 (just past its end, by the chain's clock): the node
+    // becomes active in epoch 1.
+    let (client, end) = tokio::task::spawn_blocking(move || {
+        let config = client.staking_config().unwrap();
+        (client, config.epoch_ends_at().unwrap())
+    })
+    .await
+    .unwrap();
+    localnet.time_travel(end + 1).await.unwrap();
     let client = tokio::task::spawn_blocking(move || {
         client
             .send(vec![staking::crank_epoch(client.payer(), 0)])

@@ -1,5 +1,5 @@
 //! A restart with the same ledger keeps balances, accounts, signatures and
-//! the bootstrap, and our programs still run.
+//! the bootstrap and a clock moved ahead, and our programs still run.
 
 use aether_sdk::programs::staking;
 use solana_commitment_config::CommitmentConfig;
@@ -34,6 +34,13 @@ async fn a_restart_with_the_ledger_keeps_everything() {
     );
     let signature = rpc.send_and_confirm_transaction(&tx).await.unwrap();
     let funder_balance = rpc.get_balance(&funder.pubkey()).await.unwrap();
+    // The clock moves a day ahead (as `aether up` does to close an epoch).
+    let ahead = localnet.unix_timestamp().await.unwrap() + 86_400;
+    localnet.time_travel(ahead).await.unwrap();
+    // Completed slots are the ones a restart keeps.
+    localnet.next_slot().await.unwrap();
+    localnet.next_slot().await.unwrap();
+    assert!(localnet.unix_timestamp().await.unwrap() >= ahead);
     let slot_before = rpc.get_slot().await.unwrap();
     tokio::task::spawn_blocking(move || localnet.stop())
         .await
@@ -41,6 +48,14 @@ async fn a_restart_with_the_ledger_keeps_everything() {
 
     // Same ledger, another port.
     let localnet = start(Some(ledger.clone()), vec![]).await;
+    // The clock stays ahead: it never goes back across a restart (read once
+    // new slots have rebuilt the Clock sysvar).
+    localnet.next_slot().await.unwrap();
+    let clock = localnet.unix_timestamp().await.unwrap();
+    assert!(
+        clock >= ahead,
+        "the clock went back from {ahead} to {clock}"
+    );
     let rpc = RpcClient::new_with_commitment(localnet.rpc_url(), CommitmentConfig::confirmed());
     assert_eq!(rpc.get_balance(&bob).await.unwrap(), 2_000_000);
     assert_eq!(

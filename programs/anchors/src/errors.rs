@@ -22,4 +22,6 @@ pub enum AnchorsError {
     InvalidProof,
     #[msg("Arithmetic overflow")]
     Overflow,
+    #[msg("The batch log account is not laid out as a log of its size")]
+    BadLog,
 }

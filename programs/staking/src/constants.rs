@@ -47,3 +47,14 @@ pub const DEFAULT_OPERATOR_ENVELOPE: u64 = 10_000 * TOKEN;
 pub const DEFAULT_STAKER_ENVELOPE_BASE: u64 = 5_000 * TOKEN;
 /// Default staker envelope added per active node: 1,000 tokens.
 pub const DEFAULT_STAKER_ENVELOPE_PER_NODE: u64 = 1_000 * TOKEN;
+
+/// Bounds on what `update_config` accepts. An epoch shorter than a minute
+/// would let a crank loop book envelopes faster than anyone can claim; one
+/// longer than 30 days freezes activation. A cooldown over a year locks
+/// stake for good, and near `i64::MAX` it overflows `request_unstake`.
+#[constant]
+pub const MIN_EPOCH_LENGTH: i64 = 60;
+#[constant]
+pub const MAX_EPOCH_LENGTH: i64 = 30 * 86_400;
+#[constant]
+pub const MAX_UNSTAKE_COOLDOWN: i64 = 365 * 86_400;

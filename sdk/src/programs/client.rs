@@ -27,7 +27,7 @@
 
 use std::sync::Arc;
 
-use aether_anchors::state::BatchLog;
+use aether_anchors::state::{BatchLog, BatchWindow};
 use aether_escrow::state::{EscrowConfig, ProviderSlot, Stream};
 use aether_escrow::OpenStreamArgs;
 use aether_registry::state::{DomainBinding, NodeRecord};
@@ -55,6 +55,9 @@ pub enum ProgramClientError {
     /// An account the call needs does not exist.
     #[error("{0} does not exist")]
     Missing(&'static str),
+    /// An account exists but is not laid out as the program writes it.
+    #[error("{0} does not decode")]
+    Malformed(&'static str),
 }
 
 impl From<anchor_client::ClientError> for ProgramClientError {
@@ -318,9 +321,18 @@ impl AetherClient {
     }
 
     /// The anchors program's window of recent batch roots.
-    pub fn batch_log(&self) -> Result<BatchLog, ProgramClientError> {
-        self.account(aether_anchors::ID, anchors::log())?
-            .ok_or(ProgramClientError::Missing("the anchors batch log"))
+    pub fn batch_log(&self) -> Result<BatchWindow, ProgramClientError> {
+        let rpc = self.program(aether_anchors::ID)?.rpc();
+        let account = rpc
+            .get_account_with_commitment(&anchors::log(), CommitmentConfig::confirmed())
+            .map_err(|e| anchor_client::ClientError::from(Box::new(e)))?
+            .value
+            .ok_or(ProgramClientError::Missing("the anchors batch log"))?;
+        if account.owner != aether_anchors::ID {
+            return Err(ProgramClientError::Malformed("the anchors batch log"));
+        }
+        BatchLog::decode(&account.data)
+            .map_err(|_| ProgramClientError::Malformed("the anchors batch log"))
     }
 
     fn record_of(&self, operator: &Pubkey) -> Result<Option<Pubkey>, ProgramClientError> {

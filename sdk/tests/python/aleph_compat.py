@@ -77,6 +77,10 @@ def contents(address, now):
         metadata={"name": "vm"},
     )
     forget = ForgetContent(address=address, time=now, hashes=[CODE], reason="gone")
+    # make_*_content stamp the current time; a fixed one keeps every message
+    # the same from run to run, whatever the clock says.
+    program.time = now
+    instance.time = now
     return [
         (MessageType.post, post.model_dump(exclude_none=True)),
         (MessageType.post, amend.model_dump(exclude_none=True)),

@@ -22,7 +22,7 @@ pub struct Initialize<'info> {
 
     /// Starts empty; each batch grows it until the window is full.
     #[account(init, payer = authority, space = BatchLog::space(0), seeds = [SEED_LOG], bump)]
-    pub log: Box<Account<'info, BatchLog>>,
+    pub log: AccountLoader<'info, BatchLog>,
 
     pub system_program: Program<'info, System>,
 }
@@ -40,12 +40,10 @@ impl<'info> Initialize<'info> {
             authority,
             allowlist: allowlist.clone(),
         });
-        ctx.accounts.log.set_inner(BatchLog {
-            version: ACCOUNT_VERSION,
-            bump: ctx.bumps.log,
-            last_seq: 0,
-            entries: Vec::new(),
-        });
+        let mut log = ctx.accounts.log.load_init()?;
+        log.version = ACCOUNT_VERSION;
+        log.bump = ctx.bumps.log;
+        drop(log);
         emit_cpi!(AnchorsInitialized {
             authority,
             allowlist,

@@ -5,7 +5,7 @@ use anchor_lang::prelude::*;
 use crate::constants::*;
 use crate::errors::AnchorsError;
 use crate::events::BatchAnchored;
-use crate::state::{AnchorsConfig, BatchLog};
+use crate::state::{AnchorsConfig, BatchEntry, BatchLog};
 
 #[event_cpi]
 #[derive(Accounts)]
@@ -21,12 +21,12 @@ pub struct SubmitBatch<'info> {
     #[account(
         mut,
         seeds = [SEED_LOG],
-        bump = log.bump,
-        realloc = BatchLog::space(log.next_len()),
+        bump = log.load()?.bump,
+        realloc = BatchLog::space(BatchLog::next_len(log.as_ref().data_len())),
         realloc::payer = submitter,
         realloc::zero = false,
     )]
-    pub log: Box<Account<'info, BatchLog>>,
+    pub log: AccountLoader<'info, BatchLog>,
 
     /// For a core node: the staking program's config (owner and seeds checked).
     #[account(
@@ -106,15 +106,29 @@ impl<'info> SubmitBatch<'info> {
         content_id: Vec<u8>,
     ) -> Result<()> {
         let clock = Clock::get()?;
-        let log = &mut ctx.accounts.log;
-        let seq = log.push(root, count, clock.slot, clock.unix_timestamp)?;
-        log.invariant()?;
+        let submitter = ctx.accounts.submitter.key();
+        let seq = {
+            let info = ctx.accounts.log.as_ref();
+            let mut data = info.try_borrow_mut_data()?;
+            let (header, entries) = BatchLog::split_mut(&mut data)?;
+            header.push(
+                entries,
+                BatchEntry {
+                    root,
+                    count,
+                    slot: clock.slot,
+                    time: clock.unix_timestamp,
+                    submitter,
+                    ..BatchEntry::default()
+                },
+            )?
+        };
         emit_cpi!(BatchAnchored {
             seq,
             root,
             count,
             content_id,
-            submitter: ctx.accounts.submitter.key(),
+            submitter,
         });
         Ok(())
     }

@@ -7,8 +7,8 @@ use crate::state::BatchLog;
 
 #[derive(Accounts)]
 pub struct VerifyInclusion<'info> {
-    #[account(seeds = [SEED_LOG], bump = log.bump)]
-    pub log: Box<Account<'info, BatchLog>>,
+    #[account(seeds = [SEED_LOG], bump = log.load()?.bump)]
+    pub log: AccountLoader<'info, BatchLog>,
 }
 
 impl<'info> VerifyInclusion<'info> {
@@ -24,11 +24,10 @@ impl<'info> VerifyInclusion<'info> {
             !item_hash.is_empty() && item_hash.len() <= MAX_ITEM_HASH_LEN as usize,
             AnchorsError::InvalidItemHash
         );
-        let entry = ctx
-            .accounts
-            .log
-            .get(seq)
-            .ok_or(AnchorsError::SeqNotInWindow)?;
+        let data = ctx.accounts.log.as_ref().try_borrow_data()?;
+        let (header, entries) = BatchLog::split(&data)?;
+        let entry =
+            BatchLog::get(header.last_seq, entries, seq).ok_or(AnchorsError::SeqNotInWindow)?;
         let leaf = merkle::leaf_hash(&item_hash);
         require!(
             merkle::verify(&entry.root, entry.count, &leaf, &proof),

@@ -133,7 +133,7 @@ async fn the_window_keeps_the_last_256_roots() {
             .collect();
         w.s.chain.send(&ixs, &[]).await.unwrap();
     }
-    let log: BatchLog = w.s.chain.account(aix::log()).await;
+    let log = BatchLog::decode(&w.s.chain.raw(aix::log()).await.unwrap()).unwrap();
     assert_eq!(log.last_seq, 257);
     assert_eq!(log.entries.len(), 256);
     let size = w.s.chain.raw(aix::log()).await.unwrap().len();
@@ -155,6 +155,8 @@ async fn the_window_keeps_the_last_256_roots() {
         AnchorsError::SeqNotInWindow,
     );
     assert_eq!(log.get(2).unwrap().root[..4], 0u32.to_le_bytes());
+    // Each root names the key that anchored it.
+    assert!(log.entries.iter().all(|e| e.submitter == payer));
 }
 
 #[tokio::test]

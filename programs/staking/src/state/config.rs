@@ -43,8 +43,9 @@ impl Params {
         require!(
             self.min_operator_stake > 0
                 && self.activation_threshold >= self.min_operator_stake
-                && self.epoch_length > 0
-                && self.unstake_cooldown >= self.epoch_length,
+                && (MIN_EPOCH_LENGTH..=MAX_EPOCH_LENGTH).contains(&self.epoch_length)
+                && self.unstake_cooldown >= self.epoch_length
+                && self.unstake_cooldown <= MAX_UNSTAKE_COOLDOWN,
             StakingError::InvalidParams
         );
         Ok(())

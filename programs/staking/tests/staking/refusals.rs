@@ -2,7 +2,7 @@
 
 use aether_program_testkit::{assert_error, staking as ix, Keypair};
 use aether_staking::errors::StakingError;
-use aether_staking::state::Node;
+use aether_staking::state::{Node, Params};
 use aether_staking::UpdateConfigArgs;
 use anchor_lang::error::ErrorCode as Anchor;
 use anchor_lang::prelude::Pubkey;
@@ -263,6 +263,54 @@ async fn bad_amounts_are_refused() {
     );
     let payer = w.s.chain.ctx.payer.insecure_clone();
     refused(&mut w, update, &payer, StakingError::InvalidParams).await;
+}
+
+#[tokio::test]
+async fn parameters_out_of_bounds_are_refused() {
+    let mut w = world().await;
+    let authority = w.s.chain.payer();
+    let payer = w.s.chain.ctx.payer.insecure_clone();
+    let cases: [(&str, fn(&mut Params)); 5] = [
+        // Near i64::MAX, request_unstake's `now + cooldown` would overflow.
+        ("cooldown near i64::MAX", |p| {
+            p.unstake_cooldown = i64::MAX - 1
+        }),
+        ("cooldown over a year", |p| {
+            p.unstake_cooldown = aether_staking::constants::MAX_UNSTAKE_COOLDOWN + 1
+        }),
+        ("epoch over 30 days", |p| {
+            p.epoch_length = aether_staking::constants::MAX_EPOCH_LENGTH + 1
+        }),
+        ("epoch under a minute", |p| {
+            p.epoch_length = aether_staking::constants::MIN_EPOCH_LENGTH - 1
+        }),
+        ("negative epoch", |p| p.epoch_length = -DAY),
+    ];
+    for (what, change) in cases {
+        let mut bad = params();
+        change(&mut bad);
+        let update = ix::update_config(
+            authority,
+            UpdateConfigArgs {
+                params: Some(bad),
+                new_authority: None,
+            },
+        );
+        println!("refusing: {what}");
+        refused(&mut w, update, &payer, StakingError::InvalidParams).await;
+    }
+    // The bounds themselves are accepted.
+    let mut edge = params();
+    edge.epoch_length = aether_staking::constants::MAX_EPOCH_LENGTH;
+    edge.unstake_cooldown = aether_staking::constants::MAX_UNSTAKE_COOLDOWN;
+    let update = ix::update_config(
+        authority,
+        UpdateConfigArgs {
+            params: Some(edge),
+            new_authority: None,
+        },
+    );
+    w.s.chain.send(&[update], &[]).await.expect("at the bounds");
 }
 
 #[tokio::test]

@@ -270,7 +270,8 @@ async fn parameters_out_of_bounds_are_refused() {
     let mut w = world().await;
     let authority = w.s.chain.payer();
     let payer = w.s.chain.ctx.payer.insecure_clone();
-    let cases: [(&str, fn(&mut Params)); 5] = [
+    type Change = fn(&mut Params);
+    let cases: [(&str, Change); 5] = [
         // Near i64::MAX, request_unstake's `now + cooldown` would overflow.
         ("cooldown near i64::MAX", |p| {
             p.unstake_cooldown = i64::MAX - 1

@@ -89,14 +89,16 @@ prepare() {
     ensure_rust
 }
 
-# Moves the clock that every later process reads by $1 (libfaketime's
-# relative form, e.g. +365d), by preloading libfaketime. Monotonic clocks are
+# Runs every test binary (and so every process it starts: the Python
+# signer, QEMU, the localnet in-process) with its clock moved by $1
+# (libfaketime's relative form, e.g. +365d), through cargo's runner. Cargo
+# and rustdoc keep the real clock: rustdoc hangs with libfaketime preloaded,
+# so doctests (compile checks) run on the real clock. Monotonic clocks are
 # left alone so that timeouts and sleeps behave as usual.
 shift_clock() {
     local lib
     lib=$(dpkg -L libfaketime 2>/dev/null | grep -m1 '/libfaketimeMT\.so\.1$' || true)
     [ -n "$lib" ] || { echo "libfaketime is not installed (apt-get install faketime)" >&2; exit 1; }
-    export LD_PRELOAD="$lib${LD_PRELOAD:+:$LD_PRELOAD}"
-    export FAKETIME="$1" FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_DONT_RESET=1 NO_FAKE_STAT=1
-    say "the clock is shifted by $1: the tests see $(date -u '+%Y-%m-%d %H:%M UTC')"
+    export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="env LD_PRELOAD=$lib FAKETIME=$1 FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_DONT_RESET=1 NO_FAKE_STAT=1"
+    say "test binaries run with the clock shifted by $1: they see $(LD_PRELOAD=$lib FAKETIME=$1 date -u '+%Y-%m-%d %H:%M UTC')"
 }

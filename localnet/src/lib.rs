@@ -124,13 +124,7 @@ impl Localnet {
             )
             .await
             .map_err(|e| LocalnetError::Engine(format!("reading the clock: {e}")))?;
-        // slot, epoch_start_timestamp, epoch, leader_schedule_epoch, then
-        // unix_timestamp: 8 bytes each, little-endian.
-        clock
-            .data
-            .get(32..40)
-            .and_then(|b| b.try_into().ok())
-            .map(i64::from_le_bytes)
+        aether_sdk::programs::client::clock_unix_timestamp(&clock.data)
             .ok_or_else(|| LocalnetError::Engine("the clock sysvar is too short".into()))
     }
 

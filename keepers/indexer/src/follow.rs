@@ -80,12 +80,8 @@ impl Follower {
                 c.get_account(&<Clock as SysvarId>::id()).await
             })
             .await?;
-        // The Clock sysvar: slot, epoch_start_timestamp, epoch,
-        // leader_schedule_epoch, then unix_timestamp, 8 bytes each.
-        if let Some(time) = clock.data.get(32..40).and_then(|b| b.try_into().ok()) {
-            self.metrics
-                .chain_time
-                .fetch_max(i64::from_le_bytes(time), Ordering::Relaxed);
+        if let Some(time) = aether_sdk::programs::client::clock_unix_timestamp(&clock.data) {
+            self.metrics.chain_time.fetch_max(time, Ordering::Relaxed);
         }
         let mut added = 0;
         for program in program_ids() {

@@ -66,6 +66,15 @@ impl From<anchor_client::ClientError> for ProgramClientError {
     }
 }
 
+/// The unix time in the Clock sysvar's account data, as programs see it.
+pub fn clock_unix_timestamp(data: &[u8]) -> Option<i64> {
+    // slot, epoch_start_timestamp, epoch, leader_schedule_epoch, then
+    // unix_timestamp: 8 bytes each, little-endian.
+    data.get(32..40)
+        .and_then(|b| b.try_into().ok())
+        .map(i64::from_le_bytes)
+}
+
 /// Sends Aether's instructions and reads its accounts, paying and signing
 /// with one keypair.
 pub struct AetherClient {
@@ -310,14 +319,7 @@ impl AetherClient {
                 ),
             )
             .map_err(|e| anchor_client::ClientError::from(Box::new(e)))?;
-        // The Clock sysvar: slot, epoch_start_timestamp, epoch,
-        // leader_schedule_epoch, then unix_timestamp, each 8 bytes LE.
-        account
-            .data
-            .get(32..40)
-            .and_then(|b| b.try_into().ok())
-            .map(i64::from_le_bytes)
-            .ok_or(ProgramClientError::Missing("the clock sysvar"))
+        clock_unix_timestamp(&account.data).ok_or(ProgramClientError::Missing("the clock sysvar"))
     }
 
     /// The anchors program's window of recent batch roots.

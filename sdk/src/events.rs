@@ -185,7 +185,8 @@ macro_rules! events {
 
 events! {
     staking_program::Initialized { authority, stake_mint, params, epoch_started_at }
-    staking_program::ConfigUpdated { authority, pending_params }
+    staking_program::ConfigUpdated { authority, pending_params, pending_authority }
+    staking_program::StakingAuthorityAccepted { previous, authority }
     staking_program::RewardsFunded { funder, amount, total_funded }
     staking_program::NodeCreated { node, operator, stake }
     staking_program::NodeStatusChanged { node, status, activation_epoch, total_stake }
@@ -199,7 +200,8 @@ events! {
     staking_program::RewardsClaimed { node, claimer, operator_amount, staker_amount, still_owed }
     staking_program::NodeClosed { node, operator, total_stake }
     registry_program::RegistryInitialized { authority, quorum_bps }
-    registry_program::RegistryConfigUpdated { authority, quorum_bps }
+    registry_program::RegistryConfigUpdated { authority, quorum_bps, pending_authority }
+    registry_program::RegistryAuthorityAccepted { previous, authority }
     registry_program::CoreNodeRegistered { record, staking_node, operator, endpoint, p2p_address }
     registry_program::ResourceNodeRegistered {
         record, node_id, owner, parent, endpoint, capacity, min_price_compute_per_second,
@@ -216,6 +218,8 @@ events! {
     registry_program::DomainAttested { binding, attester, ok, approvals, rejections, quorum }
     registry_program::DomainStatusChanged { binding, domain, target, status }
     escrow_program::EscrowInitialized { authority, mint }
+    escrow_program::EscrowConfigUpdated { authority, pending_authority }
+    escrow_program::EscrowAuthorityAccepted { previous, authority }
     escrow_program::StreamOpened {
         stream, owner, resource, kind, max_rate_per_second, replicas, deposit, opened_at
     }
@@ -227,7 +231,8 @@ events! {
     escrow_program::StreamExhausted { stream, resource }
     escrow_program::StreamClosed { stream, refund }
     anchors_program::AnchorsInitialized { authority, allowlist }
-    anchors_program::AnchorsConfigUpdated { authority, allowlist }
+    anchors_program::AnchorsConfigUpdated { authority, allowlist, pending_authority }
+    anchors_program::AnchorsAuthorityAccepted { previous, authority }
     anchors_program::BatchAnchored { seq, root, count, content_id, submitter }
 }
 

@@ -279,7 +279,13 @@ async fn a_dapp_from_nothing_to_a_paid_function_behind_a_custom_domain() {
     // attested by the core operator's dns keeper, served over HTTPS with
     // pebble's certificate.
     zone.upsert(
-        dns::txt("_aether.shop.example.test.", vec![hash.clone()]),
+        dns::txt(
+            "_aether.shop.example.test.",
+            vec![aether_sdk::programs::registry::txt_value(
+                &resource,
+                &chain.payer(),
+            )],
+        ),
         2,
     )
     .await;
@@ -290,7 +296,11 @@ async fn a_dapp_from_nothing_to_a_paid_function_behind_a_custom_domain() {
     wait_until("the domain to go live", Duration::from_secs(60), || {
         let chain = chain.clone();
         async move {
-            let binding = blocking(move || chain.domain_binding(DOMAIN).unwrap()).await;
+            let binding = blocking(move || {
+                let owner = chain.payer();
+                chain.domain_binding(DOMAIN, &owner).unwrap()
+            })
+            .await;
             binding
                 .filter(|b| b.status == DomainStatus::Live)
                 .map(|_| ())

@@ -3,6 +3,7 @@
 
 use aether_sdk::programs::client::AetherClient;
 use aether_sdk::programs::registry;
+use anchor_lang::prelude::Pubkey;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
@@ -23,7 +24,8 @@ pub struct DomainCmd {
 #[derive(Debug, Subcommand)]
 pub enum DomainAction {
     /// Bind a domain to your PROGRAM or INSTANCE; then set the TXT record
-    /// `_aether.<domain>` to its item hash, and core nodes attest it
+    /// `_aether.<domain>` to "<item hash> <your key>" (printed as
+    /// txt_record), and core nodes attest it
     Request {
         /// The domain, e.g. app.example.com
         #[arg(long)]
@@ -36,22 +38,29 @@ pub enum DomainAction {
     Show {
         #[arg(long)]
         domain: String,
+        /// Whose binding (each requester has its own) [default: your wallet]
+        #[arg(long)]
+        owner: Option<String>,
     },
 }
 
-fn show(client: &AetherClient, domain: &str) -> Result<Value> {
+fn show(client: &AetherClient, domain: &str, owner: &Pubkey) -> Result<Value> {
     let binding = client
-        .domain_binding(domain)?
-        .with_context(|| format!("{domain} was never requested"))?;
+        .domain_binding(domain, owner)?
+        .with_context(|| format!("{owner} never requested {domain}"))?;
     Ok(json!({
         "domain": binding.domain,
-        "binding": registry::domain_binding(domain).to_string(),
+        "binding": registry::domain_binding(domain, owner).to_string(),
         "target": hex(&binding.target),
         "owner": binding.owner.to_string(),
         "status": format!("{:?}", binding.status),
         "approvals": binding.approvals.len(),
         "rejections": binding.rejections.len(),
-        "txt_record": format!("_aether.{} TXT {}", binding.domain, hex(&binding.target)),
+        "txt_record": format!(
+            "_aether.{} TXT \"{}\"",
+            binding.domain,
+            registry::txt_value(&binding.target, &binding.owner)
+        ),
     }))
 }
 
@@ -64,11 +73,19 @@ impl DomainCmd {
                 let domain = domain.trim_end_matches('.').to_ascii_lowercase();
                 let target = parse_hash32(target).context("--target")?;
                 let signature = client.request_domain(&domain, target)?;
-                let mut out = show(&client, &domain)?;
+                let mut out = show(&client, &domain, &client.payer())?;
                 out["signature"] = json!(signature.to_string());
                 Ok(out)
             }
-            DomainAction::Show { domain } => show(&client, domain),
+            DomainAction::Show { domain, owner } => {
+                let owner = match owner {
+                    Some(key) => key
+                        .parse::<Pubkey>()
+                        .map_err(|e| anyhow::anyhow!("--owner {key}: {e}"))?,
+                    None => client.payer(),
+                };
+                show(&client, domain, &owner)
+            }
         }
     }
 

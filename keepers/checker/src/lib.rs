@@ -110,9 +110,15 @@ impl Worker {
         let (epoch, records) =
             blocking(move || Ok((client.staking_config()?.epoch, client.node_records()?))).await?;
         self.metrics.epoch.store(epoch, Ordering::Relaxed);
+        // The registry refuses scores for nodes the reporter owns or
+        // parents (they raise its own earnings): those are not probed.
+        let own_record = registry::record(&self.reporter_node);
+        let operator = self.client.payer();
         let nodes: Vec<(Pubkey, NodeRecord)> = records
             .into_iter()
-            .filter(|(_, r)| r.kind == NodeKind::Resource)
+            .filter(|(_, r)| {
+                r.kind == NodeKind::Resource && r.owner != operator && r.parent != own_record
+            })
             .collect();
         let config = &self.config;
         let probes: Vec<(Pubkey, score::Probe)> = futures_util::stream::iter(nodes.clone())

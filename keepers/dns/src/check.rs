@@ -1,4 +1,5 @@
-//! Checking one domain: what `_aether.<domain>` TXT says about a target.
+//! Checking one domain: what `_aether.<domain>` TXT says about a binding
+//! (a target and its owner, written as `aether_sdk`'s `txt_value`).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -11,11 +12,11 @@ use hickory_resolver::TokioResolver;
 /// What the record says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    /// A TXT record names the target, and none names another.
+    /// A TXT record names the target and owner, and none names another.
     Names,
     /// The name has no TXT record (or does not exist).
     Missing,
-    /// The records name another target, several targets, or are too big.
+    /// The records name another binding, several, or are too big.
     Wrong(String),
     /// No answer (timeout, server failure, refusal): no vote either way.
     Unknown(String),
@@ -50,12 +51,29 @@ pub fn resolver(server: SocketAddr, timeout: Duration) -> TokioResolver {
         .build()
 }
 
-/// Looks up `_aether.<domain>` TXT and judges it against `target` (the
-/// item hash, hex). Records over `max_bytes` in all are refused whole.
+/// A TXT string in a comparable form: the hex target lowercased, one space
+/// before the base58 owner (which is case-sensitive).
+fn normalize(text: &str) -> String {
+    let mut words = text.split_whitespace();
+    let target = words.next().unwrap_or_default().to_ascii_lowercase();
+    std::iter::once(target)
+        .chain(words.map(str::to_owned))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// True for a string that names some binding: 64 hex digits first.
+fn names_a_binding(text: &str) -> bool {
+    let target = text.split(' ').next().unwrap_or_default();
+    target.len() == 64 && target.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Looks up `_aether.<domain>` TXT and judges it against `expected` (the
+/// binding's `txt_value`). Records over `max_bytes` in all are refused whole.
 pub async fn check(
     resolver: &TokioResolver,
     domain: &str,
-    target: &str,
+    expected: &str,
     max_bytes: usize,
 ) -> Verdict {
     let name = format!("_aether.{domain}.");
@@ -75,18 +93,21 @@ pub async fn check(
         if total > max_bytes {
             return Verdict::Wrong(format!("TXT records over {max_bytes} bytes"));
         }
-        texts.push(String::from_utf8_lossy(&text).trim().to_ascii_lowercase());
+        texts.push(normalize(&String::from_utf8_lossy(&text)));
     }
-    let target = target.to_ascii_lowercase();
-    let names_target = texts.contains(&target);
-    let others: Vec<&String> = texts
+    let expected = normalize(expected);
+    let names_it = texts.contains(&expected);
+    let others = texts
         .iter()
-        .filter(|t| **t != target && t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
-        .collect();
-    match (names_target, others.is_empty()) {
-        (true, true) => Verdict::Names,
-        (true, false) => Verdict::Wrong("the records name more than one target".into()),
+        .filter(|t| **t != expected && names_a_binding(t))
+        .count();
+    match (names_it, others) {
+        (true, 0) => Verdict::Names,
+        (true, _) => Verdict::Wrong("the records name more than one binding".into()),
         (false, _) if texts.is_empty() => Verdict::Missing,
-        (false, _) => Verdict::Wrong("the records name another target".into()),
+        (false, _) => Verdict::Wrong(
+            "the records do not name this target and owner (`<item hash hex> <owner base58>`)"
+                .into(),
+        ),
     }
 }

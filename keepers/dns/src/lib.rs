@@ -186,8 +186,9 @@ impl Worker {
 
     async fn check(&self, binding: &DomainBinding) -> Result<(), DnsError> {
         let target = hex::encode(binding.target);
+        let expected = registry::txt_value(&binding.target, &binding.owner);
         let verdict =
-            check::check(&self.resolver, &binding.domain, &target, self.max_txt_bytes).await;
+            check::check(&self.resolver, &binding.domain, &expected, self.max_txt_bytes).await;
         self.metrics.checks.fetch_add(1, Ordering::Relaxed);
         let current = if binding.approvals.contains(&self.attester_node) {
             Some(true)
@@ -203,12 +204,14 @@ impl Worker {
         let mut voted = None;
         if let Some(ok) = vote.filter(|v| Some(*v) != current) {
             let client = self.client.clone();
-            let (domain, target_bytes) = (binding.domain.clone(), binding.target);
+            let (domain, owner, target_bytes) =
+                (binding.domain.clone(), binding.owner, binding.target);
             let sent = tokio::task::spawn_blocking(move || {
                 let attester = client.payer();
                 client.send(vec![registry::attest_domain(
                     attester,
                     &domain,
+                    &owner,
                     target_bytes,
                     ok,
                 )])

@@ -1,6 +1,7 @@
 //! Two core operators run dns keepers against a real DNS server on
 //! loopback (hickory-server). A domain whose TXT record names its target
-//! goes live; wrong, ambiguous, oversized and missing records never do;
+//! and owner goes live; wrong, ambiguous, oversized and missing records,
+//! and a record naming the target under another owner, never do;
 //! a resolver that never answers gets no vote; a record that changes
 //! withdraws a live domain.
 
@@ -8,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aether_dns::{check, Config, DnsKeeper};
+use aether_sdk::programs::registry::txt_value;
 use aether_sdk::registry_program::state::DomainStatus;
+use solana_signer::Signer;
 use aether_testing::dns::{self, txt};
 use aether_testing::{blocking, chain_with_keys, client, wait_until};
 
@@ -18,7 +21,13 @@ const OTHER: [u8; 32] = [0xcd; 32];
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn only_a_record_naming_the_target_goes_live() {
     aether_testing::vm::logs();
-    let target = hex::encode(TARGET);
+    // Two core operators (quorum 2) and a dApp owner.
+    let (localnet, _report, keys) = chain_with_keys(3).await;
+    let owner_key = keys[2].pubkey();
+    let target = txt_value(&TARGET, &owner_key);
+    let other = txt_value(&OTHER, &owner_key);
+    // The owner's target, but another key: what a squatter's request needs.
+    let someone_else = txt_value(&TARGET, &solana_keypair::Keypair::new().pubkey());
     // Over the keeper's 1 KiB limit but within a UDP answer: rejected.
     let huge: Vec<String> = (0..11).map(|_| "x".repeat(100)).collect();
     // Too big for a UDP answer: read over TCP, and rejected.
@@ -27,11 +36,12 @@ async fn only_a_record_naming_the_target_goes_live() {
         "example.test.",
         vec![
             txt("_aether.good.example.test.", vec![target.clone()]),
-            txt("_aether.wrong.example.test.", vec![hex::encode(OTHER)]),
+            txt("_aether.wrong.example.test.", vec![other.clone()]),
+            txt("_aether.notyou.example.test.", vec![someone_else]),
             txt("_aether.huge.example.test.", huge),
             txt("_aether.enormous.example.test.", enormous),
             txt("_aether.two.example.test.", vec![target.clone()]),
-            txt("_aether.two.example.test.", vec![hex::encode(OTHER)]),
+            txt("_aether.two.example.test.", vec![other.clone()]),
         ],
     )
     .await;
@@ -42,10 +52,9 @@ async fn only_a_record_naming_the_target_goes_live() {
         "two.example.test",
         "missing.example.test",
         "enormous.example.test",
+        "notyou.example.test",
     ];
 
-    // Two core operators (quorum 2) and a dApp owner.
-    let (localnet, _report, keys) = chain_with_keys(3).await;
     let operators = [client(&localnet, &keys[0]), client(&localnet, &keys[1])];
     let owner = client(&localnet, &keys[2]);
     blocking(move || {
@@ -84,13 +93,14 @@ async fn only_a_record_naming_the_target_goes_live() {
         blocking(move || {
             domains
                 .iter()
-                .map(|d| reader.domain_binding(d).unwrap().unwrap().status)
+                .map(|d| reader.domain_binding(d, &owner_key).unwrap().unwrap().status)
                 .collect::<Vec<_>>()
         })
         .await
     };
     let expected = vec![
         DomainStatus::Live,
+        DomainStatus::Rejected,
         DomainStatus::Rejected,
         DomainStatus::Rejected,
         DomainStatus::Rejected,
@@ -121,7 +131,7 @@ async fn only_a_record_naming_the_target_goes_live() {
                         .load(std::sync::atomic::Ordering::Relaxed)
                 })
                 .sum();
-            (sent == 12).then_some(sent)
+            (sent == 14).then_some(sent)
         },
     )
     .await;
@@ -138,7 +148,7 @@ async fn only_a_record_naming_the_target_goes_live() {
 
     // The record changes to name another target too: withdrawn.
     zone.upsert(
-        txt("_aether.good.example.test.", vec![hex::encode(OTHER)]),
+        txt("_aether.good.example.test.", vec![other]),
         2,
     )
     .await;
@@ -165,7 +175,7 @@ async fn only_a_record_naming_the_target_goes_live() {
         }
     };
     let resolver = check::resolver(silent_addr, Duration::from_millis(500));
-    let verdict = check::check(&resolver, "good.example.test", &hex::encode(TARGET), 1024).await;
+    let verdict = check::check(&resolver, "good.example.test", &target, 1024).await;
     assert!(matches!(verdict, check::Verdict::Unknown(_)), "{verdict:?}");
     assert_eq!(verdict.vote(), None);
 

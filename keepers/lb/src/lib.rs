@@ -31,7 +31,8 @@ use std::time::{Duration, Instant};
 use aether_sdk::message::Content;
 use aether_sdk::node_client::{MessageFilter, NodeClient};
 use aether_sdk::programs::client::{AetherClient, ProgramClientError};
-use aether_sdk::registry_program::state::{DomainStatus, NodeKind};
+use aether_sdk::programs::registry;
+use aether_sdk::registry_program::state::NodeKind;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -290,10 +291,9 @@ impl Shared {
                 }
             }
         }
-        let domains = bindings
+        let domains = registry::live_domains(bindings.into_iter().map(|(_, b)| b))
             .into_iter()
-            .filter(|(_, b)| b.status == DomainStatus::Live)
-            .map(|(_, b)| (b.domain, hex::encode(b.target)))
+            .map(|(domain, target)| (domain, hex::encode(target)))
             .collect();
         *self.routes.write().unwrap() = Routes {
             programs,

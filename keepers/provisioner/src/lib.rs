@@ -373,15 +373,12 @@ impl Worker {
         let client = self.client.clone();
         let bindings = blocking(move || Ok(client.domain_bindings()?)).await?;
         let serving = self.serving.lock().unwrap().clone();
-        let domains: std::collections::HashMap<String, String> = bindings
-            .into_iter()
-            .map(|(_, b)| (b.domain, hex::encode(b.target), b.status))
-            .filter(|(_, target, status)| {
-                *status == aether_sdk::registry_program::state::DomainStatus::Live
-                    && serving.contains_key(target)
-            })
-            .map(|(domain, target, _)| (domain, target))
-            .collect();
+        let domains: std::collections::HashMap<String, String> =
+            aether_sdk::programs::registry::live_domains(bindings.into_iter().map(|(_, b)| b))
+                .into_iter()
+                .map(|(domain, target)| (domain, hex::encode(target)))
+                .filter(|(_, target)| serving.contains_key(target))
+                .collect();
         if let Some(host) = self.host.lock().await.as_ref() {
             host.set_domains(domains);
         }

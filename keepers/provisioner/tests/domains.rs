@@ -41,7 +41,9 @@ async fn a_bound_domain_answers_over_https_with_a_certificate_from_pebble() {
     let dapp = SolanaAccount::from_bytes(&keys[0].to_bytes()).unwrap();
     let (_, hash) = vm::post_program(&node, &dapp, dir.path(), 192).await;
     let resource = aether_testing::resource_of(&hash);
-    zone.upsert(dns::txt("_aether.app.example.test.", vec![hash.clone()]), 2)
+    let dapp_key = keys[0].pubkey();
+    let txt = aether_sdk::programs::registry::txt_value(&resource, &dapp_key);
+    zone.upsert(dns::txt("_aether.app.example.test.", vec![txt]), 2)
         .await;
 
     let identity = Keypair::new();
@@ -84,7 +86,7 @@ async fn a_bound_domain_answers_over_https_with_a_certificate_from_pebble() {
     wait_until("the domain to go live", Duration::from_secs(60), || {
         let reader = reader.clone();
         async move {
-            let b = blocking(move || reader.domain_binding(DOMAIN).unwrap().unwrap()).await;
+            let b = blocking(move || reader.domain_binding(DOMAIN, &dapp_key).unwrap().unwrap()).await;
             (b.status == DomainStatus::Live).then_some(())
         }
     })

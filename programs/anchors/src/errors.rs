@@ -24,4 +24,6 @@ pub enum AnchorsError {
     Overflow,
     #[msg("The batch log account is not laid out as a log of its size")]
     BadLog,
+    #[msg("Only the authority proposed with update_config may accept it")]
+    NotPendingAuthority,
 }

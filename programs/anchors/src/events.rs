@@ -12,6 +12,8 @@ pub struct AnchorsInitialized {
 pub struct AnchorsConfigUpdated {
     pub authority: Pubkey,
     pub allowlist: Vec<Pubkey>,
+    /// The authority proposed and not yet accepted, if any.
+    pub pending_authority: Option<Pubkey>,
 }
 
 #[event]
@@ -21,4 +23,10 @@ pub struct BatchAnchored {
     pub count: u32,
     pub content_id: Vec<u8>,
     pub submitter: Pubkey,
+}
+
+#[event]
+pub struct AnchorsAuthorityAccepted {
+    pub previous: Pubkey,
+    pub authority: Pubkey,
 }

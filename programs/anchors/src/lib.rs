@@ -29,9 +29,14 @@ pub mod aether_anchors {
         Initialize::handler(ctx, allowlist)
     }
 
-    /// Authority only: changes the allowlist and/or the authority.
+    /// Authority only: changes the allowlist and/or proposes a new authority.
     pub fn update_config(ctx: Context<UpdateConfig>, args: UpdateConfigArgs) -> Result<()> {
         UpdateConfig::handler(ctx, args)
+    }
+
+    /// The authority proposed by `update_config` takes over.
+    pub fn accept_authority(ctx: Context<AcceptAuthority>) -> Result<()> {
+        AcceptAuthority::handler(ctx)
     }
 
     /// An active core node (or an allowlisted key) anchors batch `seq + 1`.

@@ -40,4 +40,6 @@ pub enum EscrowError {
     TooManyAllowed,
     #[msg("Arithmetic overflow: the amount is too large")]
     Overflow,
+    #[msg("Only the authority proposed with update_config may accept it")]
+    NotPendingAuthority,
 }

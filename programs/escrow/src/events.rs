@@ -72,3 +72,16 @@ pub struct StreamClosed {
     pub stream: Pubkey,
     pub refund: u64,
 }
+
+#[event]
+pub struct EscrowAuthorityAccepted {
+    pub previous: Pubkey,
+    pub authority: Pubkey,
+}
+
+#[event]
+pub struct EscrowConfigUpdated {
+    pub authority: Pubkey,
+    /// The authority proposed and not yet accepted, if any.
+    pub pending_authority: Option<Pubkey>,
+}

@@ -32,9 +32,14 @@ pub mod aether_escrow {
         Initialize::handler(ctx)
     }
 
-    /// Authority only: hands the authority over.
+    /// Authority only: proposes a new authority (`accept_authority` completes it).
     pub fn update_config(ctx: Context<UpdateConfig>, new_authority: Pubkey) -> Result<()> {
         UpdateConfig::handler(ctx, new_authority)
+    }
+
+    /// The authority proposed by `update_config` takes over.
+    pub fn accept_authority(ctx: Context<AcceptAuthority>) -> Result<()> {
+        AcceptAuthority::handler(ctx)
     }
 
     /// The owner opens a stream for a resource with a deposit.

@@ -14,6 +14,8 @@ pub struct EscrowConfig {
     pub authority: Pubkey,
     /// Streams are paid in this token.
     pub mint: Pubkey,
+    /// Proposed by the authority; becomes the authority when it accepts.
+    pub pending_authority: Option<Pubkey>,
 }
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]

@@ -26,11 +26,14 @@ pub const MAX_REPORTS: u32 = 32;
 pub const MAX_SCORE: u16 = 10_000;
 /// Basis points in one whole.
 pub const BPS: u32 = 10_000;
+/// Lowest quorum: a strict majority, so that a binding cannot reach a
+/// quorum both ways and one node cannot decide alone in a small network.
+pub const MIN_QUORUM_BPS: u16 = 5_001;
 /// Default quorum: two thirds of the active core nodes.
 pub const DEFAULT_QUORUM_BPS: u16 = 6_667;
 
-/// Seed of a [`crate::state::DomainBinding`]: `["domain", sha256(domain)]`
-/// (a domain can be longer than a seed may be).
+/// Seed of a [`crate::state::DomainBinding`]: `["domain", sha256(domain),
+/// owner]` (a domain can be longer than a seed may be).
 #[constant]
 pub const SEED_DOMAIN: &[u8] = b"domain";
 /// Longest domain name, in bytes (DNS's limit).

@@ -6,7 +6,7 @@ use anchor_lang::prelude::*;
 pub enum RegistryError {
     #[msg("Only the registry authority may do this")]
     Unauthorized,
-    #[msg("The quorum must be between 1 and 10,000 basis points")]
+    #[msg("The quorum must be between 5,001 (a majority) and 10,000 basis points")]
     InvalidQuorum,
     #[msg("Only the owner of this node may do this")]
     NotOwner,
@@ -38,12 +38,14 @@ pub enum RegistryError {
     Overflow,
     #[msg("A domain is a lowercase DNS name of two or more labels (letters, digits, hyphens), at most 253 bytes")]
     InvalidDomain,
-    #[msg("This domain is live for another owner")]
-    DomainTaken,
     #[msg("The binding's target changed since it was checked")]
     StaleAttestation,
     #[msg("This binding already holds the most votes it can")]
     AttestersFull,
     #[msg("Only an active core node may attest domains")]
     AttesterNotActive,
+    #[msg("Only the authority proposed with update_config may accept it")]
+    NotPendingAuthority,
+    #[msg("A core node does not score the resource nodes it owns or parents")]
+    ConflictOfInterest,
 }

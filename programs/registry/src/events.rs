@@ -14,6 +14,8 @@ pub struct RegistryInitialized {
 pub struct RegistryConfigUpdated {
     pub authority: Pubkey,
     pub quorum_bps: u16,
+    /// The authority proposed and not yet accepted, if any.
+    pub pending_authority: Option<Pubkey>,
 }
 
 #[event]
@@ -100,4 +102,10 @@ pub struct DomainStatusChanged {
     pub domain: String,
     pub target: [u8; 32],
     pub status: DomainStatus,
+}
+
+#[event]
+pub struct RegistryAuthorityAccepted {
+    pub previous: Pubkey,
+    pub authority: Pubkey,
 }

@@ -36,9 +36,14 @@ pub mod aether_registry {
         Initialize::handler(ctx, quorum_bps)
     }
 
-    /// Authority only: changes the quorum and/or the authority.
+    /// Authority only: changes the quorum and/or proposes a new authority.
     pub fn update_config(ctx: Context<UpdateConfig>, args: UpdateConfigArgs) -> Result<()> {
         UpdateConfig::handler(ctx, args)
+    }
+
+    /// The authority proposed by `update_config` takes over.
+    pub fn accept_authority(ctx: Context<AcceptAuthority>) -> Result<()> {
+        AcceptAuthority::handler(ctx)
     }
 
     /// The operator of a staking `Node` registers it as a core node.

@@ -50,4 +50,6 @@ pub enum StakingError {
     InvariantViolated,
     #[msg("The epoch is over: crank it (crank_epoch) before adding stake")]
     EpochOverdue,
+    #[msg("Only the authority proposed with update_config may accept it")]
+    NotPendingAuthority,
 }

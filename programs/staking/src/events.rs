@@ -18,6 +18,14 @@ pub struct ConfigUpdated {
     pub authority: Pubkey,
     /// Parameters that apply from the next epoch, if any were set.
     pub pending_params: Option<Params>,
+    /// The authority proposed and not yet accepted, if any.
+    pub pending_authority: Option<Pubkey>,
+}
+
+#[event]
+pub struct StakingAuthorityAccepted {
+    pub previous: Pubkey,
+    pub authority: Pubkey,
 }
 
 #[event]

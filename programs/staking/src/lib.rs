@@ -34,9 +34,14 @@ pub mod aether_staking {
         Initialize::handler(ctx, params)
     }
 
-    /// Authority only: sets parameters for the next epoch and/or a new authority.
+    /// Authority only: sets parameters for the next epoch and/or proposes a new authority.
     pub fn update_config(ctx: Context<UpdateConfig>, args: UpdateConfigArgs) -> Result<()> {
         UpdateConfig::handler(ctx, args)
+    }
+
+    /// The authority proposed by `update_config` takes over.
+    pub fn accept_authority(ctx: Context<AcceptAuthority>) -> Result<()> {
+        AcceptAuthority::handler(ctx)
     }
 
     /// Anyone adds tokens to the reward vault.

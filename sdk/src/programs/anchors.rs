@@ -41,7 +41,7 @@ pub fn initialize(authority: Pubkey, allowlist: Vec<Pubkey>) -> Instruction {
     )
 }
 
-/// `update_config`: allow or revoke keys, or hand over the authority.
+/// `update_config`: allow or revoke keys, and/or propose a new authority.
 pub fn update_config(authority: Pubkey, args: UpdateConfigArgs) -> Instruction {
     ix(
         accounts::UpdateConfig {
@@ -51,6 +51,19 @@ pub fn update_config(authority: Pubkey, args: UpdateConfigArgs) -> Instruction {
             program: ID,
         },
         instruction::UpdateConfig { args },
+    )
+}
+
+/// `accept_authority`: the key proposed with `update_config` signs to take over.
+pub fn accept_authority(new_authority: Pubkey) -> Instruction {
+    ix(
+        accounts::AcceptAuthority {
+            new_authority,
+            config: config(),
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::AcceptAuthority {},
     )
 }
 

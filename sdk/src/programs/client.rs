@@ -202,12 +202,13 @@ impl AetherClient {
             .accounts::<NodeRecord>(Vec::new())?)
     }
 
-    /// The binding of a custom domain, if it was ever requested.
+    /// `owner`'s binding of a custom domain, if it ever requested one.
     pub fn domain_binding(
         &self,
         domain: &str,
+        owner: &Pubkey,
     ) -> Result<Option<DomainBinding>, ProgramClientError> {
-        self.account(aether_registry::ID, registry::domain_binding(domain))
+        self.account(aether_registry::ID, registry::domain_binding(domain, owner))
     }
 
     /// Every domain binding of the registry, with its address.
@@ -218,7 +219,8 @@ impl AetherClient {
     }
 
     /// Binds `domain` to the payer's PROGRAM or INSTANCE `target`; it goes
-    /// live once core nodes find `_aether.<domain>` TXT naming it.
+    /// live once core nodes find `_aether.<domain>` TXT naming the target
+    /// and the payer ([`registry::txt_value`]).
     pub fn request_domain(
         &self,
         domain: &str,

@@ -56,6 +56,35 @@ pub fn initialize(authority: Pubkey, mint: Pubkey) -> Instruction {
     )
 }
 
+/// `update_config`: proposes `new_authority`, which takes over when it
+/// signs [`accept_authority`].
+pub fn update_config(authority: Pubkey, new_authority: Pubkey) -> Instruction {
+    ix(
+        accounts::UpdateConfig {
+            authority,
+            config: config(),
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::UpdateConfig { new_authority },
+        &[],
+    )
+}
+
+/// `accept_authority`: the key proposed with `update_config` signs to take over.
+pub fn accept_authority(new_authority: Pubkey) -> Instruction {
+    ix(
+        accounts::AcceptAuthority {
+            new_authority,
+            config: config(),
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::AcceptAuthority {},
+        &[],
+    )
+}
+
 /// `open_stream`: `owner` deposits from `owner_tokens`.
 pub fn open_stream(
     owner: Pubkey,

@@ -2,6 +2,7 @@
 
 use aether_registry::constants::*;
 pub use aether_registry::state::Capacity;
+use aether_registry::state::{DomainBinding, DomainStatus};
 use aether_registry::{accounts, instruction, ID};
 pub use aether_registry::{
     RegisterCoreNodeArgs, RegisterResourceNodeArgs, UpdateConfigArgs, UpdateNodeArgs,
@@ -41,7 +42,7 @@ pub fn initialize(authority: Pubkey, quorum_bps: u16) -> Instruction {
     )
 }
 
-/// `update_config`: a new quorum and/or authority.
+/// `update_config`: a new quorum and/or a proposed authority.
 pub fn update_config(authority: Pubkey, args: UpdateConfigArgs) -> Instruction {
     ix(
         accounts::UpdateConfig {
@@ -51,6 +52,19 @@ pub fn update_config(authority: Pubkey, args: UpdateConfigArgs) -> Instruction {
             program: ID,
         },
         instruction::UpdateConfig { args },
+    )
+}
+
+/// `accept_authority`: the key proposed with `update_config` signs to take over.
+pub fn accept_authority(new_authority: Pubkey) -> Instruction {
+    ix(
+        accounts::AcceptAuthority {
+            new_authority,
+            config: config(),
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::AcceptAuthority {},
     )
 }
 
@@ -142,13 +156,53 @@ pub fn report_score(reporter: Pubkey, record: Pubkey, epoch: u64, score: u16) ->
     )
 }
 
-/// The binding of a custom domain.
-pub fn domain_binding(domain: &str) -> Pubkey {
+/// `owner`'s binding of a custom domain (each requester has its own).
+pub fn domain_binding(domain: &str, owner: &Pubkey) -> Pubkey {
     Pubkey::find_program_address(
-        &[SEED_DOMAIN, &aether_registry::state::domain_seed(domain)],
+        &[
+            SEED_DOMAIN,
+            &aether_registry::state::domain_seed(domain),
+            owner.as_ref(),
+        ],
         &ID,
     )
     .0
+}
+
+/// What `_aether.<domain>` must hold, as one TXT string, for `owner`'s
+/// binding of the domain to `target` to go live: the item hash in hex, a
+/// space, and the owner's key in base58. Naming the owner is the proof
+/// that whoever requested the binding holds the domain.
+///
+/// ```
+/// use aether_sdk::programs::registry::txt_value;
+/// use anchor_lang::prelude::Pubkey;
+///
+/// let owner = Pubkey::new_from_array([1; 32]);
+/// let txt = txt_value(&[0xab; 32], &owner);
+/// assert_eq!(txt, format!("{} {owner}", "ab".repeat(32)));
+/// ```
+pub fn txt_value(target: &[u8; 32], owner: &Pubkey) -> String {
+    format!("{} {owner}", hex::encode(target))
+}
+
+/// The live bindings among `bindings`, as domain → target. While the
+/// domain's holder moves it to another owner, two bindings can be live for
+/// a moment: the one that went live last wins.
+pub fn live_domains(
+    bindings: impl IntoIterator<Item = DomainBinding>,
+) -> std::collections::HashMap<String, [u8; 32]> {
+    let mut live: std::collections::HashMap<String, (i64, [u8; 32])> = Default::default();
+    for b in bindings {
+        if b.status != DomainStatus::Live {
+            continue;
+        }
+        let entry = live.entry(b.domain).or_insert((b.changed_at, b.target));
+        if b.changed_at > entry.0 {
+            *entry = (b.changed_at, b.target);
+        }
+    }
+    live.into_iter().map(|(d, (_, t))| (d, t)).collect()
 }
 
 /// `request_domain`: `owner` binds `domain` to its PROGRAM or INSTANCE `target`.
@@ -156,7 +210,7 @@ pub fn request_domain(owner: Pubkey, domain: &str, target: [u8; 32]) -> Instruct
     ix(
         accounts::RequestDomain {
             owner,
-            binding: domain_binding(domain),
+            binding: domain_binding(domain, &owner),
             system_program: system_program::ID,
             event_authority: event_authority(),
             program: ID,
@@ -170,15 +224,22 @@ pub fn request_domain(owner: Pubkey, domain: &str, target: [u8; 32]) -> Instruct
 }
 
 /// `attest_domain`: `attester` (an active core node's operator) says
-/// whether `domain`'s TXT record names `target`.
-pub fn attest_domain(attester: Pubkey, domain: &str, target: [u8; 32], ok: bool) -> Instruction {
+/// whether `domain`'s TXT record names `target` and `owner` ([`txt_value`]),
+/// a vote on `owner`'s binding.
+pub fn attest_domain(
+    attester: Pubkey,
+    domain: &str,
+    owner: &Pubkey,
+    target: [u8; 32],
+    ok: bool,
+) -> Instruction {
     ix(
         accounts::AttestDomain {
             attester,
             config: config(),
             staking_config: super::staking::config(),
             attester_node: super::staking::node(&attester),
-            binding: domain_binding(domain),
+            binding: domain_binding(domain, owner),
             event_authority: event_authority(),
             program: ID,
         },

@@ -60,7 +60,7 @@ pub fn initialize(authority: Pubkey, mint: Pubkey, params: Params) -> Instructio
     )
 }
 
-/// `update_config`: new parameters (from the next epoch) and/or a new authority.
+/// `update_config`: new parameters (from the next epoch) and/or a proposed authority.
 pub fn update_config(authority: Pubkey, args: UpdateConfigArgs) -> Instruction {
     ix(
         accounts::UpdateConfig {
@@ -70,6 +70,19 @@ pub fn update_config(authority: Pubkey, args: UpdateConfigArgs) -> Instruction {
             program: ID,
         },
         instruction::UpdateConfig { args },
+    )
+}
+
+/// `accept_authority`: the key proposed with `update_config` signs to take over.
+pub fn accept_authority(new_authority: Pubkey) -> Instruction {
+    ix(
+        accounts::AcceptAuthority {
+            new_authority,
+            config: config(),
+            event_authority: event_authority(),
+            program: ID,
+        },
+        instruction::AcceptAuthority {},
     )
 }
 

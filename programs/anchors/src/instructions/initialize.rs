@@ -39,6 +39,7 @@ impl<'info> Initialize<'info> {
             bump: ctx.bumps.config,
             authority,
             allowlist: allowlist.clone(),
+            pending_authority: None,
         });
         let mut log = ctx.accounts.log.load_init()?;
         log.version = ACCOUNT_VERSION;

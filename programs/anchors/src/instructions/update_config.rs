@@ -11,6 +11,9 @@ pub struct UpdateConfigArgs {
     pub allow: Vec<Pubkey>,
     /// Keys to remove from the allowlist.
     pub revoke: Vec<Pubkey>,
+    /// Proposes a new authority, which takes over when it signs
+    /// `accept_authority`. Proposing the current authority withdraws a
+    /// proposal.
     pub new_authority: Option<Pubkey>,
 }
 
@@ -51,11 +54,13 @@ impl<'info> UpdateConfig<'info> {
             AnchorsError::AllowlistFull
         );
         if let Some(new_authority) = args.new_authority {
-            config.authority = new_authority;
+            // Two steps, so that a mistyped key cannot orphan the program.
+            config.pending_authority = (new_authority != config.authority).then_some(new_authority);
         }
         emit_cpi!(AnchorsConfigUpdated {
             authority: config.authority,
             allowlist: config.allowlist.clone(),
+            pending_authority: config.pending_authority,
         });
         Ok(())
     }

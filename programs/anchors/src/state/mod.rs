@@ -15,6 +15,8 @@ pub struct AnchorsConfig {
     /// Keys that may anchor without being an active core node (bootstrap).
     #[max_len(MAX_ALLOWLIST)]
     pub allowlist: Vec<Pubkey>,
+    /// Proposed by the authority; becomes the authority when it accepts.
+    pub pending_authority: Option<Pubkey>,
 }
 
 /// One anchored batch: a plain 96-byte record, read and written in place.

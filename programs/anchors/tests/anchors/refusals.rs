@@ -1,6 +1,7 @@
 //! Who may anchor, and what a batch must be: every refusal is named and changes nothing.
 
 use aether_anchors::errors::AnchorsError;
+use aether_anchors::state::AnchorsConfig;
 use aether_anchors::UpdateConfigArgs;
 use aether_program_testkit::solana_signer::Signer;
 use aether_program_testkit::{assert_error, registry as rix, staking as six, Keypair};
@@ -195,4 +196,32 @@ async fn only_the_authority_changes_the_allowlist() {
         AnchorsError::NotAllowed,
     )
     .await;
+}
+
+#[tokio::test]
+async fn the_authority_changes_hands_in_two_steps() {
+    let mut w = World::new().await;
+    let payer = w.s.chain.ctx.payer.insecure_clone();
+    let (next, mallory) = (Keypair::new(), Keypair::new());
+    let propose = |to: Pubkey| {
+        aix::update_config(
+            payer.pubkey(),
+            UpdateConfigArgs {
+                new_authority: Some(to),
+                ..Default::default()
+            },
+        )
+    };
+    let accept = aix::accept_authority;
+    refused(&mut w, accept(mallory.pubkey()), &mallory, AnchorsError::NotPendingAuthority).await;
+    w.s.chain.send(&[propose(next.pubkey())], &[]).await.unwrap();
+    let config: AnchorsConfig = w.s.chain.account(aix::config()).await;
+    assert_eq!(config.authority, payer.pubkey(), "proposing hands nothing over");
+    assert_eq!(config.pending_authority, Some(next.pubkey()));
+    refused(&mut w, accept(mallory.pubkey()), &mallory, AnchorsError::NotPendingAuthority).await;
+    w.s.chain.send(&[accept(next.pubkey())], &[&next]).await.unwrap();
+    let config: AnchorsConfig = w.s.chain.account(aix::config()).await;
+    assert_eq!((config.authority, config.pending_authority), (next.pubkey(), None));
+    refused(&mut w, propose(payer.pubkey()), &payer, AnchorsError::Unauthorized).await;
+    refused(&mut w, accept(next.pubkey()), &next, AnchorsError::NotPendingAuthority).await;
 }

@@ -29,6 +29,7 @@ impl<'info> Initialize<'info> {
             bump: ctx.bumps.config,
             authority,
             mint,
+            pending_authority: None,
         });
         emit_cpi!(EscrowInitialized { authority, mint });
         Ok(())

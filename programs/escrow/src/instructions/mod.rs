@@ -1,3 +1,4 @@
+mod accept_authority;
 mod allow_providers;
 mod close_stream;
 mod initialize;
@@ -9,6 +10,7 @@ mod settle;
 mod top_up;
 mod update_config;
 
+pub use accept_authority::*;
 pub use allow_providers::*;
 pub use close_stream::*;
 pub use initialize::*;

@@ -2,7 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::*;
 use crate::errors::EscrowError;
-use crate::events::EscrowInitialized;
+use crate::events::EscrowConfigUpdated;
 use crate::state::EscrowConfig;
 
 #[event_cpi]
@@ -24,14 +24,17 @@ impl<'info> UpdateConfig<'info> {
         Ok(())
     }
 
-    /// Hands the authority over; the mint never changes (streams hold it).
+    /// Proposes a new authority, which takes over when it signs
+    /// `accept_authority` (two steps, so that a mistyped key cannot orphan
+    /// the program); proposing the current authority withdraws a proposal.
+    /// The mint never changes (streams hold it).
     #[access_control(ctx.accounts.validate())]
     pub fn handler(ctx: Context<Self>, new_authority: Pubkey) -> Result<()> {
         let config = &mut ctx.accounts.config;
-        config.authority = new_authority;
-        emit_cpi!(EscrowInitialized {
+        config.pending_authority = (new_authority != config.authority).then_some(new_authority);
+        emit_cpi!(EscrowConfigUpdated {
             authority: config.authority,
-            mint: config.mint,
+            pending_authority: config.pending_authority,
         });
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Every way to cheat a stream is refused with a named error and changes nothing.
 
 use aether_escrow::errors::EscrowError;
-use aether_escrow::state::StreamKind;
+use aether_escrow::state::{EscrowConfig, StreamKind};
 use aether_escrow::OpenStreamArgs;
 use aether_program_testkit::solana_signer::Signer;
 use aether_program_testkit::{assert_error, Keypair};
@@ -266,4 +266,38 @@ async fn tokens_sent_straight_to_a_vault_do_not_break_settlement() {
     let before = w.balance(&user).await;
     w.close(&user, stream).await.unwrap();
     assert_eq!(w.balance(&user).await - before, 500);
+}
+
+#[tokio::test]
+async fn the_authority_changes_hands_in_two_steps() {
+    let mut w = World::new().await;
+    let payer = w.s.chain.ctx.payer.insecure_clone();
+    let (next, mallory) = (Keypair::new(), Keypair::new());
+    // A refusal leaves the config as it was.
+    async fn refused_config(w: &mut World, ix: Instruction, signer: &Keypair, code: EscrowError) {
+        let before = w.s.chain.raw(eix::config()).await;
+        assert_error(w.s.chain.send(&[ix], &[signer]).await, code);
+        assert_eq!(before, w.s.chain.raw(eix::config()).await, "config changed");
+    }
+    let ix = eix::update_config(mallory.pubkey(), mallory.pubkey());
+    refused_config(&mut w, ix, &mallory, EscrowError::Unauthorized).await;
+    let ix = eix::accept_authority(mallory.pubkey());
+    refused_config(&mut w, ix, &mallory, EscrowError::NotPendingAuthority).await;
+    w.s.chain
+        .send(&[eix::update_config(payer.pubkey(), next.pubkey())], &[])
+        .await
+        .unwrap();
+    let config: EscrowConfig = w.s.chain.account(eix::config()).await;
+    assert_eq!(config.authority, payer.pubkey(), "proposing hands nothing over");
+    assert_eq!(config.pending_authority, Some(next.pubkey()));
+    let ix = eix::accept_authority(mallory.pubkey());
+    refused_config(&mut w, ix, &mallory, EscrowError::NotPendingAuthority).await;
+    w.s.chain
+        .send(&[eix::accept_authority(next.pubkey())], &[&next])
+        .await
+        .unwrap();
+    let config: EscrowConfig = w.s.chain.account(eix::config()).await;
+    assert_eq!((config.authority, config.pending_authority), (next.pubkey(), None));
+    let ix = eix::update_config(payer.pubkey(), payer.pubkey());
+    refused_config(&mut w, ix, &payer, EscrowError::Unauthorized).await;
 }

@@ -33,7 +33,7 @@ pub struct AttestDomain<'info> {
 
     #[account(
         mut,
-        seeds = [SEED_DOMAIN, binding.seed.as_ref()],
+        seeds = [SEED_DOMAIN, binding.seed.as_ref(), binding.owner.as_ref()],
         bump = binding.bump,
     )]
     pub binding: Box<Account<'info, DomainBinding>>,
@@ -53,7 +53,8 @@ impl<'info> AttestDomain<'info> {
         Ok(())
     }
 
-    /// An active core node says whether `_aether.<domain>` names `target`.
+    /// An active core node says whether `_aether.<domain>` names `target`
+    /// and the binding's owner.
     /// A quorum of approvals makes the binding live; a quorum of rejections
     /// withdraws it (or rejects it before it went live).
     #[access_control(ctx.accounts.validate(&target))]

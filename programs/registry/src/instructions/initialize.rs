@@ -33,6 +33,7 @@ impl<'info> Initialize<'info> {
             quorum_bps,
             core_nodes: 0,
             resource_nodes: 0,
+            pending_authority: None,
         });
         emit_cpi!(RegistryInitialized {
             authority,

@@ -1,3 +1,4 @@
+mod accept_authority;
 mod attest_domain;
 mod deregister_node;
 mod initialize;
@@ -8,6 +9,7 @@ mod request_domain;
 mod update_config;
 mod update_node;
 
+pub use accept_authority::*;
 pub use attest_domain::*;
 pub use deregister_node::*;
 pub use initialize::*;

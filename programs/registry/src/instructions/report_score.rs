@@ -58,16 +58,28 @@ impl<'info> ReportScore<'info> {
             reporter_node.key(),
             RegistryError::SelfReport
         );
+        // record: not a resource node the reporter owns or parents, whose
+        // score would raise the reporter's own earnings
+        let (reporter_record, _) =
+            Pubkey::find_program_address(&[SEED_NODE, reporter_node.key().as_ref()], &crate::ID);
+        require!(
+            record.owner != self.reporter.key()
+                && record.owner != reporter_node.operator
+                && record.parent != reporter_record,
+            RegistryError::ConflictOfInterest
+        );
         Ok(())
     }
 
     #[access_control(ctx.accounts.validate(epoch, score))]
     pub fn handler(ctx: Context<Self>, epoch: u64, score: u16) -> Result<()> {
         let reporter = ctx.accounts.reporter_node.key();
+        // One active node may not report: the node itself (core) or its
+        // parent (resource), so the quorum is of the others.
         let quorum = ctx
             .accounts
             .config
-            .quorum(ctx.accounts.staking_config.active_nodes);
+            .quorum(ctx.accounts.staking_config.active_nodes.saturating_sub(1));
         let record_key = ctx.accounts.record.key();
         let record = &mut ctx.accounts.record;
         let reports = record.add_report(reporter, epoch, score)?;

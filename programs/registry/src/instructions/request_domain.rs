@@ -13,11 +13,13 @@ pub struct RequestDomain<'info> {
     #[account(mut)]
     pub owner: Signer<'info>,
 
+    /// The owner's own binding for this domain: each requester has its
+    /// own, so nobody can overwrite, reset or hold another's request.
     #[account(
         init_if_needed,
         payer = owner,
         space = 8 + DomainBinding::INIT_SPACE,
-        seeds = [SEED_DOMAIN, seed.as_ref()],
+        seeds = [SEED_DOMAIN, seed.as_ref(), owner.key().as_ref()],
         bump,
     )]
     pub binding: Box<Account<'info, DomainBinding>>,
@@ -31,20 +33,12 @@ impl<'info> RequestDomain<'info> {
         // The binding's address comes from the name's hash, given so that
         // the account can be derived before the handler runs.
         require!(domain_seed(domain) == *seed, RegistryError::InvalidDomain);
-        let binding = &self.binding;
-        // A live binding belongs to its owner until core nodes withdraw it;
-        // any other binding goes to whoever the TXT record names.
-        require!(
-            binding.version == 0
-                || binding.status != DomainStatus::Live
-                || binding.owner == self.owner.key(),
-            RegistryError::DomainTaken
-        );
         Ok(())
     }
 
     /// Binds `domain` to `target` (a PROGRAM or INSTANCE item hash), pending
-    /// until a quorum of core nodes finds `_aether.<domain>` naming it.
+    /// until a quorum of core nodes finds `_aether.<domain>` naming both the
+    /// target and this owner: the proof that the owner holds the domain.
     /// Requesting again (a new target) starts the vote over.
     #[access_control(ctx.accounts.validate(&domain, &seed))]
     pub fn handler(

@@ -8,6 +8,9 @@ use crate::state::RegistryConfig;
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
 pub struct UpdateConfigArgs {
     pub quorum_bps: Option<u16>,
+    /// Proposes a new authority, which takes over when it signs
+    /// `accept_authority`. Proposing the current authority withdraws a
+    /// proposal.
     pub new_authority: Option<Pubkey>,
 }
 
@@ -42,11 +45,13 @@ impl<'info> UpdateConfig<'info> {
             config.quorum_bps = quorum_bps;
         }
         if let Some(new_authority) = args.new_authority {
-            config.authority = new_authority;
+            // Two steps, so that a mistyped key cannot orphan the program.
+            config.pending_authority = (new_authority != config.authority).then_some(new_authority);
         }
         emit_cpi!(RegistryConfigUpdated {
             authority: config.authority,
             quorum_bps: config.quorum_bps,
+            pending_authority: config.pending_authority,
         });
         Ok(())
     }

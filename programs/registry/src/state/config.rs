@@ -1,6 +1,6 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::BPS;
+use crate::constants::{BPS, MIN_QUORUM_BPS};
 use crate::errors::RegistryError;
 
 /// The registry's single configuration.
@@ -14,12 +14,14 @@ pub struct RegistryConfig {
     pub quorum_bps: u16,
     pub core_nodes: u32,
     pub resource_nodes: u32,
+    /// Proposed by the authority; becomes the authority when it accepts.
+    pub pending_authority: Option<Pubkey>,
 }
 
 impl RegistryConfig {
     pub fn validate_quorum(quorum_bps: u16) -> Result<()> {
         require!(
-            quorum_bps > 0 && u32::from(quorum_bps) <= BPS,
+            (MIN_QUORUM_BPS..=BPS as u16).contains(&quorum_bps),
             RegistryError::InvalidQuorum
         );
         Ok(())

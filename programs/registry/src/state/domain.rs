@@ -16,7 +16,9 @@ pub enum DomainStatus {
 }
 
 /// A custom domain bound to a PROGRAM or INSTANCE by its owner, live once a
-/// quorum of active core nodes attests that `_aether.<domain>` names it.
+/// quorum of active core nodes attests that `_aether.<domain>` names the
+/// target and the owner (`aether_sdk::programs::registry::txt_value`). Each requester has its own binding
+/// at `["domain", sha256(domain), owner]`.
 #[account]
 #[derive(InitSpace, Debug)]
 pub struct DomainBinding {

@@ -233,6 +233,7 @@ mod tests {
             quorum_bps: 6_667,
             core_nodes: 0,
             resource_nodes: 0,
+            pending_authority: None,
         };
         assert_eq!(c.quorum(0), 1);
         assert_eq!(c.quorum(1), 1);

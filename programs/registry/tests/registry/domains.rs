@@ -1,12 +1,14 @@
 //! Custom domains: requested by an owner, live once a quorum of active
 //! core nodes approves, withdrawn the same way; every bad attempt is
-//! refused with a named error and changes nothing.
+//! refused with a named error and changes nothing. Each requester has its
+//! own binding, so nobody squats on, resets or holds another's.
 
 use aether_program_testkit::solana_signer::Signer;
 use aether_program_testkit::{assert_error, find_event, registry as rix};
 use aether_registry::errors::RegistryError;
 use aether_registry::events::{DomainAttested, DomainRequested, DomainStatusChanged};
 use aether_registry::state::{DomainBinding, DomainStatus};
+use anchor_lang::prelude::Pubkey;
 
 use super::common::*;
 
@@ -15,6 +17,7 @@ const DOMAIN: &str = "app.example.com";
 async fn attest(
     w: &mut World,
     who: &str,
+    owner: &Pubkey,
     target: [u8; 32],
     ok: bool,
 ) -> Vec<aether_program_testkit::RawEvent> {
@@ -27,7 +30,7 @@ async fn attest(
     let key = wallet.key.insecure_clone();
     w.s.chain
         .send(
-            &[rix::attest_domain(key.pubkey(), DOMAIN, target, ok)],
+            &[rix::attest_domain(key.pubkey(), DOMAIN, owner, target, ok)],
             &[&key],
         )
         .await
@@ -38,7 +41,8 @@ async fn attest(
 async fn a_quorum_binds_and_withdraws_a_domain() {
     let mut w = World::new().await;
     let target = [7u8; 32];
-    let binding = rix::domain_binding(DOMAIN);
+    let o = w.owner.pubkey();
+    let binding = rix::domain_binding(DOMAIN, &o);
 
     // Malformed names are refused before anything is created.
     for bad in ["localhost", "App.example.com", "a..b", "-x.com"] {
@@ -54,6 +58,14 @@ async fn a_quorum_binds_and_withdraws_a_domain() {
         );
     }
 
+    // A squatter asks first: it gets a binding of its own, nothing more.
+    let squatter = w.s.wallet(0).await;
+    let sk = squatter.key.insecure_clone();
+    let squat = rix::domain_binding(DOMAIN, &sk.pubkey());
+    w.s.chain
+        .send(&[rix::request_domain(sk.pubkey(), DOMAIN, [9; 32])], &[&sk])
+        .await
+        .unwrap();
     let owner = w.owner.key.insecure_clone();
     let events =
         w.s.chain
@@ -72,26 +84,39 @@ async fn a_quorum_binds_and_withdraws_a_domain() {
     assert_eq!(b.status, DomainStatus::Pending);
 
     // Three active core nodes: the quorum (two thirds, rounded up) is 3.
-    attest(&mut w, "a", target, true).await;
-    let events = attest(&mut w, "b", target, true).await;
+    attest(&mut w, "a", &o, target, true).await;
+    // The squatter re-requesting its own binding does not touch the owner's.
+    let before = w.s.chain.raw(binding).await;
+    w.s.chain
+        .send(&[rix::request_domain(sk.pubkey(), DOMAIN, [10; 32])], &[&sk])
+        .await
+        .unwrap();
+    assert_eq!(w.s.chain.raw(binding).await, before);
+    let events = attest(&mut w, "b", &o, target, true).await;
     let attested: DomainAttested = find_event(&events).unwrap();
     assert_eq!((attested.approvals, attested.quorum), (2, 3));
     assert!(find_event::<DomainStatusChanged>(&events).is_none());
     // Voting twice counts once.
-    attest(&mut w, "b", target, true).await;
+    attest(&mut w, "b", &o, target, true).await;
     let b: DomainBinding = w.s.chain.account(binding).await;
     assert_eq!((b.status, b.approvals.len()), (DomainStatus::Pending, 2));
-    let events = attest(&mut w, "c", target, true).await;
+    let events = attest(&mut w, "c", &o, target, true).await;
     let changed: DomainStatusChanged = find_event(&events).unwrap();
     assert_eq!(changed.status, DomainStatus::Live);
+    // The TXT record names the owner, not the squatter: a quorum rejects its binding.
+    for who in ["a", "b", "c"] {
+        attest(&mut w, who, &sk.pubkey(), [10; 32], false).await;
+    }
+    let b: DomainBinding = w.s.chain.account(squat).await;
+    assert_eq!((b.owner, b.status), (sk.pubkey(), DomainStatus::Rejected));
 
-    // An inactive core node, a stale target, another owner: refused, nothing changes.
+    // An inactive core node, a stale target: refused, nothing changes.
     let before = w.s.chain.raw(binding).await;
     let d = w.d.key.insecure_clone();
     assert_error(
         w.s.chain
             .send(
-                &[rix::attest_domain(d.pubkey(), DOMAIN, target, false)],
+                &[rix::attest_domain(d.pubkey(), DOMAIN, &o, target, false)],
                 &[&d],
             )
             .await,
@@ -101,40 +126,32 @@ async fn a_quorum_binds_and_withdraws_a_domain() {
     assert_error(
         w.s.chain
             .send(
-                &[rix::attest_domain(a.pubkey(), DOMAIN, [8; 32], false)],
+                &[rix::attest_domain(a.pubkey(), DOMAIN, &o, [8; 32], false)],
                 &[&a],
             )
             .await,
         RegistryError::StaleAttestation,
     );
-    let squatter = w.s.wallet(0).await;
-    let sk = squatter.key.insecure_clone();
-    assert_error(
-        w.s.chain
-            .send(&[rix::request_domain(sk.pubkey(), DOMAIN, [9; 32])], &[&sk])
-            .await,
-        RegistryError::DomainTaken,
-    );
     assert_eq!(w.s.chain.raw(binding).await, before);
 
     // The record goes away: a quorum withdraws it.
-    attest(&mut w, "a", target, false).await;
-    attest(&mut w, "b", target, false).await;
+    attest(&mut w, "a", &o, target, false).await;
+    attest(&mut w, "b", &o, target, false).await;
     let b: DomainBinding = w.s.chain.account(binding).await;
     assert_eq!(b.status, DomainStatus::Live, "two of three is not a quorum");
-    let events = attest(&mut w, "c", target, false).await;
+    let events = attest(&mut w, "c", &o, target, false).await;
     let changed: DomainStatusChanged = find_event(&events).unwrap();
     assert_eq!(changed.status, DomainStatus::Withdrawn);
 
-    // Withdrawn, it goes to whoever requests it next, votes cleared.
+    // Withdrawn, its owner may ask again (a new target): the vote starts over.
     w.s.chain
-        .send(&[rix::request_domain(sk.pubkey(), DOMAIN, [9; 32])], &[&sk])
+        .send(&[rix::request_domain(o, DOMAIN, [11; 32])], &[&owner])
         .await
         .unwrap();
     let b: DomainBinding = w.s.chain.account(binding).await;
     assert_eq!(
         (b.owner, b.target, b.status),
-        (sk.pubkey(), [9; 32], DomainStatus::Pending)
+        (o, [11; 32], DomainStatus::Pending)
     );
     assert!(b.approvals.is_empty() && b.rejections.is_empty());
 }

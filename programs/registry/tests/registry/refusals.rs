@@ -3,6 +3,7 @@
 use aether_program_testkit::solana_signer::Signer;
 use aether_program_testkit::{assert_error, registry as rix, staking as six, Keypair};
 use aether_registry::errors::RegistryError;
+use aether_registry::state::RegistryConfig;
 use aether_registry::{UpdateConfigArgs, UpdateNodeArgs};
 use anchor_lang::error::ErrorCode as Anchor;
 use anchor_lang::prelude::Pubkey;
@@ -37,21 +38,42 @@ async fn score_reports_are_checked() {
     // From an inactive core node (under the activation threshold).
     let ix = rix::report_score(w.d.pubkey(), resource, 1, 5_000);
     refused(&mut w, ix, &[&d], RegistryError::ReporterNotActive).await;
+    let b = w.b.key.insecure_clone();
     // For another epoch than the current one.
-    let ix = rix::report_score(w.a.pubkey(), resource, 0, 5_000);
-    refused(&mut w, ix, &[&a], RegistryError::WrongEpoch).await;
-    let ix = rix::report_score(w.a.pubkey(), resource, 2, 5_000);
-    refused(&mut w, ix, &[&a], RegistryError::WrongEpoch).await;
+    let ix = rix::report_score(w.b.pubkey(), resource, 0, 5_000);
+    refused(&mut w, ix, &[&b], RegistryError::WrongEpoch).await;
+    let ix = rix::report_score(w.b.pubkey(), resource, 2, 5_000);
+    refused(&mut w, ix, &[&b], RegistryError::WrongEpoch).await;
     // Out of range.
-    let ix = rix::report_score(w.a.pubkey(), resource, 1, 10_001);
-    refused(&mut w, ix, &[&a], RegistryError::ScoreOutOfRange).await;
+    let ix = rix::report_score(w.b.pubkey(), resource, 1, 10_001);
+    refused(&mut w, ix, &[&b], RegistryError::ScoreOutOfRange).await;
     // About itself.
     let ix = rix::report_score(w.a.pubkey(), World::core_record(&w.a), 1, 10_000);
     refused(&mut w, ix, &[&a], RegistryError::SelfReport).await;
+    // About a resource node it parents (a is the resource node's parent).
+    let ix = rix::report_score(w.a.pubkey(), resource, 1, 10_000);
+    refused(&mut w, ix, &[&a], RegistryError::ConflictOfInterest).await;
+    // About a resource node its operator owns, under another parent.
+    let owned = Keypair::new();
+    let c = w.c.key.insecure_clone();
+    w.s.chain
+        .send(
+            &[rix::register_resource_node(
+                w.c.pubkey(),
+                owned.pubkey(),
+                World::core_record(&w.b),
+                resource_args(),
+            )],
+            &[&c, &owned],
+        )
+        .await
+        .unwrap();
+    let ix = rix::report_score(w.c.pubkey(), rix::record(&owned.pubkey()), 1, 10_000);
+    refused(&mut w, ix, &[&c], RegistryError::ConflictOfInterest).await;
     // Twice in one epoch.
-    report(&mut w.s, &w.a, resource, 1, 5_000).await.unwrap();
-    let ix = rix::report_score(w.a.pubkey(), resource, 1, 9_000);
-    refused(&mut w, ix, &[&a], RegistryError::DuplicateReport).await;
+    report(&mut w.s, &w.b, resource, 1, 5_000).await.unwrap();
+    let ix = rix::report_score(w.b.pubkey(), resource, 1, 9_000);
+    refused(&mut w, ix, &[&b], RegistryError::DuplicateReport).await;
     // With someone else's staking node: seeds are derived from the signer.
     let mallory = w.s.wallet(0).await;
     let mut ix = rix::report_score(mallory.pubkey(), resource, 1, 0);
@@ -241,4 +263,50 @@ async fn only_owners_update_and_deregister() {
         },
     );
     refused(&mut w, ix, &[&payer], RegistryError::InvalidQuorum).await;
+    // Half is not a majority: two opposite quorums could form.
+    let ix = rix::update_config(
+        payer.pubkey(),
+        UpdateConfigArgs {
+            quorum_bps: Some(5_000),
+            new_authority: None,
+        },
+    );
+    refused(&mut w, ix, &[&payer], RegistryError::InvalidQuorum).await;
+}
+
+#[tokio::test]
+async fn the_authority_changes_hands_in_two_steps() {
+    let mut w = World::new().await;
+    let payer = w.s.chain.ctx.payer.insecure_clone();
+    let (next, mallory) = (Keypair::new(), Keypair::new());
+    // Nobody takes an authority that was not offered.
+    let ix = rix::accept_authority(mallory.pubkey());
+    refused(&mut w, ix, &[&mallory], RegistryError::NotPendingAuthority).await;
+    // Proposing changes nothing yet: the authority is still the payer.
+    let propose = |to: Pubkey| {
+        rix::update_config(
+            payer.pubkey(),
+            UpdateConfigArgs {
+                quorum_bps: None,
+                new_authority: Some(to),
+            },
+        )
+    };
+    w.s.chain.send(&[propose(next.pubkey())], &[]).await.unwrap();
+    let config: RegistryConfig = w.s.chain.account(rix::config()).await;
+    assert_eq!(config.authority, payer.pubkey());
+    assert_eq!(config.pending_authority, Some(next.pubkey()));
+    // Only the proposed key accepts.
+    let ix = rix::accept_authority(mallory.pubkey());
+    refused(&mut w, ix, &[&mallory], RegistryError::NotPendingAuthority).await;
+    w.s.chain
+        .send(&[rix::accept_authority(next.pubkey())], &[&next])
+        .await
+        .unwrap();
+    let config: RegistryConfig = w.s.chain.account(rix::config()).await;
+    assert_eq!((config.authority, config.pending_authority), (next.pubkey(), None));
+    // The old authority is out, and the spent proposal cannot be replayed.
+    refused(&mut w, propose(payer.pubkey()), &[], RegistryError::Unauthorized).await;
+    let ix = rix::accept_authority(next.pubkey());
+    refused(&mut w, ix, &[&next], RegistryError::NotPendingAuthority).await;
 }

@@ -74,6 +74,7 @@ impl<'info> Initialize<'info> {
             total_funded: 0,
             total_booked: 0,
             total_paid: 0,
+            pending_authority: None,
         });
         config.invariant()?;
         emit_cpi!(Initialized {

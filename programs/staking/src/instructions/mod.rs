@@ -1,3 +1,4 @@
+mod accept_authority;
 mod claim_rewards;
 mod close_node;
 mod crank_epoch;
@@ -9,6 +10,7 @@ mod stake;
 mod update_config;
 mod withdraw;
 
+pub use accept_authority::*;
 pub use claim_rewards::*;
 pub use close_node::*;
 pub use crank_epoch::*;

@@ -9,7 +9,9 @@ use crate::state::{Config, Params};
 pub struct UpdateConfigArgs {
     /// New parameters, applied when the current epoch closes.
     pub params: Option<Params>,
-    /// A new authority, effective at once.
+    /// Proposes a new authority, which takes over when it signs
+    /// `accept_authority`. Proposing the current authority withdraws a
+    /// proposal.
     pub new_authority: Option<Pubkey>,
 }
 
@@ -46,12 +48,14 @@ impl<'info> UpdateConfig<'info> {
             config.pending_params = args.params;
         }
         if let Some(new_authority) = args.new_authority {
-            config.authority = new_authority;
+            // Two steps, so that a mistyped key cannot orphan the program.
+            config.pending_authority = (new_authority != config.authority).then_some(new_authority);
         }
         config.invariant()?;
         emit_cpi!(ConfigUpdated {
             authority: config.authority,
             pending_params: config.pending_params,
+            pending_authority: config.pending_authority,
         });
         Ok(())
     }

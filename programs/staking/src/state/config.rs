@@ -98,6 +98,8 @@ pub struct Config {
     pub total_booked: u64,
     /// Rewards ever paid out of the reward vault.
     pub total_paid: u64,
+    /// Proposed by the authority; becomes the authority when it accepts.
+    pub pending_authority: Option<Pubkey>,
 }
 
 impl Config {

@@ -2,7 +2,7 @@
 
 use aether_program_testkit::{assert_error, staking as ix, Keypair};
 use aether_staking::errors::StakingError;
-use aether_staking::state::{Node, Params};
+use aether_staking::state::{Config, Node, Params};
 use aether_staking::UpdateConfigArgs;
 use anchor_lang::error::ErrorCode as Anchor;
 use anchor_lang::prelude::Pubkey;
@@ -412,4 +412,59 @@ async fn stake_waits_for_an_overdue_epoch_to_be_cranked() {
     );
     let payer = w.s.chain.ctx.payer.insecure_clone();
     refused(&mut w, update, &payer, StakingError::InvalidParams).await;
+}
+
+#[tokio::test]
+async fn the_authority_changes_hands_in_two_steps() {
+    let mut w = world().await;
+    let payer = w.s.chain.ctx.payer.insecure_clone();
+    let (next, mallory) = (Keypair::new(), Keypair::new());
+    let propose = |to: Pubkey| {
+        ix::update_config(
+            payer.pubkey(),
+            UpdateConfigArgs {
+                params: None,
+                new_authority: Some(to),
+            },
+        )
+    };
+    // Nobody takes an authority that was not offered.
+    refused(
+        &mut w,
+        ix::accept_authority(mallory.pubkey()),
+        &mallory,
+        StakingError::NotPendingAuthority,
+    )
+    .await;
+    w.s.chain.send(&[propose(next.pubkey())], &[]).await.unwrap();
+    let config: Config = w.s.chain.account(ix::config()).await;
+    assert_eq!(config.authority, payer.pubkey(), "proposing hands nothing over");
+    assert_eq!(config.pending_authority, Some(next.pubkey()));
+    refused(
+        &mut w,
+        ix::accept_authority(mallory.pubkey()),
+        &mallory,
+        StakingError::NotPendingAuthority,
+    )
+    .await;
+    // Proposing the authority itself withdraws the proposal.
+    w.s.chain.send(&[propose(payer.pubkey())], &[]).await.unwrap();
+    let config: Config = w.s.chain.account(ix::config()).await;
+    assert_eq!(config.pending_authority, None);
+    refused(
+        &mut w,
+        ix::accept_authority(next.pubkey()),
+        &next,
+        StakingError::NotPendingAuthority,
+    )
+    .await;
+    // Proposed again and accepted: the old authority is out.
+    w.s.chain.send(&[propose(next.pubkey())], &[]).await.unwrap();
+    w.s.chain
+        .send(&[ix::accept_authority(next.pubkey())], &[&next])
+        .await
+        .unwrap();
+    let config: Config = w.s.chain.account(ix::config()).await;
+    assert_eq!((config.authority, config.pending_authority), (next.pubkey(), None));
+    refused(&mut w, propose(payer.pubkey()), &payer, StakingError::Unauthorized).await;
 }

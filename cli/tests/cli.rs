@@ -136,9 +136,13 @@ fn streams_and_anchors_from_the_command_line() {
         "10",
         "--deposit",
         "100000",
+        "--allow",
+        &record,
     ])
     .unwrap();
     assert_eq!(opened["deposited"], 100_000);
+    assert_eq!(opened["serve"], "allowlist");
+    assert_eq!(opened["allowed"][0], record.as_str());
     assert_eq!(opened["vault_balance"], 100_000);
     let stream = opened["stream"].as_str().unwrap().to_owned();
 
@@ -172,6 +176,11 @@ fn streams_and_anchors_from_the_command_line() {
     // Bad input: named, and nothing sent.
     let err = as_user(&["open", "--resource", "xyz", "--rate", "1", "--deposit", "1"]).unwrap_err();
     assert!(format!("{err:#}").contains("hex"), "{err:#}");
+    let open = ["open", "--resource", &resource, "--rate", "1", "--deposit", "1"];
+    let err = as_user(&open).unwrap_err();
+    assert!(format!("{err:#}").contains("who may serve"), "{err:#}");
+    let err = as_user(&[&open[..], &["--kind", "storage", "--min-score", "0"]].concat()).unwrap_err();
+    assert!(format!("{err:#}").contains("--size-bytes"), "{err:#}");
     let err = run(&[
         "stream",
         "--url",

@@ -89,6 +89,9 @@ pub async fn ensure(
                 max_rate_per_second: RATE,
                 replicas: 1,
                 deposit: DEPOSIT,
+                serve: escrow::ServePolicy::MinScore(0),
+                allowed: Vec::new(),
+                size_bytes: 0,
             })?;
         }
         Ok(())

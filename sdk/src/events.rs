@@ -105,7 +105,8 @@ to_json_by_debug!(
     staking_program::state::NodeStatus,
     registry_program::state::NodeKind,
     registry_program::state::DomainStatus,
-    escrow_program::state::StreamKind
+    escrow_program::state::StreamKind,
+    escrow_program::state::ServePolicy
 );
 
 macro_rules! to_json_struct {
@@ -221,7 +222,8 @@ events! {
     escrow_program::EscrowConfigUpdated { authority, pending_authority }
     escrow_program::EscrowAuthorityAccepted { previous, authority }
     escrow_program::StreamOpened {
-        stream, owner, resource, kind, max_rate_per_second, replicas, deposit, opened_at
+        stream, owner, resource, kind, max_rate_per_second, replicas, deposit, opened_at,
+        serve, allowed, size_bytes
     }
     escrow_program::StreamToppedUp { stream, amount, balance }
     escrow_program::ProviderJoined { stream, provider, providers }

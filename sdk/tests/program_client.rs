@@ -3,7 +3,7 @@
 
 use aether_localnet::{Config, Localnet};
 use aether_sdk::programs::client::{AetherClient, ProgramClientError};
-use aether_sdk::programs::escrow::{OpenStreamArgs, StreamKind};
+use aether_sdk::programs::escrow::{OpenStreamArgs, ServePolicy, StreamKind};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
@@ -66,6 +66,9 @@ async fn stake_open_a_stream_and_read_them_back() {
                 max_rate_per_second: 10,
                 replicas: 2,
                 deposit: 50 * TOKEN,
+                serve: ServePolicy::MinScore(0),
+                allowed: Vec::new(),
+                size_bytes: 0,
             })
             .unwrap();
         op.top_up(&alice.pubkey(), &resource, 5 * TOKEN).unwrap();

@@ -214,6 +214,9 @@ pub fn compute_stream(
         max_rate_per_second: rate,
         replicas,
         deposit,
+        serve: escrow::ServePolicy::MinScore(0),
+        allowed: Vec::new(),
+        size_bytes: 0,
     }
 }
 
@@ -233,6 +236,9 @@ pub fn stream_activity(
         max_rate_per_second: rate,
         replicas,
         deposit,
+        serve: escrow::ServePolicy::MinScore(0),
+        allowed: Vec::new(),
+        size_bytes: 0,
     })?;
     for i in 1..=top_ups {
         client.top_up(&client.payer(), &resource, i)?;

@@ -215,6 +215,10 @@ impl DeployArgs {
                 max_rate_per_second: self.rate,
                 replicas: self.replicas,
                 deposit,
+                // Any registered resource node may serve it.
+                serve: escrow::ServePolicy::MinScore(0),
+                allowed: Vec::new(),
+                size_bytes: 0,
             };
             let signature = tokio::task::spawn_blocking(move || client.open_stream(args))
                 .await?

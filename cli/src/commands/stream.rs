@@ -1,6 +1,6 @@
 //! `aether stream`: open, fund, join, leave, settle, close and show payment streams.
 
-use aether_escrow::state::{EscrowConfig, Stream, StreamKind};
+use aether_escrow::state::{EscrowConfig, ServePolicy, Stream, StreamKind};
 use aether_escrow::OpenStreamArgs;
 use aether_sdk::programs::escrow;
 use anchor_lang::prelude::Pubkey;
@@ -42,6 +42,19 @@ pub enum StreamAction {
         /// Tokens (base units) to deposit now
         #[arg(long)]
         deposit: u64,
+        /// Bytes stored (required for --kind storage): providers' price per
+        /// GB-month is checked against it
+        #[arg(long)]
+        size_bytes: Option<u64>,
+        /// Resource nodes (registry records) that may serve it whatever the
+        /// policy; repeat the flag for several (at most 8)
+        #[arg(long = "allow")]
+        allow: Vec<Pubkey>,
+        /// Let any resource node whose score reached this (0 to 10,000)
+        /// serve it; without it, only the --allow nodes (and those you allow
+        /// later with allow-providers) may
+        #[arg(long)]
+        min_score: Option<u16>,
     },
     /// Add tokens to a stream
     TopUp {
@@ -103,6 +116,12 @@ fn show(stream: &Pubkey, s: &Stream, vault: u64) -> Value {
         "vault_balance": vault,
         "last_settled": s.last_settled,
         "exhausted": s.exhausted,
+        "serve": match s.serve {
+            ServePolicy::Allowlist => json!("allowlist"),
+            ServePolicy::MinScore(min) => json!({ "min_score": min }),
+        },
+        "size_bytes": s.size_bytes,
+        "carry": s.carry,
     })
 }
 
@@ -124,8 +143,27 @@ impl StreamCmd {
                 rate,
                 replicas,
                 deposit,
+                size_bytes,
+                allow,
+                min_score,
             } => {
                 let resource = parse_hash32(resource)?;
+                let size_bytes = match (kind, size_bytes) {
+                    (Kind::Storage, Some(n)) if *n > 0 => *n,
+                    (Kind::Storage, _) => {
+                        anyhow::bail!("a storage stream needs --size-bytes (at least 1)")
+                    }
+                    (Kind::Compute, None) => 0,
+                    (Kind::Compute, Some(_)) => {
+                        anyhow::bail!("--size-bytes is for storage streams only")
+                    }
+                };
+                if allow.is_empty() && min_score.is_none() {
+                    anyhow::bail!(
+                        "say who may serve the stream: --allow <record> (repeatable), \
+                         --min-score <0..10000>, or both"
+                    );
+                }
                 let args = OpenStreamArgs {
                     resource,
                     kind: match kind {
@@ -135,6 +173,9 @@ impl StreamCmd {
                     max_rate_per_second: *rate,
                     replicas: *replicas,
                     deposit: *deposit,
+                    serve: min_score.map_or(ServePolicy::Allowlist, ServePolicy::MinScore),
+                    allowed: allow.clone(),
+                    size_bytes,
                 };
                 let sig = chain.send(&[escrow::open_stream(me, mint, my_tokens, args)])?;
                 (Some(sig), escrow::stream(&me, &resource))

@@ -121,6 +121,10 @@ pub struct Metrics {
     pub attestation_errors: AtomicU64,
 }
 
+/// Inactive voters named in one attestation, so that it stays well within
+/// a transaction's 1,232 bytes.
+const MAX_DROPPED_PER_VOTE: usize = 16;
+
 const MIGRATIONS: &[&str] = &[r#"
 CREATE TABLE checks (
     at INTEGER NOT NULL,
@@ -206,14 +210,23 @@ impl Worker {
             let client = self.client.clone();
             let (domain, owner, target_bytes) =
                 (binding.domain.clone(), binding.owner, binding.target);
+            // Votes of core nodes no longer active are dropped with ours,
+            // so that they neither count nor hold a slot (a few per
+            // transaction, to stay within its size).
+            let voters: Vec<Pubkey> = binding
+                .approvals
+                .iter()
+                .chain(&binding.rejections)
+                .filter(|k| **k != self.attester_node)
+                .copied()
+                .collect();
             let sent = tokio::task::spawn_blocking(move || {
                 let attester = client.payer();
-                client.send(vec![registry::attest_domain(
-                    attester,
-                    &domain,
-                    &owner,
-                    target_bytes,
-                    ok,
+                let mut inactive = client.inactive_nodes(&voters)?;
+                inactive.truncate(MAX_DROPPED_PER_VOTE);
+                client.send(vec![registry::dropping_inactive(
+                    registry::attest_domain(attester, &domain, &owner, target_bytes, ok),
+                    &inactive,
                 )])
             })
             .await

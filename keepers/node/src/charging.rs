@@ -185,20 +185,45 @@ fn stored_size(conn: &Connection, hash: &str) -> Option<u64> {
 /// PROGRAMs and INSTANCEs, each by the message's item hash.
 #[derive(Clone, Debug, Default)]
 pub struct Paid {
-    /// Resources of open storage streams that are not exhausted.
-    pub storage: HashSet<String>,
+    /// Resources of open storage streams that are not exhausted, with the
+    /// most bytes one of them pays for.
+    pub storage: HashMap<String, u64>,
     /// Resources of open compute streams that are not exhausted.
     pub compute: HashSet<String>,
 }
 
 impl Paid {
-    /// Whether a stream of the right kind pays for message `item_hash`.
-    pub fn covers(&self, kind: MessageType, item_hash: &str) -> bool {
+    /// Whether a stream of the right kind pays for message `item_hash`. A
+    /// STORE is paid for only up to the size its stream states:
+    /// `file_size` gives the stored file's (asked only then); a file not
+    /// here yet is not covered.
+    pub fn covers(
+        &self,
+        kind: MessageType,
+        item_hash: &str,
+        file_size: impl FnOnce() -> Option<u64>,
+    ) -> bool {
         match kind {
-            MessageType::Store => self.storage.contains(item_hash),
+            MessageType::Store => self
+                .storage
+                .get(item_hash)
+                .is_some_and(|paid_for| file_size().is_some_and(|size| size <= *paid_for)),
             MessageType::Program | MessageType::Instance => self.compute.contains(item_hash),
             _ => false,
         }
+    }
+}
+
+/// The size of the file a STORE message stored here names, if both are here.
+fn store_file_size(conn: &Connection, item_hash: &str) -> Option<u64> {
+    let content: String = conn
+        .prepare_cached("SELECT COALESCE(content, item_content) FROM messages WHERE item_hash = ?1")
+        .ok()?
+        .query_row([item_hash], |r| r.get(0))
+        .ok()?;
+    match Content::parse(MessageType::Store, &content).ok()? {
+        Content::Store(store) => stored_size(conn, &store.item_hash),
+        _ => None,
     }
 }
 
@@ -344,7 +369,7 @@ pub fn holdings(
         let Ok(kind) = MessageType::from_str(&kind) else {
             continue;
         };
-        if paid.covers(kind, &item_hash) {
+        if paid.covers(kind, &item_hash, || store_file_size(conn, &item_hash)) {
             continue;
         }
         let Some(cost) = price_of(conn, costs, prices, &item_hash, kind)? else {
@@ -451,11 +476,16 @@ impl Chain {
             .map_err(|e| ChargeError::Chain(e.to_string()))?;
         let mut paid = Paid::default();
         for (_, stream) in streams.into_iter().filter(|(_, s)| !s.exhausted) {
-            let set = match stream.kind {
-                aether_sdk::programs::escrow::StreamKind::Storage => &mut paid.storage,
-                aether_sdk::programs::escrow::StreamKind::Compute => &mut paid.compute,
-            };
-            set.insert(hex::encode(stream.resource));
+            let resource = hex::encode(stream.resource);
+            match stream.kind {
+                aether_sdk::programs::escrow::StreamKind::Storage => {
+                    let size = paid.storage.entry(resource).or_default();
+                    *size = (*size).max(stream.size_bytes);
+                }
+                aether_sdk::programs::escrow::StreamKind::Compute => {
+                    paid.compute.insert(resource);
+                }
+            }
         }
         Ok(paid)
     }
@@ -592,7 +622,16 @@ impl Charging {
             return Ok(None);
         }
         let costs = self.config.costs;
-        if paid.covers(content.message_type(), item_hash) {
+        // A STORE's stream pays up to its stated size: the file's is read
+        // only when there is such a stream.
+        let file_size = match content {
+            Content::Store(store) if paid.storage.contains_key(item_hash) => {
+                let file = store.item_hash.clone();
+                readers.with(move |conn| Ok(stored_size(conn, &file))).await?
+            }
+            _ => None,
+        };
+        if paid.covers(content.message_type(), item_hash, || file_size) {
             return Ok(None);
         }
         let (known, cost, held) = {
@@ -701,7 +740,9 @@ impl Charging {
                 Ok(rows
                     .into_iter()
                     .filter(|(hash, kind)| {
-                        MessageType::from_str(kind).is_ok_and(|kind| paid.covers(kind, hash))
+                        MessageType::from_str(kind).is_ok_and(|kind| {
+                            paid.covers(kind, hash, || store_file_size(conn, hash))
+                        })
                     })
                     .map(|(hash, _)| hash)
                     .collect())
@@ -828,9 +869,25 @@ mod tests {
         // Kept: the price no longer reads the file.
         conn.execute("DELETE FROM files", []).unwrap();
         assert_eq!(held(&prices), [15]);
-        // A stream pays for it now: left out, whatever is kept.
+        conn.execute(
+            "INSERT INTO files (sha256, cid_v0, cid_v1, size, created) VALUES (?1, 'a', 'b', ?2, 0)",
+            rusqlite::params![file, 3 * MIB as i64],
+        )
+        .unwrap();
+        // A stream for fewer bytes than the file does not pay for it.
+        let small = Paid {
+            storage: [(store.item_hash.clone(), 3 * MIB - 1)].into(),
+            ..Paid::default()
+        };
+        assert_eq!(
+            holdings(&conn, &costs, &prices, &address, &small)
+                .unwrap()
+                .len(),
+            1
+        );
+        // A stream for the whole file pays for it now: left out, whatever is kept.
         let paid = Paid {
-            storage: [store.item_hash.clone()].into(),
+            storage: [(store.item_hash.clone(), 3 * MIB)].into(),
             ..Paid::default()
         };
         assert!(holdings(&conn, &costs, &prices, &address, &paid)

@@ -164,6 +164,10 @@ async fn holdings_are_charged_against_the_balance_and_collected_when_it_drops() 
                 max_rate_per_second: 1,
                 replicas: 1,
                 deposit: 1_000_000,
+                serve: escrow::ServePolicy::MinScore(0),
+                allowed: Vec::new(),
+                // The whole file: a stream for fewer bytes would not cover it.
+                size_bytes: 1024 * 1024,
             })
             .unwrap()
     })

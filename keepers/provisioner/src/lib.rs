@@ -386,11 +386,11 @@ impl Worker {
     }
 
     /// The stream pays this node's price for one more slot, has a free
-    /// slot, and admits it.
+    /// slot, and admits it (by name, or by its serve policy).
     fn worth_joining(&self, stream: &Stream, record: &NodeRecord) -> bool {
         let n = stream.providers.len();
         n < usize::from(stream.replicas)
-            && (stream.allowed.is_empty() || stream.allowed.contains(&self.record))
+            && stream.admits(&self.record, record)
             && stream.pays_at_least(
                 stream.share(n as u64 + 1),
                 record.min_price_compute_per_second,

@@ -53,7 +53,10 @@ pub fn due(key: Pubkey, stream: &Stream, now: i64, rules: Rules) -> Option<Due> 
     }
     let available = stream.deposited.checked_sub(stream.paid_out)?;
     let mut copy = stream.clone();
-    let settlement = copy.settle(now, available).ok()?;
+    // As if every provider's record still exists: the program pays nothing
+    // to one that is gone, so this is the most it would pay.
+    let none_gone = vec![false; copy.providers.len()];
+    let settlement = copy.settle(now, available, &none_gone).ok()?;
     let total = settlement
         .paid
         .iter()
@@ -140,6 +143,9 @@ mod tests {
             last_settled,
             exhausted: false,
             opened_at: 0,
+            serve: aether_sdk::programs::escrow::ServePolicy::MinScore(0),
+            size_bytes: 0,
+            carry: 0,
         }
     }
 

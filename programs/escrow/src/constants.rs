@@ -23,3 +23,7 @@ pub const MAX_ALLOWED: u32 = 8;
 /// Seconds in the month storage prices are quoted for (30 days).
 #[constant]
 pub const SECONDS_PER_MONTH: u64 = 2_592_000;
+
+/// Bytes in the GB of a storage price (per GB-month).
+#[constant]
+pub const BYTES_PER_GB: u64 = 1_000_000_000;

@@ -26,7 +26,7 @@ pub enum EscrowError {
     AlreadyJoined,
     #[msg("This provider does not serve the stream")]
     NotAProvider,
-    #[msg("The owner restricted the stream to other providers")]
+    #[msg("This provider may not join: it is not on the stream's allowlist and the stream's serve policy does not admit it")]
     ProviderNotAllowed,
     #[msg("The share of the rate is under this provider's minimum price")]
     PriceTooLow,
@@ -42,4 +42,6 @@ pub enum EscrowError {
     Overflow,
     #[msg("Only the authority proposed with update_config may accept it")]
     NotPendingAuthority,
+    #[msg("A storage stream states its size in bytes (at least 1); a compute stream stores nothing (0)")]
+    InvalidSize,
 }

@@ -2,7 +2,7 @@
 
 use anchor_lang::prelude::*;
 
-use crate::state::StreamKind;
+use crate::state::{ServePolicy, StreamKind};
 
 #[event]
 pub struct EscrowInitialized {
@@ -21,6 +21,9 @@ pub struct StreamOpened {
     pub deposit: u64,
     /// Clock time of opening; accrual starts here.
     pub opened_at: i64,
+    pub serve: ServePolicy,
+    pub allowed: Vec<Pubkey>,
+    pub size_bytes: u64,
 }
 
 #[event]

@@ -57,7 +57,7 @@ pub mod aether_escrow {
         JoinStream::handler(ctx)
     }
 
-    /// The owner restricts who may join (empty: anyone).
+    /// The owner names providers that may join whatever the serve policy.
     pub fn allow_providers(ctx: Context<AllowProviders>, allowed: Vec<Pubkey>) -> Result<()> {
         AllowProviders::handler(ctx, allowed)
     }

@@ -56,25 +56,38 @@ pub struct Settled {
     pub newly_exhausted: bool,
     /// `last_settled` moved forward, even if nothing was paid.
     pub moved: bool,
+    /// Providers whose registry record no longer exists: paid nothing and
+    /// removed from their slots.
+    pub gone: Vec<ProviderLeft>,
 }
 
-/// Settles `stream` up to now and pays each provider.
+/// Whether a provider's registry record is gone: its account no longer
+/// belongs to the registry (deregistering closes it). The address is the
+/// slot's own, and only the registry can create an account there.
+fn record_gone(record: &AccountInfo) -> bool {
+    *record.owner != aether_registry::ID || record.data_is_empty()
+}
+
+/// Settles `stream` up to now and pays each provider. `accounts` are the
+/// providers' payout accounts, then their registry records, each in slot
+/// order; a provider whose record is gone is paid nothing and removed.
 pub fn settle_and_pay<'info>(
     token_program: &Program<'info, Token>,
     vault: &Account<'info, TokenAccount>,
     mint: &Account<'info, Mint>,
     stream: &mut Account<'info, Stream>,
-    payouts: &[AccountInfo<'info>],
+    accounts: &[AccountInfo<'info>],
 ) -> Result<Settled> {
-    require!(
-        payouts.len() == stream.providers.len(),
-        EscrowError::WrongPayoutAccounts
-    );
-    for (slot, account) in stream.providers.iter().zip(payouts) {
+    let n = stream.providers.len();
+    require!(accounts.len() == 2 * n, EscrowError::WrongPayoutAccounts);
+    let (payouts, records) = accounts.split_at(n);
+    let mut gone = Vec::with_capacity(n);
+    for ((slot, payout), record) in stream.providers.iter().zip(payouts).zip(records) {
         require!(
-            slot.payout == account.key() && account.is_writable,
+            slot.payout == payout.key() && payout.is_writable && slot.record == record.key(),
             EscrowError::WrongPayoutAccounts
         );
+        gone.push(record_gone(record));
     }
     let was_exhausted = stream.exhausted;
     let was_settled = stream.last_settled;
@@ -85,17 +98,38 @@ pub fn settle_and_pay<'info>(
         .deposited
         .checked_sub(stream.paid_out)
         .ok_or(EscrowError::Overflow)?;
-    let settlement = stream.settle(now, vault.amount.min(unpaid))?;
+    let settlement = stream.settle(now, vault.amount.min(unpaid), &gone)?;
     let mut total = 0u64;
     for (amount, account) in settlement.paid.iter().zip(payouts) {
         pay_from_vault(token_program, vault, mint, stream, account.clone(), *amount)?;
         total = total.checked_add(*amount).ok_or(EscrowError::Overflow)?;
     }
+    let mut left = Vec::new();
+    let mut slot = 0;
+    stream.providers.retain(|p| {
+        let keep = !gone[slot];
+        slot += 1;
+        if !keep {
+            left.push(p.record);
+        }
+        keep
+    });
+    let providers = stream.providers.len() as u8;
+    let left = left
+        .into_iter()
+        .map(|provider| ProviderLeft {
+            stream: stream.key(),
+            provider,
+            removed: true,
+            providers,
+        })
+        .collect();
     Ok(Settled {
         paid: settlement.paid,
         total,
         newly_exhausted: settlement.exhausted && !was_exhausted,
         moved: stream.last_settled != was_settled,
+        gone: left,
     })
 }
 
@@ -126,17 +160,17 @@ pub fn take_out<'info>(
     vault: &Account<'info, TokenAccount>,
     mint: &Account<'info, Mint>,
     stream: &mut Account<'info, Stream>,
-    payouts: &[AccountInfo<'info>],
+    accounts: &[AccountInfo<'info>],
     provider: Pubkey,
     removed: bool,
 ) -> Result<(Settled, ProviderLeft)> {
-    let at = stream
-        .providers
-        .iter()
-        .position(|p| p.record == provider)
-        .ok_or(EscrowError::NotAProvider)?;
-    let settled = settle_and_pay(token_program, vault, mint, stream, payouts)?;
-    stream.providers.remove(at);
+    require!(
+        stream.providers.iter().any(|p| p.record == provider),
+        EscrowError::NotAProvider
+    );
+    let settled = settle_and_pay(token_program, vault, mint, stream, accounts)?;
+    // Settling may already have removed it (its record gone).
+    stream.providers.retain(|p| p.record != provider);
     stream.invariant()?;
     let left = ProviderLeft {
         stream: stream.key(),

@@ -40,6 +40,17 @@ pub struct ProviderSlot {
     pub min_price: u64,
 }
 
+/// Who may take a slot, besides the records in `allowed` (which always may).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
+pub enum ServePolicy {
+    /// Only the records in `allowed`: the owner approves each provider
+    /// (`allow_providers`).
+    Allowlist,
+    /// Any registered resource node whose score is at least this (0 to
+    /// 10,000); above 0, the score must have reached a quorum.
+    MinScore(u16),
+}
+
 /// A user's payment for one resource, to the nodes that serve it.
 #[account]
 #[derive(InitSpace, Debug)]
@@ -66,6 +77,15 @@ pub struct Stream {
     /// The vault could not pay what accrued; nothing accrues until a top-up.
     pub exhausted: bool,
     pub opened_at: i64,
+    /// Who may join besides `allowed`.
+    pub serve: ServePolicy,
+    /// Bytes stored (storage streams; 0 for compute): providers' minimum
+    /// price per GB-month is checked against it.
+    pub size_bytes: u64,
+    /// What accrued but did not split evenly among the providers (fewer
+    /// base units than providers): paid with the next settlement, so that
+    /// providers lose nothing to rounding however often anyone settles.
+    pub carry: u64,
 }
 
 /// What one settlement pays.
@@ -78,11 +98,17 @@ pub struct Settlement {
 
 impl Stream {
     /// Books what accrued up to `now` against a vault holding `available`:
-    /// each provider gets `rate × elapsed / providers`, or, when the vault is
-    /// short, an equal share of what it holds, and the stream is exhausted.
-    /// Whatever rounding leaves stays in the vault for the owner.
-    pub fn settle(&mut self, now: i64, available: u64) -> Result<Settlement> {
+    /// each provider gets `(rate × elapsed + carry) / providers` and the
+    /// remainder is carried to the next settlement; when the vault is short,
+    /// each gets an equal share of what it holds, and the stream is
+    /// exhausted (what rounding leaves then stays in the vault for the owner).
+    ///
+    /// A provider whose registry record is `gone` (deregistered) is paid
+    /// nothing; its share stays in the vault for the owner.
+    pub fn settle(&mut self, now: i64, available: u64, gone: &[bool]) -> Result<Settlement> {
         let n = self.providers.len() as u64;
+        require!(gone.len() == self.providers.len(), EscrowError::WrongPayoutAccounts);
+        let present = gone.iter().filter(|g| !**g).count() as u64;
         let elapsed = now.saturating_sub(self.last_settled).max(0) as u64;
         self.last_settled = self.last_settled.max(now);
         if n == 0 || elapsed == 0 || self.exhausted {
@@ -93,21 +119,29 @@ impl Stream {
         }
         let accrued = u128::from(self.max_rate_per_second)
             .checked_mul(u128::from(elapsed))
+            .and_then(|a| a.checked_add(u128::from(self.carry)))
             .ok_or(EscrowError::Overflow)?;
         let mut each = u64::try_from(accrued / u128::from(n)).unwrap_or(u64::MAX);
         if u128::from(each) * u128::from(n) > u128::from(available) {
             each = available / n;
             self.exhausted = true;
+            self.carry = 0;
+        } else {
+            // accrued - each × n < n, which fits in u64.
+            self.carry = (accrued - u128::from(each) * u128::from(n)) as u64;
         }
-        for slot in self.providers.iter_mut() {
-            slot.paid = slot.paid.checked_add(each).ok_or(EscrowError::Overflow)?;
+        let mut paid = Vec::with_capacity(n as usize);
+        for (slot, gone) in self.providers.iter_mut().zip(gone) {
+            let amount = if *gone { 0 } else { each };
+            slot.paid = slot.paid.checked_add(amount).ok_or(EscrowError::Overflow)?;
+            paid.push(amount);
         }
         self.paid_out = self
             .paid_out
-            .checked_add(each * n)
+            .checked_add(each * present)
             .ok_or(EscrowError::Overflow)?;
         Ok(Settlement {
-            paid: vec![each; n as usize],
+            paid,
             exhausted: self.exhausted,
         })
     }
@@ -118,15 +152,27 @@ impl Stream {
     }
 
     /// Whether a share per second pays at least `min_price` (per second for
-    /// compute, per GB-month for storage).
+    /// compute; per GB-month for storage, times the stream's size in GB,
+    /// rounded up).
     pub fn pays_at_least(&self, share: u64, min_price: u64) -> bool {
         match self.kind {
             StreamKind::Compute => share >= min_price,
             StreamKind::Storage => {
+                let gb = self.size_bytes.div_ceil(crate::constants::BYTES_PER_GB).max(1);
                 u128::from(share) * u128::from(crate::constants::SECONDS_PER_MONTH)
-                    >= u128::from(min_price)
+                    >= u128::from(min_price) * u128::from(gb)
             }
         }
+    }
+
+    /// Whether the resource node at `key`, whose record is `record`, may
+    /// take a slot: it is allowed by name, or the policy admits it.
+    pub fn admits(&self, key: &Pubkey, record: &aether_registry::state::NodeRecord) -> bool {
+        self.allowed.contains(key)
+            || match self.serve {
+                ServePolicy::Allowlist => false,
+                ServePolicy::MinScore(min) => record.score >= min && (min == 0 || record.scored),
+            }
     }
 
     pub fn invariant(&self) -> Result<()> {
@@ -134,7 +180,8 @@ impl Stream {
             self.providers.len() <= usize::from(self.replicas)
                 && self.replicas <= MAX_REPLICAS
                 && self.allowed.len() <= MAX_ALLOWED as usize
-                && self.paid_out <= self.deposited,
+                && self.paid_out <= self.deposited
+                && self.carry < u64::from(MAX_REPLICAS),
             EscrowError::Overflow
         );
         Ok(())
@@ -170,30 +217,60 @@ mod tests {
             last_settled: 100,
             exhausted: false,
             opened_at: 100,
+            serve: ServePolicy::MinScore(0),
+            size_bytes: 0,
+            carry: 0,
+        }
+    }
+
+    proptest::proptest! {
+        /// However often settle is called, the providers are paid exactly
+        /// what accrued, less under one base unit each still carried.
+        #[test]
+        fn settling_often_loses_nothing_to_rounding(
+            rate in 1..20u64,
+            providers in 1..8usize,
+            steps in proptest::collection::vec(0..4i64, 1..200),
+        ) {
+            let mut s = stream(rate, providers);
+            let mut now = s.last_settled;
+            let mut paid = vec![0u64; providers];
+            for dt in steps {
+                now += dt;
+                let out = s.settle(now, u64::MAX, &vec![false; s.providers.len()]).unwrap();
+                for (total, each) in paid.iter_mut().zip(out.paid) {
+                    *total += each;
+                }
+            }
+            let accrued = rate * (now - 100) as u64;
+            let sum: u64 = paid.iter().sum();
+            proptest::prop_assert_eq!(sum + s.carry, accrued);
+            proptest::prop_assert!(s.carry < providers as u64);
+            proptest::prop_assert!(paid.iter().all(|p| *p == paid[0]), "equal shares");
         }
     }
 
     #[test]
     fn pays_the_rate_split_equally_once() {
         let mut s = stream(10, 3);
-        let out = s.settle(110, 1_000).unwrap();
+        let out = s.settle(110, 1_000, &vec![false; s.providers.len()]).unwrap();
         assert_eq!(out.paid, vec![33, 33, 33], "100 over 3, the rest stays");
         assert!(!out.exhausted);
         // Twice in the same second pays nothing more.
-        assert_eq!(s.settle(110, 1_000).unwrap().paid, vec![0, 0, 0]);
+        assert_eq!(s.settle(110, 1_000, &vec![false; s.providers.len()]).unwrap().paid, vec![0, 0, 0]);
         // Time never runs backwards.
-        assert_eq!(s.settle(105, 1_000).unwrap().paid, vec![0, 0, 0]);
+        assert_eq!(s.settle(105, 1_000, &vec![false; s.providers.len()]).unwrap().paid, vec![0, 0, 0]);
         assert_eq!(s.last_settled, 110);
     }
 
     #[test]
     fn a_short_vault_pays_pro_rata_and_exhausts() {
         let mut s = stream(10, 2);
-        let out = s.settle(200, 101).unwrap();
+        let out = s.settle(200, 101, &vec![false; s.providers.len()]).unwrap();
         assert_eq!(out.paid, vec![50, 50]);
         assert!(out.exhausted && s.exhausted);
         assert_eq!(
-            s.settle(300, 1_000).unwrap().paid,
+            s.settle(300, 1_000, &vec![false; s.providers.len()]).unwrap().paid,
             vec![0, 0],
             "nothing accrues while exhausted"
         );
@@ -202,7 +279,7 @@ mod tests {
     #[test]
     fn no_provider_no_payment() {
         let mut s = stream(10, 0);
-        assert!(s.settle(1_000, 1_000).unwrap().paid.is_empty());
+        assert!(s.settle(1_000, 1_000, &vec![false; s.providers.len()]).unwrap().paid.is_empty());
         assert_eq!(
             s.last_settled, 1_000,
             "time without providers is not owed later"

@@ -3,6 +3,7 @@
 mod escrow {
     mod common;
     mod conservation;
+    mod policy;
     mod refusals;
     mod story;
 }

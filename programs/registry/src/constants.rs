@@ -18,9 +18,10 @@ pub const ACCOUNT_VERSION: u8 = 1;
 /// Longest endpoint URL or p2p address, in bytes.
 #[constant]
 pub const MAX_ADDRESS_LEN: u32 = 128;
-/// How many recent score reports a node keeps.
+/// How many recent score reports a node keeps: one from every core node
+/// that can be active at once, so a quorum always fits.
 #[constant]
-pub const MAX_REPORTS: u32 = 32;
+pub const MAX_REPORTS: u32 = aether_staking::constants::MAX_ACTIVE_NODES;
 /// Scores run from 0 to this.
 #[constant]
 pub const MAX_SCORE: u16 = 10_000;
@@ -39,6 +40,7 @@ pub const SEED_DOMAIN: &[u8] = b"domain";
 /// Longest domain name, in bytes (DNS's limit).
 #[constant]
 pub const MAX_DOMAIN_LEN: u32 = 253;
-/// Core nodes whose votes a binding keeps, each way.
+/// Core nodes whose votes a binding keeps, each way: every core node that
+/// can be active at once, so a quorum always fits.
 #[constant]
-pub const MAX_ATTESTERS: u32 = 16;
+pub const MAX_ATTESTERS: u32 = aether_staking::constants::MAX_ACTIVE_NODES;

@@ -4,6 +4,7 @@
 mod registry {
     mod common;
     mod domains;
+    mod quorum;
     mod refusals;
     mod story;
 }

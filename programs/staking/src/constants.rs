@@ -58,3 +58,11 @@ pub const MIN_EPOCH_LENGTH: i64 = 60;
 pub const MAX_EPOCH_LENGTH: i64 = 30 * 86_400;
 #[constant]
 pub const MAX_UNSTAKE_COOLDOWN: i64 = 365 * 86_400;
+
+/// Most core nodes active or waiting to be, at once. The registry keeps a
+/// vote or a score report from each of them in one account, so the quorum
+/// it needs always fits the space that holds the votes. A node that passes
+/// the activation threshold while the network is full stays inactive; any
+/// later stake change on it (even one base unit) tries again.
+#[constant]
+pub const MAX_ACTIVE_NODES: u32 = 128;

@@ -6,7 +6,7 @@
 //!
 //! ```no_run
 //! use aether_sdk::programs::client::AetherClient;
-//! use aether_sdk::programs::escrow::{OpenStreamArgs, StreamKind};
+//! use aether_sdk::programs::escrow::{OpenStreamArgs, ServePolicy, StreamKind};
 //!
 //! let payer = solana_keypair::read_keypair_file("id.json").unwrap();
 //! let client = AetherClient::new("http://127.0.0.1:8899", payer);
@@ -21,6 +21,9 @@
 //!         max_rate_per_second: 10,
 //!         replicas: 2,
 //!         deposit: 1_000_000,
+//!         serve: ServePolicy::MinScore(0),
+//!         allowed: Vec::new(),
+//!         size_bytes: 0,
 //!     })
 //!     .unwrap();
 //! ```
@@ -154,6 +157,21 @@ impl AetherClient {
     pub fn staking_config(&self) -> Result<StakingConfig, ProgramClientError> {
         self.account(aether_staking::ID, staking::config())?
             .ok_or(ProgramClientError::Missing("the staking config"))
+    }
+
+    /// The staking nodes among `nodes` that are not active in the current
+    /// epoch (or no longer exist): the ones whose votes
+    /// [`registry::dropping_inactive`] drops.
+    pub fn inactive_nodes(&self, nodes: &[Pubkey]) -> Result<Vec<Pubkey>, ProgramClientError> {
+        let config = self.staking_config()?;
+        let mut inactive = Vec::new();
+        for key in nodes {
+            let node: Option<Node> = self.account(aether_staking::ID, *key)?;
+            if !node.is_some_and(|n| n.is_active_in(&config)) {
+                inactive.push(*key);
+            }
+        }
+        Ok(inactive)
     }
 
     /// The staking node of `operator`.

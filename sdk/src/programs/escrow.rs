@@ -1,12 +1,13 @@
 //! The escrow program: stream addresses and instruction builders. Every
-//! instruction that settles takes the providers' payout accounts, in slot
-//! order, after its named accounts: pass the stream's `providers`.
+//! instruction that settles takes the providers' payout accounts and then
+//! their registry records, in slot order, after its named accounts: pass
+//! the stream's `providers`.
 
 use aether_escrow::constants::*;
 use aether_escrow::state::ProviderSlot;
 use aether_escrow::{accounts, instruction, ID};
 
-pub use aether_escrow::state::StreamKind;
+pub use aether_escrow::state::{ServePolicy, StreamKind};
 pub use aether_escrow::OpenStreamArgs;
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
@@ -37,6 +38,9 @@ fn ix(
     let mut ix = super::instruction(ID, accounts, data);
     ix.accounts
         .extend(providers.iter().map(|p| AccountMeta::new(p.payout, false)));
+    // Their records, so that settling pays nothing to a deregistered node.
+    ix.accounts
+        .extend(providers.iter().map(|p| AccountMeta::new_readonly(p.record, false)));
     ix
 }
 

@@ -246,3 +246,16 @@ pub fn attest_domain(
         instruction::AttestDomain { target, ok },
     )
 }
+
+/// Adds the staking nodes `nodes` to an `attest_domain` or `report_score`
+/// instruction: those no longer active lose their votes (or this epoch's
+/// reports) before the new one counts, so they neither count nor hold a
+/// slot.
+pub fn dropping_inactive(mut ix: Instruction, nodes: &[Pubkey]) -> Instruction {
+    ix.accounts.extend(
+        nodes
+            .iter()
+            .map(|k| anchor_lang::solana_program::instruction::AccountMeta::new_readonly(*k, false)),
+    );
+    ix
+}

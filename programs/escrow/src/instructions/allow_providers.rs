@@ -20,8 +20,8 @@ pub struct AllowProviders<'info> {
 }
 
 impl<'info> AllowProviders<'info> {
-    /// Restricts who may join to these registry records (empty: anyone).
-    /// Providers already serving stay.
+    /// Names the registry records that may join whatever the serve policy
+    /// (the owner's approval). Providers already serving stay.
     pub fn handler(ctx: Context<Self>, allowed: Vec<Pubkey>) -> Result<()> {
         require!(
             allowed.len() <= MAX_ALLOWED as usize,

@@ -45,7 +45,7 @@ pub struct JoinStream<'info> {
     #[account(mut, seeds = [SEED_VAULT, stream.key().as_ref()], bump = stream.vault_bump)]
     pub vault: Box<Account<'info, TokenAccount>>,
     pub token_program: Program<'info, Token>,
-    // remaining accounts: the current providers' payout accounts, in slot order
+    // remaining accounts: the current providers' payout accounts, then their registry records, in slot order
 }
 
 /// The provider's minimum price for this kind of stream.
@@ -72,7 +72,7 @@ impl<'info> JoinStream<'info> {
             EscrowError::StreamFull
         );
         require!(
-            stream.allowed.is_empty() || stream.allowed.contains(&provider.key()),
+            stream.admits(&provider.key(), provider),
             EscrowError::ProviderNotAllowed
         );
         // provider: its minimum price fits its share, and the new split

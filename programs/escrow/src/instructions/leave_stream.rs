@@ -31,7 +31,7 @@ pub struct LeaveStream<'info> {
     #[account(mut, seeds = [SEED_VAULT, stream.key().as_ref()], bump = stream.vault_bump)]
     pub vault: Box<Account<'info, TokenAccount>>,
     pub token_program: Program<'info, Token>,
-    // remaining accounts: the providers' payout accounts, in slot order
+    // remaining accounts: the providers' payout accounts, then their registry records, in slot order
 }
 
 impl<'info> LeaveStream<'info> {

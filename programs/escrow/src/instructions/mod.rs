@@ -34,6 +34,10 @@ macro_rules! emit_settlement {
             let ctx = &$ctx;
             emit_cpi!(event);
         }
+        for event in $settled.gone {
+            let ctx = &$ctx;
+            emit_cpi!(event);
+        }
     }};
 }
 pub(crate) use emit_settlement;

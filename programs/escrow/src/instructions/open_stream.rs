@@ -4,7 +4,7 @@ use anchor_spl::token::{self, Mint, Token, TokenAccount, TransferChecked};
 use crate::constants::*;
 use crate::errors::EscrowError;
 use crate::events::StreamOpened;
-use crate::state::{EscrowConfig, Stream, StreamKind};
+use crate::state::{EscrowConfig, ServePolicy, Stream, StreamKind};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
 pub struct OpenStreamArgs {
@@ -15,6 +15,12 @@ pub struct OpenStreamArgs {
     pub max_rate_per_second: u64,
     pub replicas: u8,
     pub deposit: u64,
+    /// Who may serve: the records in `allowed`, and those the policy admits.
+    pub serve: ServePolicy,
+    /// Resource nodes that may join whatever the policy (at most 8).
+    pub allowed: Vec<Pubkey>,
+    /// Bytes stored, for a storage stream (at least 1); 0 for compute.
+    pub size_bytes: u64,
 }
 
 #[event_cpi]
@@ -67,6 +73,25 @@ impl<'info> OpenStream<'info> {
             EscrowError::InvalidStream
         );
         require!(args.deposit > 0, EscrowError::ZeroAmount);
+        // A storage stream says how much it stores, so that its price per
+        // GB is checked; a compute stream stores nothing.
+        require!(
+            match args.kind {
+                StreamKind::Storage => args.size_bytes > 0,
+                StreamKind::Compute => args.size_bytes == 0,
+            },
+            EscrowError::InvalidSize
+        );
+        require!(
+            args.allowed.len() <= MAX_ALLOWED as usize,
+            EscrowError::TooManyAllowed
+        );
+        if let ServePolicy::MinScore(min) = args.serve {
+            require!(
+                min <= aether_registry::constants::MAX_SCORE,
+                EscrowError::InvalidStream
+            );
+        }
         let accounts = &ctx.accounts;
         token::transfer_checked(
             CpiContext::new(
@@ -95,12 +120,15 @@ impl<'info> OpenStream<'info> {
             max_rate_per_second: args.max_rate_per_second,
             replicas: args.replicas,
             providers: Vec::new(),
-            allowed: Vec::new(),
+            allowed: args.allowed.clone(),
             deposited: args.deposit,
             paid_out: 0,
             last_settled: now,
             exhausted: false,
             opened_at: now,
+            serve: args.serve,
+            size_bytes: args.size_bytes,
+            carry: 0,
         });
         stream.invariant()?;
         emit_cpi!(StreamOpened {
@@ -112,6 +140,9 @@ impl<'info> OpenStream<'info> {
             replicas: args.replicas,
             deposit: args.deposit,
             opened_at: now,
+            serve: args.serve,
+            allowed: args.allowed,
+            size_bytes: args.size_bytes,
         });
         Ok(())
     }

@@ -1,4 +1,4 @@
-use aether_escrow::state::{Stream, StreamKind};
+use aether_escrow::state::{ServePolicy, Stream, StreamKind};
 use aether_escrow::OpenStreamArgs;
 use aether_program_testkit::solana_signer::Signer;
 use aether_program_testkit::world::*;
@@ -114,7 +114,20 @@ impl World {
             max_rate_per_second: rate,
             replicas,
             deposit,
+            serve: ServePolicy::MinScore(0),
+            allowed: Vec::new(),
+            size_bytes: 0,
         };
+        self.open_with(user, args).await
+    }
+
+    /// Opens a stream from `user` with `args` as given.
+    pub async fn open_with(
+        &mut self,
+        user: &Wallet,
+        args: OpenStreamArgs,
+    ) -> Result<Pubkey, TransactionError> {
+        let resource = args.resource;
         self.s
             .chain
             .send(

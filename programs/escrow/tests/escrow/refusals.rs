@@ -1,7 +1,7 @@
 //! Every way to cheat a stream is refused with a named error and changes nothing.
 
 use aether_escrow::errors::EscrowError;
-use aether_escrow::state::{EscrowConfig, StreamKind};
+use aether_escrow::state::{EscrowConfig, ServePolicy, StreamKind};
 use aether_escrow::OpenStreamArgs;
 use aether_program_testkit::solana_signer::Signer;
 use aether_program_testkit::{assert_error, Keypair};
@@ -166,6 +166,9 @@ async fn bad_streams_are_refused() {
         max_rate_per_second: rate,
         replicas,
         deposit,
+        serve: ServePolicy::MinScore(0),
+        allowed: Vec::new(),
+        size_bytes: 1,
     };
     let stream = eix::stream(&u.pubkey(), &[9; 32]);
     for (a, code) in [

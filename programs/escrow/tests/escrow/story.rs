@@ -3,6 +3,8 @@
 
 use aether_escrow::errors::EscrowError;
 use aether_escrow::events::*;
+use aether_escrow::state::{ServePolicy, StreamKind};
+use aether_escrow::OpenStreamArgs;
 use aether_program_testkit::{assert_error, find_event};
 use aether_sdk::programs::escrow as eix;
 
@@ -17,14 +19,25 @@ async fn a_stream_from_open_to_close() {
     let p3 = w.provider(10).await;
     let greedy = w.provider(60).await;
 
-    // 100 per second in all, two replicas, 10,000 deposited.
-    let stream = w.open(&user, [7; 32], 100, 2, 10_000).await.unwrap();
+    // 100 per second in all, two replicas, 10,000 deposited; the owner
+    // names who may serve.
+    let args = OpenStreamArgs {
+        resource: [7; 32],
+        kind: StreamKind::Compute,
+        max_rate_per_second: 100,
+        replicas: 2,
+        deposit: 10_000,
+        serve: ServePolicy::Allowlist,
+        allowed: vec![p1.record, p2.record, greedy.record],
+        size_bytes: 0,
+    };
+    let stream = w.open_with(&user, args).await.unwrap();
     let size = w.s.chain.raw(stream).await.unwrap().len();
     assert_eq!(
         size,
         8 + <aether_escrow::state::Stream as anchor_lang::Space>::INIT_SPACE
     );
-    assert_eq!(size, 1_086, "the size the README gives");
+    assert_eq!(size, 1_105, "the size the README gives");
     assert_eq!(w.balance(&user).await, 990_000);
     assert_eq!(w.s.chain.token_balance(eix::vault(&stream)).await, 10_000);
 
@@ -61,7 +74,7 @@ async fn a_stream_from_open_to_close() {
     assert_eq!(w.earned(&p2).await, 700);
     assert_eq!(w.earned(&p1).await, 1_700);
 
-    // The owner restricts the stream to p3: p2 may not come back, p3 may.
+    // The owner names p3 alone now: p2 may not come back, p3 may.
     let allow = eix::allow_providers(user.pubkey(), stream, vec![p3.record]);
     w.s.chain.send(&[allow], &[&user.key]).await.unwrap();
     assert_error(w.join(&p2, stream).await, EscrowError::ProviderNotAllowed);

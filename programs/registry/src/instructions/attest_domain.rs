@@ -4,7 +4,7 @@ use anchor_lang::prelude::*;
 use crate::constants::*;
 use crate::errors::RegistryError;
 use crate::events::{DomainAttested, DomainStatusChanged};
-use crate::state::{DomainBinding, RegistryConfig};
+use crate::state::{inactive_nodes, DomainBinding, RegistryConfig};
 
 #[event_cpi]
 #[derive(Accounts)]
@@ -54,7 +54,8 @@ impl<'info> AttestDomain<'info> {
     }
 
     /// An active core node says whether `_aether.<domain>` names `target`
-    /// and the binding's owner.
+    /// and the binding's owner. Staking nodes passed after the named
+    /// accounts that are no longer active lose their votes first.
     /// A quorum of approvals makes the binding live; a quorum of rejections
     /// withdraws it (or rejects it before it went live).
     #[access_control(ctx.accounts.validate(&target))]
@@ -65,7 +66,9 @@ impl<'info> AttestDomain<'info> {
             .quorum(ctx.accounts.staking_config.active_nodes);
         let attester = ctx.accounts.attester_node.key();
         let key = ctx.accounts.binding.key();
+        let inactive = inactive_nodes(ctx.remaining_accounts, &ctx.accounts.staking_config)?;
         let binding = &mut ctx.accounts.binding;
+        binding.drop_votes(&inactive);
         binding.vote(attester, ok)?;
         let decided = binding.decided(quorum);
         let changed = decided != binding.status;

@@ -4,7 +4,7 @@ use anchor_lang::prelude::*;
 use crate::constants::*;
 use crate::errors::RegistryError;
 use crate::events::{ScoreReported, ScoreUpdated};
-use crate::state::{NodeRecord, RegistryConfig};
+use crate::state::{inactive_nodes, NodeRecord, RegistryConfig};
 
 #[event_cpi]
 #[derive(Accounts)]
@@ -81,7 +81,11 @@ impl<'info> ReportScore<'info> {
             .config
             .quorum(ctx.accounts.staking_config.active_nodes.saturating_sub(1));
         let record_key = ctx.accounts.record.key();
+        // Staking nodes passed after the named accounts that are no longer
+        // active lose this epoch's reports first.
+        let inactive = inactive_nodes(ctx.remaining_accounts, &ctx.accounts.staking_config)?;
         let record = &mut ctx.accounts.record;
+        record.drop_reports(&inactive, epoch);
         let reports = record.add_report(reporter, epoch, score)?;
         let mut updated = None;
         if reports >= quorum {

@@ -68,6 +68,13 @@ pub fn validate_domain(domain: &str) -> Result<()> {
 }
 
 impl DomainBinding {
+    /// Forgets the votes of `nodes` (core nodes no longer active), so that
+    /// they neither count nor hold a slot.
+    pub fn drop_votes(&mut self, nodes: &[Pubkey]) {
+        self.approvals.retain(|k| !nodes.contains(k));
+        self.rejections.retain(|k| !nodes.contains(k));
+    }
+
     /// Records `attester`'s vote, replacing any earlier one.
     pub fn vote(&mut self, attester: Pubkey, ok: bool) -> Result<()> {
         self.approvals.retain(|k| *k != attester);

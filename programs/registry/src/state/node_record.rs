@@ -116,6 +116,12 @@ impl NodeRecord {
         Ok(self.reports.iter().filter(|r| r.epoch == epoch).count() as u32)
     }
 
+    /// Forgets `epoch`'s reports by `nodes` (core nodes no longer active).
+    pub fn drop_reports(&mut self, nodes: &[Pubkey], epoch: u64) {
+        self.reports
+            .retain(|r| r.epoch != epoch || !nodes.contains(&r.reporter));
+    }
+
     /// The median of `epoch`'s reports (the mean of the two middle ones,
     /// rounded down, when their number is even).
     pub fn median(&self, epoch: u64) -> Option<u16> {

@@ -188,7 +188,8 @@ impl Config {
                 && self.active_stake.checked_add(self.pending_stake).is_some()
                 && self.active_stake + self.pending_stake <= self.total_staked
                 && self.active_nodes.checked_add(self.pending_nodes).is_some()
-                && self.active_nodes + self.pending_nodes <= self.node_count,
+                && self.active_nodes + self.pending_nodes <= self.node_count
+                && self.active_nodes + self.pending_nodes <= MAX_ACTIVE_NODES,
             StakingError::InvariantViolated
         );
         Ok(())

@@ -1,6 +1,6 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::PRECISION;
+use crate::constants::{MAX_ACTIVE_NODES, PRECISION};
 use crate::errors::StakingError;
 use crate::state::{Config, EpochRecord};
 
@@ -165,8 +165,12 @@ impl Node {
         };
         let threshold = config.params.activation_threshold;
         let above = self.total_stake >= threshold;
+        let room = config
+            .active_nodes
+            .checked_add(config.pending_nodes)
+            .is_some_and(|n| n < MAX_ACTIVE_NODES);
         let change = match (self.status, above) {
-            (NodeStatus::Inactive, true) => {
+            (NodeStatus::Inactive, true) if room => {
                 self.status = NodeStatus::Pending;
                 self.activation_epoch =
                     config.epoch.checked_add(1).ok_or(StakingError::Overflow)?;

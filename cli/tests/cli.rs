@@ -114,9 +114,10 @@ fn streams_and_anchors_from_the_command_line() {
             provider_owner.pubkey(),
             identity.pubkey(),
             parent,
+            core_op.pubkey(),
             crn_args,
         )],
-        &[&provider_owner, &identity],
+        &[&provider_owner, &identity, &core_op],
     );
     let record = registry::record(&identity.pubkey()).to_string();
 

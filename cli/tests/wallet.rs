@@ -111,27 +111,29 @@ fn stake_register_score_and_domains_from_the_command_line() {
     )
     .unwrap();
     assert_eq!(core["kind"], "Core");
-    let resource = with(
-        &owner,
-        &[
-            "node",
-            "register",
-            "resource",
-            "--identity",
-            &identity_file,
-            "--parent-operator",
-            &operator,
-            "--endpoint",
-            "http://crn.test",
-            "--vcpus",
-            "2",
-            "--memory-mib",
-            "2048",
-            "--disk-gib",
-            "20",
-        ],
-    )
-    .unwrap();
+    let register = [
+        "node",
+        "register",
+        "resource",
+        "--identity",
+        &identity_file,
+        "--parent-operator",
+        &operator,
+        "--endpoint",
+        "http://crn.test",
+        "--vcpus",
+        "2",
+        "--memory-mib",
+        "2048",
+        "--disk-gib",
+        "20",
+    ];
+    // The core operator's consent is its signature: without it, nothing is sent.
+    let err = with(&owner, &register).unwrap_err();
+    assert!(format!("{err:#}").contains("must consent"), "{err:#}");
+    let err = with(&owner, &[&register[..], &["--parent-keypair", &staker]].concat()).unwrap_err();
+    assert!(format!("{err:#}").contains("not the parent operator"), "{err:#}");
+    let resource = with(&owner, &[&register[..], &["--parent-keypair", &op]].concat()).unwrap();
     assert_eq!(resource["kind"], "Resource");
     assert_eq!(resource["capacity"]["memory_mib"], 2048);
     let score = with(

@@ -62,19 +62,20 @@ pub fn ensure_core_record(
     Ok(record)
 }
 
-/// Registers `identity` as a resource node of the client's payer under
-/// `parent` unless it is; returns its record.
+/// Registers `identity` as a resource node of the client's payer under the
+/// core node of `parent_operator` (who signs its consent) unless it is;
+/// returns its record.
 pub fn ensure_resource_record(
     client: &AetherClient,
     identity: &Keypair,
-    parent: Pubkey,
+    parent_operator: &Keypair,
     endpoint: &str,
     capacity: registry::Capacity,
 ) -> Result<Pubkey, ProgramClientError> {
     if client.node_record(&identity.pubkey())?.is_none() {
         client.register_resource_node(
             identity,
-            parent,
+            Some(parent_operator),
             registry::RegisterResourceNodeArgs {
                 endpoint: endpoint.to_owned(),
                 capacity,

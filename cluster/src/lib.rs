@@ -467,13 +467,11 @@ impl Cluster {
             .unwrap_or(config.ports.node);
         let p2p = format!("/ip4/{}/tcp/{}", config.bind, api_port.saturating_add(1));
         let (c, url) = (operator.clone(), node_url.clone());
-        let core_record = match blocking(move || chain::ensure_core_record(&c, &url, &p2p)).await {
-            Ok(record) => record,
-            Err(e) => {
-                node.stop().await;
-                return Err(e);
-            }
-        };
+        // Resource nodes register under it (by its operator's consent).
+        if let Err(e) = blocking(move || chain::ensure_core_record(&c, &url, &p2p)).await {
+            node.stop().await;
+            return Err(e);
+        }
 
         // The rest starts in order; what started is stopped on a failure.
         let mut started = Started::default();
@@ -523,14 +521,16 @@ impl Cluster {
                 provisioner_config.interval = config.interval;
                 // Registered before its provisioner starts when its address
                 // is known, so that the provisioner's first round finds it.
+                // The core operator consents to the resource node under it.
+                let consent = keypair_file(&keys.core_operator)?;
                 let register = |endpoint: String| {
                     let owner_client = AetherClient::new(rpc_url, owner.insecure_clone());
-                    let id = identity.insecure_clone();
+                    let (id, consent) = (identity.insecure_clone(), consent.insecure_clone());
                     blocking(move || {
                         chain::ensure_resource_record(
                             &owner_client,
                             &id,
-                            core_record,
+                            &consent,
                             &endpoint,
                             capacity(),
                         )

@@ -90,7 +90,7 @@ pub fn register_nodes(
     endpoint: &str,
 ) -> Result<(Pubkey, Pubkey), aether_sdk::programs::client::ProgramClientError> {
     let core = register_core(client, endpoint)?;
-    let record = register_resource(client, resource, core, endpoint)?;
+    let record = register_resource(client, resource, None, endpoint)?;
     Ok((core, record))
 }
 
@@ -139,17 +139,18 @@ pub async fn next_epoch(localnet: &Localnet, cranker: AetherClient) -> u64 {
 }
 
 /// Registers `identity` as a resource node owned by the client's payer,
-/// under the core node record `parent`. Returns its record.
+/// under the core node of `parent_operator`, who consents (`None`: the
+/// payer's own core node). Returns its record.
 pub fn register_resource(
     client: &AetherClient,
     identity: &Keypair,
-    parent: Pubkey,
+    parent_operator: Option<&Keypair>,
     endpoint: &str,
 ) -> Result<Pubkey, aether_sdk::programs::client::ProgramClientError> {
     use aether_sdk::programs::registry;
     client.register_resource_node(
         identity,
-        parent,
+        parent_operator,
         registry::RegisterResourceNodeArgs {
             endpoint: endpoint.to_owned(),
             capacity: registry::Capacity {
@@ -178,11 +179,11 @@ pub async fn paid_resource_nodes(
     let owner_clients: Vec<AetherClient> = owners.iter().map(|o| client(localnet, o)).collect();
     let ids: Vec<Keypair> = identities.iter().map(|k| k.insecure_clone()).collect();
     let payer = client(localnet, payer);
+    let core_key = core.insecure_clone();
     blocking(move || {
-        let core =
-            register_core(&core_client, "http://core.test").expect("the core node registers");
+        register_core(&core_client, "http://core.test").expect("the core node registers");
         for (i, (owner, id)) in owner_clients.iter().zip(&ids).enumerate() {
-            register_resource(owner, id, core, &format!("http://crn{i}.test"))
+            register_resource(owner, id, Some(&core_key), &format!("http://crn{i}.test"))
                 .expect("the resource node registers");
         }
         for stream in streams {

@@ -43,6 +43,10 @@ pub enum RegisterKind {
         /// The core node's operator
         #[arg(long)]
         parent_operator: Pubkey,
+        /// The core node operator's keypair, whose signature is its consent
+        /// to the resource node [default: your keypair, when you run it]
+        #[arg(long)]
+        parent_keypair: Option<PathBuf>,
         /// Its vm-host, e.g. https://crn.example.com
         #[arg(long)]
         endpoint: String,
@@ -129,6 +133,7 @@ impl RegisterCmd {
             RegisterKind::Resource {
                 identity,
                 parent_operator,
+                parent_keypair,
                 endpoint,
                 vcpus,
                 memory_mib,
@@ -140,11 +145,34 @@ impl RegisterCmd {
                     .map_err(|e| anyhow::anyhow!("{e}"))
                     .with_context(|| format!("reading the identity {}", identity.display()))?;
                 let id = solana_signer::Signer::pubkey(&identity);
+                // The parent operator's signature is its consent.
+                let consent = match parent_keypair {
+                    Some(path) => Some(
+                        solana_keypair::read_keypair_file(path)
+                            .map_err(|e| anyhow::anyhow!("{e}"))
+                            .with_context(|| format!("reading {}", path.display()))?,
+                    ),
+                    None if *parent_operator == me => None,
+                    None => anyhow::bail!(
+                        "the core node's operator {parent_operator} must consent: pass its \
+                         keypair with --parent-keypair"
+                    ),
+                };
+                if let Some(key) = &consent {
+                    let signer = solana_signer::Signer::pubkey(key);
+                    anyhow::ensure!(
+                        signer == *parent_operator,
+                        "--parent-keypair holds {signer}, not the parent operator {parent_operator}"
+                    );
+                }
+                let mut signers = vec![&identity];
+                signers.extend(consent.as_ref());
                 let sig = client.send_signed(
                     vec![registry::register_resource_node(
                         me,
                         id,
                         registry::record(&staking::node(parent_operator)),
+                        *parent_operator,
                         registry::RegisterResourceNodeArgs {
                             endpoint: endpoint.clone(),
                             capacity: registry::Capacity {
@@ -156,7 +184,7 @@ impl RegisterCmd {
                             min_price_storage_per_gb_month: *min_price_storage,
                         },
                     )],
-                    &[&identity],
+                    &signers,
                 )?;
                 (sig, registry::record(&id))
             }

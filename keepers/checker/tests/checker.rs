@@ -7,7 +7,6 @@
 use std::time::Duration;
 
 use aether_checker::{Checker, Config, Reference};
-use aether_sdk::programs::{registry, staking};
 use aether_testing::{blocking, chain_with_keys, client, free_port, vm, wait_until};
 use axum::routing::get;
 use axum::Router;
@@ -61,16 +60,19 @@ async fn scores_follow_health_and_the_median_lands_on_chain() {
         for (i, op) in operators.iter().enumerate() {
             aether_testing::register_core(op, &format!("http://core{i}.test")).unwrap();
         }
-        let parent = registry::record(&staking::node(&operators[0].payer()));
+        // The owner runs the core node that parents its resource nodes, and
+        // no checker: the program refuses scores from a node's owner or
+        // parent, so both checkers score them.
+        aether_testing::register_core(&owner, "http://core2.test").unwrap();
         let records: Vec<_> = identities
             .iter()
             .zip(&eps)
-            .map(|(id, ep)| aether_testing::register_resource(&owner, id, parent, ep).unwrap())
+            .map(|(id, ep)| aether_testing::register_resource(&owner, id, None, ep).unwrap())
             .collect();
         (records, operators)
     })
     .await;
-    // Both operators' nodes become active at the next epoch.
+    // The three core nodes become active at the next epoch.
     let [cranker, _] = operators;
     let epoch = aether_testing::next_epoch(&localnet, cranker).await;
     assert_eq!(epoch, 1);

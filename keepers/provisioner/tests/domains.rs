@@ -52,10 +52,12 @@ async fn a_bound_domain_answers_over_https_with_a_certificate_from_pebble() {
         let owner = client(&localnet, &keys[3]);
         let dapp_client = client(&localnet, &keys[0]);
         let id = identity.insecure_clone();
+        let operator = keys[1].insecure_clone();
         let ops = blocking(move || {
-            let core = aether_testing::register_core(&ops[0], "http://core0.test").unwrap();
+            aether_testing::register_core(&ops[0], "http://core0.test").unwrap();
             aether_testing::register_core(&ops[1], "http://core1.test").unwrap();
-            aether_testing::register_resource(&owner, &id, core, "http://crn.test").unwrap();
+            aether_testing::register_resource(&owner, &id, Some(&operator), "http://crn.test")
+                .unwrap();
             dapp_client
                 .open_stream(aether_testing::compute_stream(resource, 10, 1, 1_000_000))
                 .unwrap();

@@ -58,13 +58,13 @@ async fn pays_two_providers_their_share_until_the_stream_runs_dry() {
         let a_client = client(&localnet, &keys[2]);
         let b_client = client(&localnet, &keys[3]);
         let (id_a, id_b) = (keys[4].insecure_clone(), keys[5].insecure_clone());
+        let operator = keys[1].insecure_clone();
         blocking(move || {
             let core_key = Keypair::new();
-            let (core, _) =
-                aether_testing::register_nodes(&core_client, &core_key, "http://core.test")
-                    .unwrap();
-            aether_testing::register_resource(&a_client, &id_a, core, "http://a.test").unwrap();
-            aether_testing::register_resource(&b_client, &id_b, core, "http://b.test").unwrap();
+            aether_testing::register_nodes(&core_client, &core_key, "http://core.test").unwrap();
+            let consent = Some(&operator);
+            aether_testing::register_resource(&a_client, &id_a, consent, "http://a.test").unwrap();
+            aether_testing::register_resource(&b_client, &id_b, consent, "http://b.test").unwrap();
             // 10 base units a second for two replicas: 5 each.
             let stream =
                 aether_testing::stream_activity(&dapp_client, resource, 10, 2, 1_000_000, 0)

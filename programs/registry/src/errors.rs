@@ -48,4 +48,6 @@ pub enum RegistryError {
     NotPendingAuthority,
     #[msg("A core node does not score the resource nodes it owns or parents")]
     ConflictOfInterest,
+    #[msg("A resource node registers under a core node only with its operator's signature")]
+    NoParentConsent,
 }

@@ -256,21 +256,26 @@ impl AetherClient {
     }
 
     /// Registers `identity` as a resource node owned by the payer, under
-    /// the core node record `parent`; returns its record.
+    /// the core node of `parent_operator`, who signs its consent (`None`:
+    /// the payer runs that core node); returns its record.
     pub fn register_resource_node(
         &self,
         identity: &Keypair,
-        parent: Pubkey,
+        parent_operator: Option<&Keypair>,
         args: registry::RegisterResourceNodeArgs,
     ) -> Result<Pubkey, ProgramClientError> {
+        let operator = parent_operator.map_or(self.payer(), |k| k.pubkey());
+        let mut signers = vec![identity];
+        signers.extend(parent_operator);
         self.send_signed(
             vec![registry::register_resource_node(
                 self.payer(),
                 identity.pubkey(),
-                parent,
+                registry::record(&staking::node(&operator)),
+                operator,
                 args,
             )],
-            &[identity],
+            &signers,
         )?;
         Ok(registry::record(&identity.pubkey()))
     }

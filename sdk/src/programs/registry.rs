@@ -85,17 +85,21 @@ pub fn register_core_node(operator: Pubkey, args: RegisterCoreNodeArgs) -> Instr
     )
 }
 
-/// `register_resource_node`: `owner` and `node_identity` sign; under the core node whose record is `parent`.
+/// `register_resource_node`: `owner`, `node_identity` and `parent_operator`
+/// (the consent of the operator of the core node whose record is `parent`)
+/// sign.
 pub fn register_resource_node(
     owner: Pubkey,
     node_identity: Pubkey,
     parent: Pubkey,
+    parent_operator: Pubkey,
     args: RegisterResourceNodeArgs,
 ) -> Instruction {
     ix(
         accounts::RegisterResourceNode {
             owner,
             node_identity,
+            parent_operator,
             config: config(),
             parent,
             record: record(&node_identity),
@@ -107,18 +111,20 @@ pub fn register_resource_node(
     )
 }
 
-/// `update_node`: the owner changes its node; `new_parent` with `move_to_parent`.
+/// `update_node`: the owner changes its node; with `move_to_parent`, pass
+/// the operator of the new parent core node, who signs its consent.
 pub fn update_node(
     owner: Pubkey,
     record: Pubkey,
-    new_parent: Option<Pubkey>,
+    new_parent_operator: Option<Pubkey>,
     args: UpdateNodeArgs,
 ) -> Instruction {
     ix(
         accounts::UpdateNode {
             owner,
             record,
-            new_parent,
+            new_parent: new_parent_operator.map(|op| self::record(&super::staking::node(&op))),
+            new_parent_operator,
             event_authority: event_authority(),
             program: ID,
         },

@@ -23,6 +23,8 @@ pub struct Provider {
 pub struct World {
     pub s: Setup,
     pub core_record: Pubkey,
+    /// The core node's operator, who consents to resource nodes under it.
+    pub core: Wallet,
 }
 
 impl World {
@@ -55,6 +57,7 @@ impl World {
         Self {
             s,
             core_record: rix::record(&node),
+            core,
         }
     }
 
@@ -78,9 +81,10 @@ impl World {
                     owner.pubkey(),
                     identity.pubkey(),
                     self.core_record,
+                    self.core.pubkey(),
                     args,
                 )],
-                &[&owner.key, &identity],
+                &[&owner.key, &identity, &self.core.key],
             )
             .await
             .unwrap();

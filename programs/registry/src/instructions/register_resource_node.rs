@@ -26,6 +26,11 @@ pub struct RegisterResourceNode<'info> {
     /// The node's own key; its signature proves the owner holds it.
     pub node_identity: Signer<'info>,
 
+    /// The parent core node's operator: its signature is its consent, so
+    /// that a record costs a core operator's word and nobody can hang
+    /// nodes under a core node that does not want them.
+    pub parent_operator: Signer<'info>,
+
     #[account(mut, seeds = [SEED_CONFIG], bump = config.bump)]
     pub config: Box<Account<'info, RegistryConfig>>,
 
@@ -34,6 +39,7 @@ pub struct RegisterResourceNode<'info> {
         seeds = [SEED_NODE, parent.identity.as_ref()],
         bump = parent.bump,
         constraint = parent.kind == NodeKind::Core @ RegistryError::ParentNotCore,
+        constraint = parent.owner == parent_operator.key() @ RegistryError::NoParentConsent,
     )]
     pub parent: Box<Account<'info, NodeRecord>>,
 

@@ -41,12 +41,19 @@ pub struct UpdateNode<'info> {
         constraint = new_parent.kind == NodeKind::Core @ RegistryError::ParentNotCore,
     )]
     pub new_parent: Option<Box<Account<'info, NodeRecord>>>,
+
+    /// The new parent's operator, whose signature is its consent; needed
+    /// only with `move_to_parent`.
+    pub new_parent_operator: Option<Signer<'info>>,
 }
 
 impl<'info> UpdateNode<'info> {
     fn validate(&self, args: &UpdateNodeArgs) -> Result<()> {
         let Self {
-            record, new_parent, ..
+            record,
+            new_parent,
+            new_parent_operator,
+            ..
         } = self;
         let resource_only = args.capacity.is_some()
             || args.min_price_compute_per_second.is_some()
@@ -67,6 +74,15 @@ impl<'info> UpdateNode<'info> {
             args.move_to_parent == new_parent.is_some(),
             RegistryError::ParentNotCore
         );
+        // new_parent: its operator consents
+        if let Some(parent) = new_parent {
+            require!(
+                new_parent_operator
+                    .as_ref()
+                    .is_some_and(|op| op.key() == parent.owner),
+                RegistryError::NoParentConsent
+            );
+        }
         // args
         if let Some(endpoint) = &args.endpoint {
             validate_address(endpoint, false)?;

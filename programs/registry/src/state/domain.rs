@@ -168,9 +168,17 @@ mod tests {
         assert_eq!(b.decided(2), DomainStatus::Withdrawn);
         b.status = DomainStatus::Pending;
         assert_eq!(b.decided(2), DomainStatus::Rejected);
-        for _ in 0..14 {
+        // Full at one vote per core node that can be active at once.
+        while b.rejections.len() < MAX_ATTESTERS as usize {
             b.vote(Pubkey::new_unique(), false).unwrap();
         }
         assert!(b.vote(Pubkey::new_unique(), false).is_err());
+        // Dropping the votes of nodes no longer active makes room.
+        let gone = b.rejections[5];
+        b.drop_votes(&[gone, x]);
+        // x had voted no too.
+        assert_eq!(b.rejections.len(), MAX_ATTESTERS as usize - 2);
+        assert!(!b.rejections.contains(&gone) && !b.rejections.contains(&x));
+        b.vote(Pubkey::new_unique(), false).unwrap();
     }
 }

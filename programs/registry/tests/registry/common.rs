@@ -76,9 +76,10 @@ impl World {
                     owner.pubkey(),
                     resource_key.pubkey(),
                     parent,
+                    cores[0].pubkey(),
                     resource_args(),
                 )],
-                &[&owner.key, &resource_key],
+                &[&owner.key, &resource_key, &cores[0].key],
             )
             .await
             .expect("register resource node");

@@ -58,8 +58,14 @@ async fn quorums_fit_their_vote_space_at_any_size() {
         let parent = rix::record(&six::node(&cores[0].pubkey()));
         s.chain
             .send(
-                &[rix::register_resource_node(owner.pubkey(), id.pubkey(), parent, resource_args())],
-                &[&owner.key, &id],
+                &[rix::register_resource_node(
+                    owner.pubkey(),
+                    id.pubkey(),
+                    parent,
+                    cores[0].pubkey(),
+                    resource_args(),
+                )],
+                &[&owner.key, &id, &cores[0].key],
             )
             .await
             .unwrap();

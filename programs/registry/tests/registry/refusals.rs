@@ -62,9 +62,10 @@ async fn score_reports_are_checked() {
                 w.c.pubkey(),
                 owned.pubkey(),
                 World::core_record(&w.b),
+                w.b.pubkey(),
                 resource_args(),
             )],
-            &[&c, &owned],
+            &[&c, &owned, &b],
         )
         .await
         .unwrap();
@@ -152,8 +153,13 @@ async fn registrations_are_checked() {
 
     // A resource node under a resource node.
     let id = Keypair::new();
-    let ix =
-        rix::register_resource_node(mallory.pubkey(), id.pubkey(), w.resource, resource_args());
+    let ix = rix::register_resource_node(
+        mallory.pubkey(),
+        id.pubkey(),
+        w.resource,
+        mallory.pubkey(),
+        resource_args(),
+    );
     refused(
         &mut w,
         ix,
@@ -161,46 +167,50 @@ async fn registrations_are_checked() {
         RegistryError::ParentNotCore,
     )
     .await;
-    // Without the node key's signature.
-    let mut ix = rix::register_resource_node(
-        mallory.pubkey(),
-        id.pubkey(),
-        World::core_record(&w.a),
-        resource_args(),
-    );
-    ix.accounts[1].is_signer = false;
-    refused(&mut w, ix, &[&mallory.key], Anchor::AccountNotSigner).await;
-    // An endpoint longer than 128 bytes, and no capacity.
-    let mut args = resource_args();
-    args.endpoint = format!("https://{}.test", "x".repeat(130));
-    let ix = rix::register_resource_node(
-        mallory.pubkey(),
-        id.pubkey(),
-        World::core_record(&w.a),
-        args,
-    );
+    // Under a's core node without a's consent: mallory signs as the parent
+    // operator, or a's key is named but does not sign.
+    let (m, node, a_record) = (mallory.pubkey(), id.pubkey(), World::core_record(&w.a));
+    let under_a =
+        |operator: Pubkey, args| rix::register_resource_node(m, node, a_record, operator, args);
+    let ix = under_a(mallory.pubkey(), resource_args());
     refused(
         &mut w,
         ix,
         &[&mallory.key, &id],
+        RegistryError::NoParentConsent,
+    )
+    .await;
+    let mut ix = under_a(w.a.pubkey(), resource_args());
+    ix.accounts[2].is_signer = false;
+    refused(&mut w, ix, &[&mallory.key, &id], Anchor::AccountNotSigner).await;
+    // Without the node key's signature.
+    let mut ix = under_a(w.a.pubkey(), resource_args());
+    ix.accounts[1].is_signer = false;
+    refused(&mut w, ix, &[&mallory.key, &a], Anchor::AccountNotSigner).await;
+    // An endpoint longer than 128 bytes, and no capacity.
+    let mut args = resource_args();
+    args.endpoint = format!("https://{}.test", "x".repeat(130));
+    let ix = under_a(w.a.pubkey(), args);
+    refused(
+        &mut w,
+        ix,
+        &[&mallory.key, &id, &a],
         RegistryError::InvalidAddress,
     )
     .await;
     let mut args = resource_args();
     args.capacity.vcpus = 0;
-    let ix = rix::register_resource_node(
-        mallory.pubkey(),
-        id.pubkey(),
-        World::core_record(&w.a),
-        args,
-    );
+    let ix = under_a(w.a.pubkey(), args);
     refused(
         &mut w,
         ix,
-        &[&mallory.key, &id],
+        &[&mallory.key, &id, &a],
         RegistryError::InvalidCapacity,
     )
     .await;
+    // With a's consent it registers.
+    let ix = under_a(w.a.pubkey(), resource_args());
+    w.s.chain.send(&[ix], &[&mallory.key, &id, &a]).await.unwrap();
 }
 
 #[tokio::test]
@@ -232,6 +242,18 @@ async fn only_owners_update_and_deregister() {
         },
     );
     refused(&mut w, ix, &[&owner], RegistryError::WrongNodeKind).await;
+    // Moving under b without b's consent: b is named but does not sign.
+    let mut ix = rix::update_node(
+        w.owner.pubkey(),
+        resource,
+        Some(w.b.pubkey()),
+        UpdateNodeArgs {
+            move_to_parent: true,
+            ..Default::default()
+        },
+    );
+    ix.accounts[3].is_signer = false;
+    refused(&mut w, ix, &[&owner], Anchor::AccountNotSigner).await;
     let ix = rix::update_node(w.owner.pubkey(), resource, None, UpdateNodeArgs::default());
     refused(&mut w, ix, &[&owner], RegistryError::NothingToUpdate).await;
     let a = w.a.key.insecure_clone();

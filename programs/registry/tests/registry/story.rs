@@ -54,20 +54,20 @@ async fn register_update_score_deregister() {
     assert_eq!(updated.endpoint, "https://crn2.aether.test");
     assert_eq!(updated.min_price_compute_per_second, 20);
     assert_eq!(updated.min_price_storage_per_gb_month, 3_000);
-    // Moving under core node b.
+    // Moving under core node b, with its operator's consent.
     let b = World::core_record(&w.b);
     w.s.chain
         .send(
             &[rix::update_node(
                 w.owner.pubkey(),
                 w.resource,
-                Some(b),
+                Some(w.b.pubkey()),
                 UpdateNodeArgs {
                     move_to_parent: true,
                     ..Default::default()
                 },
             )],
-            &[&w.owner.key],
+            &[&w.owner.key, &w.b.key],
         )
         .await
         .unwrap();

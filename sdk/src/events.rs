@@ -188,7 +188,7 @@ events! {
     staking_program::Initialized { authority, stake_mint, params, epoch_started_at }
     staking_program::ConfigUpdated { authority, pending_params, pending_authority }
     staking_program::StakingAuthorityAccepted { previous, authority }
-    staking_program::RewardsFunded { funder, amount, total_funded }
+    staking_program::RewardsFunded { funder, amount, donated, total_funded }
     staking_program::NodeCreated { node, operator, stake }
     staking_program::NodeStatusChanged { node, status, activation_epoch, total_stake }
     staking_program::Staked { node, staker, amount, position_amount, node_total_stake }

@@ -52,4 +52,6 @@ pub enum StakingError {
     EpochOverdue,
     #[msg("Only the authority proposed with update_config may accept it")]
     NotPendingAuthority,
+    #[msg("This operator already runs a node (only a closed node can be created again)")]
+    NodeExists,
 }

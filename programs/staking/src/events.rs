@@ -32,6 +32,9 @@ pub struct StakingAuthorityAccepted {
 pub struct RewardsFunded {
     pub funder: Pubkey,
     pub amount: u64,
+    /// Tokens found in the vault that were sent without `fund_rewards`,
+    /// counted as funded with this call.
+    pub donated: u64,
     pub total_funded: u64,
 }
 

@@ -16,8 +16,9 @@ pub struct CreateNode<'info> {
     #[account(mut, seeds = [SEED_CONFIG], bump = config.bump)]
     pub config: Box<Account<'info, Config>>,
 
+    /// New, or the operator's closed node, which reopens.
     #[account(
-        init,
+        init_if_needed,
         payer = operator,
         space = 8 + Node::INIT_SPACE,
         seeds = [SEED_NODE, operator.key().as_ref()],
@@ -26,7 +27,7 @@ pub struct CreateNode<'info> {
     pub node: Box<Account<'info, Node>>,
 
     #[account(
-        init,
+        init_if_needed,
         payer = operator,
         space = 8 + StakePosition::INIT_SPACE,
         seeds = [SEED_STAKE, node.key().as_ref(), operator.key().as_ref()],
@@ -52,6 +53,18 @@ pub struct CreateNode<'info> {
 }
 
 impl<'info> CreateNode<'info> {
+    fn validate(&self) -> Result<()> {
+        // node: new, or closed (a running node is not created twice)
+        require!(
+            self.node.version == 0 || self.node.status == NodeStatus::Closed,
+            StakingError::NodeExists
+        );
+        Ok(())
+    }
+
+    /// Creates the operator's node, or reopens its closed node: stake that
+    /// stayed on it counts again, and rewards booked to it stay claimable.
+    #[access_control(ctx.accounts.validate())]
     pub fn handler(ctx: Context<Self>, amount: u64) -> Result<()> {
         let min = ctx.accounts.config.params.min_operator_stake;
         require!(amount >= min, StakingError::BelowMinimumOperatorStake);
@@ -67,50 +80,68 @@ impl<'info> CreateNode<'info> {
             &accounts.operator,
             amount,
         )?;
-
         let now = Clock::get()?.unix_timestamp;
         let operator = ctx.accounts.operator.key();
         let node_key = ctx.accounts.node.key();
         let config = &mut ctx.accounts.config;
         let node = &mut ctx.accounts.node;
-        node.set_inner(Node {
-            version: ACCOUNT_VERSION,
-            bump: ctx.bumps.node,
-            operator,
-            status: NodeStatus::Inactive,
-            activation_epoch: 0,
-            total_stake: 0,
-            staker_count: 1,
-            acc_per_share: 0,
-            staker_snapshot: 0,
-            operator_snapshot: 0,
-            operator_pending: 0,
-            operator_claimed: 0,
-            created_at: now,
-        });
+        if node.version == 0 {
+            node.set_inner(Node {
+                version: ACCOUNT_VERSION,
+                bump: ctx.bumps.node,
+                operator,
+                status: NodeStatus::Inactive,
+                activation_epoch: 0,
+                total_stake: 0,
+                staker_count: 0,
+                acc_per_share: 0,
+                staker_snapshot: 0,
+                operator_snapshot: 0,
+                operator_pending: 0,
+                operator_claimed: 0,
+                created_at: now,
+            });
+            config.node_count = config
+                .node_count
+                .checked_add(1)
+                .ok_or(StakingError::Overflow)?;
+        } else {
+            // A closed node earned nothing since it closed: it starts
+            // earning again from the accumulators as they are now.
+            node.status = NodeStatus::Inactive;
+            node.staker_snapshot = config.acc_staker;
+            node.operator_snapshot = config.acc_operator;
+        }
         let position = &mut ctx.accounts.position;
-        position.set_inner(StakePosition {
-            version: ACCOUNT_VERSION,
-            bump: ctx.bumps.position,
-            node: node_key,
-            staker: operator,
-            amount,
-            reward_debt: 0,
-            pending_rewards: 0,
-            claimed: 0,
-            unstaking: 0,
-            unstake_available_at: 0,
-        });
-        config.node_count = config
-            .node_count
-            .checked_add(1)
+        if position.version == 0 {
+            position.set_inner(StakePosition {
+                version: ACCOUNT_VERSION,
+                bump: ctx.bumps.position,
+                node: node_key,
+                staker: operator,
+                amount: 0,
+                reward_debt: node.acc_per_share,
+                pending_rewards: 0,
+                claimed: 0,
+                unstaking: 0,
+                unstake_available_at: 0,
+                reward_fraction: 0,
+            });
+            node.staker_count = node
+                .staker_count
+                .checked_add(1)
+                .ok_or(StakingError::Overflow)?;
+        }
+        position.settle(node)?;
+        position.amount = position
+            .amount
+            .checked_add(amount)
             .ok_or(StakingError::Overflow)?;
         config.total_staked = config
             .total_staked
             .checked_add(amount)
             .ok_or(StakingError::Overflow)?;
         let change = node.change_stake(config, amount, true)?;
-
         config.invariant()?;
         node.invariant(config)?;
         position.invariant(node)?;

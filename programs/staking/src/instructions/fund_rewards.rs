@@ -36,8 +36,17 @@ pub struct FundRewards<'info> {
 }
 
 impl<'info> FundRewards<'info> {
+    /// Adds `amount` to the reward vault. Tokens sent to the vault without
+    /// this instruction (donations) are counted as funded here too, so
+    /// that the books always match the vault.
     pub fn handler(ctx: Context<Self>, amount: u64) -> Result<()> {
         require!(amount > 0, StakingError::ZeroAmount);
+        let config = &ctx.accounts.config;
+        let held = config
+            .total_funded
+            .checked_sub(config.total_paid)
+            .ok_or(StakingError::InvariantViolated)?;
+        let donated = ctx.accounts.reward_vault.amount.saturating_sub(held);
         let accounts = &ctx.accounts;
         transfer_in(
             &accounts.token_program,
@@ -51,11 +60,13 @@ impl<'info> FundRewards<'info> {
         config.total_funded = config
             .total_funded
             .checked_add(amount)
+            .and_then(|x| x.checked_add(donated))
             .ok_or(StakingError::Overflow)?;
         config.invariant()?;
         emit_cpi!(RewardsFunded {
             funder: ctx.accounts.funder.key(),
             amount,
+            donated,
             total_funded: config.total_funded,
         });
         Ok(())

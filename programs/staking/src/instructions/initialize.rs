@@ -75,6 +75,8 @@ impl<'info> Initialize<'info> {
             total_booked: 0,
             total_paid: 0,
             pending_authority: None,
+            operator_carry: 0,
+            staker_carry: 0,
         });
         config.invariant()?;
         emit_cpi!(Initialized {

@@ -94,6 +94,7 @@ impl<'info> Stake<'info> {
                 claimed: 0,
                 unstaking: 0,
                 unstake_available_at: 0,
+                reward_fraction: 0,
             });
             node.staker_count = node
                 .staker_count

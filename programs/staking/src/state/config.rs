@@ -60,6 +60,18 @@ impl Params {
     }
 }
 
+/// Splits `amount` (plus `carry`, both scaled by `PRECISION`) equally over
+/// `parts`: returns each part's share, scaled, and what is left over.
+fn split(amount: u64, carry: u128, parts: u128) -> Result<(u128, u128)> {
+    let total = u128::from(amount)
+        .checked_mul(PRECISION)
+        .and_then(|x| x.checked_add(carry))
+        .ok_or(StakingError::Overflow)?;
+    require!(parts > 0, StakingError::InvariantViolated);
+    let each = total / parts;
+    Ok((each, total - each * parts))
+}
+
 /// The program's single configuration and its global reward books.
 #[account]
 #[derive(InitSpace, Debug)]
@@ -100,6 +112,12 @@ pub struct Config {
     pub total_paid: u64,
     /// Proposed by the authority; becomes the authority when it accepts.
     pub pending_authority: Option<Pubkey>,
+    /// What the last operator envelope left after an equal split (scaled
+    /// by `PRECISION`, under one unit per active node): added to the next
+    /// one, so no rounding dust is booked and lost.
+    pub operator_carry: u128,
+    /// The same for the staker envelope (under one unit per staked token).
+    pub staker_carry: u128,
 }
 
 impl Config {
@@ -110,31 +128,53 @@ impl Config {
 
     /// Books the envelopes of the closing epoch into the accumulators and
     /// returns `(operator_booked, staker_booked)`. O(1): nobody is visited.
+    ///
+    /// Only what is funded and not booked yet can be booked, so the reward
+    /// vault always holds everything owed and no claimer can take another's
+    /// share of a short vault: when the envelopes ask for more, both shrink
+    /// in proportion. What an equal split leaves is carried to the next
+    /// epoch's split.
     pub fn book_epoch(&mut self) -> Result<(u64, u64)> {
-        let mut operator_booked = 0;
-        if self.active_nodes > 0 && self.params.operator_envelope > 0 {
-            let per_node = u128::from(self.params.operator_envelope)
-                .checked_mul(PRECISION)
-                .ok_or(StakingError::Overflow)?
-                / u128::from(self.active_nodes);
+        let unbooked = self
+            .total_funded
+            .checked_sub(self.total_booked)
+            .ok_or(StakingError::InvariantViolated)?;
+        let mut operator_booked = if self.active_nodes > 0 {
+            self.params.operator_envelope
+        } else {
+            0
+        };
+        let mut staker_booked = if self.active_stake > 0 {
+            self.params.staker_envelope(self.active_nodes)?
+        } else {
+            0
+        };
+        let wanted = operator_booked
+            .checked_add(staker_booked)
+            .ok_or(StakingError::Overflow)?;
+        if wanted > unbooked {
+            // operator × unbooked / wanted <= operator, which fits in u64.
+            operator_booked = (u128::from(operator_booked) * u128::from(unbooked)
+                / u128::from(wanted)) as u64;
+            staker_booked = unbooked - operator_booked;
+        }
+        if operator_booked > 0 {
+            let (per_node, carry) =
+                split(operator_booked, self.operator_carry, u128::from(self.active_nodes))?;
             self.acc_operator = self
                 .acc_operator
                 .checked_add(per_node)
                 .ok_or(StakingError::Overflow)?;
-            operator_booked = self.params.operator_envelope;
+            self.operator_carry = carry;
         }
-        let mut staker_booked = 0;
-        let envelope = self.params.staker_envelope(self.active_nodes)?;
-        if self.active_stake > 0 && envelope > 0 {
-            let per_unit = u128::from(envelope)
-                .checked_mul(PRECISION)
-                .ok_or(StakingError::Overflow)?
-                / u128::from(self.active_stake);
+        if staker_booked > 0 {
+            let (per_unit, carry) =
+                split(staker_booked, self.staker_carry, u128::from(self.active_stake))?;
             self.acc_staker = self
                 .acc_staker
                 .checked_add(per_unit)
                 .ok_or(StakingError::Overflow)?;
-            staker_booked = envelope;
+            self.staker_carry = carry;
         }
         self.total_booked = self
             .total_booked
@@ -185,6 +225,7 @@ impl Config {
         require!(
             self.total_paid <= self.total_funded
                 && self.total_paid <= self.total_booked
+                && self.total_booked <= self.total_funded
                 && self.active_stake.checked_add(self.pending_stake).is_some()
                 && self.active_stake + self.pending_stake <= self.total_staked
                 && self.active_nodes.checked_add(self.pending_nodes).is_some()

@@ -22,6 +22,9 @@ pub struct StakePosition {
     /// Tokens unstaked and waiting out the cooldown.
     pub unstaking: u64,
     pub unstake_available_at: i64,
+    /// The part of a base unit earned and not yet booked (scaled by
+    /// `PRECISION`): kept for the next settlement instead of lost.
+    pub reward_fraction: u128,
 }
 
 impl StakePosition {
@@ -32,11 +35,12 @@ impl StakePosition {
             .acc_per_share
             .checked_sub(self.reward_debt)
             .ok_or(StakingError::InvariantViolated)?;
-        let earned = u128::from(self.amount)
+        let scaled = u128::from(self.amount)
             .checked_mul(delta)
-            .ok_or(StakingError::Overflow)?
-            / PRECISION;
-        let earned = u64::try_from(earned).map_err(|_| StakingError::Overflow)?;
+            .and_then(|x| x.checked_add(self.reward_fraction))
+            .ok_or(StakingError::Overflow)?;
+        self.reward_fraction = scaled % PRECISION;
+        let earned = u64::try_from(scaled / PRECISION).map_err(|_| StakingError::Overflow)?;
         self.pending_rewards = self
             .pending_rewards
             .checked_add(earned)

@@ -208,6 +208,32 @@ async fn full_story() {
     s.unstake(&s2, a, 100_000 * T).await.unwrap();
     assert_eq!(s.node(&op_a.pubkey()).await.total_stake, 0);
 
+    // A running node is not created twice; a closed one reopens, and its
+    // stakers may stake on it again.
+    assert_error(
+        s.create_node(&op_b, 200_000 * T).await,
+        StakingError::NodeExists,
+    );
+    let count = s.config().await.node_count;
+    // No stake enters an epoch that is over: crank up to now.
+    loop {
+        let config = s.config().await;
+        if s.chain.now().await < config.epoch_started_at + config.params.epoch_length {
+            break;
+        }
+        s.next_epoch().await;
+    }
+    s.create_node(&op_a, 200_000 * T).await.unwrap();
+    let reopened = s.node(&op_a.pubkey()).await;
+    assert_eq!(
+        (reopened.status, reopened.total_stake),
+        (NodeStatus::Inactive, 200_000 * T)
+    );
+    assert_eq!(s.config().await.node_count, count, "the same node, reopened");
+    s.stake(&s2, a, 300_000 * T).await.unwrap();
+    assert_eq!(s.node(&op_a.pubkey()).await.status, NodeStatus::Pending);
+    s.unstake(&s2, a, 300_000 * T).await.unwrap();
+
     // The books balance: vaults hold exactly what is staked, waiting, and unpaid.
     let config = s.config().await;
     assert_eq!(
@@ -257,27 +283,48 @@ async fn config_changes_apply_from_the_next_epoch() {
 }
 
 #[tokio::test]
-async fn a_short_vault_books_what_is_owed_and_pays_it_once_funded() {
+async fn a_short_vault_books_only_what_is_funded_and_donations_count_once_funded() {
     let mut s = Setup::new(params()).await;
-    // No funding at all: the epoch's envelopes are still booked.
     let op = s.wallet(1_000_000 * T).await;
     let node = s.create_node(&op, 500_000 * T).await.unwrap();
     s.next_epoch().await; // node active from epoch 1
-    s.next_epoch().await; // epoch 1 books 1,000 + 2,500
+    // Epoch 1 would book 1,000 + 2,500, but nothing is funded: nothing is
+    // booked, so no claimer can ever take another's share of a short vault.
+    s.next_epoch().await;
     let config = s.config().await;
-    assert_eq!(config.owed(), 3_500 * T);
+    assert_eq!((config.total_booked, config.owed()), (0, 0));
+    assert_error(s.claim(&op, node).await, StakingError::NothingToClaim);
 
-    assert_error(s.claim(&op, node).await, StakingError::RewardVaultEmpty);
-    s.fund(1_000 * T).await.unwrap();
-    // Pays what there is, keeps the rest booked.
-    assert_eq!(s.claim(&op, node).await.unwrap(), 1_000 * T);
+    // 700 funded: both envelopes shrink in proportion (1,000 : 2,500).
+    s.fund(700 * T).await.unwrap();
+    s.next_epoch().await;
+    let record = s.record(2).await;
+    assert_eq!(
+        (record.operator_booked, record.staker_booked),
+        (200 * T, 500 * T)
+    );
+    assert_eq!(s.claim(&op, node).await.unwrap(), 700 * T);
     assert_eq!(s.chain.token_balance(ix::reward_vault()).await, 0);
-    let n = s.node(&op.pubkey()).await;
-    let p = s.position(&node, &op.pubkey()).await;
-    assert_eq!(n.operator_pending + p.pending_rewards, 2_500 * T);
-    s.fund(10_000 * T).await.unwrap();
-    assert_eq!(s.claim(&op, node).await.unwrap(), 2_500 * T);
+
+    // Tokens sent straight to the vault: nothing reverts, nothing is booked
+    // from them until fund_rewards counts them as funded.
+    let mint = s.mint;
+    s.chain.mint_to(mint, ix::reward_vault(), 5 * T).await;
+    s.next_epoch().await;
+    assert_eq!(s.config().await.total_booked, 700 * T);
+    assert_error(s.claim(&op, node).await, StakingError::NothingToClaim);
+    s.fund(T).await.unwrap();
     let config = s.config().await;
-    assert_eq!(config.total_paid, 3_500 * T);
-    assert_eq!(config.owed(), 0);
+    assert_eq!(config.total_funded, 706 * T, "the donation is counted");
+    s.next_epoch().await;
+    // 6 booked; under one base unit waits as a fraction for the next epoch.
+    let paid = s.claim(&op, node).await.unwrap();
+    assert!((6 * T - 1..=6 * T).contains(&paid), "{paid}");
+    let config = s.config().await;
+    assert_eq!(config.total_booked, 706 * T);
+    assert_eq!(config.owed(), 6 * T - paid);
+    assert_eq!(
+        s.chain.token_balance(ix::reward_vault()).await,
+        config.owed()
+    );
 }

@@ -177,10 +177,19 @@ fn streams_and_anchors_from_the_command_line() {
     // Bad input: named, and nothing sent.
     let err = as_user(&["open", "--resource", "xyz", "--rate", "1", "--deposit", "1"]).unwrap_err();
     assert!(format!("{err:#}").contains("hex"), "{err:#}");
-    let open = ["open", "--resource", &resource, "--rate", "1", "--deposit", "1"];
+    let open = [
+        "open",
+        "--resource",
+        &resource,
+        "--rate",
+        "1",
+        "--deposit",
+        "1",
+    ];
     let err = as_user(&open).unwrap_err();
     assert!(format!("{err:#}").contains("who may serve"), "{err:#}");
-    let err = as_user(&[&open[..], &["--kind", "storage", "--min-score", "0"]].concat()).unwrap_err();
+    let err =
+        as_user(&[&open[..], &["--kind", "storage", "--min-score", "0"]].concat()).unwrap_err();
     assert!(format!("{err:#}").contains("--size-bytes"), "{err:#}");
     let err = run(&[
         "stream",
@@ -213,9 +222,24 @@ fn streams_and_anchors_from_the_command_line() {
         )],
         &[&authority],
     );
-    let shown = run(&["anchors", "--url", &url, "--keypair", &user_file, "show"]).unwrap();
+    let anchorer = authority.pubkey().to_string();
+    let shown = run(&[
+        "anchors",
+        "--url",
+        &url,
+        "--keypair",
+        &user_file,
+        "show",
+        "--submitter",
+        &anchorer,
+    ])
+    .unwrap();
     assert_eq!(shown["last_seq"], 1);
     assert_eq!(shown["batches"][0]["count"], 5);
+    assert_eq!(shown["batches"][0]["submitter"], anchorer.as_str());
+    // The user anchored nothing: it has no log.
+    let none = run(&["anchors", "--url", &url, "--keypair", &user_file, "show"]).unwrap_err();
+    assert!(format!("{none:#}").contains("batch log"), "{none:#}");
     let proof = anchors::merkle::proof(&leaves, 3).unwrap();
     let siblings: Vec<String> = proof
         .siblings
@@ -225,7 +249,8 @@ fn streams_and_anchors_from_the_command_line() {
     let proof_file = dir.join("proof.json");
     std::fs::write(
         &proof_file,
-        serde_json::json!({"index": 3, "siblings": siblings}).to_string(),
+        serde_json::json!({"submitter": anchorer, "seq": 1, "index": 3, "siblings": siblings})
+            .to_string(),
     )
     .unwrap();
     let proof_path = proof_file.display().to_string();
@@ -237,8 +262,6 @@ fn streams_and_anchors_from_the_command_line() {
             "--keypair",
             &user_file,
             "verify",
-            "--seq",
-            "1",
             "--item",
             item,
             "--proof",

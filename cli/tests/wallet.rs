@@ -131,9 +131,20 @@ fn stake_register_score_and_domains_from_the_command_line() {
     // The core operator's consent is its signature: without it, nothing is sent.
     let err = with(&owner, &register).unwrap_err();
     assert!(format!("{err:#}").contains("must consent"), "{err:#}");
-    let err = with(&owner, &[&register[..], &["--parent-keypair", &staker]].concat()).unwrap_err();
-    assert!(format!("{err:#}").contains("not the parent operator"), "{err:#}");
-    let resource = with(&owner, &[&register[..], &["--parent-keypair", &op]].concat()).unwrap();
+    let err = with(
+        &owner,
+        &[&register[..], &["--parent-keypair", &staker]].concat(),
+    )
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("not the parent operator"),
+        "{err:#}"
+    );
+    let resource = with(
+        &owner,
+        &[&register[..], &["--parent-keypair", &op]].concat(),
+    )
+    .unwrap();
     assert_eq!(resource["kind"], "Resource");
     assert_eq!(resource["capacity"]["memory_mib"], 2048);
     let score = with(

@@ -11,16 +11,21 @@ pub use aether_anchors::merkle::{self, Hash32, MerkleProof};
 pub use aether_anchors::state::BatchEntry;
 
 use aether_anchors::state::BatchLog;
+use anchor_lang::prelude::Pubkey;
 use serde::{Deserialize, Serialize};
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 
 use crate::message::{Message, MessageError};
 use crate::programs::anchors;
 
-/// Where a message sits among the anchored batches. As JSON:
-/// `{"seq": 7, "index": 3, "siblings": ["<64 hex>", …]}`.
+/// Where a message sits among the anchored batches, and who vouches for
+/// it. As JSON: `{"submitter": "<base58>", "seq": 7, "index": 3,
+/// "siblings": ["<64 hex>", …]}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnchoredProof {
+    /// The key that anchored the batch (a core node's operator): its log
+    /// holds the root.
+    pub submitter: String,
     /// The batch's sequence number in the anchors program.
     pub seq: u64,
     /// The leaf's index in the batch.
@@ -30,14 +35,28 @@ pub struct AnchoredProof {
 }
 
 impl AnchoredProof {
-    /// The proof of `leaves[index]` in batch `seq` (leaves from [`leaf_of`]).
-    pub fn build(seq: u64, leaves: &[Hash32], index: usize) -> Option<AnchoredProof> {
+    /// The proof of `leaves[index]` in batch `seq` anchored by `submitter`
+    /// (leaves from [`leaf_of`]).
+    pub fn build(
+        submitter: &Pubkey,
+        seq: u64,
+        leaves: &[Hash32],
+        index: usize,
+    ) -> Option<AnchoredProof> {
         let proof = merkle::proof(leaves, index)?;
         Some(AnchoredProof {
+            submitter: submitter.to_string(),
             seq,
             index: proof.index,
             siblings: proof.siblings.iter().map(hex::encode).collect(),
         })
+    }
+
+    /// The key that anchored the batch.
+    pub fn submitter(&self) -> Result<Pubkey, ProofError> {
+        self.submitter
+            .parse()
+            .map_err(|_| ProofError::Malformed("the submitter is a base58 key"))
     }
 
     /// The proof in the program's own form.
@@ -76,12 +95,14 @@ pub enum ProofError {
     /// The chain could not be read.
     #[error("reading the anchors program: {0}")]
     Rpc(String),
-    /// The batch is not (or no longer) in the program's window.
-    #[error("batch {seq} is not in the anchors window (last batch is {last})")]
+    /// The batch is not (or no longer) in its submitter's window.
+    #[error("batch {seq} is not in {submitter}'s anchors window (its last batch is {last})")]
     NotInWindow {
         /// The batch asked for.
         seq: u64,
-        /// The last batch anchored.
+        /// Whose log was read.
+        submitter: String,
+        /// The submitter's last batch.
         last: u64,
     },
     /// The proof does not lead from the message to the batch's root.
@@ -113,15 +134,21 @@ pub async fn verify_anchored(
 ) -> Result<BatchEntry, ProofError> {
     message.verify()?;
     let merkle_proof = proof.merkle_proof()?;
-    let data = rpc
-        .get_account_data(&anchors::log())
+    let submitter = proof.submitter()?;
+    let account = rpc
+        .get_account(&anchors::log(&submitter))
         .await
         .map_err(|e| ProofError::Rpc(e.to_string()))?;
-    let log = BatchLog::decode(&data)
-        .map_err(|e| ProofError::Rpc(format!("the batch log does not decode: {e}")))?;
-    let entry = *log.get(proof.seq).ok_or(ProofError::NotInWindow {
+    // Only the program's own account at the submitter's address counts.
+    let log = (account.owner == aether_anchors::ID)
+        .then(|| BatchLog::decode(&account.data).ok())
+        .flatten()
+        .filter(|log| log.submitter == submitter)
+        .ok_or_else(|| ProofError::Rpc("the batch log does not decode".into()))?;
+    let entry = *log.get(proof.seq).ok_or_else(|| ProofError::NotInWindow {
         seq: proof.seq,
-        last: log.last_seq,
+        submitter: proof.submitter.clone(),
+        last: log.last_seq(),
     })?;
     if merkle::verify(&entry.root, entry.count, &leaf_of(message), &merkle_proof) {
         Ok(entry)

@@ -51,7 +51,7 @@ async fn messages_anchored_on_chain_verify() {
     rpc.send_and_confirm_transaction(&tx).await.unwrap();
 
     for (i, message) in messages.iter().enumerate() {
-        let proof = AnchoredProof::build(1, &leaves, i).unwrap();
+        let proof = AnchoredProof::build(&authority.pubkey(), 1, &leaves, i).unwrap();
         // The proof travels as JSON.
         let proof: AnchoredProof =
             serde_json::from_str(&serde_json::to_string(&proof).unwrap()).unwrap();
@@ -64,22 +64,33 @@ async fn messages_anchored_on_chain_verify() {
         .build(PostBuilder::new("note").content(json!({ "i": 99 })))
         .unwrap()
         .message;
-    let proof = AnchoredProof::build(1, &leaves, 2).unwrap();
+    let proof = AnchoredProof::build(&authority.pubkey(), 1, &leaves, 2).unwrap();
     assert!(matches!(
         verify_anchored(&stranger, &proof, &rpc).await,
         Err(ProofError::NotIncluded { seq: 1 })
     ));
     // A batch that was never anchored.
-    let mut later = AnchoredProof::build(1, &leaves, 0).unwrap();
+    let mut later = AnchoredProof::build(&authority.pubkey(), 1, &leaves, 0).unwrap();
     later.seq = 2;
     assert!(matches!(
         verify_anchored(&messages[0], &later, &rpc).await,
-        Err(ProofError::NotInWindow { seq: 2, last: 1 })
+        Err(ProofError::NotInWindow {
+            seq: 2,
+            last: 1,
+            ..
+        })
+    ));
+    // The same proof, said to be vouched for by a key that anchored nothing.
+    let mut elsewhere = AnchoredProof::build(&authority.pubkey(), 1, &leaves, 0).unwrap();
+    elsewhere.submitter = solana_keypair::Keypair::new().pubkey().to_string();
+    assert!(matches!(
+        verify_anchored(&messages[0], &elsewhere, &rpc).await,
+        Err(ProofError::Rpc(_))
     ));
     // A tampered message fails before the chain is asked.
     let mut tampered = messages[0].clone();
     tampered.item_content = Some(r#"{"x":1}"#.into());
-    let proof = AnchoredProof::build(1, &leaves, 0).unwrap();
+    let proof = AnchoredProof::build(&authority.pubkey(), 1, &leaves, 0).unwrap();
     assert!(matches!(
         verify_anchored(&tampered, &proof, &rpc).await,
         Err(ProofError::Message(_))

@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use aether_anchors::merkle::{self, MerkleProof};
-use aether_anchors::state::{AnchorsConfig, BatchLog};
+use aether_anchors::state::{AnchorsConfig, BatchLog, BatchWindow};
 use aether_sdk::programs::anchors;
+use anchor_lang::prelude::Pubkey;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use serde::Deserialize;
@@ -22,38 +23,61 @@ pub struct AnchorsCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum AnchorsAction {
-    /// Print who may anchor and the recent batches (or one, with --seq) as JSON
+    /// Print who may anchor and a submitter's recent batches (or one, with
+    /// --seq) as JSON
     Show {
+        /// Whose batches (each submitter has its own log) [default: your key]
+        #[arg(long)]
+        submitter: Option<Pubkey>,
         #[arg(long)]
         seq: Option<u64>,
     },
     /// Check that a message is in an anchored batch, locally and on chain
     Verify {
-        #[arg(long)]
-        seq: u64,
         /// The message's item hash, as the message carries it
         #[arg(long)]
         item: String,
-        /// A JSON file: {"index": N, "siblings": ["<64 hex>", ...]}
+        /// A JSON file: a core node's /proof answer, or
+        /// {"submitter": "<base58>", "seq": N, "index": N, "siblings": ["<64 hex>", ...]}
         #[arg(long)]
         proof: PathBuf,
     },
 }
 
+/// A proof as a core node serves it (`root` and `count` are its own view,
+/// not trusted: the chain's are used).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProofFile {
+    submitter: Pubkey,
+    seq: u64,
     index: u32,
     siblings: Vec<String>,
+    #[allow(dead_code)]
+    root: Option<String>,
+    #[allow(dead_code)]
+    count: Option<u64>,
 }
 
 impl AnchorsCmd {
     pub fn run(&self) -> Result<Value> {
         let chain = self.chain.connect()?;
-        let log = BatchLog::decode(&chain.raw_account(&anchors::log(), "batch log")?)
+        let read_log = |submitter: &Pubkey| -> Result<BatchWindow> {
+            let log = BatchLog::decode(&chain.raw_account(
+                &anchors::log(submitter),
+                &format!("{submitter}'s batch log"),
+            )?)
             .context("decoding the batch log")?;
+            anyhow::ensure!(
+                log.submitter == *submitter,
+                "the log at {submitter}'s address names another submitter"
+            );
+            Ok(log)
+        };
         match &self.action {
-            AnchorsAction::Show { seq } => {
+            AnchorsAction::Show { submitter, seq } => {
+                let submitter = submitter.unwrap_or_else(|| chain.pubkey());
+                let log = read_log(&submitter)?;
                 let config: AnchorsConfig = chain.account(&anchors::config(), "anchors config")?;
                 let mut entries: Vec<_> = log
                     .entries
@@ -64,18 +88,22 @@ impl AnchorsCmd {
                 Ok(json!({
                     "authority": config.authority.to_string(),
                     "allowlist": config.allowlist.iter().map(|k| k.to_string()).collect::<Vec<_>>(),
-                    "last_seq": log.last_seq,
+                    "last_seq": config.last_seq,
+                    "submitter": submitter.to_string(),
+                    "submitter_last_seq": log.last_seq(),
                     "batches": entries.iter().map(|e| json!({
                         "seq": e.seq, "root": hex(&e.root), "count": e.count, "slot": e.slot, "time": e.time,
                         "submitter": e.submitter.to_string(),
                     })).collect::<Vec<_>>(),
                 }))
             }
-            AnchorsAction::Verify { seq, item, proof } => {
+            AnchorsAction::Verify { item, proof } => {
                 let text = std::fs::read_to_string(proof)
                     .with_context(|| format!("reading {}", proof.display()))?;
                 let file: ProofFile = serde_json::from_str(&text)
                     .with_context(|| format!("in {}", proof.display()))?;
+                let (submitter, seq) = (file.submitter, &file.seq);
+                let log = read_log(&submitter)?;
                 let proof = MerkleProof {
                     index: file.index,
                     siblings: file
@@ -86,8 +114,8 @@ impl AnchorsCmd {
                 };
                 let entry = log.get(*seq).with_context(|| {
                     format!(
-                        "batch {seq} is not in the window (last is {})",
-                        log.last_seq
+                        "batch {seq} is not in {submitter}'s window (its last is {})",
+                        log.last_seq()
                     )
                 })?;
                 let local = merkle::verify(
@@ -97,11 +125,13 @@ impl AnchorsCmd {
                     &proof,
                 );
                 let on_chain = chain.simulate(&[anchors::verify_inclusion(
+                    &submitter,
                     *seq,
                     item.as_bytes().to_vec(),
                     proof,
                 )])?;
                 Ok(json!({
+                    "submitter": submitter.to_string(),
                     "seq": seq,
                     "item": item,
                     "root": hex(&entry.root),

@@ -191,8 +191,13 @@ impl Worker {
     async fn check(&self, binding: &DomainBinding) -> Result<(), DnsError> {
         let target = hex::encode(binding.target);
         let expected = registry::txt_value(&binding.target, &binding.owner);
-        let verdict =
-            check::check(&self.resolver, &binding.domain, &expected, self.max_txt_bytes).await;
+        let verdict = check::check(
+            &self.resolver,
+            &binding.domain,
+            &expected,
+            self.max_txt_bytes,
+        )
+        .await;
         self.metrics.checks.fetch_add(1, Ordering::Relaxed);
         let current = if binding.approvals.contains(&self.attester_node) {
             Some(true)

@@ -11,9 +11,9 @@ use std::time::Duration;
 use aether_dns::{check, Config, DnsKeeper};
 use aether_sdk::programs::registry::txt_value;
 use aether_sdk::registry_program::state::DomainStatus;
-use solana_signer::Signer;
 use aether_testing::dns::{self, txt};
 use aether_testing::{blocking, chain_with_keys, client, wait_until};
+use solana_signer::Signer;
 
 const TARGET: [u8; 32] = [0xab; 32];
 const OTHER: [u8; 32] = [0xcd; 32];
@@ -93,7 +93,13 @@ async fn only_a_record_naming_the_target_goes_live() {
         blocking(move || {
             domains
                 .iter()
-                .map(|d| reader.domain_binding(d, &owner_key).unwrap().unwrap().status)
+                .map(|d| {
+                    reader
+                        .domain_binding(d, &owner_key)
+                        .unwrap()
+                        .unwrap()
+                        .status
+                })
                 .collect::<Vec<_>>()
         })
         .await
@@ -147,11 +153,8 @@ async fn only_a_record_naming_the_target_goes_live() {
     assert_eq!(again, sent);
 
     // The record changes to name another target too: withdrawn.
-    zone.upsert(
-        txt("_aether.good.example.test.", vec![other]),
-        2,
-    )
-    .await;
+    zone.upsert(txt("_aether.good.example.test.", vec![other]), 2)
+        .await;
     let seen = wait_until(
         "the live domain to be withdrawn",
         Duration::from_secs(60),

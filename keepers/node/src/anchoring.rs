@@ -135,7 +135,10 @@ impl Anchorer {
         let tx =
             Transaction::new_signed_with_payer(&[ix], Some(&submitter), &[&self.key], blockhash);
         let signature = rpc.send_and_confirm_transaction(&tx).await.map_err(chain)?;
-        let data = rpc.get_account_data(&anchors::log()).await.map_err(chain)?;
+        let data = rpc
+            .get_account_data(&anchors::log(&submitter))
+            .await
+            .map_err(chain)?;
         let log = BatchLog::decode(&data)
             .map_err(|e| AnchorError::Chain(format!("the batch log does not decode: {e}")))?;
         let seq = log
@@ -149,6 +152,7 @@ impl Anchorer {
             })?;
         self.writer
             .anchored(AnchoredBatch {
+                submitter: submitter.to_string(),
                 seq,
                 root: hex::encode(root),
                 file: written.sha256,

@@ -411,7 +411,12 @@ async fn get_proof(
     Path(hash): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let key = hash.clone();
-    let (seq, index, hashes) = state
+    let store::BatchOf {
+        submitter,
+        seq,
+        index,
+        hashes,
+    } = state
         .readers
         .with(move |c| store::batch_of(c, &key))
         .await?
@@ -426,7 +431,10 @@ async fn get_proof(
         .iter()
         .map(|h| aether_sdk::proof::merkle::leaf_hash(h.as_bytes()))
         .collect();
-    let proof = aether_sdk::proof::AnchoredProof::build(seq, &leaves, index as usize)
+    let submitter = submitter
+        .parse()
+        .map_err(|_| ApiError::internal("the batch's submitter is not a key"))?;
+    let proof = aether_sdk::proof::AnchoredProof::build(&submitter, seq, &leaves, index as usize)
         .ok_or_else(|| ApiError::internal("a batch member is out of its batch"))?;
     let root = aether_sdk::proof::merkle::root(&leaves).map(hex::encode);
     let mut body = serde_json::to_value(&proof).map_err(ApiError::internal)?;

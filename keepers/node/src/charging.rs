@@ -627,7 +627,9 @@ impl Charging {
         let file_size = match content {
             Content::Store(store) if paid.storage.contains_key(item_hash) => {
                 let file = store.item_hash.clone();
-                readers.with(move |conn| Ok(stored_size(conn, &file))).await?
+                readers
+                    .with(move |conn| Ok(stored_size(conn, &file)))
+                    .await?
             }
             _ => None,
         };

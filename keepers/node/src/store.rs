@@ -119,6 +119,10 @@ CREATE INDEX messages_sender ON messages (sender, time, status, channel);
     r#"
 ALTER TABLE messages ADD COLUMN collect_at REAL;
 "#,
+    // Each submitter has its own log of roots: a proof names who anchored.
+    r#"
+ALTER TABLE batches ADD COLUMN submitter TEXT;
+"#,
 ];
 
 /// Errors of the database.
@@ -641,20 +645,30 @@ pub fn unanchored(conn: &Connection, limit: usize) -> Result<Vec<(String, Value)
     Ok(rows)
 }
 
-/// The batch holding `item_hash` (the latest, if several): its seq, the
-/// message's index, and every item hash of the batch in order.
-pub fn batch_of(
-    conn: &Connection,
-    item_hash: &str,
-) -> Result<Option<(u64, u32, Vec<String>)>, StoreError> {
-    let found: Option<(i64, i64)> = conn
+/// Where a message sits in an anchored batch.
+pub struct BatchOf {
+    /// The key that anchored the batch, base58 (empty for a batch recorded
+    /// before submitters were).
+    pub submitter: String,
+    /// The batch's seq.
+    pub seq: u64,
+    /// The message's index in it.
+    pub index: u32,
+    /// Every item hash of the batch, in order.
+    pub hashes: Vec<String>,
+}
+
+/// The batch holding `item_hash` (the latest, if several).
+pub fn batch_of(conn: &Connection, item_hash: &str) -> Result<Option<BatchOf>, StoreError> {
+    let found: Option<(i64, i64, Option<String>)> = conn
         .row(
-            "SELECT seq, idx FROM batch_items WHERE item_hash = ?1 ORDER BY seq DESC LIMIT 1",
+            "SELECT i.seq, i.idx, b.submitter FROM batch_items i JOIN batches b ON b.seq = i.seq \
+             WHERE i.item_hash = ?1 ORDER BY i.seq DESC LIMIT 1",
             [item_hash],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    let Some((seq, idx)) = found else {
+    let Some((seq, idx, submitter)) = found else {
         return Ok(None);
     };
     let mut stmt =
@@ -662,5 +676,10 @@ pub fn batch_of(
     let hashes = stmt
         .query_map([seq], |r| r.get::<_, String>(0))?
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some((seq as u64, idx as u32, hashes)))
+    Ok(Some(BatchOf {
+        submitter: submitter.unwrap_or_default(),
+        seq: seq as u64,
+        index: idx as u32,
+        hashes,
+    }))
 }

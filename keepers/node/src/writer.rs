@@ -82,6 +82,8 @@ pub enum StatusChange {
 /// A batch of messages whose merkle root is on chain.
 #[derive(Clone, Debug)]
 pub struct AnchoredBatch {
+    /// The key that anchored it (its log holds the root), base58.
+    pub submitter: String,
     /// Its seq in the anchors program.
     pub seq: u64,
     /// Its root, hex.
@@ -543,7 +545,8 @@ fn record_batch(
     now: f64,
 ) -> Result<(), StoreError> {
     tx.exec(
-        "INSERT OR REPLACE INTO batches (seq, root, count, file, cid, signature, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT OR REPLACE INTO batches (seq, root, count, file, cid, signature, created, submitter) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         rusqlite::params![
             batch.seq as i64,
             batch.root,
@@ -551,7 +554,8 @@ fn record_batch(
             batch.file,
             batch.cid,
             batch.signature,
-            now
+            now,
+            batch.submitter
         ],
     )?;
     let mut item = tx.prepare_cached(

@@ -153,8 +153,11 @@ async fn a_staked_core_node_anchors_without_the_allowlist() {
         .await
         .unwrap();
     let seq = proof.seq;
+    // The proof names the node's operator, whose own log holds the root.
+    let submitter = proof.submitter().unwrap();
     tokio::task::spawn_blocking(move || {
-        let log = client.batch_log().unwrap();
+        let log = client.batch_log(&submitter).unwrap();
+        assert_eq!(log.submitter, submitter);
         assert!(log.entries.iter().any(|e| e.seq == seq));
     })
     .await

@@ -88,7 +88,8 @@ async fn a_bound_domain_answers_over_https_with_a_certificate_from_pebble() {
     wait_until("the domain to go live", Duration::from_secs(60), || {
         let reader = reader.clone();
         async move {
-            let b = blocking(move || reader.domain_binding(DOMAIN, &dapp_key).unwrap().unwrap()).await;
+            let b =
+                blocking(move || reader.domain_binding(DOMAIN, &dapp_key).unwrap().unwrap()).await;
             (b.status == DomainStatus::Live).then_some(())
         }
     })

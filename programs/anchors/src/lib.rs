@@ -24,7 +24,7 @@ declare_id!("8UGbhqYrF4RxCezyDcdcXctdFBrVQgq36Xy3NmNd9hZn");
 pub mod aether_anchors {
     use super::*;
 
-    /// Creates the config (with a bootstrap allowlist) and the empty log.
+    /// Creates the config (with a bootstrap allowlist).
     pub fn initialize(ctx: Context<Initialize>, allowlist: Vec<Pubkey>) -> Result<()> {
         Initialize::handler(ctx, allowlist)
     }
@@ -39,7 +39,8 @@ pub mod aether_anchors {
         AcceptAuthority::handler(ctx)
     }
 
-    /// An active core node (or an allowlisted key) anchors batch `seq + 1`.
+    /// An active core node (or an allowlisted key) anchors the next batch
+    /// in its own log (created with its first batch).
     pub fn submit_batch(
         ctx: Context<SubmitBatch>,
         root: [u8; 32],
@@ -49,7 +50,8 @@ pub mod aether_anchors {
         SubmitBatch::handler(ctx, root, count, content_id)
     }
 
-    /// Succeeds only if `item_hash` is in batch `seq`, while its root is in the window.
+    /// Succeeds only if `item_hash` is in batch `seq` of the log passed,
+    /// while its root is in that submitter's window.
     pub fn verify_inclusion(
         ctx: Context<VerifyInclusion>,
         seq: u64,

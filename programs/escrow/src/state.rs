@@ -107,7 +107,10 @@ impl Stream {
     /// nothing; its share stays in the vault for the owner.
     pub fn settle(&mut self, now: i64, available: u64, gone: &[bool]) -> Result<Settlement> {
         let n = self.providers.len() as u64;
-        require!(gone.len() == self.providers.len(), EscrowError::WrongPayoutAccounts);
+        require!(
+            gone.len() == self.providers.len(),
+            EscrowError::WrongPayoutAccounts
+        );
         let present = gone.iter().filter(|g| !**g).count() as u64;
         let elapsed = now.saturating_sub(self.last_settled).max(0) as u64;
         self.last_settled = self.last_settled.max(now);
@@ -158,7 +161,10 @@ impl Stream {
         match self.kind {
             StreamKind::Compute => share >= min_price,
             StreamKind::Storage => {
-                let gb = self.size_bytes.div_ceil(crate::constants::BYTES_PER_GB).max(1);
+                let gb = self
+                    .size_bytes
+                    .div_ceil(crate::constants::BYTES_PER_GB)
+                    .max(1);
                 u128::from(share) * u128::from(crate::constants::SECONDS_PER_MONTH)
                     >= u128::from(min_price) * u128::from(gb)
             }
@@ -253,13 +259,25 @@ mod tests {
     #[test]
     fn pays_the_rate_split_equally_once() {
         let mut s = stream(10, 3);
-        let out = s.settle(110, 1_000, &vec![false; s.providers.len()]).unwrap();
+        let out = s
+            .settle(110, 1_000, &vec![false; s.providers.len()])
+            .unwrap();
         assert_eq!(out.paid, vec![33, 33, 33], "100 over 3, the rest stays");
         assert!(!out.exhausted);
         // Twice in the same second pays nothing more.
-        assert_eq!(s.settle(110, 1_000, &vec![false; s.providers.len()]).unwrap().paid, vec![0, 0, 0]);
+        assert_eq!(
+            s.settle(110, 1_000, &vec![false; s.providers.len()])
+                .unwrap()
+                .paid,
+            vec![0, 0, 0]
+        );
         // Time never runs backwards.
-        assert_eq!(s.settle(105, 1_000, &vec![false; s.providers.len()]).unwrap().paid, vec![0, 0, 0]);
+        assert_eq!(
+            s.settle(105, 1_000, &vec![false; s.providers.len()])
+                .unwrap()
+                .paid,
+            vec![0, 0, 0]
+        );
         assert_eq!(s.last_settled, 110);
     }
 
@@ -270,7 +288,9 @@ mod tests {
         assert_eq!(out.paid, vec![50, 50]);
         assert!(out.exhausted && s.exhausted);
         assert_eq!(
-            s.settle(300, 1_000, &vec![false; s.providers.len()]).unwrap().paid,
+            s.settle(300, 1_000, &vec![false; s.providers.len()])
+                .unwrap()
+                .paid,
             vec![0, 0],
             "nothing accrues while exhausted"
         );
@@ -279,7 +299,11 @@ mod tests {
     #[test]
     fn no_provider_no_payment() {
         let mut s = stream(10, 0);
-        assert!(s.settle(1_000, 1_000, &vec![false; s.providers.len()]).unwrap().paid.is_empty());
+        assert!(s
+            .settle(1_000, 1_000, &vec![false; s.providers.len()])
+            .unwrap()
+            .paid
+            .is_empty());
         assert_eq!(
             s.last_settled, 1_000,
             "time without providers is not owed later"

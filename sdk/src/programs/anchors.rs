@@ -14,9 +14,9 @@ pub use aether_anchors::merkle;
 pub fn config() -> Pubkey {
     Pubkey::find_program_address(&[SEED_CONFIG], &ID).0
 }
-/// The log of recent batch roots.
-pub fn log() -> Pubkey {
-    Pubkey::find_program_address(&[SEED_LOG], &ID).0
+/// The log of `submitter`'s recent batch roots (each submitter has its own).
+pub fn log(submitter: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(&[SEED_LOG, submitter.as_ref()], &ID).0
 }
 fn event_authority() -> Pubkey {
     aether_anchors::EVENT_AUTHORITY_AND_BUMP.0
@@ -32,7 +32,6 @@ pub fn initialize(authority: Pubkey, allowlist: Vec<Pubkey>) -> Instruction {
         accounts::Initialize {
             authority,
             config: config(),
-            log: log(),
             system_program: system_program::ID,
             event_authority: event_authority(),
             program: ID,
@@ -91,7 +90,7 @@ pub fn submit_batch(
         accounts::SubmitBatch {
             submitter,
             config: config(),
-            log: log(),
+            log: log(&submitter),
             staking_config: as_core_node.then(super::staking::config),
             staking_node: as_core_node.then_some(staking_node),
             core_record: as_core_node.then(|| super::registry::record(&staking_node)),
@@ -107,10 +106,18 @@ pub fn submit_batch(
     )
 }
 
-/// `verify_inclusion`: succeeds only if `item_hash` is in batch `seq`.
-pub fn verify_inclusion(seq: u64, item_hash: Vec<u8>, proof: MerkleProof) -> Instruction {
+/// `verify_inclusion`: succeeds only if `item_hash` is in batch `seq`,
+/// anchored by `submitter`.
+pub fn verify_inclusion(
+    submitter: &Pubkey,
+    seq: u64,
+    item_hash: Vec<u8>,
+    proof: MerkleProof,
+) -> Instruction {
     ix(
-        accounts::VerifyInclusion { log: log() },
+        accounts::VerifyInclusion {
+            log: log(submitter),
+        },
         instruction::VerifyInclusion {
             seq,
             item_hash,

@@ -347,11 +347,11 @@ impl AetherClient {
         clock_unix_timestamp(&account.data).ok_or(ProgramClientError::Missing("the clock sysvar"))
     }
 
-    /// The anchors program's window of recent batch roots.
-    pub fn batch_log(&self) -> Result<BatchWindow, ProgramClientError> {
+    /// `submitter`'s window of recent batch roots in the anchors program.
+    pub fn batch_log(&self, submitter: &Pubkey) -> Result<BatchWindow, ProgramClientError> {
         let rpc = self.program(aether_anchors::ID)?.rpc();
         let account = rpc
-            .get_account_with_commitment(&anchors::log(), CommitmentConfig::confirmed())
+            .get_account_with_commitment(&anchors::log(submitter), CommitmentConfig::confirmed())
             .map_err(|e| anchor_client::ClientError::from(Box::new(e)))?
             .value
             .ok_or(ProgramClientError::Missing("the anchors batch log"))?;

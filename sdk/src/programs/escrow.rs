@@ -39,8 +39,11 @@ fn ix(
     ix.accounts
         .extend(providers.iter().map(|p| AccountMeta::new(p.payout, false)));
     // Their records, so that settling pays nothing to a deregistered node.
-    ix.accounts
-        .extend(providers.iter().map(|p| AccountMeta::new_readonly(p.record, false)));
+    ix.accounts.extend(
+        providers
+            .iter()
+            .map(|p| AccountMeta::new_readonly(p.record, false)),
+    );
     ix
 }
 

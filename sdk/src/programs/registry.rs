@@ -259,9 +259,9 @@ pub fn attest_domain(
 /// slot.
 pub fn dropping_inactive(mut ix: Instruction, nodes: &[Pubkey]) -> Instruction {
     ix.accounts.extend(
-        nodes
-            .iter()
-            .map(|k| anchor_lang::solana_program::instruction::AccountMeta::new_readonly(*k, false)),
+        nodes.iter().map(|k| {
+            anchor_lang::solana_program::instruction::AccountMeta::new_readonly(*k, false)
+        }),
     );
     ix
 }

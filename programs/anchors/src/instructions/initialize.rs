@@ -3,7 +3,7 @@ use anchor_lang::prelude::*;
 use crate::constants::*;
 use crate::errors::AnchorsError;
 use crate::events::AnchorsInitialized;
-use crate::state::{AnchorsConfig, BatchLog};
+use crate::state::AnchorsConfig;
 
 #[event_cpi]
 #[derive(Accounts)]
@@ -19,10 +19,6 @@ pub struct Initialize<'info> {
         bump,
     )]
     pub config: Box<Account<'info, AnchorsConfig>>,
-
-    /// Starts empty; each batch grows it until the window is full.
-    #[account(init, payer = authority, space = BatchLog::space(0), seeds = [SEED_LOG], bump)]
-    pub log: AccountLoader<'info, BatchLog>,
 
     pub system_program: Program<'info, System>,
 }
@@ -40,11 +36,8 @@ impl<'info> Initialize<'info> {
             authority,
             allowlist: allowlist.clone(),
             pending_authority: None,
+            last_seq: 0,
         });
-        let mut log = ctx.accounts.log.load_init()?;
-        log.version = ACCOUNT_VERSION;
-        log.bump = ctx.bumps.log;
-        drop(log);
         emit_cpi!(AnchorsInitialized {
             authority,
             allowlist,

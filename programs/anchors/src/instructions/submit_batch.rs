@@ -6,25 +6,27 @@ use crate::constants::*;
 use crate::errors::AnchorsError;
 use crate::events::BatchAnchored;
 use crate::state::{AnchorsConfig, BatchEntry, BatchLog};
+use anchor_lang::Discriminator;
 
 #[event_cpi]
 #[derive(Accounts)]
 pub struct SubmitBatch<'info> {
-    /// An active core node's operator, or an allowlisted key. Pays the log's
-    /// growth while the window fills.
+    /// An active core node's operator, or an allowlisted key. Pays for its
+    /// log with its first batch.
     #[account(mut)]
     pub submitter: Signer<'info>,
 
-    #[account(seeds = [SEED_CONFIG], bump = config.bump)]
+    /// Counts batches across submitters.
+    #[account(mut, seeds = [SEED_CONFIG], bump = config.bump)]
     pub config: Box<Account<'info, AnchorsConfig>>,
 
+    /// The submitter's own window of roots: nobody else writes to it.
     #[account(
-        mut,
-        seeds = [SEED_LOG],
-        bump = log.load()?.bump,
-        realloc = BatchLog::space(BatchLog::next_len(log.as_ref().data_len())),
-        realloc::payer = submitter,
-        realloc::zero = false,
+        init_if_needed,
+        payer = submitter,
+        space = BatchLog::space(WINDOW as usize),
+        seeds = [SEED_LOG, submitter.key().as_ref()],
+        bump,
     )]
     pub log: AccountLoader<'info, BatchLog>,
 
@@ -107,13 +109,30 @@ impl<'info> SubmitBatch<'info> {
     ) -> Result<()> {
         let clock = Clock::get()?;
         let submitter = ctx.accounts.submitter.key();
-        let seq = {
+        let config = &mut ctx.accounts.config;
+        let seq = config
+            .last_seq
+            .checked_add(1)
+            .ok_or(AnchorsError::Overflow)?;
+        config.last_seq = seq;
+        {
             let info = ctx.accounts.log.as_ref();
             let mut data = info.try_borrow_mut_data()?;
+            // A log created by this call: its discriminator and header.
+            if data[..8].iter().all(|b| *b == 0) {
+                data[..8].copy_from_slice(BatchLog::DISCRIMINATOR);
+            }
+            require!(data[..8] == *BatchLog::DISCRIMINATOR, AnchorsError::BadLog);
             let (header, entries) = BatchLog::split_mut(&mut data)?;
+            if header.version == 0 {
+                header.version = ACCOUNT_VERSION;
+                header.bump = ctx.bumps.log;
+                header.submitter = submitter;
+            }
             header.push(
                 entries,
                 BatchEntry {
+                    seq,
                     root,
                     count,
                     slot: clock.slot,
@@ -121,8 +140,8 @@ impl<'info> SubmitBatch<'info> {
                     submitter,
                     ..BatchEntry::default()
                 },
-            )?
-        };
+            )?;
+        }
         emit_cpi!(BatchAnchored {
             seq,
             root,

@@ -7,7 +7,12 @@ use crate::state::BatchLog;
 
 #[derive(Accounts)]
 pub struct VerifyInclusion<'info> {
-    #[account(seeds = [SEED_LOG], bump = log.load()?.bump)]
+    /// The log of the submitter that anchored the batch (seeds checked
+    /// against the submitter it names).
+    #[account(
+        seeds = [SEED_LOG, log.load()?.submitter.as_ref()],
+        bump = log.load()?.bump,
+    )]
     pub log: AccountLoader<'info, BatchLog>,
 }
 
@@ -25,9 +30,8 @@ impl<'info> VerifyInclusion<'info> {
             AnchorsError::InvalidItemHash
         );
         let data = ctx.accounts.log.as_ref().try_borrow_data()?;
-        let (header, entries) = BatchLog::split(&data)?;
-        let entry =
-            BatchLog::get(header.last_seq, entries, seq).ok_or(AnchorsError::SeqNotInWindow)?;
+        let (_, entries) = BatchLog::split(&data)?;
+        let entry = BatchLog::get(entries, seq).ok_or(AnchorsError::SeqNotInWindow)?;
         let leaf = merkle::leaf_hash(&item_hash);
         require!(
             merkle::verify(&entry.root, entry.count, &leaf, &proof),

@@ -17,12 +17,15 @@ pub struct AnchorsConfig {
     pub allowlist: Vec<Pubkey>,
     /// Proposed by the authority; becomes the authority when it accepts.
     pub pending_authority: Option<Pubkey>,
+    /// The seq of the last batch anchored by anyone; 0 before the first.
+    pub last_seq: u64,
 }
 
 /// One anchored batch: a plain 96-byte record, read and written in place.
 #[zero_copy]
 #[derive(Debug, PartialEq, Eq, Default)]
 pub struct BatchEntry {
+    /// The batch's number among all batches of all submitters (from 1).
     pub seq: u64,
     pub root: [u8; 32],
     pub slot: u64,
@@ -34,20 +37,23 @@ pub struct BatchEntry {
     pub _reserved: [u8; 4],
 }
 
-/// The header of the window of the last `WINDOW` batch roots; the entries
-/// follow it in the same account, in place. The account grows by one entry
-/// per batch (the submitter pays the rent) until full, then wraps around.
+/// The header of one submitter's window of its last `WINDOW` batch roots;
+/// the entries follow it in the same account, in place, as a ring. Each
+/// submitter has its own log (`["log", submitter]`), so no key can push
+/// another's roots out of the window.
 ///
 /// Nothing here is deserialized onto the heap: SBF's 32 KB bump heap never
-/// frees, and a `Vec` of 256 entries read per call would exhaust it.
+/// frees, and a `Vec` of entries read per call would waste it.
 #[account(zero_copy)]
 #[derive(Debug)]
 pub struct BatchLog {
     pub version: u8,
     pub bump: u8,
     pub _reserved: [u8; 6],
-    /// The seq of the last batch; 0 before the first.
-    pub last_seq: u64,
+    /// Batches this submitter anchored; the next goes to `pushed % WINDOW`.
+    pub pushed: u64,
+    /// Whose log it is (also its address's seed).
+    pub submitter: Pubkey,
 }
 
 /// Bytes before the first entry: discriminator and header.
@@ -64,16 +70,6 @@ impl BatchLog {
     /// Entries an account of `data_len` bytes holds.
     pub const fn entries_in(data_len: usize) -> usize {
         data_len.saturating_sub(LOG_HEADER) / ENTRY_SIZE
-    }
-
-    /// Entries once the next batch is in, for an account of `data_len` bytes.
-    pub fn next_len(data_len: usize) -> usize {
-        (Self::entries_in(data_len) + 1).min(WINDOW as usize)
-    }
-
-    /// Where batch `seq` lives in the ring.
-    fn slot_of(seq: u64) -> usize {
-        ((seq - 1) % u64::from(WINDOW)) as usize
     }
 
     /// The header and entries of a log account's data, in place (the
@@ -106,29 +102,23 @@ impl BatchLog {
         Ok((header, entries))
     }
 
-    /// Writes the next batch into `entries`, which must already hold room for
-    /// it (`next_len`), and returns its seq.
-    pub fn push(&mut self, entries: &mut [BatchEntry], mut entry: BatchEntry) -> Result<u64> {
-        let seq = self.last_seq.checked_add(1).ok_or(AnchorsError::Overflow)?;
-        let expected = seq.min(u64::from(WINDOW)) as usize;
-        require!(entries.len() == expected, AnchorsError::BadLog);
-        entry.seq = seq;
-        entries[Self::slot_of(seq)] = entry;
-        self.last_seq = seq;
-        Ok(seq)
+    /// Writes batch `entry` (its seq set by the caller) over the oldest
+    /// entry of the ring, which must hold `WINDOW` entries.
+    pub fn push(&mut self, entries: &mut [BatchEntry], entry: BatchEntry) -> Result<()> {
+        require!(entries.len() == WINDOW as usize, AnchorsError::BadLog);
+        require!(entry.seq > 0, AnchorsError::BadLog);
+        let at = (self.pushed % u64::from(WINDOW)) as usize;
+        entries[at] = entry;
+        self.pushed = self.pushed.checked_add(1).ok_or(AnchorsError::Overflow)?;
+        Ok(())
     }
 
-    /// The entry of batch `seq`, while it is in the window.
-    pub fn get(last_seq: u64, entries: &[BatchEntry], seq: u64) -> Option<&BatchEntry> {
-        if seq == 0 || seq > last_seq {
-            return None;
-        }
-        let entry = entries.get(Self::slot_of(seq))?;
-        (entry.seq == seq).then_some(entry)
+    /// The entry of batch `seq`, while it is in this log's window.
+    pub fn get(entries: &[BatchEntry], seq: u64) -> Option<&BatchEntry> {
+        (seq > 0).then(|| entries.iter().find(|e| e.seq == seq))?
     }
 
-    /// Reads a whole log account off chain (any alignment): its header's
-    /// `last_seq` and its entries.
+    /// Reads a whole log account off chain (any alignment).
     pub fn decode(data: &[u8]) -> Result<BatchWindow> {
         require!(
             data.len() >= LOG_HEADER && data[..8] == *Self::DISCRIMINATOR,
@@ -138,27 +128,36 @@ impl BatchLog {
         let entries = data[LOG_HEADER..Self::space(Self::entries_in(data.len()))]
             .chunks_exact(ENTRY_SIZE)
             .map(bytemuck::pod_read_unaligned)
+            .filter(|e: &BatchEntry| e.seq > 0)
             .collect();
         Ok(BatchWindow {
-            last_seq: header.last_seq,
+            submitter: header.submitter,
+            pushed: header.pushed,
             entries,
         })
     }
 }
 
-/// A copy of the batch log, read off chain ([`BatchLog::decode`]).
+/// A copy of one submitter's batch log, read off chain ([`BatchLog::decode`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchWindow {
-    /// The seq of the last batch; 0 before the first.
-    pub last_seq: u64,
-    /// The ring of entries: batch `seq` is at `(seq - 1) % WINDOW`.
+    /// Whose log it is.
+    pub submitter: Pubkey,
+    /// Batches it anchored in all (the window keeps the last `WINDOW`).
+    pub pushed: u64,
+    /// The entries written so far, in ring order (not by seq).
     pub entries: Vec<BatchEntry>,
 }
 
 impl BatchWindow {
     /// The entry of batch `seq`, while it is in the window.
     pub fn get(&self, seq: u64) -> Option<&BatchEntry> {
-        BatchLog::get(self.last_seq, &self.entries, seq)
+        BatchLog::get(&self.entries, seq)
+    }
+
+    /// The seq of this submitter's last batch (0 before the first).
+    pub fn last_seq(&self) -> u64 {
+        self.entries.iter().map(|e| e.seq).max().unwrap_or(0)
     }
 }
 
@@ -166,62 +165,64 @@ impl BatchWindow {
 mod tests {
     use super::*;
 
-    fn entry(i: u64) -> BatchEntry {
+    fn entry(seq: u64) -> BatchEntry {
         BatchEntry {
-            root: [i as u8; 32],
+            seq,
+            root: [seq as u8; 32],
             count: 1,
-            slot: i,
+            slot: seq,
             ..Default::default()
         }
     }
 
     #[test]
-    fn an_entry_is_96_bytes_and_the_full_log_fits_an_account() {
+    fn an_entry_is_96_bytes_and_a_log_fits_one_instruction() {
         assert_eq!(ENTRY_SIZE, 96);
-        assert_eq!(LOG_HEADER, 24);
-        assert_eq!(BatchLog::space(WINDOW as usize), 24 + 256 * 96);
+        assert_eq!(LOG_HEADER, 56);
+        // An account a program creates grows by at most 10 KiB per instruction.
+        assert!(BatchLog::space(WINDOW as usize) <= 10 * 1024);
     }
 
     #[test]
     fn the_window_wraps_and_forgets_the_oldest() {
-        // The account as it grows: header, then one entry more per batch.
-        let mut data = vec![0u8; BatchLog::space(0)];
+        let mut data = vec![0u8; BatchLog::space(WINDOW as usize)];
         data[..8].copy_from_slice(BatchLog::DISCRIMINATOR);
+        // Seqs are global: this submitter's are every other one.
         for i in 1..=(WINDOW as u64 + 10) {
-            data.resize(BatchLog::space(BatchLog::next_len(data.len())), 0);
             // An aligned copy, as the runtime gives a program.
             let mut aligned = vec![0u64; data.len().div_ceil(8)];
             let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut aligned);
             let bytes = &mut bytes[..data.len()];
             bytes.copy_from_slice(&data);
             let (header, entries) = BatchLog::split_mut(bytes).unwrap();
-            assert_eq!(header.push(entries, entry(i)).unwrap(), i);
+            header.push(entries, entry(2 * i)).unwrap();
             data.copy_from_slice(bytes);
         }
         let log = BatchLog::decode(&data).unwrap();
         assert_eq!(log.entries.len(), WINDOW as usize);
-        assert_eq!(log.last_seq, WINDOW as u64 + 10);
+        assert_eq!(log.pushed, WINDOW as u64 + 10);
+        assert_eq!(log.last_seq(), 2 * (WINDOW as u64 + 10));
         assert!(log.get(0).is_none());
-        assert!(log.get(10).is_none(), "pushed out");
-        assert_eq!(log.get(11).unwrap().seq, 11);
-        assert_eq!(
-            log.get(WINDOW as u64 + 10).unwrap().root,
-            [(WINDOW + 10) as u8; 32]
-        );
-        assert!(log.get(WINDOW as u64 + 11).is_none(), "not yet");
+        assert!(log.get(20).is_none(), "pushed out");
+        assert!(log.get(23).is_none(), "another submitter's");
+        assert_eq!(log.get(22).unwrap().seq, 22);
+        assert!(log.get(2 * (WINDOW as u64 + 11)).is_none(), "not yet");
     }
 
     #[test]
-    fn a_log_without_room_for_the_next_batch_is_refused() {
+    fn a_log_of_the_wrong_size_or_a_seq_of_zero_is_refused() {
         let mut header = BatchLog {
             version: 1,
             bump: 0,
             _reserved: [0; 6],
-            last_seq: 0,
+            pushed: 0,
+            submitter: Pubkey::default(),
         };
         let mut entries: Vec<BatchEntry> = Vec::new();
         assert!(header.push(&mut entries, entry(1)).is_err());
-        assert_eq!(header.last_seq, 0, "nothing changed");
+        let mut entries = vec![BatchEntry::default(); WINDOW as usize];
+        assert!(header.push(&mut entries, entry(0)).is_err());
+        assert_eq!(header.pushed, 0, "nothing changed");
     }
 
     #[test]

@@ -13,13 +13,16 @@ use anchor_lang::solana_program::instruction::Instruction;
 use super::common::*;
 
 async fn refused(w: &mut World, ix: Instruction, signer: &Keypair, code: impl Into<u32>) {
+    let logs = [aix::log(&signer.pubkey()), aix::log(&w.s.chain.payer())];
     let before = (
-        w.s.chain.raw(aix::log()).await,
+        w.s.chain.raw(logs[0]).await,
+        w.s.chain.raw(logs[1]).await,
         w.s.chain.raw(aix::config()).await,
     );
     assert_error(w.s.chain.send(&[ix], &[signer]).await, code);
     let after = (
-        w.s.chain.raw(aix::log()).await,
+        w.s.chain.raw(logs[0]).await,
+        w.s.chain.raw(logs[1]).await,
         w.s.chain.raw(aix::config()).await,
     );
     assert_eq!(before, after, "a refused instruction changed state");
@@ -117,18 +120,33 @@ async fn malformed_batches_are_refused() {
     };
     refused(
         &mut w,
-        aix::verify_inclusion(1, Vec::new(), proof.clone()),
+        aix::verify_inclusion(&payer.pubkey(), 1, Vec::new(), proof.clone()),
         &payer,
         AnchorsError::InvalidItemHash,
     )
     .await;
     refused(
         &mut w,
-        aix::verify_inclusion(1, vec![b'a'; 129], proof),
+        aix::verify_inclusion(&payer.pubkey(), 1, vec![b'a'; 129], proof.clone()),
         &payer,
         AnchorsError::InvalidItemHash,
     )
     .await;
+    // A copy of the payer's log at another address: its seeds do not match
+    // the submitter it names.
+    let real =
+        w.s.chain
+            .ctx
+            .banks_client
+            .get_account(aix::log(&payer.pubkey()))
+            .await
+            .unwrap()
+            .unwrap();
+    let fake = Pubkey::new_unique();
+    w.s.chain.ctx.set_account(&fake, &real.into());
+    let mut ix = aix::verify_inclusion(&payer.pubkey(), 1, b"x".to_vec(), proof);
+    ix.accounts[0].pubkey = fake;
+    refused(&mut w, ix, &payer, Anchor::ConstraintSeeds).await;
 }
 
 #[tokio::test]
@@ -213,15 +231,52 @@ async fn the_authority_changes_hands_in_two_steps() {
         )
     };
     let accept = aix::accept_authority;
-    refused(&mut w, accept(mallory.pubkey()), &mallory, AnchorsError::NotPendingAuthority).await;
-    w.s.chain.send(&[propose(next.pubkey())], &[]).await.unwrap();
+    refused(
+        &mut w,
+        accept(mallory.pubkey()),
+        &mallory,
+        AnchorsError::NotPendingAuthority,
+    )
+    .await;
+    w.s.chain
+        .send(&[propose(next.pubkey())], &[])
+        .await
+        .unwrap();
     let config: AnchorsConfig = w.s.chain.account(aix::config()).await;
-    assert_eq!(config.authority, payer.pubkey(), "proposing hands nothing over");
+    assert_eq!(
+        config.authority,
+        payer.pubkey(),
+        "proposing hands nothing over"
+    );
     assert_eq!(config.pending_authority, Some(next.pubkey()));
-    refused(&mut w, accept(mallory.pubkey()), &mallory, AnchorsError::NotPendingAuthority).await;
-    w.s.chain.send(&[accept(next.pubkey())], &[&next]).await.unwrap();
+    refused(
+        &mut w,
+        accept(mallory.pubkey()),
+        &mallory,
+        AnchorsError::NotPendingAuthority,
+    )
+    .await;
+    w.s.chain
+        .send(&[accept(next.pubkey())], &[&next])
+        .await
+        .unwrap();
     let config: AnchorsConfig = w.s.chain.account(aix::config()).await;
-    assert_eq!((config.authority, config.pending_authority), (next.pubkey(), None));
-    refused(&mut w, propose(payer.pubkey()), &payer, AnchorsError::Unauthorized).await;
-    refused(&mut w, accept(next.pubkey()), &next, AnchorsError::NotPendingAuthority).await;
+    assert_eq!(
+        (config.authority, config.pending_authority),
+        (next.pubkey(), None)
+    );
+    refused(
+        &mut w,
+        propose(payer.pubkey()),
+        &payer,
+        AnchorsError::Unauthorized,
+    )
+    .await;
+    refused(
+        &mut w,
+        accept(next.pubkey()),
+        &next,
+        AnchorsError::NotPendingAuthority,
+    )
+    .await;
 }

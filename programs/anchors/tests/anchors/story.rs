@@ -1,9 +1,11 @@
 //! Anchor batches as the allowlisted bootstrap key and as an active core
-//! node, prove items against them, and watch the window roll over.
+//! node, prove items against them, and watch a submitter's window roll over
+//! without touching another's.
 
+use aether_anchors::constants::WINDOW;
 use aether_anchors::errors::AnchorsError;
 use aether_anchors::events::BatchAnchored;
-use aether_anchors::state::BatchLog;
+use aether_anchors::state::{AnchorsConfig, BatchLog};
 use aether_program_testkit::solana_signer::Signer;
 use aether_program_testkit::{assert_error, find_event};
 use aether_sdk::programs::anchors as aix;
@@ -51,26 +53,49 @@ async fn anchor_and_prove() {
             .unwrap();
     assert_eq!(find_event::<BatchAnchored>(&events).unwrap().seq, 2);
 
+    // Each batch is in its submitter's own log, which names it.
+    let payer_log = BatchLog::decode(&w.s.chain.raw(aix::log(&payer)).await.unwrap()).unwrap();
+    let core_log =
+        BatchLog::decode(&w.s.chain.raw(aix::log(&core.pubkey())).await.unwrap()).unwrap();
+    assert_eq!((payer_log.submitter, payer_log.last_seq()), (payer, 1));
+    assert_eq!(
+        (core_log.submitter, core_log.last_seq()),
+        (core.pubkey(), 2)
+    );
+    assert!(core_log.get(1).is_none(), "batch 1 is the payer's");
+
     // Every item of batch 1 proves; an item of batch 2 does not prove against batch 1.
     for (i, item) in items1.iter().enumerate() {
         let proof = merkle::proof(&leaves1, i).unwrap();
         w.s.chain
-            .send(&[aix::verify_inclusion(1, item.clone(), proof)], &[])
+            .send(
+                &[aix::verify_inclusion(&payer, 1, item.clone(), proof)],
+                &[],
+            )
             .await
             .unwrap_or_else(|e| panic!("item {i} of batch 1: {e:?}"));
     }
+    let c = core.pubkey();
     for i in [0, 499, 999] {
         let proof = merkle::proof(&leaves2, i).unwrap();
         w.s.chain
             .send(
-                &[aix::verify_inclusion(2, items2[i].clone(), proof.clone())],
+                &[aix::verify_inclusion(
+                    &c,
+                    2,
+                    items2[i].clone(),
+                    proof.clone(),
+                )],
                 &[],
             )
             .await
             .unwrap();
         assert_error(
             w.s.chain
-                .send(&[aix::verify_inclusion(1, items2[i].clone(), proof)], &[])
+                .send(
+                    &[aix::verify_inclusion(&payer, 1, items2[i].clone(), proof)],
+                    &[],
+                )
                 .await,
             AnchorsError::InvalidProof,
         );
@@ -80,7 +105,12 @@ async fn anchor_and_prove() {
     assert_error(
         w.s.chain
             .send(
-                &[aix::verify_inclusion(2, b"forged".to_vec(), proof.clone())],
+                &[aix::verify_inclusion(
+                    &c,
+                    2,
+                    b"forged".to_vec(),
+                    proof.clone(),
+                )],
                 &[],
             )
             .await,
@@ -89,7 +119,12 @@ async fn anchor_and_prove() {
     assert_error(
         w.s.chain
             .send(
-                &[aix::verify_inclusion(2, items2[8].clone(), proof.clone())],
+                &[aix::verify_inclusion(
+                    &c,
+                    2,
+                    items2[8].clone(),
+                    proof.clone(),
+                )],
                 &[],
             )
             .await,
@@ -97,16 +132,52 @@ async fn anchor_and_prove() {
     );
     assert_error(
         w.s.chain
-            .send(&[aix::verify_inclusion(3, items2[7].clone(), proof)], &[])
+            .send(
+                &[aix::verify_inclusion(
+                    &c,
+                    3,
+                    items2[7].clone(),
+                    proof.clone(),
+                )],
+                &[],
+            )
+            .await,
+        AnchorsError::SeqNotInWindow,
+    );
+    // Batch 2 asked of the payer's log: not there.
+    assert_error(
+        w.s.chain
+            .send(
+                &[aix::verify_inclusion(&payer, 2, items2[7].clone(), proof)],
+                &[],
+            )
             .await,
         AnchorsError::SeqNotInWindow,
     );
 }
 
 #[tokio::test]
-async fn the_window_keeps_the_last_256_roots() {
+async fn a_window_per_submitter_so_no_key_flushes_another() {
     let mut w = World::new().await;
     let payer = w.s.chain.payer();
+    // The core node anchors batch 1.
+    let core = keypair(&w.core);
+    let (core_items, core_leaves, core_root) = batch("core", 2);
+    w.s.chain
+        .send(
+            &[aix::submit_batch(
+                core.pubkey(),
+                true,
+                core_root,
+                2,
+                b"c".to_vec(),
+            )],
+            &[&core],
+        )
+        .await
+        .unwrap();
+    // Another key (here the allowlisted one) pushes WINDOW + 8 junk roots,
+    // several per transaction.
     let (first_items, first_leaves, first_root) = batch("first", 2);
     w.s.chain
         .send(
@@ -120,10 +191,7 @@ async fn the_window_keeps_the_last_256_roots() {
         )
         .await
         .unwrap();
-    let before = w.s.chain.raw(aix::log()).await.unwrap().len();
-    assert_eq!(before, BatchLog::space(1));
-    // Several batches per transaction, 256 more in all.
-    for chunk in 0..32u32 {
+    for chunk in 0..(WINDOW / 8 + 1) {
         let ixs: Vec<_> = (0..8u32)
             .map(|i| {
                 let mut root = [0u8; 32];
@@ -133,30 +201,49 @@ async fn the_window_keeps_the_last_256_roots() {
             .collect();
         w.s.chain.send(&ixs, &[]).await.unwrap();
     }
-    let log = BatchLog::decode(&w.s.chain.raw(aix::log()).await.unwrap()).unwrap();
-    assert_eq!(log.last_seq, 257);
-    assert_eq!(log.entries.len(), 256);
-    let size = w.s.chain.raw(aix::log()).await.unwrap().len();
+    let data = w.s.chain.raw(aix::log(&payer)).await.unwrap();
     assert_eq!(
-        size,
-        BatchLog::space(256),
-        "the log stops growing when full"
+        data.len(),
+        BatchLog::space(WINDOW as usize),
+        "a log never grows"
     );
-    println!("BatchLog account: {size} bytes when full");
-    // Batch 1 has left the window; batch 2 is the oldest still in it.
+    println!("BatchLog account: {} bytes", data.len());
+    let log = BatchLog::decode(&data).unwrap();
+    assert_eq!(log.pushed, u64::from(WINDOW) + 9);
+    assert_eq!(log.entries.len(), WINDOW as usize);
+    assert!(log.entries.iter().all(|e| e.submitter == payer));
+    // Its own first batch (2) has left its window...
     let proof = merkle::proof(&first_leaves, 0).unwrap();
     assert_error(
         w.s.chain
             .send(
-                &[aix::verify_inclusion(1, first_items[0].clone(), proof)],
+                &[aix::verify_inclusion(
+                    &payer,
+                    2,
+                    first_items[0].clone(),
+                    proof,
+                )],
                 &[],
             )
             .await,
         AnchorsError::SeqNotInWindow,
     );
-    assert_eq!(log.get(2).unwrap().root[..4], 0u32.to_le_bytes());
-    // Each root names the key that anchored it.
-    assert!(log.entries.iter().all(|e| e.submitter == payer));
+    // ...and the core node's batch 1 is still there: nobody else writes to its log.
+    let proof = merkle::proof(&core_leaves, 1).unwrap();
+    w.s.chain
+        .send(
+            &[aix::verify_inclusion(
+                &core.pubkey(),
+                1,
+                core_items[1].clone(),
+                proof,
+            )],
+            &[],
+        )
+        .await
+        .expect("the core node's root outlives another key's flood");
+    let config: AnchorsConfig = w.s.chain.account(aix::config()).await;
+    assert_eq!(config.last_seq, u64::from(WINDOW) + 10);
 }
 
 #[tokio::test]
@@ -177,6 +264,7 @@ async fn other_programs_verify_by_cpi() {
     w.s.chain
         .send(
             &[cpi_probe::wrap(aix::verify_inclusion(
+                &payer,
                 1,
                 items[2].clone(),
                 proof.clone(),
@@ -190,6 +278,7 @@ async fn other_programs_verify_by_cpi() {
         w.s.chain
             .send(
                 &[cpi_probe::wrap(aix::verify_inclusion(
+                    &payer,
                     1,
                     items[3].clone(),
                     proof,

@@ -11,7 +11,11 @@ use aether_sdk::programs::escrow as eix;
 
 use super::common::*;
 
-fn args(resource: u8, serve: ServePolicy, allowed: Vec<anchor_lang::prelude::Pubkey>) -> OpenStreamArgs {
+fn args(
+    resource: u8,
+    serve: ServePolicy,
+    allowed: Vec<anchor_lang::prelude::Pubkey>,
+) -> OpenStreamArgs {
     OpenStreamArgs {
         resource: [resource; 32],
         kind: StreamKind::Compute,
@@ -37,7 +41,10 @@ async fn who_may_serve_is_the_owners_choice() {
         .await
         .unwrap();
     let before = w.s.chain.raw(list).await;
-    assert_error(w.join(&stranger, list).await, EscrowError::ProviderNotAllowed);
+    assert_error(
+        w.join(&stranger, list).await,
+        EscrowError::ProviderNotAllowed,
+    );
     assert_eq!(w.s.chain.raw(list).await, before);
     w.join(&named, list).await.unwrap();
     // The owner approves the stranger by name: now it may.
@@ -50,7 +57,10 @@ async fn who_may_serve_is_the_owners_choice() {
         .open_with(&user, args(2, ServePolicy::MinScore(1), vec![]))
         .await
         .unwrap();
-    assert_error(w.join(&stranger, scored).await, EscrowError::ProviderNotAllowed);
+    assert_error(
+        w.join(&stranger, scored).await,
+        EscrowError::ProviderNotAllowed,
+    );
     // A floor of 0 is the owner's explicit "any registered resource node".
     let open = w
         .open_with(&user, args(3, ServePolicy::MinScore(0), vec![]))
@@ -59,16 +69,24 @@ async fn who_may_serve_is_the_owners_choice() {
     w.join(&stranger, open).await.unwrap();
 
     // Bad policies are refused before anything is created.
-    let too_many = (0..9).map(|_| anchor_lang::prelude::Pubkey::new_unique()).collect();
+    let too_many = (0..9)
+        .map(|_| anchor_lang::prelude::Pubkey::new_unique())
+        .collect();
     assert_error(
-        w.open_with(&user, args(4, ServePolicy::Allowlist, too_many)).await,
+        w.open_with(&user, args(4, ServePolicy::Allowlist, too_many))
+            .await,
         EscrowError::TooManyAllowed,
     );
     assert_error(
-        w.open_with(&user, args(4, ServePolicy::MinScore(10_001), vec![])).await,
+        w.open_with(&user, args(4, ServePolicy::MinScore(10_001), vec![]))
+            .await,
         EscrowError::InvalidStream,
     );
-    assert!(!w.s.chain.exists(eix::stream(&user.pubkey(), &[4; 32])).await);
+    assert!(
+        !w.s.chain
+            .exists(eix::stream(&user.pubkey(), &[4; 32]))
+            .await
+    );
 }
 
 #[tokio::test]
@@ -84,7 +102,10 @@ async fn a_storage_stream_is_priced_by_its_size() {
         size_bytes,
         ..args(resource, ServePolicy::MinScore(0), vec![])
     };
-    let fits = w.open_with(&user, storage(1, 2_592 * 1_000_000_000)).await.unwrap();
+    let fits = w
+        .open_with(&user, storage(1, 2_592 * 1_000_000_000))
+        .await
+        .unwrap();
     w.join(&p, fits).await.unwrap();
     // One byte more is a GB more than the rate pays for.
     let big = w
@@ -93,7 +114,10 @@ async fn a_storage_stream_is_priced_by_its_size() {
         .unwrap();
     assert_error(w.join(&p, big).await, EscrowError::PriceTooLow);
     // A storage stream states a size; a compute stream has none.
-    assert_error(w.open_with(&user, storage(3, 0)).await, EscrowError::InvalidSize);
+    assert_error(
+        w.open_with(&user, storage(3, 0)).await,
+        EscrowError::InvalidSize,
+    );
     let compute_with_size = OpenStreamArgs {
         size_bytes: 5,
         ..args(3, ServePolicy::MinScore(0), vec![])
@@ -124,7 +148,10 @@ async fn a_deregistered_provider_is_paid_nothing_and_loses_its_slot() {
     // nothing, and its slot is freed.
     let events = w.settle(stream).await.unwrap();
     let left: ProviderLeft = find_event(&events).expect("ProviderLeft");
-    assert_eq!((left.provider, left.removed, left.providers), (goes.record, true, 1));
+    assert_eq!(
+        (left.provider, left.removed, left.providers),
+        (goes.record, true, 1)
+    );
     assert_eq!(w.earned(&goes).await, 0);
     let share = w.earned(&stays).await;
     assert!(share >= 500, "half of 10 per second for 100 s: {share}");
@@ -132,7 +159,10 @@ async fn a_deregistered_provider_is_paid_nothing_and_loses_its_slot() {
     assert_eq!(s.providers.len(), 1);
     assert_eq!(s.providers[0].record, stays.record);
     assert_eq!(s.paid_out, share, "the gone share stays in the vault");
-    assert_eq!(w.s.chain.token_balance(eix::vault(&stream)).await, 10_000 - share);
+    assert_eq!(
+        w.s.chain.token_balance(eix::vault(&stream)).await,
+        10_000 - share
+    );
 }
 
 #[tokio::test]
@@ -152,7 +182,14 @@ async fn settling_every_second_loses_nothing_to_rounding() {
     let s = w.stream(stream).await;
     let elapsed = (s.last_settled - start) as u64;
     let paid = w.earned(&a).await + w.earned(&b).await;
-    assert_eq!(paid + s.carry, elapsed, "every unit that accrued is paid or carried");
+    assert_eq!(
+        paid + s.carry,
+        elapsed,
+        "every unit that accrued is paid or carried"
+    );
     assert!(s.carry < 2);
-    assert!(paid >= elapsed - 1 && elapsed >= 9, "paid {paid} of {elapsed}");
+    assert!(
+        paid >= elapsed - 1 && elapsed >= 9,
+        "paid {paid} of {elapsed}"
+    );
 }

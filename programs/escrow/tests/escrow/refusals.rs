@@ -291,7 +291,11 @@ async fn the_authority_changes_hands_in_two_steps() {
         .await
         .unwrap();
     let config: EscrowConfig = w.s.chain.account(eix::config()).await;
-    assert_eq!(config.authority, payer.pubkey(), "proposing hands nothing over");
+    assert_eq!(
+        config.authority,
+        payer.pubkey(),
+        "proposing hands nothing over"
+    );
     assert_eq!(config.pending_authority, Some(next.pubkey()));
     let ix = eix::accept_authority(mallory.pubkey());
     refused_config(&mut w, ix, &mallory, EscrowError::NotPendingAuthority).await;
@@ -300,7 +304,10 @@ async fn the_authority_changes_hands_in_two_steps() {
         .await
         .unwrap();
     let config: EscrowConfig = w.s.chain.account(eix::config()).await;
-    assert_eq!((config.authority, config.pending_authority), (next.pubkey(), None));
+    assert_eq!(
+        (config.authority, config.pending_authority),
+        (next.pubkey(), None)
+    );
     let ix = eix::update_config(payer.pubkey(), payer.pubkey());
     refused_config(&mut w, ix, &payer, EscrowError::Unauthorized).await;
 }

@@ -88,7 +88,10 @@ async fn a_quorum_binds_and_withdraws_a_domain() {
     // The squatter re-requesting its own binding does not touch the owner's.
     let before = w.s.chain.raw(binding).await;
     w.s.chain
-        .send(&[rix::request_domain(sk.pubkey(), DOMAIN, [10; 32])], &[&sk])
+        .send(
+            &[rix::request_domain(sk.pubkey(), DOMAIN, [10; 32])],
+            &[&sk],
+        )
         .await
         .unwrap();
     assert_eq!(w.s.chain.raw(binding).await, before);

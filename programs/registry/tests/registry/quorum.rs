@@ -36,7 +36,10 @@ async fn network(n: usize) -> (Setup, Vec<Wallet>) {
         s.create_node(&w, 500_000 * T).await.unwrap();
         s.chain
             .send(
-                &[rix::register_core_node(w.pubkey(), core_args(&format!("n{i}")))],
+                &[rix::register_core_node(
+                    w.pubkey(),
+                    core_args(&format!("n{i}")),
+                )],
                 &[&w.key],
             )
             .await
@@ -91,7 +94,10 @@ async fn quorums_fit_their_vote_space_at_any_size() {
 
         // A domain goes live at exactly its quorum of approvals.
         s.chain
-            .send(&[rix::request_domain(owner.pubkey(), DOMAIN, [7; 32])], &[&owner.key])
+            .send(
+                &[rix::request_domain(owner.pubkey(), DOMAIN, [7; 32])],
+                &[&owner.key],
+            )
             .await
             .unwrap();
         let needed = quorum(n);
@@ -100,7 +106,13 @@ async fn quorums_fit_their_vote_space_at_any_size() {
             let events = s
                 .chain
                 .send(
-                    &[rix::attest_domain(core.pubkey(), DOMAIN, &owner.pubkey(), [7; 32], true)],
+                    &[rix::attest_domain(
+                        core.pubkey(),
+                        DOMAIN,
+                        &owner.pubkey(),
+                        [7; 32],
+                        true,
+                    )],
                     &[&core.key],
                 )
                 .await
@@ -111,7 +123,10 @@ async fn quorums_fit_their_vote_space_at_any_size() {
                 "{n} nodes: live at approval {needed}"
             );
         }
-        let b: DomainBinding = s.chain.account(rix::domain_binding(DOMAIN, &owner.pubkey())).await;
+        let b: DomainBinding = s
+            .chain
+            .account(rix::domain_binding(DOMAIN, &owner.pubkey()))
+            .await;
         assert_eq!(b.status, DomainStatus::Live, "{n} nodes");
     }
 }
@@ -121,7 +136,10 @@ async fn votes_of_nodes_no_longer_active_are_dropped() {
     let (mut s, cores) = network(3).await;
     let owner = s.wallet(0).await;
     s.chain
-        .send(&[rix::request_domain(owner.pubkey(), DOMAIN, [7; 32])], &[&owner.key])
+        .send(
+            &[rix::request_domain(owner.pubkey(), DOMAIN, [7; 32])],
+            &[&owner.key],
+        )
         .await
         .unwrap();
     let attest = |core: &Wallet, ok: bool, drop: &[anchor_lang::prelude::Pubkey]| {
@@ -147,7 +165,10 @@ async fn votes_of_nodes_no_longer_active_are_dropped() {
         .await
         .unwrap();
     let b: DomainBinding = s.chain.account(binding).await;
-    assert_eq!((b.approvals.clone(), b.rejections.clone()), (vec![node0], vec![node1]));
+    assert_eq!(
+        (b.approvals.clone(), b.rejections.clone()),
+        (vec![node0], vec![node1])
+    );
     let node2 = six::node(&cores[2].pubkey());
     s.chain
         .send(&[attest(&cores[2], true, &[node1])], &[&cores[2].key])

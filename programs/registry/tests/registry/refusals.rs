@@ -210,7 +210,10 @@ async fn registrations_are_checked() {
     .await;
     // With a's consent it registers.
     let ix = under_a(w.a.pubkey(), resource_args());
-    w.s.chain.send(&[ix], &[&mallory.key, &id, &a]).await.unwrap();
+    w.s.chain
+        .send(&[ix], &[&mallory.key, &id, &a])
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -314,7 +317,10 @@ async fn the_authority_changes_hands_in_two_steps() {
             },
         )
     };
-    w.s.chain.send(&[propose(next.pubkey())], &[]).await.unwrap();
+    w.s.chain
+        .send(&[propose(next.pubkey())], &[])
+        .await
+        .unwrap();
     let config: RegistryConfig = w.s.chain.account(rix::config()).await;
     assert_eq!(config.authority, payer.pubkey());
     assert_eq!(config.pending_authority, Some(next.pubkey()));
@@ -326,9 +332,18 @@ async fn the_authority_changes_hands_in_two_steps() {
         .await
         .unwrap();
     let config: RegistryConfig = w.s.chain.account(rix::config()).await;
-    assert_eq!((config.authority, config.pending_authority), (next.pubkey(), None));
+    assert_eq!(
+        (config.authority, config.pending_authority),
+        (next.pubkey(), None)
+    );
     // The old authority is out, and the spent proposal cannot be replayed.
-    refused(&mut w, propose(payer.pubkey()), &[], RegistryError::Unauthorized).await;
+    refused(
+        &mut w,
+        propose(payer.pubkey()),
+        &[],
+        RegistryError::Unauthorized,
+    )
+    .await;
     let ix = rix::accept_authority(next.pubkey());
     refused(&mut w, ix, &[&next], RegistryError::NotPendingAuthority).await;
 }

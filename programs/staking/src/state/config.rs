@@ -154,13 +154,16 @@ impl Config {
             .ok_or(StakingError::Overflow)?;
         if wanted > unbooked {
             // operator × unbooked / wanted <= operator, which fits in u64.
-            operator_booked = (u128::from(operator_booked) * u128::from(unbooked)
-                / u128::from(wanted)) as u64;
+            operator_booked =
+                (u128::from(operator_booked) * u128::from(unbooked) / u128::from(wanted)) as u64;
             staker_booked = unbooked - operator_booked;
         }
         if operator_booked > 0 {
-            let (per_node, carry) =
-                split(operator_booked, self.operator_carry, u128::from(self.active_nodes))?;
+            let (per_node, carry) = split(
+                operator_booked,
+                self.operator_carry,
+                u128::from(self.active_nodes),
+            )?;
             self.acc_operator = self
                 .acc_operator
                 .checked_add(per_node)
@@ -168,8 +171,11 @@ impl Config {
             self.operator_carry = carry;
         }
         if staker_booked > 0 {
-            let (per_unit, carry) =
-                split(staker_booked, self.staker_carry, u128::from(self.active_stake))?;
+            let (per_unit, carry) = split(
+                staker_booked,
+                self.staker_carry,
+                u128::from(self.active_stake),
+            )?;
             self.acc_staker = self
                 .acc_staker
                 .checked_add(per_unit)

@@ -436,9 +436,16 @@ async fn the_authority_changes_hands_in_two_steps() {
         StakingError::NotPendingAuthority,
     )
     .await;
-    w.s.chain.send(&[propose(next.pubkey())], &[]).await.unwrap();
+    w.s.chain
+        .send(&[propose(next.pubkey())], &[])
+        .await
+        .unwrap();
     let config: Config = w.s.chain.account(ix::config()).await;
-    assert_eq!(config.authority, payer.pubkey(), "proposing hands nothing over");
+    assert_eq!(
+        config.authority,
+        payer.pubkey(),
+        "proposing hands nothing over"
+    );
     assert_eq!(config.pending_authority, Some(next.pubkey()));
     refused(
         &mut w,
@@ -448,7 +455,10 @@ async fn the_authority_changes_hands_in_two_steps() {
     )
     .await;
     // Proposing the authority itself withdraws the proposal.
-    w.s.chain.send(&[propose(payer.pubkey())], &[]).await.unwrap();
+    w.s.chain
+        .send(&[propose(payer.pubkey())], &[])
+        .await
+        .unwrap();
     let config: Config = w.s.chain.account(ix::config()).await;
     assert_eq!(config.pending_authority, None);
     refused(
@@ -459,12 +469,24 @@ async fn the_authority_changes_hands_in_two_steps() {
     )
     .await;
     // Proposed again and accepted: the old authority is out.
-    w.s.chain.send(&[propose(next.pubkey())], &[]).await.unwrap();
+    w.s.chain
+        .send(&[propose(next.pubkey())], &[])
+        .await
+        .unwrap();
     w.s.chain
         .send(&[ix::accept_authority(next.pubkey())], &[&next])
         .await
         .unwrap();
     let config: Config = w.s.chain.account(ix::config()).await;
-    assert_eq!((config.authority, config.pending_authority), (next.pubkey(), None));
-    refused(&mut w, propose(payer.pubkey()), &payer, StakingError::Unauthorized).await;
+    assert_eq!(
+        (config.authority, config.pending_authority),
+        (next.pubkey(), None)
+    );
+    refused(
+        &mut w,
+        propose(payer.pubkey()),
+        &payer,
+        StakingError::Unauthorized,
+    )
+    .await;
 }

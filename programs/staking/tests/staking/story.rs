@@ -229,7 +229,11 @@ async fn full_story() {
         (reopened.status, reopened.total_stake),
         (NodeStatus::Inactive, 200_000 * T)
     );
-    assert_eq!(s.config().await.node_count, count, "the same node, reopened");
+    assert_eq!(
+        s.config().await.node_count,
+        count,
+        "the same node, reopened"
+    );
     s.stake(&s2, a, 300_000 * T).await.unwrap();
     assert_eq!(s.node(&op_a.pubkey()).await.status, NodeStatus::Pending);
     s.unstake(&s2, a, 300_000 * T).await.unwrap();
@@ -288,8 +292,8 @@ async fn a_short_vault_books_only_what_is_funded_and_donations_count_once_funded
     let op = s.wallet(1_000_000 * T).await;
     let node = s.create_node(&op, 500_000 * T).await.unwrap();
     s.next_epoch().await; // node active from epoch 1
-    // Epoch 1 would book 1,000 + 2,500, but nothing is funded: nothing is
-    // booked, so no claimer can ever take another's share of a short vault.
+                          // Epoch 1 would book 1,000 + 2,500, but nothing is funded: nothing is
+                          // booked, so no claimer can ever take another's share of a short vault.
     s.next_epoch().await;
     let config = s.config().await;
     assert_eq!((config.total_booked, config.owed()), (0, 0));

@@ -32,6 +32,7 @@ use aether_sdk::message::Content;
 use aether_sdk::node_client::{MessageFilter, NodeClient};
 use aether_sdk::programs::client::{AetherClient, ProgramClientError};
 use aether_sdk::programs::registry;
+use aether_sdk::vm::{Announcement, ServeAnswer, ANNOUNCEMENT_TYPE};
 use aether_sdk::registry_program::state::NodeKind;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -168,7 +169,8 @@ struct Routes {
 /// A program's traffic through this load balancer.
 #[derive(Default)]
 struct Load {
-    inflight: Arc<AtomicUsize>,
+    /// Requests for the program in flight, over all its nodes.
+    requests: Arc<AtomicUsize>,
     /// Moving average of answer times, ms (the first answer, often a
     /// boot, is left out).
     average_ms: Mutex<f64>,
@@ -212,7 +214,8 @@ struct Shared {
     /// One synchronous ask at a time per program.
     placing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     load: Mutex<HashMap<String, Arc<Load>>>,
-    inflight: Mutex<HashMap<String, Arc<AtomicUsize>>>,
+    /// Requests in flight per node endpoint, whatever the program.
+    busy: Mutex<HashMap<String, Arc<AtomicUsize>>>,
     resting: Mutex<HashMap<String, Instant>>,
     /// Turns the order among equally good nodes, request after request.
     turn: AtomicUsize,
@@ -227,6 +230,25 @@ pub struct LoadBalancer {
 }
 
 impl Shared {
+    fn new(config: Config) -> Self {
+        Shared {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("a plain HTTP client builds"),
+            config,
+            routes: RwLock::default(),
+            placed: Mutex::default(),
+            asked: Mutex::default(),
+            placing: Mutex::default(),
+            load: Mutex::default(),
+            busy: Mutex::default(),
+            resting: Mutex::default(),
+            turn: AtomicUsize::new(0),
+            metrics: Metrics::default(),
+        }
+    }
+
     /// Reads announcements, records, scores and live domains again.
     async fn refresh(&self, client: &Arc<AetherClient>) -> Result<(), LbError> {
         let client = client.clone();
@@ -241,7 +263,7 @@ impl Shared {
             .collect();
         let node = NodeClient::new(self.config.node_url.clone());
         let filter = MessageFilter {
-            content_types: vec!["aether-serving".into()],
+            content_types: vec![ANNOUNCEMENT_TYPE.into()],
             ..Default::default()
         };
         // Newest first: the first announcement of a node is its latest.
@@ -256,13 +278,13 @@ impl Shared {
             let Ok(Content::Post(post)) = message.content() else {
                 continue;
             };
-            let Some(body) = post.content else { continue };
-            let (Some(record), Some(endpoint)) = (
-                body["node"].as_str().map(str::to_owned),
-                body["endpoint"].as_str().map(str::to_owned),
-            ) else {
+            let Some(announced) = post
+                .content
+                .and_then(|body| serde_json::from_value::<Announcement>(body).ok())
+            else {
                 continue;
             };
+            let (record, endpoint) = (announced.node.clone(), announced.endpoint().to_owned());
             let Some(registered) = records.get(&record) else {
                 continue;
             };
@@ -273,22 +295,20 @@ impl Shared {
             if !seen.insert(record.clone()) {
                 continue;
             }
-            if let Some(provisioner) = body["provisioner"].as_str().and_then(provisioner_url) {
+            if let Some(provisioner) = announced.provisioner.as_deref().and_then(provisioner_url) {
                 standby.push(Standby {
                     node: record.clone(),
-                    endpoint: endpoint.trim_end_matches('/').to_owned(),
+                    endpoint: endpoint.clone(),
                     provisioner,
                     score: registered.score,
                 });
             }
-            for program in body["programs"].as_array().into_iter().flatten() {
-                if let Some(hash) = program.as_str() {
-                    programs.entry(hash.to_owned()).or_default().push(Target {
-                        node: record.clone(),
-                        endpoint: endpoint.trim_end_matches('/').to_owned(),
-                        score: registered.score,
-                    });
-                }
+            for hash in announced.programs {
+                programs.entry(hash).or_default().push(Target {
+                    node: record.clone(),
+                    endpoint: endpoint.clone(),
+                    score: registered.score,
+                });
             }
         }
         let domains = registry::live_domains(bindings.into_iter().map(|(_, b)| b))
@@ -361,14 +381,15 @@ impl Shared {
                 .await;
             match answer {
                 Ok(r) if r.status().is_success() => {
-                    let body: serde_json::Value = r.json().await.unwrap_or_default();
+                    let endpoint = match r.json::<ServeAnswer>().await {
+                        Ok(ServeAnswer::Serving { endpoint, .. }) => {
+                            endpoint.trim_end_matches('/').to_owned()
+                        }
+                        _ => node.endpoint.clone(),
+                    };
                     let target = Target {
                         node: node.node.clone(),
-                        endpoint: body["endpoint"]
-                            .as_str()
-                            .map_or(node.endpoint.clone(), |e| {
-                                e.trim_end_matches('/').to_owned()
-                            }),
+                        endpoint,
                         score: node.score,
                     };
                     self.placed
@@ -383,12 +404,11 @@ impl Shared {
                 }
                 Ok(r) => {
                     let status = r.status();
-                    let body: serde_json::Value = r.json().await.unwrap_or_default();
-                    why.push(format!(
-                        "{}: {} ({status})",
-                        node.node,
-                        body["error"].as_str().unwrap_or("refused")
-                    ));
+                    let error = match r.json::<ServeAnswer>().await {
+                        Ok(ServeAnswer::Refused { error }) => error,
+                        _ => "refused".to_owned(),
+                    };
+                    why.push(format!("{}: {error} ({status})", node.node));
                 }
                 Err(e) => why.push(format!("{}: {e}", node.node)),
             }
@@ -509,9 +529,9 @@ impl Shared {
             let turn = self.turn.fetch_add(1, Ordering::Relaxed) % targets.len();
             targets.rotate_left(turn);
         }
-        let inflight = self.inflight.lock().unwrap();
+        let in_flight = self.busy.lock().unwrap();
         let busy = |t: &Target| {
-            inflight
+            in_flight
                 .get(&t.endpoint)
                 .map_or(0, |n| n.load(Ordering::SeqCst))
         };
@@ -520,8 +540,9 @@ impl Shared {
         targets
     }
 
-    fn counter(&self, endpoint: &str) -> Arc<AtomicUsize> {
-        self.inflight
+    /// The count of requests in flight to `endpoint`.
+    fn busy(&self, endpoint: &str) -> Arc<AtomicUsize> {
+        self.busy
             .lock()
             .unwrap()
             .entry(endpoint.to_owned())
@@ -599,19 +620,19 @@ async fn relay(State(shared): State<Arc<Shared>>, request: Request) -> Response 
         };
     }
     let load = shared.load_of(&hash);
-    let inflight = load.inflight.fetch_add(1, Ordering::SeqCst) + 1;
-    let _done = DecrementOnDrop(load.inflight.clone());
-    if inflight > candidates.len() * shared.config.scale_inflight.max(1) {
+    let requests = InFlight::raise(&load.requests);
+    if requests.count() > candidates.len() * shared.config.scale_inflight.max(1) {
         shared.place_later(&hash, "requests are queueing");
     }
     let started = Instant::now();
     let mut failures = Vec::new();
     for target in candidates {
         let url = format!("{}/vm/{hash}/{within}{query}", target.endpoint);
-        let counter = shared.counter(&target.endpoint);
-        counter.fetch_add(1, Ordering::SeqCst);
+        // Lowered however the attempt ends, the client leaving mid-way
+        // (this future dropped at the await) included.
+        let busy = InFlight::raise(&shared.busy(&target.endpoint));
         let answer = try_once(&shared, &parts, &url, body.clone()).await;
-        counter.fetch_sub(1, Ordering::SeqCst);
+        drop(busy);
         match answer {
             Ok(response) => {
                 shared.metrics.relayed.fetch_add(1, Ordering::Relaxed);
@@ -673,12 +694,31 @@ async fn relay(State(shared): State<Arc<Shared>>, request: Request) -> Response 
     )
 }
 
-/// Lowers a counter when a request ends, however it ends.
-struct DecrementOnDrop(Arc<AtomicUsize>);
+/// One request counted in flight: raised when made, lowered when dropped,
+/// however the request ends.
+struct InFlight {
+    counter: Arc<AtomicUsize>,
+    count: usize,
+}
 
-impl Drop for DecrementOnDrop {
+impl InFlight {
+    fn raise(counter: &Arc<AtomicUsize>) -> Self {
+        let count = counter.fetch_add(1, Ordering::SeqCst) + 1;
+        InFlight {
+            counter: counter.clone(),
+            count,
+        }
+    }
+
+    /// The count, this request included, when it was raised.
+    fn count(&self) -> usize {
+        self.count
+    }
+}
+
+impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        self.counter.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -830,22 +870,7 @@ impl LoadBalancer {
             &config.rpc_url,
             solana_keypair::Keypair::new(),
         ));
-        let shared = Arc::new(Shared {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("a plain HTTP client builds"),
-            config,
-            routes: RwLock::default(),
-            placed: Mutex::default(),
-            asked: Mutex::default(),
-            placing: Mutex::default(),
-            load: Mutex::default(),
-            inflight: Mutex::default(),
-            resting: Mutex::default(),
-            turn: AtomicUsize::new(0),
-            metrics: Metrics::default(),
-        });
+        let shared = Arc::new(Shared::new(config));
         let app = Router::new()
             .route("/about/routes", get(routes))
             .route("/metrics", get(metrics_text))
@@ -907,7 +932,56 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 
 #[cfg(test)]
 mod tests {
-    use super::provisioner_url;
+    use super::*;
+
+    /// A client that leaves while its request waits on a node (the
+    /// handler's future dropped at the await) leaves no count behind:
+    /// otherwise the node would look busy for good and lose its turn.
+    #[tokio::test]
+    async fn a_client_leaving_mid_request_leaves_no_count_behind() {
+        // A node that takes connections and never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let hang = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let hash = "ab".repeat(32);
+        let shared = Arc::new(Shared::new(Config::new(
+            "http://127.0.0.1:9",
+            "http://127.0.0.1:9",
+        )));
+        shared.routes.write().unwrap().programs.insert(
+            hash.clone(),
+            vec![Target {
+                node: "node".into(),
+                endpoint: endpoint.clone(),
+                score: 0,
+            }],
+        );
+        let request = Request::builder()
+            .uri(format!("/vm/{hash}/"))
+            .body(Body::empty())
+            .unwrap();
+        let client = tokio::spawn(relay(State(shared.clone()), request));
+        let busy = shared.busy(&endpoint);
+        let requests = shared.load_of(&hash).requests.clone();
+        for _ in 0..500 {
+            if busy.load(Ordering::SeqCst) == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(busy.load(Ordering::SeqCst), 1, "the request is at the node");
+        assert_eq!(requests.load(Ordering::SeqCst), 1);
+        client.abort();
+        assert!(client.await.unwrap_err().is_cancelled());
+        assert_eq!(busy.load(Ordering::SeqCst), 0, "the node's count came down");
+        assert_eq!(requests.load(Ordering::SeqCst), 0, "the program's too");
+        hang.abort();
+    }
 
     #[test]
     fn only_plain_provisioner_urls_are_asked() {

@@ -45,6 +45,7 @@ use aether_sdk::node_client::{MessageFilter, MessageStatus, NodeClient};
 use aether_sdk::programs::client::{AetherClient, ProgramClientError};
 use aether_sdk::programs::{escrow, registry};
 use aether_sdk::registry_program::state::NodeRecord;
+use aether_sdk::vm::{Announcement, ServeAnswer, ANNOUNCEMENT_TYPE};
 use aether_vm_host::{Host, ProgramEntry};
 use axum::extract::State;
 use axum::routing::get;
@@ -520,16 +521,17 @@ impl Worker {
         if self.announced.lock().unwrap().as_ref() == Some(&programs) {
             return;
         }
-        let content = serde_json::json!({
-            "node": self.record.to_string(),
-            "identity": self.config.identity.to_string(),
-            "endpoint": self.host_url().await,
-            "provisioner": self.api_url,
-            "programs": programs,
-        });
+        let announcement = Announcement {
+            node: self.record.to_string(),
+            identity: Some(self.config.identity.to_string()),
+            endpoint: self.host_url().await,
+            provisioner: Some(self.api_url.clone()),
+            programs: programs.clone(),
+        };
+        let content = serde_json::to_value(&announcement).expect("an announcement serializes");
         let built = MessageBuilder::new(&self.account)
             .channel(self.config.channel.clone())
-            .build(PostBuilder::new("aether-serving").content(content));
+            .build(PostBuilder::new(ANNOUNCEMENT_TYPE).content(content));
         let sent = match built {
             Ok(signed) => self
                 .node
@@ -604,31 +606,31 @@ async fn serve(
 ) -> axum::response::Response {
     use axum::http::StatusCode;
     use axum::response::IntoResponse;
-    let answer = |status: StatusCode, body: serde_json::Value| (status, Json(body)).into_response();
+    let answer = |status: StatusCode, body: ServeAnswer| (status, Json(body)).into_response();
+    let refused = |error: &str| ServeAnswer::Refused {
+        error: error.to_owned(),
+    };
     if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
         return answer(
             StatusCode::BAD_REQUEST,
-            serde_json::json!({"error": "a program is named by its 64-hex-digit item hash"}),
+            refused("a program is named by its 64-hex-digit item hash"),
         );
     }
     let Some(worker) = state.worker.get().cloned() else {
-        return answer(
-            StatusCode::SERVICE_UNAVAILABLE,
-            serde_json::json!({"error": "starting"}),
-        );
+        return answer(StatusCode::SERVICE_UNAVAILABLE, refused("starting"));
     };
     match worker.serve_now(&hash.to_ascii_lowercase()).await {
         Ok(endpoint) => answer(
             StatusCode::OK,
-            serde_json::json!({"program": hash, "endpoint": endpoint}),
+            ServeAnswer::Serving {
+                program: hash,
+                endpoint,
+            },
         ),
-        Err(ServeRefusal::Refused(why)) => {
-            answer(StatusCode::CONFLICT, serde_json::json!({ "error": why }))
+        Err(ServeRefusal::Refused(why)) => answer(StatusCode::CONFLICT, refused(&why)),
+        Err(ServeRefusal::Unavailable(why)) => {
+            answer(StatusCode::SERVICE_UNAVAILABLE, refused(&why))
         }
-        Err(ServeRefusal::Unavailable(why)) => answer(
-            StatusCode::SERVICE_UNAVAILABLE,
-            serde_json::json!({ "error": why }),
-        ),
     }
 }
 

@@ -113,7 +113,7 @@ async fn two_providers_serve_a_paid_program_until_its_stream_runs_dry() {
         let page = node
             .messages(
                 &MessageFilter {
-                    content_types: vec!["aether-serving".into()],
+                    content_types: vec![aether_sdk::vm::ANNOUNCEMENT_TYPE.into()],
                     ..Default::default()
                 },
                 1,
@@ -128,6 +128,17 @@ async fn two_providers_serve_a_paid_program_until_its_stream_runs_dry() {
         announced.iter().map(|m| m.sender.clone()).collect();
     assert!(senders.contains(&keys[2].pubkey().to_string()));
     assert!(senders.contains(&keys[3].pubkey().to_string()));
+    // In the typed contract the load balancer reads.
+    let hosts: Vec<String> = provisioners.iter().map(|p| p.host_url()).collect();
+    for message in &announced {
+        let Ok(aether_sdk::message::Content::Post(post)) = message.content() else {
+            panic!("an announcement is a POST");
+        };
+        let a: aether_sdk::vm::Announcement =
+            serde_json::from_value(post.content.expect("content")).expect("an Announcement");
+        assert!(hosts.contains(&a.endpoint().to_owned()), "{a:?}");
+        assert!(a.provisioner.is_some() && a.identity.is_some(), "{a:?}");
+    }
 
     // A restart converges to the same set, without joining again.
     let restarted_config = provisioners[0].config().clone();

@@ -314,7 +314,7 @@ pub const VCPUS_PER_CORE: u16 = 4;
 /// What the resource node offers: [`VCPUS_PER_CORE`] vCPUs per core and
 /// half this machine's memory.
 fn capacity() -> registry::Capacity {
-    let vcpus = aether_vm_host::router::offered_vcpus(VCPUS_PER_CORE);
+    let vcpus = aether_vm_host::capacity::offered_vcpus(VCPUS_PER_CORE);
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let total_mib = aether_vm_host::router::meminfo_mib(&meminfo, "MemTotal:").unwrap_or(2048);
     registry::Capacity {

@@ -88,7 +88,7 @@ async fn up_starts_a_whole_cluster_that_serves_a_paid_program_and_restarts_as_it
             let records = chain.node_records().unwrap();
             let (_, mine) = records.iter().find(|(key, _)| *key == record).unwrap();
             // Function VMs mostly wait: each core offers several vCPUs.
-            let cores = aether_vm_host::router::host_cores();
+            let cores = aether_vm_host::capacity::host_cores();
             assert_eq!(
                 u64::from(mine.capacity.vcpus),
                 cores * u64::from(aether_cluster::VCPUS_PER_CORE)
@@ -102,7 +102,7 @@ async fn up_starts_a_whole_cluster_that_serves_a_paid_program_and_restarts_as_it
     let usage: serde_json::Value = serde_json::from_str(&usage).unwrap();
     assert_eq!(
         usage["capacity"]["vcpus"].as_u64(),
-        Some(aether_vm_host::router::offered_vcpus(
+        Some(aether_vm_host::capacity::offered_vcpus(
             aether_cluster::VCPUS_PER_CORE
         ))
     );

@@ -18,6 +18,7 @@
 
 pub mod acme;
 pub mod agent;
+pub mod capacity;
 pub mod egress;
 pub mod hypervisor;
 pub mod kvm;
@@ -246,7 +247,7 @@ impl Host {
             challenges: challenges.clone(),
             max_body: config.max_body,
             request_timeout: config.limits.request_timeout,
-            vcpus: router::offered_vcpus(config.vcpus_per_core),
+            vcpus: capacity::offered_vcpus(config.vcpus_per_core),
         });
         let https_addr = match config.https_port {
             Some(port) => {

@@ -34,19 +34,8 @@ pub struct RouterState {
     pub max_body: usize,
     /// How long an answer may take to start.
     pub request_timeout: std::time::Duration,
-    /// vCPUs the host offers its VMs (see [`offered_vcpus`]).
+    /// vCPUs the host offers its VMs (see [`crate::capacity::offered_vcpus`]).
     pub vcpus: u64,
-}
-
-/// The cores this host lets this process use.
-pub fn host_cores() -> u64 {
-    std::thread::available_parallelism().map_or(1, |n| n.get() as u64)
-}
-
-/// The vCPUs a host offers its VMs: its cores times `vcpus_per_core` (at
-/// least 1).
-pub fn offered_vcpus(vcpus_per_core: u16) -> u64 {
-    host_cores().saturating_mul(u64::from(vcpus_per_core.max(1)))
 }
 
 /// The routes.
@@ -161,7 +150,7 @@ async fn usage(State(state): State<RouterState>) -> Response {
         "capacity": {
             "vcpus": state.vcpus,
             // The vCPUs above are offered on these cores.
-            "cores": host_cores(),
+            "cores": crate::capacity::host_cores(),
             "memory_mib": meminfo_mib(&meminfo, "MemTotal:"),
             "memory_available_mib": meminfo_mib(&meminfo, "MemAvailable:"),
         },

@@ -96,6 +96,56 @@ pub enum MessageStatus {
     Removed,
 }
 
+impl MessageStatus {
+    /// The status as the API and the node's database write it:
+    /// `pending`, `processed`, `rejected`, `forgotten`, `removing`, `removed`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            MessageStatus::Pending => "pending",
+            MessageStatus::Processed => "processed",
+            MessageStatus::Rejected => "rejected",
+            MessageStatus::Forgotten => "forgotten",
+            MessageStatus::Removing => "removing",
+            MessageStatus::Removed => "removed",
+        }
+    }
+}
+
+impl std::fmt::Display for MessageStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A status word no node writes.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown message status {0:?}")]
+pub struct UnknownStatus(pub String);
+
+impl std::str::FromStr for MessageStatus {
+    type Err = UnknownStatus;
+
+    /// ```
+    /// use aether_sdk::node_client::MessageStatus;
+    ///
+    /// assert_eq!("removing".parse::<MessageStatus>().unwrap(), MessageStatus::Removing);
+    /// assert!("Removing".parse::<MessageStatus>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            MessageStatus::Pending,
+            MessageStatus::Processed,
+            MessageStatus::Rejected,
+            MessageStatus::Forgotten,
+            MessageStatus::Removing,
+            MessageStatus::Removed,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == s)
+        .ok_or_else(|| UnknownStatus(s.to_owned()))
+    }
+}
+
 /// A message with its status, as `GET /api/v0/messages/{hash}` answers.
 #[derive(Clone, Debug)]
 pub struct MessageWithStatus {

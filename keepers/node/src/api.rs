@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use aether_sdk::message::{Message, MessageError};
+use aether_sdk::node_client::MessageStatus;
 use axum::body::Body;
 use axum::extract::ws::{Message as Frame, WebSocket, WebSocketUpgrade};
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
@@ -153,16 +154,18 @@ pub fn router(
 
 fn outcome_response(outcome: Outcome, metrics: &Metrics) -> Response {
     let (status, message_status, error) = match outcome {
-        Outcome::Processed => (StatusCode::OK, "processed", None),
-        Outcome::Pending(reason) => (StatusCode::ACCEPTED, "pending", Some(reason)),
-        Outcome::Rejected { reason, .. } => {
-            (StatusCode::UNPROCESSABLE_ENTITY, "rejected", Some(reason))
-        }
+        Outcome::Processed => (StatusCode::OK, MessageStatus::Processed, None),
+        Outcome::Pending(reason) => (StatusCode::ACCEPTED, MessageStatus::Pending, Some(reason)),
+        Outcome::Rejected { reason, .. } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            MessageStatus::Rejected,
+            Some(reason),
+        ),
         Outcome::Known(status) => {
-            let code = match status.as_str() {
-                "processed" => StatusCode::OK,
-                "rejected" => StatusCode::UNPROCESSABLE_ENTITY,
-                "forgotten" => StatusCode::GONE,
+            let code = match status {
+                MessageStatus::Processed => StatusCode::OK,
+                MessageStatus::Rejected => StatusCode::UNPROCESSABLE_ENTITY,
+                MessageStatus::Forgotten => StatusCode::GONE,
                 _ => StatusCode::ACCEPTED,
             };
             return (
@@ -173,8 +176,8 @@ fn outcome_response(outcome: Outcome, metrics: &Metrics) -> Response {
         }
     };
     let counter = match message_status {
-        "processed" => &metrics.processed,
-        "pending" => &metrics.pending,
+        MessageStatus::Processed => &metrics.processed,
+        MessageStatus::Pending => &metrics.pending,
         _ => &metrics.refused,
     };
     counter.fetch_add(1, Ordering::Relaxed);
@@ -377,17 +380,17 @@ async fn get_message(
         "item_hash": hash,
         "reception_time": stored.reception_time,
     });
-    match stored.status.as_str() {
-        "pending" => {
+    match stored.status {
+        MessageStatus::Pending => {
             body["messages"] = json!([stored.record]);
             body["reason"] = json!(stored.reason);
         }
-        "rejected" => {
+        MessageStatus::Rejected => {
             body["message"] = stored.record;
             body["error_code"] = json!(stored.error_code);
             body["details"] = json!({ "errors": [stored.reason] });
         }
-        "forgotten" => {
+        MessageStatus::Forgotten => {
             body["message"] = stored.record;
             body["forgotten_by"] = json!(stored.forgotten_by);
         }

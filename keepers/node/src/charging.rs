@@ -30,6 +30,7 @@ use std::time::Duration;
 
 use aether_sdk::anchor_lang::prelude::Pubkey;
 use aether_sdk::message::{Content, MessageType, PaymentType};
+use aether_sdk::node_client::MessageStatus;
 use aether_sdk::programs::client::AetherClient;
 use rusqlite::Connection;
 
@@ -234,8 +235,8 @@ pub struct Held {
     pub item_hash: String,
     /// Its cost.
     pub cost: u64,
-    /// `processed` or `removing`.
-    pub status: String,
+    /// `Processed` or `Removing`.
+    pub status: MessageStatus,
     /// When a `removing` one is collected (unix seconds).
     pub collect_at: Option<f64>,
 }
@@ -357,7 +358,7 @@ pub fn holdings(
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
+                crate::store::status_at(r, 2)?,
                 r.get::<_, Option<f64>>(3)?,
             ))
         })
@@ -377,7 +378,7 @@ pub fn holdings(
         };
         // Marked content that no longer costs anything is kept, so that
         // its mark is lifted.
-        if cost > 0 || status == "removing" {
+        if cost > 0 || status == MessageStatus::Removing {
             out.push(Held {
                 item_hash,
                 cost,
@@ -410,11 +411,13 @@ pub fn plan(
     for h in held {
         let must_go = over > 0;
         over = over.saturating_sub(h.cost);
-        match (must_go, h.status.as_str(), h.collect_at) {
-            (true, "removing", Some(at)) if at <= now => changes.push(StatusChange::Collect {
-                item_hash: h.item_hash.clone(),
-            }),
-            (true, "removing", Some(_)) => {}
+        match (must_go, h.status, h.collect_at) {
+            (true, MessageStatus::Removing, Some(at)) if at <= now => {
+                changes.push(StatusChange::Collect {
+                    item_hash: h.item_hash.clone(),
+                })
+            }
+            (true, MessageStatus::Removing, Some(_)) => {}
             (true, _, _) => changes.push(StatusChange::Mark {
                 item_hash: h.item_hash.clone(),
                 collect_at: now + grace.as_secs_f64(),
@@ -422,7 +425,7 @@ pub fn plan(
                     "the owner's balance ({balance}) no longer covers what it holds; collected unless it recovers"
                 ),
             }),
-            (false, "removing", _) => changes.push(StatusChange::Restore {
+            (false, MessageStatus::Removing, _) => changes.push(StatusChange::Restore {
                 item_hash: h.item_hash.clone(),
             }),
             (false, _, _) => {}
@@ -643,11 +646,11 @@ impl Charging {
                 .with(move |conn| {
                     // A message already here is not charged again: the
                     // writer answers with its status.
-                    let known: Option<String> = conn
+                    let known: Option<MessageStatus> = conn
                         .query_row(
                             "SELECT status FROM messages WHERE item_hash = ?1",
                             [&hash],
-                            |r| r.get(0),
+                            |r| crate::store::status_at(r, 0),
                         )
                         .ok();
                     let file_size = |hash: &str| stored_size(conn, hash);
@@ -657,7 +660,7 @@ impl Charging {
                 })
                 .await?
         };
-        if known.is_some_and(|status| status != "pending") {
+        if known.is_some_and(|status| status != MessageStatus::Pending) {
             return Ok(None);
         }
         let cost = cost?;
@@ -771,11 +774,11 @@ impl Charging {
 mod tests {
     use super::*;
 
-    fn held(hash: &str, cost: u64, status: &str, collect_at: Option<f64>) -> Held {
+    fn held(hash: &str, cost: u64, status: MessageStatus, collect_at: Option<f64>) -> Held {
         Held {
             item_hash: hash.into(),
             cost,
-            status: status.into(),
+            status,
             collect_at,
         }
     }
@@ -785,9 +788,9 @@ mod tests {
         let grace = Duration::from_secs(10);
         // Newest first: c, b, a; 30 in use.
         let list = vec![
-            held("c", 10, "processed", None),
-            held("b", 10, "processed", None),
-            held("a", 10, "processed", None),
+            held("c", 10, MessageStatus::Processed, None),
+            held("b", 10, MessageStatus::Processed, None),
+            held("a", 10, MessageStatus::Processed, None),
         ];
         assert!(plan(&list, 30, 100.0, grace).unwrap().is_empty());
         let changes = plan(&list, 15, 100.0, grace).unwrap();
@@ -808,9 +811,9 @@ mod tests {
         assert_eq!(marked, ["c", "b"], "15 short: the two newest");
         // Marked, grace not over, balance the same: nothing new.
         let list = vec![
-            held("c", 10, "removing", Some(110.0)),
-            held("b", 10, "removing", Some(110.0)),
-            held("a", 10, "processed", None),
+            held("c", 10, MessageStatus::Removing, Some(110.0)),
+            held("b", 10, MessageStatus::Removing, Some(110.0)),
+            held("a", 10, MessageStatus::Processed, None),
         ];
         assert!(plan(&list, 15, 105.0, grace).unwrap().is_empty());
         // The balance recovered partly: b is lifted; later c is collected.

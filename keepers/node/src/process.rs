@@ -4,6 +4,7 @@
 //! whole or not at all.
 
 use aether_sdk::message::{Content, ItemType, MachineVolume, Message, MessageType};
+use aether_sdk::node_client::MessageStatus;
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde_json::{json, Map, Value};
 
@@ -24,7 +25,7 @@ pub enum Outcome {
         reason: String,
     },
     /// Already known: the status it has.
-    Known(String),
+    Known(MessageStatus),
 }
 
 /// Stable codes of refusals.
@@ -65,16 +66,16 @@ pub fn apply(
     load: &dyn Fn(&str) -> Option<Vec<u8>>,
     now: f64,
 ) -> Result<Outcome, StoreError> {
-    let existing: Option<String> = tx
+    let existing: Option<MessageStatus> = tx
         .row(
             "SELECT status FROM messages WHERE item_hash = ?1",
             [&message.item_hash],
-            |r| r.get(0),
+            |r| store::status_at(r, 0),
         )
         .optional()?;
-    if let Some(status) = &existing {
-        if status != "pending" {
-            return Ok(Outcome::Known(status.clone()));
+    if let Some(status) = existing {
+        if status != MessageStatus::Pending {
+            return Ok(Outcome::Known(status));
         }
     }
     let content = match content {
@@ -333,11 +334,14 @@ fn write_row(
     now: f64,
 ) -> Result<(), StoreError> {
     let (status, reason, code) = match outcome {
-        Outcome::Processed => ("processed", None, None),
-        Outcome::Pending(r) => ("pending", Some(r.as_str()), None),
-        Outcome::Rejected { code, reason } => ("rejected", Some(reason.as_str()), Some(*code)),
+        Outcome::Processed => (MessageStatus::Processed, None, None),
+        Outcome::Pending(r) => (MessageStatus::Pending, Some(r.as_str()), None),
+        Outcome::Rejected { code, reason } => {
+            (MessageStatus::Rejected, Some(reason.as_str()), Some(*code))
+        }
         Outcome::Known(_) => return Ok(()),
     };
+    let status = status.as_str();
     // Inline content is stored as sent; content stored apart is written out.
     let content_text: Option<String> = match (content, &message.item_content) {
         (Some(c), None) => Some(c.to_item_content()),

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aether_sdk::message::Message;
+use aether_sdk::node_client::MessageStatus;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Value};
 
@@ -248,8 +249,8 @@ impl Cached for Connection {
 pub struct Stored {
     /// The message as received (its content cleared when forgotten).
     pub record: Value,
-    /// pending, processed, rejected or forgotten.
-    pub status: String,
+    /// Where it stands.
+    pub status: MessageStatus,
     /// Why it was rejected.
     pub reason: Option<String>,
     /// Rejection code.
@@ -258,6 +259,14 @@ pub struct Stored {
     pub forgotten_by: Vec<String>,
     /// When this node received it.
     pub reception_time: f64,
+}
+
+/// The status in column `index` of `row`; a word no node writes is an
+/// error, not a guess.
+pub fn status_at(row: &Row<'_>, index: usize) -> rusqlite::Result<MessageStatus> {
+    row.get::<_, String>(index)?.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 /// A message row as the API shows it.
@@ -281,7 +290,7 @@ pub fn row_to_stored(row: &Row<'_>) -> rusqlite::Result<Stored> {
     let forgotten_by: Option<String> = row.get(14)?;
     Ok(Stored {
         record,
-        status: row.get(11)?,
+        status: status_at(row, 11)?,
         reason: row.get(12)?,
         error_code: row.get(13)?,
         forgotten_by: forgotten_by
@@ -341,7 +350,7 @@ impl Filter {
         let mut clauses = Vec::new();
         let mut values: Vec<rusqlite::types::Value> = Vec::new();
         let statuses = if self.statuses.is_empty() {
-            vec!["processed".to_string()]
+            vec![MessageStatus::Processed.as_str().to_string()]
         } else {
             self.statuses.clone()
         };

@@ -181,15 +181,34 @@ fn stake_register_score_and_domains_from_the_command_line() {
     .unwrap();
     assert_eq!(bound["status"], "Pending");
     assert_eq!(bound["domain"], "app.example.com");
+    // The record to set names the target and the owner (the proof that the
+    // requester holds the domain).
     assert_eq!(
         bound["txt_record"],
-        format!("_aether.app.example.com TXT {target}")
+        format!(
+            "_aether.app.example.com TXT \"{target} {}\"",
+            keys[2].pubkey()
+        )
     );
     let text = aether_cli::output::render(
         &with(&owner, &["domain", "show", "--domain", "app.example.com"]).unwrap(),
         false,
     );
     assert!(text.contains("status: Pending"), "{text}");
+    // Each requester has its own binding: the operator has none.
+    let err = with(
+        &owner,
+        &[
+            "domain",
+            "show",
+            "--domain",
+            "app.example.com",
+            "--owner",
+            &operator,
+        ],
+    )
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("never requested"), "{err:#}");
     // Malformed names and targets are refused.
     assert!(with(
         &owner,

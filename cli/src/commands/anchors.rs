@@ -49,7 +49,8 @@ pub enum AnchorsAction {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProofFile {
-    submitter: Pubkey,
+    /// Base58, as the node writes it.
+    submitter: String,
     seq: u64,
     index: u32,
     siblings: Vec<String>,
@@ -102,7 +103,11 @@ impl AnchorsCmd {
                     .with_context(|| format!("reading {}", proof.display()))?;
                 let file: ProofFile = serde_json::from_str(&text)
                     .with_context(|| format!("in {}", proof.display()))?;
-                let (submitter, seq) = (file.submitter, &file.seq);
+                let submitter: Pubkey = file
+                    .submitter
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("the proof's submitter {}: {e}", file.submitter))?;
+                let seq = &file.seq;
                 let log = read_log(&submitter)?;
                 let proof = MerkleProof {
                     index: file.index,

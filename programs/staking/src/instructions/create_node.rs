@@ -113,34 +113,13 @@ impl<'info> CreateNode<'info> {
             node.operator_snapshot = config.acc_operator;
         }
         let position = &mut ctx.accounts.position;
-        if position.version == 0 {
-            position.set_inner(StakePosition {
-                version: ACCOUNT_VERSION,
-                bump: ctx.bumps.position,
-                node: node_key,
-                staker: operator,
-                amount: 0,
-                reward_debt: node.acc_per_share,
-                pending_rewards: 0,
-                claimed: 0,
-                unstaking: 0,
-                unstake_available_at: 0,
-                reward_fraction: 0,
-            });
-            node.staker_count = node
-                .staker_count
-                .checked_add(1)
-                .ok_or(StakingError::Overflow)?;
-        }
-        position.settle(node)?;
-        position.amount = position
-            .amount
-            .checked_add(amount)
-            .ok_or(StakingError::Overflow)?;
-        config.total_staked = config
-            .total_staked
-            .checked_add(amount)
-            .ok_or(StakingError::Overflow)?;
+        position.deposit(
+            ctx.bumps.position,
+            (node_key, node),
+            operator,
+            config,
+            amount,
+        )?;
         let change = node.change_stake(config, amount, true)?;
         config.invariant()?;
         node.invariant(config)?;

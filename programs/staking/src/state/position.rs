@@ -1,8 +1,8 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::PRECISION;
+use crate::constants::{ACCOUNT_VERSION, PRECISION};
 use crate::errors::StakingError;
-use crate::state::Node;
+use crate::state::{Config, Node};
 
 /// One staker's stake on one node.
 #[account]
@@ -28,6 +28,49 @@ pub struct StakePosition {
 }
 
 impl StakePosition {
+    /// Adds `amount` to `staker`'s position on `node` (at `node_key`) and
+    /// to the config's total staked, opening the position when it is new
+    /// (empty, and earning from now). The caller changes the node's stake.
+    /// The node must be synced first.
+    pub fn deposit(
+        &mut self,
+        bump: u8,
+        (node_key, node): (Pubkey, &mut Node),
+        staker: Pubkey,
+        config: &mut Config,
+        amount: u64,
+    ) -> Result<()> {
+        if self.version == 0 {
+            *self = StakePosition {
+                version: ACCOUNT_VERSION,
+                bump,
+                node: node_key,
+                staker,
+                amount: 0,
+                reward_debt: node.acc_per_share,
+                pending_rewards: 0,
+                claimed: 0,
+                unstaking: 0,
+                unstake_available_at: 0,
+                reward_fraction: 0,
+            };
+            node.staker_count = node
+                .staker_count
+                .checked_add(1)
+                .ok_or(StakingError::Overflow)?;
+        }
+        self.settle(node)?;
+        self.amount = self
+            .amount
+            .checked_add(amount)
+            .ok_or(StakingError::Overflow)?;
+        config.total_staked = config
+            .total_staked
+            .checked_add(amount)
+            .ok_or(StakingError::Overflow)?;
+        Ok(())
+    }
+
     /// Books what this position earned since it was last touched. The node
     /// must be synced first.
     pub fn settle(&mut self, node: &Node) -> Result<()> {

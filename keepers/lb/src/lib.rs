@@ -177,8 +177,16 @@ struct Load {
     answers: AtomicU64,
 }
 
-/// Why a placement found nobody to ask.
-const NO_STANDBY: &str = "no other node offers to serve";
+/// Why no node could be placed for a program.
+#[derive(Clone, Debug, thiserror::Error)]
+enum PlaceError {
+    /// Nobody to ask: announcements not read yet, or no node offers.
+    #[error("no other node offers to serve")]
+    NoStandby,
+    /// The nodes asked said no, or did not answer: what each said.
+    #[error("{0}")]
+    Refused(String),
+}
 
 /// Failed asks remembered at most (the oldest go first past it).
 const MAX_ASKED: usize = 10_000;
@@ -210,7 +218,7 @@ struct Shared {
     /// Nodes that agreed to serve a program, until their announcement shows.
     placed: Mutex<HashMap<String, Vec<(Target, Instant)>>>,
     /// The last ask per program, and why it failed.
-    asked: Mutex<HashMap<String, (Instant, Option<String>)>>,
+    asked: Mutex<HashMap<String, (Instant, Option<PlaceError>)>>,
     /// One synchronous ask at a time per program.
     placing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     load: Mutex<HashMap<String, Arc<Load>>>,
@@ -347,7 +355,7 @@ impl Shared {
 
     /// Asks nodes that do not serve `program`, in random order, to serve
     /// it, until one agrees.
-    async fn place(&self, program: &str) -> Result<Target, String> {
+    async fn place(&self, program: &str) -> Result<Target, PlaceError> {
         let serving: Vec<String> = self.serving(program).into_iter().map(|t| t.node).collect();
         let now = Instant::now();
         let mut standby: Vec<Standby> = {
@@ -366,7 +374,7 @@ impl Shared {
                 .collect()
         };
         if standby.is_empty() {
-            return Err(NO_STANDBY.into());
+            return Err(PlaceError::NoStandby);
         }
         let turn = self.turn.fetch_add(1, Ordering::Relaxed) % standby.len();
         standby.rotate_left(turn);
@@ -416,7 +424,7 @@ impl Shared {
         self.metrics
             .placement_failures
             .fetch_add(1, Ordering::Relaxed);
-        Err(why.join("; "))
+        Err(PlaceError::Refused(why.join("; ")))
     }
 
     /// Asks one more node to serve `program`, in the background, unless
@@ -452,7 +460,7 @@ impl Shared {
 
     /// A node for a program no node serves: one asked now (unless an ask
     /// failed within the cooldown).
-    async fn place_now(&self, program: &str) -> Result<Vec<Target>, String> {
+    async fn place_now(&self, program: &str) -> Result<Vec<Target>, PlaceError> {
         let lock = self
             .placing
             .lock()
@@ -475,7 +483,7 @@ impl Shared {
         placed
     }
 
-    async fn place_once(&self, program: &str) -> Result<Vec<Target>, String> {
+    async fn place_once(&self, program: &str) -> Result<Vec<Target>, PlaceError> {
         let serving = self.candidates(program);
         if !serving.is_empty() {
             return Ok(serving);
@@ -494,7 +502,7 @@ impl Shared {
         let failure = placed
             .as_ref()
             .err()
-            .filter(|why| why.as_str() != NO_STANDBY)
+            .filter(|why| !matches!(why, PlaceError::NoStandby))
             .cloned();
         let mut asked = self.asked.lock().unwrap();
         if asked.len() >= MAX_ASKED {

@@ -27,6 +27,7 @@
 //! Layout: `spec.rs` maps a PROGRAM or INSTANCE to what vm-host runs; this file the
 //! loop and the HTTP API (`/metrics`, `/serving`).
 
+pub mod plan;
 pub mod spec;
 
 use std::collections::BTreeMap;
@@ -46,6 +47,7 @@ use aether_sdk::programs::client::{AetherClient, ProgramClientError};
 use aether_sdk::programs::{escrow, registry};
 use aether_sdk::registry_program::state::NodeRecord;
 use aether_sdk::vm::{Announcement, ServeAnswer, ANNOUNCEMENT_TYPE};
+use plan::Refusal;
 use aether_vm_host::{Host, ProgramEntry};
 use axum::extract::State;
 use axum::routing::get;
@@ -184,7 +186,7 @@ struct Worker {
     /// This provisioner's API, named in announcements.
     api_url: String,
     /// Why each program was not served in the last round.
-    refusals: Mutex<BTreeMap<String, String>>,
+    refusals: Mutex<BTreeMap<String, Refusal>>,
     /// One round at a time (the loop's, or one a request started).
     round_lock: tokio::sync::Mutex<()>,
 }
@@ -239,7 +241,7 @@ impl Worker {
         let result = self.round_inner(&asked, &mut refusals).await;
         for hash in &asked {
             if !refusals.contains_key(hash) && !self.serving.lock().unwrap().contains_key(hash) {
-                refusals.insert(hash.clone(), "no open stream pays for it here".into());
+                refusals.insert(hash.clone(), Refusal::NoStream);
             }
         }
         *self.refusals.lock().unwrap() = refusals;
@@ -249,7 +251,7 @@ impl Worker {
     async fn round_inner(
         &self,
         asked: &std::collections::BTreeSet<String>,
-        refusals: &mut BTreeMap<String, String>,
+        refusals: &mut BTreeMap<String, Refusal>,
     ) -> Result<(), ProvisionerError> {
         let client = self.client.clone();
         let identity = self.config.identity;
@@ -261,30 +263,15 @@ impl Worker {
         })
         .await?;
         let programs = self.programs().await?;
-        // Streams paying for a PROGRAM the core node holds, by item hash.
-        let mut paying: BTreeMap<String, (Pubkey, Stream)> = BTreeMap::new();
-        for (key, stream) in streams {
-            let hash = hex::encode(stream.resource);
-            if stream.kind == escrow::StreamKind::Compute && programs.contains_key(&hash) {
-                // Several streams may pay for one program; one this node is in wins.
-                let mine = stream.providers.iter().any(|p| p.record == self.record);
-                let keep = paying.get(&hash).is_none_or(|(_, s)| {
-                    mine && !s.providers.iter().any(|p| p.record == self.record)
-                });
-                if keep {
-                    paying.insert(hash, (key, stream));
-                }
-            }
-        }
+        let paying = plan::paying_streams(streams, |hash| programs.contains_key(hash), &self.record);
         let mut want: BTreeMap<String, (Wanted, Pubkey)> = BTreeMap::new();
         // Served programs the core node could not be read about this
         // round: kept as they are, never stopped for a passing error.
         let mut keep = std::collections::BTreeSet::new();
-        // vCPUs, memory MiB and disk MiB taken so far.
-        let mut used = (0u64, 0u64, 0u64);
+        let mut used = plan::Used::default();
         for (hash, (key, stream)) in &paying {
             if stream.exhausted {
-                refusals.insert(hash.clone(), "its stream is exhausted".into());
+                refusals.insert(hash.clone(), Refusal::Exhausted);
                 continue;
             }
             let message = &programs[hash];
@@ -293,7 +280,7 @@ impl Worker {
                 status,
                 Ok(MessageStatus::Forgotten | MessageStatus::Removed | MessageStatus::Removing)
             ) {
-                refusals.insert(hash.clone(), "it was forgotten".into());
+                refusals.insert(hash.clone(), Refusal::Forgotten);
                 continue;
             }
             let content = match spec::content(&self.node, message).await {
@@ -314,32 +301,22 @@ impl Worker {
                     if matches!(e, spec::SpecError::Node { .. }) {
                         keep.insert(hash.clone());
                     }
-                    refusals.insert(hash.clone(), e.to_string());
+                    refusals.insert(hash.clone(), Refusal::Unservable(e.to_string()));
                     continue;
                 }
             };
             let mine = stream.providers.iter().any(|p| p.record == self.record);
-            let fits = used.0 + u64::from(wanted.vcpus) <= u64::from(record.capacity.vcpus)
-                && used.1 + u64::from(wanted.memory_mib) <= u64::from(record.capacity.memory_mib)
-                && used.2.saturating_add(wanted.disk_mib())
-                    <= u64::from(record.capacity.disk_gib).saturating_mul(1024);
             if !mine {
                 if self.config.on_demand && !asked.contains(hash) {
-                    refusals.insert(hash.clone(), "not asked (on demand)".into());
+                    refusals.insert(hash.clone(), Refusal::NotAsked);
                     continue;
                 }
-                if !fits {
-                    refusals.insert(
-                        hash.clone(),
-                        "this node has no vCPUs, memory or disk left for it".into(),
-                    );
+                if !used.fits(&wanted, &record.capacity) {
+                    refusals.insert(hash.clone(), Refusal::NoRoom);
                     continue;
                 }
                 if !self.worth_joining(stream, &record) {
-                    refusals.insert(
-                        hash.clone(),
-                        "its stream has no free slot, or pays less than this node's price".into(),
-                    );
+                    refusals.insert(hash.clone(), Refusal::NotWorthJoining);
                     continue;
                 }
                 let client = self.client.clone();
@@ -352,14 +329,12 @@ impl Worker {
                     Err(e) => {
                         // Another provider may have taken the last slot.
                         tracing::warn!(program = %hash, error = %e, "could not join");
-                        refusals.insert(hash.clone(), format!("joining its stream failed: {e}"));
+                        refusals.insert(hash.clone(), Refusal::JoinFailed(e.to_string()));
                         continue;
                     }
                 }
             }
-            used.0 += u64::from(wanted.vcpus);
-            used.1 += u64::from(wanted.memory_mib);
-            used.2 = used.2.saturating_add(wanted.disk_mib());
+            used = used.with(&wanted);
             want.insert(hash.clone(), (wanted, *key));
         }
         self.converge(want, &keep).await?;
@@ -565,8 +540,7 @@ impl Worker {
                 .lock()
                 .unwrap()
                 .get(hash)
-                .cloned()
-                .unwrap_or_else(|| "not served here".into()),
+                .map_or_else(|| "not served here".into(), Refusal::to_string),
         ))
     }
 

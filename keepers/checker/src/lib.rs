@@ -110,15 +110,9 @@ impl Worker {
         let (epoch, records) =
             blocking(move || Ok((client.staking_config()?.epoch, client.node_records()?))).await?;
         self.metrics.epoch.store(epoch, Ordering::Relaxed);
-        // The registry refuses scores for nodes the reporter owns or
-        // parents (they raise its own earnings): those are not probed.
-        let own_record = registry::record(&self.reporter_node);
-        let operator = self.client.payer();
         let nodes: Vec<(Pubkey, NodeRecord)> = records
             .into_iter()
-            .filter(|(_, r)| {
-                r.kind == NodeKind::Resource && r.owner != operator && r.parent != own_record
-            })
+            .filter(|(_, r)| r.kind == NodeKind::Resource)
             .collect();
         let config = &self.config;
         let probes: Vec<(Pubkey, score::Probe)> = futures_util::stream::iter(nodes.clone())
@@ -157,7 +151,15 @@ impl Worker {
                 probe,
             )?;
         }
+        // The registry refuses scores for nodes the reporter owns or
+        // parents (they raise its own earnings): those are probed and shown
+        // at /scores, never reported.
+        let own_record = registry::record(&self.reporter_node);
+        let operator = self.client.payer();
         for (key, record) in &nodes {
+            if record.owner == operator || record.parent == own_record {
+                continue;
+            }
             self.maybe_report(*key, record, epoch).await?;
         }
         Ok(())

@@ -417,6 +417,7 @@ impl NodeClient {
         let url = self.url(&format!("/api/v0/messages/{item_hash}/proof"));
         let raw = Self::json_of(self.send(self.http.get(&url), &url).await?, &url).await?;
         serde_json::from_value(json!({
+            "submitter": raw.get("submitter"),
             "seq": raw.get("seq"),
             "index": raw.get("index"),
             "siblings": raw.get("siblings"),

@@ -103,10 +103,9 @@ impl AnchorsCmd {
                     .with_context(|| format!("reading {}", proof.display()))?;
                 let file: ProofFile = serde_json::from_str(&text)
                     .with_context(|| format!("in {}", proof.display()))?;
-                let submitter: Pubkey = file
-                    .submitter
-                    .parse()
-                    .map_err(|e| anyhow::anyhow!("the proof's submitter {}: {e}", file.submitter))?;
+                let submitter: Pubkey = file.submitter.parse().map_err(|e| {
+                    anyhow::anyhow!("the proof's submitter {}: {e}", file.submitter)
+                })?;
                 let seq = &file.seq;
                 let log = read_log(&submitter)?;
                 let proof = MerkleProof {

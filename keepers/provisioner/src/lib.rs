@@ -44,14 +44,14 @@ use aether_sdk::message::sign::SolanaAccount;
 use aether_sdk::message::{MessageBuilder, PostBuilder};
 use aether_sdk::node_client::{MessageFilter, MessageStatus, NodeClient};
 use aether_sdk::programs::client::{AetherClient, ProgramClientError};
-use aether_sdk::programs::{escrow, registry};
+use aether_sdk::programs::registry;
 use aether_sdk::registry_program::state::NodeRecord;
 use aether_sdk::vm::{Announcement, ServeAnswer, ANNOUNCEMENT_TYPE};
-use plan::Refusal;
 use aether_vm_host::{Host, ProgramEntry};
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
+use plan::Refusal;
 use spec::Wanted;
 
 /// Everything the provisioner needs.
@@ -263,7 +263,8 @@ impl Worker {
         })
         .await?;
         let programs = self.programs().await?;
-        let paying = plan::paying_streams(streams, |hash| programs.contains_key(hash), &self.record);
+        let paying =
+            plan::paying_streams(streams, |hash| programs.contains_key(hash), &self.record);
         let mut want: BTreeMap<String, (Wanted, Pubkey)> = BTreeMap::new();
         // Served programs the core node could not be read about this
         // round: kept as they are, never stopped for a passing error.

@@ -184,7 +184,10 @@ mod tests {
 
     #[test]
     fn refusals_say_why_in_words() {
-        assert_eq!(Refusal::NoStream.to_string(), "no open stream pays for it here");
+        assert_eq!(
+            Refusal::NoStream.to_string(),
+            "no open stream pays for it here"
+        );
         assert_eq!(
             Refusal::JoinFailed("slot taken".into()).to_string(),
             "joining its stream failed: slot taken"

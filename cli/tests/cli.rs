@@ -83,6 +83,7 @@ fn streams_and_anchors_from_the_command_line() {
             core_op.pubkey(),
             mint,
             core_tokens,
+            Default::default(),
             200_000_000_000,
         )],
         &[&core_op],

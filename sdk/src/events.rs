@@ -191,7 +191,7 @@ events! {
     staking_program::RewardsFunded { funder, amount, donated, total_funded }
     staking_program::NodeCreated { node, operator, stake }
     staking_program::NodeStatusChanged { node, status, activation_epoch, total_stake }
-    staking_program::Staked { node, staker, amount, position_amount, node_total_stake }
+    staking_program::Staked { node, staker, amount, position_amount, node_total_stake, earning_from_epoch }
     staking_program::UnstakeRequested { node, staker, amount, available_at, node_total_stake }
     staking_program::Withdrawn { node, staker, amount }
     staking_program::EpochCranked {

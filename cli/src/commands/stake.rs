@@ -86,7 +86,12 @@ fn show(client: &AetherClient, operator: &Pubkey) -> Result<Value> {
         "stakers": node.staker_count,
         "position": position.map(|p| json!({
             "staker": p.staker.to_string(),
-            "amount": p.amount,
+            "amount": p.amount + p.incoming,
+            // Added to an active node during `incoming_epoch`: it earns
+            // from the epoch after.
+            "earning": p.amount,
+            "incoming": p.incoming,
+            "incoming_epoch": p.incoming_epoch,
             "pending_rewards": p.pending_rewards,
             "claimed": p.claimed,
             "unstaking": p.unstaking,

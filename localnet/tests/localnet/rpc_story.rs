@@ -197,7 +197,13 @@ async fn stock_clients_work_against_the_localnet() {
             CommitmentConfig::confirmed(),
         );
         let program = client.program(aether_staking::ID).unwrap();
-        let ix = staking::create_node(op.pubkey(), mint, token_account, 200_000_000_000);
+        let ix = staking::create_node(
+            op.pubkey(),
+            mint,
+            token_account,
+            Default::default(),
+            200_000_000_000,
+        );
         let signature = program
             .request()
             // The payer is the operator: it signs once.

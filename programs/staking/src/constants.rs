@@ -22,6 +22,10 @@ pub const SEED_STAKE: &[u8] = b"stake";
 #[constant]
 pub const SEED_EPOCH: &[u8] = b"epoch";
 
+/// Seed of a [`crate::state::Forfeit`]: `["forfeit", node, epoch as u64 little-endian]`.
+#[constant]
+pub const SEED_FORFEIT: &[u8] = b"forfeit";
+
 /// Layout version written in every account this program creates.
 pub const ACCOUNT_VERSION: u8 = 1;
 

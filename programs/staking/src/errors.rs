@@ -54,4 +54,14 @@ pub enum StakingError {
     NotPendingAuthority,
     #[msg("This operator already runs a node (only a closed node can be created again)")]
     NodeExists,
+    #[msg("Stake added during a closed epoch starts earning now: pass that epoch's record and the node's forfeit address for it")]
+    IncomingRecordRequired,
+    #[msg(
+        "The epoch record passed is not the one of the epoch this position's stake was added in"
+    )]
+    WrongIncomingRecord,
+    #[msg("The node leaves the active set while holding stake added this epoch: pass its forfeit account for this epoch")]
+    ForfeitRequired,
+    #[msg("A forfeit account is only created when the node leaves the active set while holding stake added this epoch")]
+    ForfeitNotNeeded,
 }

@@ -59,8 +59,12 @@ pub struct Staked {
     pub node: Pubkey,
     pub staker: Pubkey,
     pub amount: u64,
+    /// The position's stake, earning or not yet.
     pub position_amount: u64,
     pub node_total_stake: u64,
+    /// The first epoch whose rewards this stake shares: on an active node
+    /// the next one, as stake added mid-epoch did not back the epoch.
+    pub earning_from_epoch: u64,
 }
 
 #[event]

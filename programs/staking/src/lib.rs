@@ -10,6 +10,13 @@
 //! `acc_per_share` only while active, so its stakers earn only then. A node
 //! that becomes active at an epoch boundary starts from the accumulators saved
 //! in that epoch's `EpochRecord`, so the crank never visits a node.
+//!
+//! Stake added to an active node mid-epoch did not back that epoch: it is
+//! incoming (`Config::incoming_stake`, `Node::incoming`,
+//! `StakePosition::incoming`) and earns from the next epoch. The position
+//! skips the closed epoch's `EpochRecord::staker_increment` when it next
+//! settles, unless the node left the active set in that epoch (a `Forfeit`
+//! says so), in which case the node itself earned nothing then.
 #![allow(unexpected_cfgs)]
 
 use anchor_lang::prelude::*;

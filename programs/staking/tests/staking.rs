@@ -5,4 +5,5 @@ mod staking {
     mod conservation;
     mod refusals;
     mod story;
+    mod timing;
 }

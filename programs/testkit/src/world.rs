@@ -109,17 +109,38 @@ impl Setup {
         ix::record_for(&node, &config)
     }
 
+    /// What `staker` needs passed for an instruction on `node` now.
+    pub async fn catch_up(&mut self, node: &Pubkey, staker: &Pubkey) -> ix::CatchUp {
+        let config = self.config().await;
+        let node_state: Option<Node> = self.chain.try_account(*node).await;
+        let position: Option<StakePosition> =
+            self.chain.try_account(ix::position(node, staker)).await;
+        ix::catch_up(node, node_state.as_ref(), &config, position.as_ref())
+    }
+
+    /// The forfeit `node` needs passed if going to `remaining` total stake
+    /// (`None`: closing) takes it out while it holds stake added this epoch.
+    pub async fn forfeit_for(&mut self, node: &Pubkey, remaining: Option<u64>) -> Option<Pubkey> {
+        let config = self.config().await;
+        let state: Node = self.chain.account(*node).await;
+        ix::forfeit_if_leaving(node, &state, &config, remaining)
+    }
+
     pub async fn create_node(
         &mut self,
         operator: &Wallet,
         amount: u64,
     ) -> Result<Pubkey, TransactionError> {
+        let node = ix::node(&operator.pubkey());
+        let mut catch_up = self.catch_up(&node, &operator.pubkey()).await;
+        catch_up.activation_record = None;
         self.chain
             .send(
                 &[ix::create_node(
                     operator.pubkey(),
                     self.mint,
                     operator.tokens,
+                    catch_up,
                     amount,
                 )],
                 &[&operator.key],
@@ -134,7 +155,7 @@ impl Setup {
         node: Pubkey,
         amount: u64,
     ) -> Result<(), TransactionError> {
-        let record = self.record_for(&node).await;
+        let catch_up = self.catch_up(&node, &staker.pubkey()).await;
         self.chain
             .send(
                 &[ix::stake(
@@ -142,7 +163,7 @@ impl Setup {
                     node,
                     self.mint,
                     staker.tokens,
-                    record,
+                    catch_up,
                     amount,
                 )],
                 &[&staker.key],
@@ -157,10 +178,20 @@ impl Setup {
         node: Pubkey,
         amount: u64,
     ) -> Result<(), TransactionError> {
-        let record = self.record_for(&node).await;
+        let catch_up = self.catch_up(&node, &staker.pubkey()).await;
+        let total = self.chain.account::<Node>(node).await.total_stake;
+        let forfeit = self
+            .forfeit_for(&node, Some(total.saturating_sub(amount)))
+            .await;
         self.chain
             .send(
-                &[ix::request_unstake(staker.pubkey(), node, record, amount)],
+                &[ix::request_unstake(
+                    staker.pubkey(),
+                    node,
+                    catch_up,
+                    forfeit,
+                    amount,
+                )],
                 &[&staker.key],
             )
             .await
@@ -187,7 +218,7 @@ impl Setup {
     }
 
     pub async fn claim(&mut self, claimer: &Wallet, node: Pubkey) -> Result<u64, TransactionError> {
-        let record = self.record_for(&node).await;
+        let catch_up = self.catch_up(&node, &claimer.pubkey()).await;
         let before = self.chain.token_balance(claimer.tokens).await;
         self.chain
             .send(
@@ -196,12 +227,26 @@ impl Setup {
                     node,
                     self.mint,
                     claimer.tokens,
-                    record,
+                    catch_up,
                 )],
                 &[&claimer.key],
             )
             .await?;
         Ok(self.chain.token_balance(claimer.tokens).await - before)
+    }
+
+    /// The operator closes its node.
+    pub async fn close(&mut self, operator: &Wallet) -> Result<(), TransactionError> {
+        let node = ix::node(&operator.pubkey());
+        let record = self.record_for(&node).await;
+        let forfeit = self.forfeit_for(&node, None).await;
+        self.chain
+            .send(
+                &[ix::close_node(operator.pubkey(), record, forfeit)],
+                &[&operator.key],
+            )
+            .await
+            .map(drop)
     }
 
     /// Waits out the epoch and cranks it.

@@ -362,39 +362,58 @@ impl AetherClient {
             .map_err(|_| ProgramClientError::Malformed("the anchors batch log"))
     }
 
-    fn record_of(&self, operator: &Pubkey) -> Result<Option<Pubkey>, ProgramClientError> {
+    /// What an instruction by the payer on the node of `operator` needs
+    /// passed (see [`staking::catch_up`]), with the node and config read.
+    fn catch_up(
+        &self,
+        operator: &Pubkey,
+    ) -> Result<(staking::CatchUp, Node, StakingConfig), ProgramClientError> {
         let config = self.staking_config()?;
         let node = self
             .staking_node(operator)?
             .ok_or(ProgramClientError::Missing("the operator's staking node"))?;
-        Ok(staking::record_for(&node, &config))
+        let position = self.stake_position(operator, &self.payer())?;
+        let catch_up = staking::catch_up(
+            &staking::node(operator),
+            Some(&node),
+            &config,
+            position.as_ref(),
+        );
+        Ok((catch_up, node, config))
     }
 
     /// Creates the payer's own staking node with `amount` of its stake
     /// tokens (from its associated token account).
     pub fn create_node(&self, amount: u64) -> Result<Signature, ProgramClientError> {
-        let mint = self.staking_config()?.stake_mint;
+        let config = self.staking_config()?;
+        let mint = config.stake_mint;
         let tokens = get_associated_token_address(&self.payer(), &mint);
+        // A closed node reopening: its operator position may hold stake
+        // added in the epoch it closed.
+        let position = self.stake_position(&self.payer(), &self.payer())?;
+        let node = staking::node(&self.payer());
+        let catch_up = staking::catch_up(&node, None, &config, position.as_ref());
         self.send(vec![staking::create_node(
             self.payer(),
             mint,
             tokens,
+            catch_up,
             amount,
         )])
     }
 
     /// Stakes `amount` of the payer's tokens on the node of `operator`.
     pub fn stake(&self, operator: &Pubkey, amount: u64) -> Result<Signature, ProgramClientError> {
-        let mint = self.staking_config()?.stake_mint;
+        let (catch_up, _, config) = self.catch_up(operator)?;
+        let mint = config.stake_mint;
         let tokens = get_associated_token_address(&self.payer(), &mint);
-        let record = self.record_of(operator)?;
         let node = staking::node(operator);
         self.send(vec![staking::stake(
             self.payer(),
             node,
             mint,
             tokens,
-            record,
+            catch_up,
             amount,
         )])
     }
@@ -405,12 +424,19 @@ impl AetherClient {
         operator: &Pubkey,
         amount: u64,
     ) -> Result<Signature, ProgramClientError> {
-        let record = self.record_of(operator)?;
-        let node = staking::node(operator);
+        let (catch_up, node, config) = self.catch_up(operator)?;
+        let key = staking::node(operator);
+        let forfeit = staking::forfeit_if_leaving(
+            &key,
+            &node,
+            &config,
+            Some(node.total_stake.saturating_sub(amount)),
+        );
         self.send(vec![staking::request_unstake(
             self.payer(),
-            node,
-            record,
+            key,
+            catch_up,
+            forfeit,
             amount,
         )])
     }
@@ -429,15 +455,15 @@ impl AetherClient {
 
     /// Claims the payer's rewards on the node of `operator`.
     pub fn claim_rewards(&self, operator: &Pubkey) -> Result<Signature, ProgramClientError> {
-        let mint = self.staking_config()?.stake_mint;
+        let (catch_up, _, config) = self.catch_up(operator)?;
+        let mint = config.stake_mint;
         let tokens = get_associated_token_address(&self.payer(), &mint);
-        let record = self.record_of(operator)?;
         self.send(vec![staking::claim_rewards(
             self.payer(),
             staking::node(operator),
             mint,
             tokens,
-            record,
+            catch_up,
         )])
     }
 

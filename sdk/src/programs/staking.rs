@@ -34,6 +34,61 @@ pub fn position(node: &Pubkey, staker: &Pubkey) -> Pubkey {
 pub fn epoch_record(epoch: u64) -> Pubkey {
     Pubkey::find_program_address(&[SEED_EPOCH, &epoch.to_le_bytes()], &ID).0
 }
+/// The forfeit the node at `node` leaves when it drops out of the active set
+/// in `epoch` holding stake added in that epoch.
+pub fn forfeit(node: &Pubkey, epoch: u64) -> Pubkey {
+    Pubkey::find_program_address(&[SEED_FORFEIT, node.as_ref(), &epoch.to_le_bytes()], &ID).0
+}
+
+/// The accounts an instruction on a node needs to bring the node and a
+/// stake position up to date. [`catch_up`] reads them from their state.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CatchUp {
+    /// The record that finalizes the node's matured activation.
+    pub activation_record: Option<Pubkey>,
+    /// The record of the closed epoch the position's incoming stake was
+    /// added in, and the node's forfeit address for that epoch.
+    pub incoming: Option<(Pubkey, Pubkey)>,
+}
+
+/// What an instruction touching `node` (at `node_key`) and, when given, a
+/// `position` on it needs passed now.
+pub fn catch_up(
+    node_key: &Pubkey,
+    node: Option<&aether_staking::state::Node>,
+    config: &aether_staking::state::Config,
+    position: Option<&aether_staking::state::StakePosition>,
+) -> CatchUp {
+    CatchUp {
+        activation_record: node.and_then(|node| record_for(node, config)),
+        incoming: position
+            .filter(|p| p.incoming > 0 && p.incoming_epoch < config.epoch)
+            .map(|p| {
+                (
+                    epoch_record(p.incoming_epoch),
+                    forfeit(node_key, p.incoming_epoch),
+                )
+            }),
+    }
+}
+
+/// The forfeit to pass when taking `node` (at `node_key`) to `remaining`
+/// total stake (`None`: closing it) would take it out of the active set
+/// while it holds stake added this epoch.
+pub fn forfeit_if_leaving(
+    node_key: &Pubkey,
+    node: &aether_staking::state::Node,
+    config: &aether_staking::state::Config,
+    remaining: Option<u64>,
+) -> Option<Pubkey> {
+    use aether_staking::state::NodeStatus;
+    let holds_incoming = node.status == NodeStatus::Active
+        && node.incoming_epoch == config.epoch
+        && node.incoming > 0;
+    let leaves = remaining.is_none_or(|r| r < config.params.activation_threshold);
+    (holds_incoming && leaves).then(|| forfeit(node_key, config.epoch))
+}
+
 fn event_authority() -> Pubkey {
     aether_staking::EVENT_AUTHORITY_AND_BUMP.0
 }
@@ -109,10 +164,12 @@ pub fn fund_rewards(
 }
 
 /// `create_node`: the operator's node, with `amount` (at least the minimum) of its own stake.
+/// Pass `catch_up` (see [`catch_up`]) when reopening a closed node.
 pub fn create_node(
     operator: Pubkey,
     mint: Pubkey,
     operator_tokens: Pubkey,
+    catch_up: CatchUp,
     amount: u64,
 ) -> Instruction {
     let node = node(&operator);
@@ -122,6 +179,8 @@ pub fn create_node(
             config: config(),
             node,
             position: position(&node, &operator),
+            incoming_record: catch_up.incoming.map(|i| i.0),
+            incoming_forfeit: catch_up.incoming.map(|i| i.1),
             stake_mint: mint,
             operator_tokens,
             stake_vault: stake_vault(),
@@ -134,13 +193,13 @@ pub fn create_node(
     )
 }
 
-/// `stake`: adds `amount` from `staker_tokens` to `node`. Pass `record` when [`record_for`] names one.
+/// `stake`: adds `amount` from `staker_tokens` to `node`, with the accounts [`catch_up`] names.
 pub fn stake(
     staker: Pubkey,
     node: Pubkey,
     mint: Pubkey,
     staker_tokens: Pubkey,
-    record: Option<Pubkey>,
+    catch_up: CatchUp,
     amount: u64,
 ) -> Instruction {
     ix(
@@ -149,7 +208,9 @@ pub fn stake(
             config: config(),
             node,
             position: position(&node, &staker),
-            activation_record: record,
+            activation_record: catch_up.activation_record,
+            incoming_record: catch_up.incoming.map(|i| i.0),
+            incoming_forfeit: catch_up.incoming.map(|i| i.1),
             stake_mint: mint,
             staker_tokens,
             stake_vault: stake_vault(),
@@ -162,11 +223,14 @@ pub fn stake(
     )
 }
 
-/// `request_unstake`: takes `amount` off `node`; withdrawable after the cooldown.
+/// `request_unstake`: takes `amount` off `node`; withdrawable after the
+/// cooldown. Pass the accounts [`catch_up`] names, and the forfeit
+/// [`forfeit_if_leaving`] names.
 pub fn request_unstake(
     staker: Pubkey,
     node: Pubkey,
-    record: Option<Pubkey>,
+    catch_up: CatchUp,
+    forfeit: Option<Pubkey>,
     amount: u64,
 ) -> Instruction {
     ix(
@@ -175,7 +239,11 @@ pub fn request_unstake(
             config: config(),
             node,
             position: position(&node, &staker),
-            activation_record: record,
+            activation_record: catch_up.activation_record,
+            incoming_record: catch_up.incoming.map(|i| i.0),
+            incoming_forfeit: catch_up.incoming.map(|i| i.1),
+            forfeit,
+            system_program: system_program::ID,
             event_authority: event_authority(),
             program: ID,
         },
@@ -222,7 +290,7 @@ pub fn claim_rewards(
     node: Pubkey,
     mint: Pubkey,
     destination: Pubkey,
-    record: Option<Pubkey>,
+    catch_up: CatchUp,
 ) -> Instruction {
     ix(
         accounts::ClaimRewards {
@@ -230,7 +298,9 @@ pub fn claim_rewards(
             config: config(),
             node,
             position: position(&node, &claimer),
-            activation_record: record,
+            activation_record: catch_up.activation_record,
+            incoming_record: catch_up.incoming.map(|i| i.0),
+            incoming_forfeit: catch_up.incoming.map(|i| i.1),
             stake_mint: mint,
             destination,
             reward_vault: reward_vault(),
@@ -242,14 +312,21 @@ pub fn claim_rewards(
     )
 }
 
-/// `close_node`: the operator closes its node.
-pub fn close_node(operator: Pubkey, record: Option<Pubkey>) -> Instruction {
+/// `close_node`: the operator closes its node. Pass the record
+/// [`record_for`] names and the forfeit [`forfeit_if_leaving`] names.
+pub fn close_node(
+    operator: Pubkey,
+    record: Option<Pubkey>,
+    forfeit: Option<Pubkey>,
+) -> Instruction {
     ix(
         accounts::CloseNode {
             operator,
             config: config(),
             node: node(&operator),
             activation_record: record,
+            forfeit,
+            system_program: system_program::ID,
             event_authority: event_authority(),
             program: ID,
         },

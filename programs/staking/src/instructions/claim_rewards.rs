@@ -4,7 +4,7 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 use crate::constants::*;
 use crate::errors::StakingError;
 use crate::events::{NodeStatusChanged, RewardsClaimed};
-use crate::state::{Config, EpochRecord, Node, StakePosition};
+use crate::state::{matured, Config, EpochRecord, Node, StakePosition};
 use crate::vault::transfer_out;
 
 #[event_cpi]
@@ -39,6 +39,18 @@ pub struct ClaimRewards<'info> {
     pub reward_vault: Box<Account<'info, TokenAccount>>,
 
     pub token_program: Program<'info, Token>,
+
+    /// Needed when the position holds stake added in an epoch now closed:
+    /// that epoch's record.
+    pub incoming_record: Option<Box<Account<'info, EpochRecord>>>,
+
+    /// CHECK: only its address (the seeds) and whether this program wrote
+    /// it are read: the node's forfeit for that epoch, if there is one.
+    #[account(
+        seeds = [SEED_FORFEIT, node.key().as_ref(), position.incoming_epoch.to_le_bytes().as_ref()],
+        bump,
+    )]
+    pub incoming_forfeit: Option<UncheckedAccount<'info>>,
 }
 
 impl<'info> ClaimRewards<'info> {
@@ -47,12 +59,16 @@ impl<'info> ClaimRewards<'info> {
         let node_key = ctx.accounts.node.key();
         let available = ctx.accounts.reward_vault.amount;
         let record = ctx.accounts.activation_record.as_deref().map(|r| &**r);
+        let matured = matured(
+            ctx.accounts.incoming_record.as_deref().map(|r| &**r),
+            ctx.accounts.incoming_forfeit.as_ref().map(|a| a.as_ref()),
+        );
         let config = &mut ctx.accounts.config;
         let node = &mut ctx.accounts.node;
         let position = &mut ctx.accounts.position;
 
         let activated = node.sync(config, record)?;
-        position.settle(node)?;
+        position.settle(node, config, matured)?;
         let operator_owed = if claimer == node.operator {
             node.operator_pending
         } else {

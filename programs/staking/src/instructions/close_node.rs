@@ -3,11 +3,13 @@ use anchor_lang::prelude::*;
 use crate::constants::*;
 use crate::errors::StakingError;
 use crate::events::NodeClosed;
-use crate::state::{Config, EpochRecord, Node};
+use crate::state::{Config, EpochRecord, Forfeit, Node};
 
 #[event_cpi]
 #[derive(Accounts)]
 pub struct CloseNode<'info> {
+    /// Pays for the node's forfeit account when one is needed.
+    #[account(mut)]
     pub operator: Signer<'info>,
 
     #[account(mut, seeds = [SEED_CONFIG], bump = config.bump)]
@@ -23,6 +25,19 @@ pub struct CloseNode<'info> {
 
     /// See `Stake::activation_record`.
     pub activation_record: Option<Box<Account<'info, EpochRecord>>>,
+
+    /// Needed (and created) when this takes the node out of the active set
+    /// while it holds stake added this epoch: see `state::Forfeit`.
+    #[account(
+        init,
+        payer = operator,
+        space = 8 + Forfeit::INIT_SPACE,
+        seeds = [SEED_FORFEIT, node.key().as_ref(), config.epoch.to_le_bytes().as_ref()],
+        bump,
+    )]
+    pub forfeit: Option<Box<Account<'info, Forfeit>>>,
+
+    pub system_program: Program<'info, System>,
 }
 
 impl<'info> CloseNode<'info> {
@@ -33,7 +48,14 @@ impl<'info> CloseNode<'info> {
         let node = &mut ctx.accounts.node;
         // Book what it earned so far; the operator can still claim it.
         node.sync(config, record)?;
-        node.mark_closed(config)?;
+        let forfeited = node.mark_closed(config)?;
+        Forfeit::record(
+            ctx.accounts.forfeit.as_deref_mut(),
+            ctx.bumps.forfeit,
+            node_key,
+            config.epoch,
+            forfeited,
+        )?;
         config.invariant()?;
         node.invariant(config)?;
         emit_cpi!(NodeClosed {

@@ -43,6 +43,7 @@ impl<'info> CrankEpoch<'info> {
         let closed = config.epoch;
         let active_nodes = config.active_nodes;
         let active_stake = config.active_stake;
+        let acc_staker_before = config.acc_staker;
         let (operator_booked, staker_booked) = config.book_epoch()?;
         ctx.accounts.record.set_inner(EpochRecord {
             version: ACCOUNT_VERSION,
@@ -55,6 +56,10 @@ impl<'info> CrankEpoch<'info> {
             staker_booked,
             acc_operator: config.acc_operator,
             acc_staker: config.acc_staker,
+            staker_increment: config
+                .acc_staker
+                .checked_sub(acc_staker_before)
+                .ok_or(StakingError::InvariantViolated)?,
         });
         config.open_next_epoch()?;
         config.invariant()?;

@@ -4,7 +4,7 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 use crate::constants::*;
 use crate::errors::StakingError;
 use crate::events::{NodeCreated, NodeStatusChanged};
-use crate::state::{Config, Node, NodeStatus, StakePosition};
+use crate::state::{matured, Config, EpochRecord, Node, NodeStatus, StakePosition};
 use crate::vault::transfer_in;
 
 #[event_cpi]
@@ -50,6 +50,16 @@ pub struct CreateNode<'info> {
 
     pub token_program: Program<'info, Token>,
     pub system_program: Program<'info, System>,
+
+    /// See `Stake::incoming_record` (a reopened node's operator position).
+    pub incoming_record: Option<Box<Account<'info, EpochRecord>>>,
+
+    /// CHECK: see `Stake::incoming_forfeit`.
+    #[account(
+        seeds = [SEED_FORFEIT, node.key().as_ref(), position.incoming_epoch.to_le_bytes().as_ref()],
+        bump,
+    )]
+    pub incoming_forfeit: Option<UncheckedAccount<'info>>,
 }
 
 impl<'info> CreateNode<'info> {
@@ -100,6 +110,8 @@ impl<'info> CreateNode<'info> {
                 operator_pending: 0,
                 operator_claimed: 0,
                 created_at: now,
+                incoming: 0,
+                incoming_epoch: 0,
             });
             config.node_count = config
                 .node_count
@@ -112,15 +124,21 @@ impl<'info> CreateNode<'info> {
             node.staker_snapshot = config.acc_staker;
             node.operator_snapshot = config.acc_operator;
         }
+        let matured = matured(
+            ctx.accounts.incoming_record.as_deref().map(|r| &**r),
+            ctx.accounts.incoming_forfeit.as_ref().map(|a| a.as_ref()),
+        );
         let position = &mut ctx.accounts.position;
-        position.deposit(
+        // The node is inactive here, so none of this is incoming.
+        let incoming = position.deposit(
             ctx.bumps.position,
             (node_key, node),
             operator,
             config,
             amount,
+            matured,
         )?;
-        let change = node.change_stake(config, amount, true)?;
+        let change = node.change_stake(config, amount, true, incoming)?.status;
         config.invariant()?;
         node.invariant(config)?;
         position.invariant(node)?;

@@ -77,6 +77,7 @@ impl<'info> Initialize<'info> {
             pending_authority: None,
             operator_carry: 0,
             staker_carry: 0,
+            incoming_stake: 0,
         });
         config.invariant()?;
         emit_cpi!(Initialized {

@@ -3,11 +3,13 @@ use anchor_lang::prelude::*;
 use crate::constants::*;
 use crate::errors::StakingError;
 use crate::events::{NodeStatusChanged, UnstakeRequested};
-use crate::state::{Config, EpochRecord, Node, NodeStatus, StakePosition};
+use crate::state::{matured, Config, EpochRecord, Forfeit, Node, NodeStatus, StakePosition};
 
 #[event_cpi]
 #[derive(Accounts)]
 pub struct RequestUnstake<'info> {
+    /// Pays for the node's forfeit account when one is needed.
+    #[account(mut)]
     pub staker: Signer<'info>,
 
     #[account(mut, seeds = [SEED_CONFIG], bump = config.bump)]
@@ -25,6 +27,29 @@ pub struct RequestUnstake<'info> {
 
     /// See `Stake::activation_record`.
     pub activation_record: Option<Box<Account<'info, EpochRecord>>>,
+
+    /// See `Stake::incoming_record`.
+    pub incoming_record: Option<Box<Account<'info, EpochRecord>>>,
+
+    /// CHECK: see `Stake::incoming_forfeit`.
+    #[account(
+        seeds = [SEED_FORFEIT, node.key().as_ref(), position.incoming_epoch.to_le_bytes().as_ref()],
+        bump,
+    )]
+    pub incoming_forfeit: Option<UncheckedAccount<'info>>,
+
+    /// Needed (and created) when this takes the node out of the active set
+    /// while it holds stake added this epoch: see `state::Forfeit`.
+    #[account(
+        init,
+        payer = staker,
+        space = 8 + Forfeit::INIT_SPACE,
+        seeds = [SEED_FORFEIT, node.key().as_ref(), config.epoch.to_le_bytes().as_ref()],
+        bump,
+    )]
+    pub forfeit: Option<Box<Account<'info, Forfeit>>>,
+
+    pub system_program: Program<'info, System>,
 }
 
 impl<'info> RequestUnstake<'info> {
@@ -34,12 +59,17 @@ impl<'info> RequestUnstake<'info> {
         let staker = ctx.accounts.staker.key();
         let node_key = ctx.accounts.node.key();
         let record = ctx.accounts.activation_record.as_deref().map(|r| &**r);
+        let matured = matured(
+            ctx.accounts.incoming_record.as_deref().map(|r| &**r),
+            ctx.accounts.incoming_forfeit.as_ref().map(|a| a.as_ref()),
+        );
         let config = &mut ctx.accounts.config;
         let node = &mut ctx.accounts.node;
         let position = &mut ctx.accounts.position;
 
-        require!(amount <= position.amount, StakingError::InsufficientStake);
-        let remaining = position.amount - amount;
+        let held = position.total()?;
+        require!(amount <= held, StakingError::InsufficientStake);
+        let remaining = held - amount;
         // An operator keeps its minimum stake for as long as the node is open.
         if staker == node.operator && node.status != NodeStatus::Closed {
             require!(
@@ -49,8 +79,8 @@ impl<'info> RequestUnstake<'info> {
         }
 
         let activated = node.sync(config, record)?;
-        position.settle(node)?;
-        position.amount = remaining;
+        position.settle(node, config, matured)?;
+        let from_incoming = position.take(amount)?;
         position.unstaking = position
             .unstaking
             .checked_add(amount)
@@ -73,7 +103,15 @@ impl<'info> RequestUnstake<'info> {
                 .ok_or(StakingError::InvariantViolated)?;
             None
         } else {
-            node.change_stake(config, amount, false)?.or(activated)
+            let change = node.change_stake(config, amount, false, from_incoming)?;
+            Forfeit::record(
+                ctx.accounts.forfeit.as_deref_mut(),
+                ctx.bumps.forfeit,
+                node_key,
+                config.epoch,
+                change.forfeited,
+            )?;
+            change.status.or(activated)
         };
 
         config.invariant()?;

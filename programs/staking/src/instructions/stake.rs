@@ -4,7 +4,7 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 use crate::constants::*;
 use crate::errors::StakingError;
 use crate::events::{NodeStatusChanged, Staked};
-use crate::state::{Config, EpochRecord, Node, NodeStatus, StakePosition};
+use crate::state::{matured, Config, EpochRecord, Node, NodeStatus, StakePosition};
 use crate::vault::transfer_in;
 
 #[event_cpi]
@@ -47,6 +47,18 @@ pub struct Stake<'info> {
 
     pub token_program: Program<'info, Token>,
     pub system_program: Program<'info, System>,
+
+    /// Needed when the position holds stake added in an epoch now closed:
+    /// that epoch's record.
+    pub incoming_record: Option<Box<Account<'info, EpochRecord>>>,
+
+    /// CHECK: only its address (the seeds) and whether this program wrote
+    /// it are read: the node's forfeit for that epoch, if there is one.
+    #[account(
+        seeds = [SEED_FORFEIT, node.key().as_ref(), position.incoming_epoch.to_le_bytes().as_ref()],
+        bump,
+    )]
+    pub incoming_forfeit: Option<UncheckedAccount<'info>>,
 }
 
 impl<'info> Stake<'info> {
@@ -76,13 +88,32 @@ impl<'info> Stake<'info> {
         let staker = ctx.accounts.staker.key();
         let node_key = ctx.accounts.node.key();
         let record = ctx.accounts.activation_record.as_deref().map(|r| &**r);
+        let matured = matured(
+            ctx.accounts.incoming_record.as_deref().map(|r| &**r),
+            ctx.accounts.incoming_forfeit.as_ref().map(|a| a.as_ref()),
+        );
         let config = &mut ctx.accounts.config;
         let node = &mut ctx.accounts.node;
         let position = &mut ctx.accounts.position;
 
         let activated = node.sync(config, record)?;
-        position.deposit(ctx.bumps.position, (node_key, node), staker, config, amount)?;
-        let change = node.change_stake(config, amount, true)?.or(activated);
+        let incoming = position.deposit(
+            ctx.bumps.position,
+            (node_key, node),
+            staker,
+            config,
+            amount,
+            matured,
+        )?;
+        let change = node
+            .change_stake(config, amount, true, incoming)?
+            .status
+            .or(activated);
+        let earning_from_epoch = if incoming > 0 {
+            config.epoch.checked_add(1).ok_or(StakingError::Overflow)?
+        } else {
+            config.epoch
+        };
 
         config.invariant()?;
         node.invariant(config)?;
@@ -91,8 +122,9 @@ impl<'info> Stake<'info> {
             node: node_key,
             staker,
             amount,
-            position_amount: position.amount,
+            position_amount: position.total()?,
             node_total_stake: node.total_stake,
+            earning_from_epoch,
         });
         if let Some(status) = change {
             emit_cpi!(NodeStatusChanged {

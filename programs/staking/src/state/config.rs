@@ -118,6 +118,9 @@ pub struct Config {
     pub operator_carry: u128,
     /// The same for the staker envelope (under one unit per staked token).
     pub staker_carry: u128,
+    /// Stake added this epoch to active nodes: it backs nothing in this
+    /// epoch, so it joins `active_stake` (and earns) when the epoch closes.
+    pub incoming_stake: u64,
 }
 
 impl Config {
@@ -190,7 +193,8 @@ impl Config {
         Ok((operator_booked, staker_booked))
     }
 
-    /// Opens the next epoch: pending nodes become active, pending parameters apply.
+    /// Opens the next epoch: pending nodes become active, stake added to
+    /// active nodes starts earning, pending parameters apply.
     pub fn open_next_epoch(&mut self) -> Result<()> {
         self.active_nodes = self
             .active_nodes
@@ -200,8 +204,13 @@ impl Config {
             .active_stake
             .checked_add(self.pending_stake)
             .ok_or(StakingError::Overflow)?;
+        self.active_stake = self
+            .active_stake
+            .checked_add(self.incoming_stake)
+            .ok_or(StakingError::Overflow)?;
         self.pending_nodes = 0;
         self.pending_stake = 0;
+        self.incoming_stake = 0;
         // Epochs are laid end to end so that a late crank can catch up.
         self.epoch_started_at = self
             .epoch_started_at
@@ -232,8 +241,11 @@ impl Config {
             self.total_paid <= self.total_funded
                 && self.total_paid <= self.total_booked
                 && self.total_booked <= self.total_funded
-                && self.active_stake.checked_add(self.pending_stake).is_some()
-                && self.active_stake + self.pending_stake <= self.total_staked
+                && self
+                    .active_stake
+                    .checked_add(self.pending_stake)
+                    .and_then(|x| x.checked_add(self.incoming_stake))
+                    .is_some_and(|x| x <= self.total_staked)
                 && self.active_nodes.checked_add(self.pending_nodes).is_some()
                 && self.active_nodes + self.pending_nodes <= self.node_count
                 && self.active_nodes + self.pending_nodes <= MAX_ACTIVE_NODES,

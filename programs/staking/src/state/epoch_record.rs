@@ -18,4 +18,7 @@ pub struct EpochRecord {
     pub acc_operator: u128,
     /// `Config::acc_staker` right after this epoch's booking.
     pub acc_staker: u128,
+    /// What this epoch's booking added to `acc_staker`: the reward per unit
+    /// of stake that stake added during the epoch did not earn.
+    pub staker_increment: u128,
 }

@@ -39,10 +39,24 @@ pub struct Node {
     pub operator_pending: u64,
     pub operator_claimed: u64,
     pub created_at: i64,
+    /// Stake added in `incoming_epoch` while the node was active: counted in
+    /// `total_stake` (and the activation threshold) but not in the config's
+    /// active stake until that epoch closes.
+    pub incoming: u64,
+    pub incoming_epoch: u64,
 }
 
 /// What a change did to a node's status, so the handler can emit it.
 pub type StatusChange = Option<NodeStatus>;
+
+/// What a stake change did: the new status, if any, and, when the node left
+/// the active set holding stake added this epoch, how much (the handler
+/// then records a [`crate::state::Forfeit`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct StakeChange {
+    pub status: StatusChange,
+    pub forfeited: Option<u64>,
+}
 
 impl Node {
     /// True when the node counts in `config`'s current epoch, whether or not
@@ -97,7 +111,20 @@ impl Node {
                 .checked_add(u128::from(earned) * PRECISION)
                 .ok_or(StakingError::Overflow)?;
         }
+        // The crank folded it into the active stake when its epoch closed.
+        if self.incoming_epoch < config.epoch {
+            self.incoming = 0;
+        }
         Ok(change)
+    }
+
+    /// Stake added this epoch while active, not yet earning.
+    pub fn current_incoming(&self, config: &Config) -> u64 {
+        if self.status == NodeStatus::Active && self.incoming_epoch == config.epoch {
+            self.incoming
+        } else {
+            0
+        }
     }
 
     /// Removes this node's stake from the global counters, before a change.
@@ -110,10 +137,19 @@ impl Node {
                     .ok_or(StakingError::InvariantViolated)?
             }
             NodeStatus::Active => {
+                let incoming = self.current_incoming(config);
+                let earning = self
+                    .total_stake
+                    .checked_sub(incoming)
+                    .ok_or(StakingError::InvariantViolated)?;
                 config.active_stake = config
                     .active_stake
-                    .checked_sub(self.total_stake)
-                    .ok_or(StakingError::InvariantViolated)?
+                    .checked_sub(earning)
+                    .ok_or(StakingError::InvariantViolated)?;
+                config.incoming_stake = config
+                    .incoming_stake
+                    .checked_sub(incoming)
+                    .ok_or(StakingError::InvariantViolated)?;
             }
             _ => {}
         }
@@ -130,29 +166,49 @@ impl Node {
                     .ok_or(StakingError::Overflow)?
             }
             NodeStatus::Active => {
+                let incoming = self.current_incoming(config);
+                let earning = self
+                    .total_stake
+                    .checked_sub(incoming)
+                    .ok_or(StakingError::InvariantViolated)?;
                 config.active_stake = config
                     .active_stake
-                    .checked_add(self.total_stake)
-                    .ok_or(StakingError::Overflow)?
+                    .checked_add(earning)
+                    .ok_or(StakingError::Overflow)?;
+                config.incoming_stake = config
+                    .incoming_stake
+                    .checked_add(incoming)
+                    .ok_or(StakingError::Overflow)?;
             }
             _ => {}
         }
         Ok(())
     }
 
-    /// Changes the node's total stake by `delta` (signed by direction) and
-    /// moves it between inactive, pending and active as the threshold says.
-    /// The node must be synced first.
+    /// Takes the node out of the active set's incoming stake as it leaves
+    /// it (detached already): what it held is returned as forfeited.
+    fn drop_incoming(&mut self, config: &Config) -> Option<u64> {
+        let incoming = self.current_incoming(config);
+        self.incoming = 0;
+        (incoming > 0).then_some(incoming)
+    }
+
+    /// Changes the node's total stake by `amount` (up or down) and moves it
+    /// between inactive, pending and active as the threshold says. On an
+    /// active node, `incoming` of `amount` is (or was) stake added this
+    /// epoch, which earns only from the next. The node must be synced first.
     pub fn change_stake(
         &mut self,
         config: &mut Config,
         amount: u64,
         increase: bool,
-    ) -> Result<StatusChange> {
+        incoming: u64,
+    ) -> Result<StakeChange> {
         require!(
             !(self.status == NodeStatus::Pending && self.activation_epoch <= config.epoch),
             StakingError::ActivationRecordRequired
         );
+        require!(incoming <= amount, StakingError::InvariantViolated);
         self.detach(config)?;
         self.total_stake = if increase {
             self.total_stake
@@ -163,6 +219,20 @@ impl Node {
                 .checked_sub(amount)
                 .ok_or(StakingError::InsufficientStake)?
         };
+        if self.status == NodeStatus::Active && incoming > 0 {
+            let current = self.current_incoming(config);
+            self.incoming = if increase {
+                current
+                    .checked_add(incoming)
+                    .ok_or(StakingError::Overflow)?
+            } else {
+                current
+                    .checked_sub(incoming)
+                    .ok_or(StakingError::InvariantViolated)?
+            };
+            self.incoming_epoch = config.epoch;
+        }
+        let mut forfeited = None;
         let threshold = config.params.activation_threshold;
         let above = self.total_stake >= threshold;
         let room = config
@@ -189,6 +259,7 @@ impl Node {
                 Some(NodeStatus::Inactive)
             }
             (NodeStatus::Active, false) => {
+                forfeited = self.drop_incoming(config);
                 self.status = NodeStatus::Inactive;
                 config.active_nodes = config
                     .active_nodes
@@ -199,11 +270,16 @@ impl Node {
             _ => None,
         };
         self.attach(config)?;
-        Ok(change)
+        Ok(StakeChange {
+            status: change,
+            forfeited,
+        })
     }
 
-    /// Closes the node: it leaves the counters for good. The node must be synced first.
-    pub fn mark_closed(&mut self, config: &mut Config) -> Result<()> {
+    /// Closes the node: it leaves the counters for good. The node must be
+    /// synced first. Returns the stake added this epoch it held, if any
+    /// (see [`StakeChange::forfeited`]).
+    pub fn mark_closed(&mut self, config: &mut Config) -> Result<Option<u64>> {
         require!(
             self.status != NodeStatus::Closed,
             StakingError::NodeAlreadyClosed
@@ -213,6 +289,7 @@ impl Node {
             StakingError::ActivationRecordRequired
         );
         self.detach(config)?;
+        let forfeited = self.drop_incoming(config);
         match self.status {
             NodeStatus::Pending => {
                 config.pending_nodes = config
@@ -229,14 +306,15 @@ impl Node {
             _ => {}
         }
         self.status = NodeStatus::Closed;
-        Ok(())
+        Ok(forfeited)
     }
 
     pub fn invariant(&self, config: &Config) -> Result<()> {
         require!(
             self.staker_snapshot <= config.acc_staker
                 && self.operator_snapshot <= config.acc_operator
-                && self.total_stake <= config.total_staked,
+                && self.total_stake <= config.total_staked
+                && self.current_incoming(config) <= self.total_stake,
             StakingError::InvariantViolated
         );
         Ok(())

@@ -118,20 +118,23 @@ async fn check(s: &mut Setup, books: &Books, unswept: u64) {
             .try_account::<aether_staking::state::StakePosition>(ix::position(node, staker))
             .await
         {
-            staked += p.amount;
+            staked += p.amount + p.incoming;
             unstaking += p.unstaking;
             booked_unpaid += p.pending_rewards;
         }
     }
     let mut node_stake = 0u64;
     let mut active = 0u32;
+    let mut incoming = 0u64;
     for node in &books.nodes {
         if let Some(n) = s.chain.try_account::<Node>(*node).await {
             node_stake += n.total_stake;
             booked_unpaid += n.operator_pending;
             active += u32::from(n.is_active_in(&config));
+            incoming += n.current_incoming(&config);
         }
     }
+    assert_eq!(incoming, config.incoming_stake, "incoming vs config");
     assert_eq!(staked, config.total_staked, "positions vs config");
     assert_eq!(node_stake, config.total_staked, "nodes vs config");
     assert_eq!(unstaking, config.total_unstaking, "unstaking vs config");
@@ -204,14 +207,7 @@ async fn run(ops: Vec<Op>) {
             }
             Op::Close { node } => {
                 let operator = &wallets[node];
-                let record = s.record_for(&nodes[node]).await;
-                s.chain
-                    .send(
-                        &[ix::close_node(operator.pubkey(), record)],
-                        &[&operator.key],
-                    )
-                    .await
-                    .map(drop)
+                s.close(operator).await
             }
         };
         match result {

@@ -80,10 +80,16 @@ async fn wrong_signers_are_refused() {
     // Someone else's position cannot be unstaked, claimed or withdrawn:
     // positions are derived from the signer, so the victim's does not match.
     let victim_position = ix::position(&w.node, &w.staker.pubkey());
-    let mut unstake = ix::request_unstake(mallory.pubkey(), w.node, None, T);
+    let mut unstake = ix::request_unstake(mallory.pubkey(), w.node, Default::default(), None, T);
     unstake.accounts[3].pubkey = victim_position;
     refused(&mut w, unstake, &mallory.key, Anchor::ConstraintSeeds).await;
-    let mut claim = ix::claim_rewards(mallory.pubkey(), w.node, w.s.mint, mallory.tokens, None);
+    let mut claim = ix::claim_rewards(
+        mallory.pubkey(),
+        w.node,
+        w.s.mint,
+        mallory.tokens,
+        Default::default(),
+    );
     claim.accounts[3].pubkey = victim_position;
     refused(&mut w, claim, &mallory.key, Anchor::ConstraintSeeds).await;
     let mut withdraw = ix::withdraw(mallory.pubkey(), w.node, w.s.mint, mallory.tokens);
@@ -91,12 +97,12 @@ async fn wrong_signers_are_refused() {
     refused(&mut w, withdraw, &mallory.key, Anchor::ConstraintSeeds).await;
 
     // Only the operator closes its node.
-    let mut close = ix::close_node(mallory.pubkey(), None);
+    let mut close = ix::close_node(mallory.pubkey(), None, None);
     close.accounts[2].pubkey = w.node;
     refused(&mut w, close, &mallory.key, Anchor::ConstraintSeeds).await;
 
     // A signature is required: the staker's key listed but not signing.
-    let mut unsigned = ix::request_unstake(w.staker.pubkey(), w.node, None, T);
+    let mut unsigned = ix::request_unstake(w.staker.pubkey(), w.node, Default::default(), None, T);
     unsigned.accounts[0].is_signer = false;
     let payer = w.s.chain.ctx.payer.insecure_clone();
     refused(&mut w, unsigned, &payer, Anchor::AccountNotSigner).await;
@@ -122,7 +128,7 @@ async fn wrong_mints_and_foreign_token_accounts_are_refused() {
         w.node,
         w.s.mint,
         fake_tokens,
-        None,
+        Default::default(),
         300_000 * T,
     );
     refused(&mut w, stake, &mallory.key, StakingError::WrongMint).await;
@@ -132,15 +138,28 @@ async fn wrong_mints_and_foreign_token_accounts_are_refused() {
         w.node,
         other_mint,
         fake_tokens,
-        None,
+        Default::default(),
         300_000 * T,
     );
     refused(&mut w, stake, &mallory.key, StakingError::WrongMint).await;
     // Someone else's token account as the source.
-    let stake = ix::stake(mallory.pubkey(), w.node, w.s.mint, w.staker.tokens, None, T);
+    let stake = ix::stake(
+        mallory.pubkey(),
+        w.node,
+        w.s.mint,
+        w.staker.tokens,
+        Default::default(),
+        T,
+    );
     refused(&mut w, stake, &mallory.key, StakingError::WrongTokenOwner).await;
     // Rewards claimed into an account of another mint.
-    let claim = ix::claim_rewards(w.staker.pubkey(), w.node, w.s.mint, fake_tokens, None);
+    let claim = ix::claim_rewards(
+        w.staker.pubkey(),
+        w.node,
+        w.s.mint,
+        fake_tokens,
+        Default::default(),
+    );
     refused(&mut w, claim, &staker_key, StakingError::WrongMint).await;
 }
 
@@ -163,13 +182,19 @@ async fn foreign_vaults_are_refused() {
         w.node,
         w.s.mint,
         w.staker.tokens,
-        None,
+        Default::default(),
         T,
     );
     stake.accounts[7].pubkey = mallory.tokens;
     refused(&mut w, stake, &staker_key, Anchor::ConstraintSeeds).await;
     // Claiming from a "reward vault" that is the stake vault.
-    let mut claim = ix::claim_rewards(w.staker.pubkey(), w.node, w.s.mint, w.staker.tokens, None);
+    let mut claim = ix::claim_rewards(
+        w.staker.pubkey(),
+        w.node,
+        w.s.mint,
+        w.staker.tokens,
+        Default::default(),
+    );
     claim.accounts[7].pubkey = ix::stake_vault();
     refused(&mut w, claim, &staker_key, Anchor::ConstraintSeeds).await;
 }
@@ -196,7 +221,7 @@ async fn fake_node_accounts_are_refused() {
         fake_key,
         w.s.mint,
         w.staker.tokens,
-        None,
+        Default::default(),
         T,
     );
     stake.accounts[3].pubkey = ix::position(&w.node, &w.staker.pubkey());
@@ -218,7 +243,7 @@ async fn fake_node_accounts_are_refused() {
         fake_key,
         w.s.mint,
         w.staker.tokens,
-        None,
+        Default::default(),
         T,
     );
     refused(&mut w, stake, &staker_key, Anchor::ConstraintSeeds).await;
@@ -233,17 +258,29 @@ async fn bad_amounts_are_refused() {
         w.node,
         w.s.mint,
         w.staker.tokens,
-        None,
+        Default::default(),
         0,
     );
     refused(&mut w, zero, &staker, StakingError::ZeroAmount).await;
-    let too_much = ix::request_unstake(w.staker.pubkey(), w.node, None, 300_000 * T + 1);
+    let too_much = ix::request_unstake(
+        w.staker.pubkey(),
+        w.node,
+        Default::default(),
+        None,
+        300_000 * T + 1,
+    );
     refused(&mut w, too_much, &staker, StakingError::InsufficientStake).await;
     let op = w.op.key.insecure_clone();
-    let low = ix::request_unstake(w.op.pubkey(), w.node, None, 1);
+    let low = ix::request_unstake(w.op.pubkey(), w.node, Default::default(), None, 1);
     refused(&mut w, low, &op, StakingError::OperatorBelowMinimum).await;
     let fresh = w.s.wallet(1_000_000 * T).await;
-    let below = ix::create_node(fresh.pubkey(), w.s.mint, fresh.tokens, 200_000 * T - 1);
+    let below = ix::create_node(
+        fresh.pubkey(),
+        w.s.mint,
+        fresh.tokens,
+        Default::default(),
+        200_000 * T - 1,
+    );
     let before = w.s.chain.raw(ix::config()).await;
     assert_error(
         w.s.chain.send(&[below], &[&fresh.key]).await,
@@ -356,7 +393,7 @@ async fn activation_records_are_checked() {
         w.node,
         w.s.mint,
         w.staker.tokens,
-        None,
+        Default::default(),
         T,
     );
     refused(
@@ -371,7 +408,10 @@ async fn activation_records_are_checked() {
         w.node,
         w.s.mint,
         w.staker.tokens,
-        Some(ix::epoch_record(1)),
+        ix::CatchUp {
+            activation_record: Some(ix::epoch_record(1)),
+            incoming: None,
+        },
         T,
     );
     refused(&mut w, wrong, &staker, StakingError::WrongActivationRecord).await;
@@ -390,7 +430,7 @@ async fn stake_waits_for_an_overdue_epoch_to_be_cranked() {
         w.node,
         w.s.mint,
         w.staker.tokens,
-        None,
+        Default::default(),
         T,
     );
     refused(&mut w, ix, &staker_key, StakingError::EpochOverdue).await;

@@ -28,6 +28,7 @@ async fn full_story() {
                 op_a.pubkey(),
                 s.mint,
                 op_a.tokens,
+                Default::default(),
                 200_000 * T,
             )],
             &[&op_a.key],
@@ -54,7 +55,7 @@ async fn full_story() {
                 a,
                 s.mint,
                 s2.tokens,
-                None,
+                Default::default(),
                 100_000 * T,
             )],
             &[&s2.key],
@@ -122,7 +123,10 @@ async fn full_story() {
                 a,
                 s.mint,
                 op_a.tokens,
-                Some(ix::epoch_record(0)),
+                ix::CatchUp {
+                    activation_record: Some(ix::epoch_record(0)),
+                    incoming: None,
+                },
             )],
             &[&op_a.key],
         )
@@ -160,7 +164,13 @@ async fn full_story() {
     let events = s
         .chain
         .send(
-            &[ix::request_unstake(s1.pubkey(), a, None, 200_000 * T)],
+            &[ix::request_unstake(
+                s1.pubkey(),
+                a,
+                Default::default(),
+                None,
+                200_000 * T,
+            )],
             &[&s1.key],
         )
         .await
@@ -198,7 +208,7 @@ async fn full_story() {
     // ...and can after closing it.
     let events = s
         .chain
-        .send(&[ix::close_node(op_a.pubkey(), None)], &[&op_a.key])
+        .send(&[ix::close_node(op_a.pubkey(), None, None)], &[&op_a.key])
         .await
         .unwrap();
     let closed: NodeClosed = find_event(&events).expect("NodeClosed event");

@@ -109,6 +109,54 @@ async fn airdrop(rpc: &RpcClient, to: &Pubkey, lamports: u64) -> Result<(), Loca
     Ok(())
 }
 
+/// The programs run as builtins, never deployed, so no loader wrote their
+/// ProgramData: write each one (`surfnet_setAccount`) naming `authority` as
+/// upgrade authority, as a deploy would, so that `initialize` accepts it and
+/// nobody else. Read back, so that a cheatcode that changed shape fails here.
+async fn stand_in_for_deploys(rpc: &RpcClient, authority: &Pubkey) -> Result<(), LocalnetError> {
+    use anchor_lang::solana_program::bpf_loader_upgradeable;
+    use solana_rpc_client_api::request::RpcRequest;
+    let data = aether_sdk::programs::program_data_header(authority);
+    // The cheatcode takes the bytes as hex.
+    let hex: String = data.iter().map(|b| format!("{b:02x}")).collect();
+    let lamports = rpc
+        .get_minimum_balance_for_rent_exemption(data.len())
+        .await
+        .map_err(step("writing the programs' ProgramData"))?;
+    for program in aether_native_programs::PROGRAMS {
+        let address = aether_sdk::programs::program_data(&program.id);
+        let _: serde_json::Value = rpc
+            .send(
+                RpcRequest::Custom {
+                    method: "surfnet_setAccount",
+                },
+                serde_json::json!([
+                    address.to_string(),
+                    {
+                        "lamports": lamports,
+                        "data": hex,
+                        "owner": bpf_loader_upgradeable::ID.to_string(),
+                        "executable": false,
+                    }
+                ]),
+            )
+            .await
+            .map_err(step("writing the programs' ProgramData"))?;
+        let written = rpc
+            .get_account_with_commitment(&address, CommitmentConfig::confirmed())
+            .await
+            .map_err(step("reading the programs' ProgramData"))?
+            .value;
+        if !written.is_some_and(|a| a.owner == bpf_loader_upgradeable::ID && a.data == data) {
+            return Err(LocalnetError::Engine(format!(
+                "{}'s ProgramData was not written as asked",
+                program.name
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Creates (once per ledger) the stake mint and the programs' configs, funds
 /// `config.fund`, and returns the report. `dir` keeps the authority keypair.
 pub async fn bootstrap(config: &Config, dir: &Path) -> Result<BootstrapReport, LocalnetError> {
@@ -159,6 +207,7 @@ pub async fn bootstrap(config: &Config, dir: &Path) -> Result<BootstrapReport, L
                 "creating the stake mint",
             )
             .await?;
+            stand_in_for_deploys(&rpc, &authority.pubkey()).await?;
             let init = [
                 staking::initialize(authority.pubkey(), mint.pubkey(), Params::default()),
                 registry::initialize(

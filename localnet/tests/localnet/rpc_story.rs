@@ -117,6 +117,28 @@ async fn stock_clients_work_against_the_localnet() {
     )
     .unwrap();
     assert_eq!(config.stake_mint, mint);
+    // Each program's ProgramData names the bootstrap authority as upgrade
+    // authority, the only key its initialize accepts.
+    let authority: Pubkey = report.authority.parse().unwrap();
+    assert_eq!(config.authority, authority);
+    for program in aether_native_programs::PROGRAMS {
+        let data = rpc
+            .get_account(&aether_sdk::programs::program_data(&program.id))
+            .await
+            .unwrap();
+        assert_eq!(
+            data.owner,
+            anchor_lang::solana_program::bpf_loader_upgradeable::ID
+        );
+        let state: anchor_lang::prelude::ProgramData =
+            anchor_lang::AccountDeserialize::try_deserialize(&mut data.data.as_slice()).unwrap();
+        assert_eq!(
+            state.upgrade_authority_address,
+            Some(authority),
+            "{}",
+            program.name
+        );
+    }
 
     // Airdrop and a plain SOL transfer, watched over pubsub: the slot, the
     // signature and the receiving account.

@@ -26,4 +26,6 @@ pub enum AnchorsError {
     BadLog,
     #[msg("Only the authority proposed with update_config may accept it")]
     NotPendingAuthority,
+    #[msg("Only the program's upgrade authority (from its ProgramData account) may initialize it")]
+    NotUpgradeAuthority,
 }

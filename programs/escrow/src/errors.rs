@@ -44,4 +44,6 @@ pub enum EscrowError {
     NotPendingAuthority,
     #[msg("A storage stream states its size in bytes (at least 1); a compute stream stores nothing (0)")]
     InvalidSize,
+    #[msg("Only the program's upgrade authority (from its ProgramData account) may initialize it")]
+    NotUpgradeAuthority,
 }

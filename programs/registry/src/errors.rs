@@ -50,4 +50,6 @@ pub enum RegistryError {
     ConflictOfInterest,
     #[msg("A resource node registers under a core node only with its operator's signature")]
     NoParentConsent,
+    #[msg("Only the program's upgrade authority (from its ProgramData account) may initialize it")]
+    NotUpgradeAuthority,
 }

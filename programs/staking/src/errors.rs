@@ -64,4 +64,6 @@ pub enum StakingError {
     ForfeitRequired,
     #[msg("A forfeit account is only created when the node leaves the active set while holding stake added this epoch")]
     ForfeitNotNeeded,
+    #[msg("Only the program's upgrade authority (from its ProgramData account) may initialize it")]
+    NotUpgradeAuthority,
 }

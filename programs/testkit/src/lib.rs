@@ -87,9 +87,31 @@ impl Chain {
             processor!(native::anchors),
         );
         test.add_program("cpi_probe", cpi_probe::ID, processor!(cpi_probe::process));
-        Self {
+        let mut chain = Self {
             ctx: test.start_with_context().await,
+        };
+        // Builtins are never deployed: stand in for each deploy's ProgramData,
+        // with the payer as upgrade authority, so the payer may initialize.
+        let payer = chain.payer();
+        for program in aether_native_programs::PROGRAMS {
+            chain.set_program_data(&program.id, &payer);
         }
+        chain
+    }
+
+    /// Writes `program`'s ProgramData naming `upgrade_authority`, owned by
+    /// the upgradeable loader, as a deploy would.
+    pub fn set_program_data(&mut self, program: &Pubkey, upgrade_authority: &Pubkey) {
+        use anchor_lang::solana_program::bpf_loader_upgradeable;
+        let data = aether_sdk::programs::program_data_header(upgrade_authority);
+        let mut account = solana_account::AccountSharedData::new(
+            1_000_000_000,
+            data.len(),
+            &bpf_loader_upgradeable::ID,
+        );
+        solana_account::WritableAccount::data_as_mut_slice(&mut account).copy_from_slice(&data);
+        self.ctx
+            .set_account(&aether_sdk::programs::program_data(program), &account);
     }
 
     pub fn payer(&self) -> Pubkey {

@@ -31,6 +31,7 @@ pub fn initialize(authority: Pubkey, allowlist: Vec<Pubkey>) -> Instruction {
     ix(
         accounts::Initialize {
             authority,
+            program_data: super::program_data(&ID),
             config: config(),
             system_program: system_program::ID,
             event_authority: event_authority(),

@@ -52,6 +52,7 @@ pub fn initialize(authority: Pubkey, mint: Pubkey) -> Instruction {
     ix(
         accounts::Initialize {
             authority,
+            program_data: super::program_data(&ID),
             config: config(),
             mint,
             system_program: system_program::ID,

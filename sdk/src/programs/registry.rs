@@ -33,6 +33,7 @@ pub fn initialize(authority: Pubkey, quorum_bps: u16) -> Instruction {
     ix(
         accounts::Initialize {
             authority,
+            program_data: super::program_data(&ID),
             config: config(),
             system_program: system_program::ID,
             event_authority: event_authority(),

@@ -102,6 +102,7 @@ pub fn initialize(authority: Pubkey, mint: Pubkey, params: Params) -> Instructio
     ix(
         accounts::Initialize {
             authority,
+            program_data: super::program_data(&ID),
             config: config(),
             stake_mint: mint,
             stake_vault: stake_vault(),

@@ -2,6 +2,7 @@ use anchor_lang::prelude::*;
 use anchor_spl::token::Mint;
 
 use crate::constants::*;
+use crate::errors::EscrowError;
 use crate::events::EscrowInitialized;
 use crate::state::EscrowConfig;
 
@@ -10,6 +11,18 @@ use crate::state::EscrowConfig;
 pub struct Initialize<'info> {
     #[account(mut)]
     pub authority: Signer<'info>,
+
+    /// The program's ProgramData, written by the upgradeable loader when the
+    /// program is deployed: only its upgrade authority initializes, so
+    /// nobody can take the program over by calling first.
+    #[account(
+        seeds = [crate::ID.as_ref()],
+        bump,
+        seeds::program = anchor_lang::solana_program::bpf_loader_upgradeable::ID,
+        constraint = program_data.upgrade_authority_address == Some(authority.key())
+            @ EscrowError::NotUpgradeAuthority,
+    )]
+    pub program_data: Box<Account<'info, ProgramData>>,
 
     #[account(init, payer = authority, space = 8 + EscrowConfig::INIT_SPACE, seeds = [SEED_CONFIG], bump)]
     pub config: Box<Account<'info, EscrowConfig>>,

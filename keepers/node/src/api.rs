@@ -326,12 +326,56 @@ fn filter_of(q: &HashMap<String, String>) -> Result<Filter, ApiError> {
     })
 }
 
-fn page_of(q: &HashMap<String, String>) -> Result<(u64, u64), ApiError> {
-    let page = number_param(q, "page")?.unwrap_or(1.0).max(1.0) as u64;
-    let per_page = match number_param(q, "pagination")?.unwrap_or(20.0) as u64 {
-        0 => 10_000,
-        n => n.min(10_000),
+/// Most items one page of a listing holds (`pagination=0`, "no limit" in
+/// Aleph's API, means this many too), so that no request makes the node
+/// read and send its whole database.
+pub const MAX_PER_PAGE: u64 = 10_000;
+
+/// A whole number query parameter, at least 1 (or 0 where `zero_ok`), that
+/// fits SQLite's 64-bit integers: `inf`, `1e300` or a fraction is a 400.
+fn count_param(
+    q: &HashMap<String, String>,
+    name: &str,
+    zero_ok: bool,
+) -> Result<Option<u64>, ApiError> {
+    let Some(value) = number_param(q, name)? else {
+        return Ok(None);
     };
+    let least = if zero_ok { 0.0 } else { 1.0 };
+    // i64::MAX as f64 rounds up to 2^63, so `<` keeps it out.
+    if value.fract() != 0.0 || value < least || value >= i64::MAX as f64 {
+        return Err(ApiError {
+            field: Some(name.to_string()),
+            ..ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_query",
+                format!("{name} must be a whole number from {least} to 2^63"),
+            )
+        });
+    }
+    Ok(Some(value as u64))
+}
+
+fn page_of(q: &HashMap<String, String>) -> Result<(u64, u64), ApiError> {
+    let per_page = match count_param(q, "pagination", true)?.unwrap_or(20) {
+        0 => MAX_PER_PAGE,
+        n => n.min(MAX_PER_PAGE),
+    };
+    let page = count_param(q, "page", false)?.unwrap_or(1);
+    // The offset must fit SQLite's integers too.
+    if (page - 1)
+        .checked_mul(per_page)
+        .is_none_or(|o| o > i64::MAX as u64)
+    {
+        return Err(ApiError {
+            field: Some("page".into()),
+            ..ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_query",
+                format!("page {page} is beyond any listing at {per_page} per page"),
+            )
+        });
+    }
     Ok((page, per_page))
 }
 

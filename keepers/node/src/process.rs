@@ -73,8 +73,10 @@ pub fn apply(
             |r| store::status_at(r, 0),
         )
         .optional()?;
+    // A rejected attempt is not the message: whoever sent it, a later
+    // attempt with the same hash is decided on its own.
     if let Some(status) = existing {
-        if status != MessageStatus::Pending {
+        if !matches!(status, MessageStatus::Pending | MessageStatus::Rejected) {
             return Ok(Outcome::Known(status));
         }
     }
@@ -87,6 +89,7 @@ pub fn apply(
                     let outcome =
                         Outcome::Pending(format!("content {} is not here yet", message.item_hash));
                     write_row(tx, message, None, &outcome, now)?;
+                    claim(tx, message, &outcome, now)?;
                     return Ok(outcome);
                 }
                 Some(bytes) => match message.content_from(&bytes) {
@@ -94,6 +97,7 @@ pub fn apply(
                     Err(e) => {
                         let outcome = rejected(codes::INVALID_CONTENT, e.to_string());
                         write_row(tx, message, None, &outcome, now)?;
+                        claim(tx, message, &outcome, now)?;
                         return Ok(outcome);
                     }
                 },
@@ -102,6 +106,7 @@ pub fn apply(
     };
     let outcome = decide(tx, message, &content)?;
     write_row(tx, message, Some(&content), &outcome, now)?;
+    claim(tx, message, &outcome, now)?;
     if outcome == Outcome::Processed {
         effects(tx, message, &content, now)?;
     }
@@ -326,6 +331,57 @@ fn authorizes(auth: &Value, message: &Message, content: &Content) -> bool {
         && (key.is_none() || within("aggregate_keys", key))
 }
 
+/// Keeps `message`'s own claim on its item hash while it waits for
+/// content (every sender's apart), drops it once it is refused, and drops
+/// every claim once the hash is processed.
+fn claim(
+    tx: &Transaction<'_>,
+    message: &Message,
+    outcome: &Outcome,
+    now: f64,
+) -> Result<(), StoreError> {
+    match outcome {
+        Outcome::Pending(_) => {
+            let json = serde_json::to_string(message)?;
+            tx.exec(
+                "INSERT OR IGNORE INTO pending_claims (item_hash, sender, signature, message, reception_time) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![message.item_hash, message.sender, message.signature, json, now],
+            )?;
+        }
+        Outcome::Rejected { .. } => {
+            tx.exec(
+                "DELETE FROM pending_claims WHERE item_hash = ?1 AND sender = ?2 AND signature = ?3",
+                params![message.item_hash, message.sender, message.signature],
+            )?;
+        }
+        Outcome::Processed => {
+            tx.exec(
+                "DELETE FROM pending_claims WHERE item_hash = ?1",
+                [&message.item_hash],
+            )?;
+        }
+        Outcome::Known(_) => {}
+    }
+    Ok(())
+}
+
+/// The claims waiting on `item_hash`, oldest first, as sent.
+pub fn claims(tx: &Transaction<'_>, item_hash: &str) -> Result<Vec<String>, StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT message FROM pending_claims WHERE item_hash = ?1 ORDER BY reception_time, sender",
+    )?;
+    let rows = stmt
+        .query_map([item_hash], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Writes the row shown for `message`'s item hash. A processed message,
+/// or any attempt over a rejected one, replaces it whole (who sent it
+/// included); otherwise only the same sender's attempt does, so a
+/// stranger's refused or waiting claim never decides what another's
+/// message shows as.
 fn write_row(
     tx: &Transaction<'_>,
     message: &Message,
@@ -369,9 +425,15 @@ fn write_row(
         "INSERT INTO messages (item_hash, chain, sender, type, channel, signature, time, item_type, item_content, \
          content, address, content_type, content_key, ref, size, status, reason, error_code, reception_time) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) \
-         ON CONFLICT (item_hash) DO UPDATE SET content = excluded.content, address = excluded.address, \
+         ON CONFLICT (item_hash) DO UPDATE SET chain = excluded.chain, sender = excluded.sender, \
+         type = excluded.type, channel = excluded.channel, signature = excluded.signature, \
+         time = excluded.time, item_type = excluded.item_type, item_content = excluded.item_content, \
+         content = excluded.content, address = excluded.address, \
          content_type = excluded.content_type, content_key = excluded.content_key, ref = excluded.ref, \
-         status = excluded.status, reason = excluded.reason, error_code = excluded.error_code",
+         size = excluded.size, status = excluded.status, reason = excluded.reason, \
+         error_code = excluded.error_code, reception_time = excluded.reception_time \
+         WHERE excluded.status = 'processed' OR messages.status = 'rejected' \
+         OR (messages.sender = excluded.sender AND messages.signature IS excluded.signature)",
         params![
             message.item_hash,
             message.chain.as_str(),

@@ -124,6 +124,18 @@ ALTER TABLE messages ADD COLUMN collect_at REAL;
     r#"
 ALTER TABLE batches ADD COLUMN submitter TEXT;
 "#,
+    // Every claim on an item hash that waits for its content, as sent: a
+    // stranger's claim on someone's hash never stands in for theirs.
+    r#"
+CREATE TABLE pending_claims (
+    item_hash      TEXT NOT NULL,
+    sender         TEXT NOT NULL,
+    signature      TEXT NOT NULL,
+    message        TEXT NOT NULL,
+    reception_time REAL NOT NULL,
+    PRIMARY KEY (item_hash, sender, signature)
+);
+"#,
 ];
 
 /// Errors of the database.
@@ -140,6 +152,9 @@ pub enum StoreError {
         /// Newest version known here.
         known: usize,
     },
+    /// A message could not be encoded to be kept.
+    #[error("encoding a message: {0}")]
+    Encode(#[from] serde_json::Error),
 }
 
 /// Opens (creating if needed) the database at `path`, in WAL mode, migrated.

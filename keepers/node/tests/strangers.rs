@@ -1,0 +1,198 @@
+//! What a stranger can do with someone else's item hash: a copy of the
+//! message signed by another key, or a claim that the hash is content to
+//! be uploaded. Neither blocks nor takes over the genuine message, which
+//! is stored with exactly the sender, signature and content that were
+//! checked. And listings refuse page numbers beyond any database.
+
+use std::path::Path;
+
+use aether_node::{Config, Node};
+use aether_sdk::message::sign::{Signer, SolanaAccount};
+use aether_sdk::message::{ItemType, MessageBuilder, PostBuilder, SignedMessage};
+use aether_sdk::node_client::{ClientError, MessageStatus, NodeClient};
+use serde_json::{json, Value};
+
+async fn start(dir: &Path) -> Node {
+    let mut config = Config::new(dir);
+    config.port = 0;
+    Node::start(config).await.expect("the node starts")
+}
+
+/// `signed` as `who` would send it: the same item hash, `who`'s sender and
+/// signature, and `item_type` as given (content left off when storage).
+fn resent_by(signed: &SignedMessage, who: &SolanaAccount, item_type: ItemType) -> SignedMessage {
+    let mut copy = signed.clone();
+    copy.message.sender = who.address();
+    copy.message.item_type = item_type;
+    if item_type == ItemType::Storage {
+        copy.message.item_content = None;
+    }
+    copy.storage_content = None;
+    copy.message.signature = None;
+    copy.message.signature = Some(who.sign_buffer(&copy.message.verification_buffer()));
+    copy
+}
+
+/// The posts listed for `address`.
+async fn posts_of(node: &Node, address: &str) -> usize {
+    let url = format!("{}/api/v0/posts.json?addresses={address}", node.url());
+    let body: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+    body["posts"].as_array().map_or(0, Vec::len)
+}
+
+fn note(who: &SolanaAccount, inline: bool) -> SignedMessage {
+    let builder = MessageBuilder::new(who).channel("TEST");
+    let builder = if inline {
+        builder
+    } else {
+        builder.inline_limit(0)
+    };
+    builder
+        .build(PostBuilder::new("note").content(json!({"words": "mine"})))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_strangers_signed_copy_never_blocks_the_genuine_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(dir.path()).await;
+    let client = NodeClient::new(node.url());
+    let (alice, mallory) = (SolanaAccount::generate(), SolanaAccount::generate());
+    let genuine = note(&alice, true);
+    let hash = genuine.message.item_hash.clone();
+
+    // Mallory races Alice's message to the node under her own key.
+    let copy = resent_by(&genuine, &mallory, ItemType::Inline);
+    assert!(matches!(
+        client.post_message(&copy, true).await,
+        Err(ClientError::Rejected { .. })
+    ));
+    assert_eq!(
+        client.message(&hash).await.unwrap().status,
+        MessageStatus::Rejected
+    );
+
+    // Alice's own message is decided on its own, and stored as she sent it.
+    assert_eq!(
+        client.post_message(&genuine, true).await.unwrap(),
+        MessageStatus::Processed
+    );
+    let got = client.message(&hash).await.unwrap();
+    assert_eq!(got.status, MessageStatus::Processed);
+    assert_eq!(got.message.as_ref(), Some(&genuine.message));
+    assert_eq!(posts_of(&node, &alice.address()).await, 1);
+
+    // Mallory's copy again changes nothing.
+    let _ = client.post_message(&copy, true).await;
+    let again = client.message(&hash).await.unwrap();
+    assert_eq!(again.message.as_ref(), Some(&genuine.message));
+    assert_eq!(posts_of(&node, &mallory.address()).await, 0);
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_strangers_storage_claim_never_takes_the_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(dir.path()).await;
+    let client = NodeClient::new(node.url());
+    let (alice, mallory) = (SolanaAccount::generate(), SolanaAccount::generate());
+
+    // Inline: Mallory claims the hash is content she will upload, and never does.
+    let genuine = note(&alice, true);
+    let claim = resent_by(&genuine, &mallory, ItemType::Storage);
+    assert_eq!(
+        client.post_message(&claim, false).await.unwrap(),
+        MessageStatus::Pending
+    );
+    assert_eq!(
+        client.post_message(&genuine, true).await.unwrap(),
+        MessageStatus::Processed
+    );
+    let got = client.message(&genuine.message.item_hash).await.unwrap();
+    assert_eq!(got.message.as_ref(), Some(&genuine.message));
+    assert_eq!(posts_of(&node, &alice.address()).await, 1);
+    assert_eq!(posts_of(&node, &mallory.address()).await, 0);
+
+    // Stored apart: Mallory's claim comes first, Alice's waits beside it,
+    // and the content arriving decides each on its own.
+    let genuine = note(&alice, false);
+    let content = genuine.storage_content.clone().unwrap();
+    let claim = resent_by(&genuine, &mallory, ItemType::Storage);
+    let mut waiting = genuine.clone();
+    waiting.storage_content = None;
+    for signed in [&claim, &waiting] {
+        assert_eq!(
+            client.post_message(signed, false).await.unwrap(),
+            MessageStatus::Pending
+        );
+    }
+    let url = format!("{}/api/v0/storage/add_json", node.url());
+    let stored: Value = reqwest::Client::new()
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(content)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["hash"], genuine.message.item_hash.as_str());
+    let mut shown = None;
+    for _ in 0..100 {
+        let got = client.message(&genuine.message.item_hash).await.unwrap();
+        if got.status == MessageStatus::Processed {
+            shown = got.message;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        shown.as_ref(),
+        Some(&genuine.message),
+        "Alice's, as she sent it"
+    );
+    assert_eq!(posts_of(&node, &alice.address()).await, 2);
+    assert_eq!(posts_of(&node, &mallory.address()).await, 0);
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn page_numbers_beyond_any_listing_are_a_bad_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(dir.path()).await;
+    let http = reqwest::Client::new();
+    for path in ["messages.json", "posts.json"] {
+        for page in [
+            "9223372036854775807",
+            "1e18",
+            "inf",
+            "1e300",
+            "0",
+            "-1",
+            "1.5",
+            "NaN",
+        ] {
+            let url = format!("{}/api/v0/{path}?page={page}", node.url());
+            let response = http.get(&url).send().await.unwrap();
+            assert_eq!(response.status(), 400, "{path} page={page}");
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "bad_query", "{path} page={page}");
+        }
+        // The last page that fits is an empty page, not an error.
+        let url = format!(
+            "{}/api/v0/{path}?page=1000000000000&pagination=1000",
+            node.url()
+        );
+        assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
+        // Pages hold at most MAX_PER_PAGE, whatever is asked.
+        let url = format!("{}/api/v0/{path}?pagination=1000000000", node.url());
+        let body: Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+        assert_eq!(
+            body["pagination_per_page"],
+            aether_node::api::MAX_PER_PAGE,
+            "{path}"
+        );
+    }
+    node.stop().await;
+}

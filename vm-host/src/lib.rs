@@ -199,9 +199,8 @@ pub enum HostError {
 /// A running resource node.
 pub struct Host {
     supervisor: Arc<Supervisor>,
-    addr: SocketAddr,
-    stop: tokio::sync::watch::Sender<bool>,
-    server: tokio::task::JoinHandle<()>,
+    /// The API, the HTTPS server, certificates and the idle loop.
+    daemon: aether_keeper::Daemon,
     cache: volumes::Cache,
     _egress: Option<egress::Egress>,
     domains: router::Domains,
@@ -236,8 +235,10 @@ impl Host {
             config.limits.clone(),
             egress.as_ref().map(|e| e.addr),
         );
-        let (listener, addr) = listen(SocketAddr::new(config.bind, config.port)).await?;
-        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let api = SocketAddr::new(config.bind, config.port);
+        let mut daemon = aether_keeper::Daemon::bind(api)
+            .await
+            .map_err(|e| HostError::Bind(api, e))?;
         let domains = router::Domains::default();
         let challenges = acme::Challenges::default();
         let certs = Arc::new(tls::CertStore::open(&config.data_dir.join("certs"))?);
@@ -252,11 +253,11 @@ impl Host {
         let https_addr = match config.https_port {
             Some(port) => {
                 let (listener, addr) = listen(SocketAddr::new(config.bind, port)).await?;
-                tokio::spawn(tls::serve(
+                daemon.spawn(tls::serve(
                     listener,
                     tls::server_config(certs.clone()),
                     app.clone(),
-                    stop.subscribe(),
+                    daemon.stopped(),
                 ));
                 Some(addr)
             }
@@ -264,33 +265,22 @@ impl Host {
         };
         let domains_changed = Arc::new(tokio::sync::Notify::new());
         if let Some(acme_config) = config.acme.clone() {
-            tokio::spawn(certificates(
+            daemon.spawn(certificates(
                 acme_config,
                 config.data_dir.join("acme"),
                 challenges,
                 domains.clone(),
                 certs.clone(),
                 domains_changed.clone(),
-                stop.subscribe(),
+                daemon.stopped(),
             ));
         }
-        // Heads and bodies go out in separate writes: without NODELAY,
-        // Nagle and the client's delayed ACK add 40 ms to each answer.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.changed().await;
-                })
-                .await;
-        });
+        daemon.serve_on(app);
         {
-            let (supervisor, mut stopped) = (supervisor.clone(), stop.subscribe());
+            let (supervisor, mut stopped) = (supervisor.clone(), daemon.stopped());
             let every = (config.limits.idle_timeout / 4)
                 .clamp(Duration::from_millis(100), Duration::from_secs(5));
-            tokio::spawn(async move {
+            daemon.spawn(async move {
                 loop {
                     tokio::select! {
                         _ = tokio::time::sleep(every) => {
@@ -304,9 +294,7 @@ impl Host {
         }
         Ok(Host {
             supervisor,
-            addr,
-            stop,
-            server,
+            daemon,
             cache,
             _egress: egress,
             domains,
@@ -338,7 +326,7 @@ impl Host {
 
     /// `http://addr`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.daemon.url()
     }
 
     /// The programs and VMs.
@@ -353,11 +341,11 @@ impl Host {
         self.cache.fetch(&node, id, MAX_CODE_BYTES).await
     }
 
-    /// Stops every VM and the server.
+    /// Stops taking requests, stops every VM, then waits for every task.
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
+        self.daemon.signal_stop();
         self.supervisor.stop().await;
-        let _ = self.server.await;
+        self.daemon.stop().await;
     }
 }
 

@@ -513,100 +513,94 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 
 impl KeeperCmd {
     pub fn execute(self) -> Result<()> {
+        let runtime = runtime()?;
         match self.keeper {
             Keeper::Indexer(args) => {
                 let config = args.resolve()?;
-                runtime()?.block_on(async move {
-                    let db = config.db_path.clone();
-                    let urls = config.rpc_urls.join(", ");
-                    let indexer = aether_indexer::Indexer::start(config)
-                        .await
-                        .context("starting the indexer")?;
-                    eprintln!(
-                        "indexer ready: API {}  database {}  following {}  (Ctrl-C stops it)",
-                        indexer.url(),
-                        db.display(),
-                        urls
-                    );
-                    crate::shutdown_signal().await;
-                    eprintln!("indexer stopping");
-                    indexer.stop().await;
-                    Ok(())
-                })
+                let (db, urls) = (config.db_path.clone(), config.rpc_urls.join(", "));
+                let ready = |k: &aether_indexer::Indexer| {
+                    let (api, db) = (k.url(), db.display());
+                    say_ready(
+                        "indexer",
+                        format!("API {api}  database {db}  following {urls}"),
+                    )
+                };
+                runtime
+                    .block_on(aether_indexer::run(config, ready, stopping("indexer")))
+                    .context("indexer")?;
             }
             Keeper::Provisioner(args) => {
                 let (config, api) = args.resolve()?;
-                runtime()?.block_on(async move {
-                    let provisioner = aether_provisioner::Provisioner::start(config, api)
-                        .await
-                        .context("starting the provisioner")?;
-                    eprintln!(
-                        "provisioner ready: programs at {}/vm/<item_hash>/  API {}  (Ctrl-C stops it)",
-                        provisioner.host_url(),
-                        provisioner.url()
-                    );
-                    crate::shutdown_signal().await;
-                    eprintln!("provisioner stopping: the VMs stop");
-                    provisioner.stop().await;
-                    Ok(())
-                })
+                let ready = |k: &aether_provisioner::Provisioner| {
+                    let (vms, api) = (k.host_url(), k.url());
+                    say_ready(
+                        "provisioner",
+                        format!("programs at {vms}/vm/<item_hash>/  API {api}"),
+                    )
+                };
+                runtime
+                    .block_on(aether_provisioner::run(
+                        config,
+                        api,
+                        ready,
+                        stopping("provisioner"),
+                    ))
+                    .context("provisioner")?;
             }
             Keeper::Dns(args) => {
                 let config = args.resolve()?;
-                runtime()?.block_on(async move {
-                    let resolver = config.resolver;
-                    let keeper = aether_dns::DnsKeeper::start(config)
-                        .await
-                        .context("starting the dns keeper")?;
-                    eprintln!(
-                        "dns keeper ready: API {}  resolver {resolver}  (Ctrl-C stops it)",
-                        keeper.url()
-                    );
-                    crate::shutdown_signal().await;
-                    eprintln!("dns keeper stopping");
-                    keeper.stop().await;
-                    Ok(())
-                })
+                let resolver = config.resolver;
+                let ready = |k: &aether_dns::DnsKeeper| {
+                    say_ready(
+                        "dns keeper",
+                        format!("API {}  resolver {resolver}", k.url()),
+                    )
+                };
+                runtime
+                    .block_on(aether_dns::run(config, ready, stopping("dns keeper")))
+                    .context("dns keeper")?;
             }
             Keeper::Checker(args) => {
                 let config = args.resolve()?;
-                runtime()?.block_on(async move {
-                    let reference = config.reference.as_ref().map_or("none".to_owned(), |r| {
-                        format!("/vm/{}{}", r.program, r.path)
-                    });
-                    let checker = aether_checker::Checker::start(config)
-                        .await
-                        .context("starting the checker")?;
-                    eprintln!(
-                        "checker ready: API {}  reference program {reference}  (Ctrl-C stops it)",
-                        checker.url()
-                    );
-                    crate::shutdown_signal().await;
-                    eprintln!("checker stopping");
-                    checker.stop().await;
-                    Ok(())
-                })
+                let reference = config.reference.as_ref().map_or("none".to_owned(), |r| {
+                    format!("/vm/{}{}", r.program, r.path)
+                });
+                let ready = |k: &aether_checker::Checker| {
+                    say_ready(
+                        "checker",
+                        format!("API {}  reference program {reference}", k.url()),
+                    )
+                };
+                runtime
+                    .block_on(aether_checker::run(config, ready, stopping("checker")))
+                    .context("checker")?;
             }
             Keeper::Settler(args) => {
                 let config = args.resolve()?;
-                runtime()?.block_on(async move {
-                    let (threshold, period) = (config.threshold, config.period);
-                    let settler = aether_settler::Settler::start(config)
-                        .await
-                        .context("starting the settler")?;
-                    eprintln!(
-                        "settler ready: API {}  settles at {threshold} base units or after {}s  (Ctrl-C stops it)",
-                        settler.url(),
-                        period.as_secs()
-                    );
-                    crate::shutdown_signal().await;
-                    eprintln!("settler stopping");
-                    settler.stop().await;
-                    Ok(())
-                })
+                let (threshold, period) = (config.threshold, config.period.as_secs());
+                let ready = |k: &aether_settler::Settler| {
+                    let api = k.url();
+                    let when = format!("settles at {threshold} base units or after {period}s");
+                    say_ready("settler", format!("API {api}  {when}"))
+                };
+                runtime
+                    .block_on(aether_settler::run(config, ready, stopping("settler")))
+                    .context("settler")?;
             }
         }
+        Ok(())
     }
+}
+
+/// Ctrl-C or SIGTERM, said on the terminal.
+async fn stopping(name: &str) {
+    crate::shutdown_signal().await;
+    eprintln!("{name} stopping");
+}
+
+/// What every keeper prints once it serves.
+fn say_ready(name: &str, details: String) {
+    eprintln!("{name} ready: {details}  (Ctrl-C stops it)");
 }
 
 #[cfg(test)]

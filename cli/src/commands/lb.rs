@@ -61,19 +61,18 @@ impl LbCmd {
             .enable_all()
             .build()
             .context("starting the async runtime")?;
-        runtime.block_on(async move {
-            let lb = aether_lb::LoadBalancer::start(config)
-                .await
-                .context("starting the load balancer")?;
+        let ready = |lb: &aether_lb::LoadBalancer| {
+            let url = lb.url();
             eprintln!(
-                "load balancer ready: {}/vm/<item_hash>/…  routes {}/about/routes  (Ctrl-C stops it)",
-                lb.url(),
-                lb.url()
+                "load balancer ready: {url}/vm/<item_hash>/…  routes {url}/about/routes  (Ctrl-C stops it)"
             );
+        };
+        let stopping = async {
             crate::shutdown_signal().await;
             eprintln!("load balancer stopping");
-            lb.stop().await;
-            Ok(())
-        })
+        };
+        runtime
+            .block_on(aether_lb::run(config, ready, stopping))
+            .context("load balancer")
     }
 }

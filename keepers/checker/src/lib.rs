@@ -336,9 +336,14 @@ impl Checker {
     }
 }
 
-/// Runs a checker until `shutdown` resolves.
-pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), CheckerError> {
+/// Runs a checker until `shutdown` resolves; `on_ready` sees it started.
+pub async fn run(
+    config: Config,
+    on_ready: impl FnOnce(&Checker),
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), CheckerError> {
     let checker = Checker::start(config).await?;
+    on_ready(&checker);
     shutdown.await;
     tracing::info!("checker stopping");
     checker.stop().await;

@@ -83,21 +83,57 @@ pub fn metrics_text(metrics: &[Metric<'_>]) -> String {
     out
 }
 
-/// A keeper's HTTP API and its background tasks, stopped together.
+/// How long [`Daemon::stop`] waits for its tasks (a request a client never
+/// finishes, a push that keeps retrying) before it cancels them.
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// A daemon's HTTP API and its background tasks, stopped together.
 pub struct Daemon {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Bound by [`Daemon::bind`], until [`Daemon::serve_on`] serves it.
+    listener: Option<tokio::net::TcpListener>,
 }
 
 impl Daemon {
     /// Binds `addr` (port 0 picks one) and serves `router` on it until
     /// [`Daemon::stop`].
     pub async fn serve(addr: SocketAddr, router: axum::Router) -> std::io::Result<Daemon> {
+        let mut daemon = Daemon::bind(addr).await?;
+        daemon.serve_on(router);
+        Ok(daemon)
+    }
+
+    /// Binds `addr` (port 0 picks one) without serving yet: for a daemon
+    /// whose router needs [`Daemon::stopped`] or its tasks first.
+    pub async fn bind(addr: SocketAddr) -> std::io::Result<Daemon> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let (stop, mut stopped) = watch::channel(false);
-        let server = tokio::spawn(async move {
+        let (stop, _) = watch::channel(false);
+        Ok(Daemon {
+            addr,
+            stop,
+            tasks: Vec::new(),
+            listener: Some(listener),
+        })
+    }
+
+    /// Serves `router` on the address [`Daemon::bind`] bound, until
+    /// [`Daemon::stop`]; requests in flight then finish. Once only: a second
+    /// call has no listener left and does nothing.
+    pub fn serve_on(&mut self, router: axum::Router) {
+        let Some(listener) = self.listener.take() else {
+            tracing::error!("serve_on called twice; the API is already served");
+            return;
+        };
+        let mut stopped = self.stopped();
+        // Heads and bodies go out in separate writes: without NODELAY,
+        // Nagle and the client's delayed ACK add 40 ms to each answer.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        self.spawn(async move {
             let shutdown = async move {
                 let _ = stopped.wait_for(|s| *s).await;
             };
@@ -108,11 +144,6 @@ impl Daemon {
                 tracing::error!(error = %e, "the API stopped");
             }
         });
-        Ok(Daemon {
-            addr,
-            stop,
-            tasks: vec![server],
-        })
     }
 
     /// Where the API listens.
@@ -135,12 +166,24 @@ impl Daemon {
         self.tasks.push(tokio::spawn(task));
     }
 
+    /// Tells every task to stop without waiting for them, for a daemon
+    /// that has its own to do (stopping VMs) before [`Daemon::stop`].
+    pub fn signal_stop(&self) {
+        let _ = self.stop.send(true);
+    }
+
     /// Asks every task to stop and waits for them: a unit of work in
-    /// progress finishes first.
+    /// progress finishes first, for up to [`STOP_GRACE`] in all; what is
+    /// still running then is cancelled, and waited for.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        for task in self.tasks {
-            let _ = task.await;
+        let deadline = tokio::time::Instant::now() + STOP_GRACE;
+        for mut task in self.tasks {
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                tracing::warn!("a task still runs {STOP_GRACE:?} after stop; cancelling it");
+                task.abort();
+                let _ = task.await;
+            }
         }
     }
 }
@@ -197,6 +240,49 @@ mod tests {
         assert_eq!(rows, 1, "data kept across the migration");
         drop(conn);
         assert!(matches!(open_db(&path, &v1), Err(DbError::TooNew(2, 1))));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stop_waits_for_every_task_and_cancels_one_that_ignores_it() {
+        use std::sync::Arc;
+        let mut daemon = Daemon::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        daemon.serve_on(axum::Router::new());
+        let finished = Arc::new(AtomicU64::new(0));
+        let (done, mut stopped) = (finished.clone(), daemon.stopped());
+        // Finishes its unit of work (a second) after the stop.
+        daemon.spawn(async move {
+            let _ = stopped.wait_for(|s| *s).await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            done.fetch_add(1, Ordering::Relaxed);
+        });
+        // Never looks at the stop.
+        let dropped = Arc::new(AtomicU64::new(0));
+        let guard = DropCount(dropped.clone());
+        daemon.spawn(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await;
+        });
+        let started = tokio::time::Instant::now();
+        daemon.stop().await;
+        assert_eq!(
+            finished.load(Ordering::Relaxed),
+            1,
+            "the unit of work finished"
+        );
+        assert_eq!(
+            dropped.load(Ordering::Relaxed),
+            1,
+            "the stuck task was cancelled"
+        );
+        let waited = started.elapsed();
+        assert!(waited >= STOP_GRACE && waited < STOP_GRACE + Duration::from_secs(1));
+    }
+
+    struct DropCount(std::sync::Arc<AtomicU64>);
+    impl Drop for DropCount {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     #[test]

@@ -375,9 +375,14 @@ impl DnsKeeper {
     }
 }
 
-/// Runs a keeper until `shutdown` resolves.
-pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), DnsError> {
+/// Runs a keeper until `shutdown` resolves; `on_ready` sees it started.
+pub async fn run(
+    config: Config,
+    on_ready: impl FnOnce(&DnsKeeper),
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), DnsError> {
     let keeper = DnsKeeper::start(config).await?;
+    on_ready(&keeper);
     shutdown.await;
     tracing::info!("dns keeper stopping");
     keeper.stop().await;

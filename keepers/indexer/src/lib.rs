@@ -151,9 +151,14 @@ impl Indexer {
     }
 }
 
-/// Runs an indexer until `shutdown` resolves.
-pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), IndexerError> {
+/// Runs an indexer until `shutdown` resolves; `on_ready` sees it started.
+pub async fn run(
+    config: Config,
+    on_ready: impl FnOnce(&Indexer),
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), IndexerError> {
     let indexer = Indexer::start(config).await?;
+    on_ready(&indexer);
     shutdown.await;
     tracing::info!("indexer stopping");
     indexer.stop().await;

@@ -930,9 +930,14 @@ impl LoadBalancer {
     }
 }
 
-/// Runs a load balancer until `shutdown` resolves.
-pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), LbError> {
+/// Runs a load balancer until `shutdown` resolves; `on_ready` sees it started.
+pub async fn run(
+    config: Config,
+    on_ready: impl FnOnce(&LoadBalancer),
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), LbError> {
     let lb = LoadBalancer::start(config).await?;
+    on_ready(&lb);
     shutdown.await;
     lb.stop().await;
     Ok(())

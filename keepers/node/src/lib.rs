@@ -34,7 +34,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use config::{default_data_dir, Config, DEFAULT_PORT};
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::broadcast;
 
 /// Why the node could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -60,16 +60,15 @@ pub enum NodeError {
     },
 }
 
-/// A running node.
+/// A running node: its API and background tasks under one
+/// [`aether_keeper::Daemon`], and the writer thread.
 pub struct Node {
-    addr: SocketAddr,
+    daemon: aether_keeper::Daemon,
     writer_handle: writer::Writer,
     files: files::ContentStore,
     gc_grace: std::time::Duration,
     charging: Option<Arc<charging::Charging>>,
     readers: store::Readers,
-    stop: oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<()>,
     writer: std::thread::JoinHandle<()>,
     resync: Option<tokio::task::JoinHandle<Result<resync::ResyncReport, resync::ResyncError>>>,
 }
@@ -85,8 +84,11 @@ impl Node {
             "opening the content store in {}",
             config.data_dir.display()
         )))?;
+        let mut daemon = aether_keeper::Daemon::bind(config.listen())
+            .await
+            .map_err(io(format!("listening on {}", config.listen())))?;
+        let stopping = daemon.stopped();
         let (live, _) = broadcast::channel(4096);
-        let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
         let (writer, writer_thread) =
             writer::Writer::start(db.clone(), files.clone(), config.max_batch, live.clone())?;
         let readers = store::Readers::open(&db, 4)?;
@@ -104,7 +106,7 @@ impl Node {
                 writer: writer.clone(),
                 files: files.clone(),
             };
-            tokio::spawn(anchorer.run(stopping.clone()));
+            daemon.spawn(anchorer.run(stopping.clone()));
         }
         let state = api::AppState {
             readers,
@@ -120,110 +122,44 @@ impl Node {
                 .clone()
                 .map(|c| Arc::new(charging::Charging::new(c))),
         };
-        state.peers.spawn_pushers(&state.live, stopping.clone());
-        let (writer_handle, files, gc_grace) =
-            (state.writer.clone(), state.files.clone(), config.gc_grace);
-        {
-            let (writer, files, interval, mut stopping) = (
-                writer_handle.clone(),
-                files.clone(),
-                config.gc_interval,
-                stopping.clone(),
-            );
-            tokio::spawn(async move {
-                loop {
-                    tokio::select! {
-                        _ = tokio::time::sleep(interval) => {}
-                        _ = stopping.changed() => return,
-                    }
-                    if let Err(e) = collect(&writer, &files, gc_grace).await {
-                        tracing::warn!(error = %e, "garbage collection failed");
-                    }
-                }
-            });
+        for pusher in state.peers.pushers(&state.live, stopping.clone()) {
+            daemon.spawn(pusher);
         }
+        daemon.spawn(collect_loop(
+            state.writer.clone(),
+            state.files.clone(),
+            (config.gc_interval, config.gc_grace),
+            stopping.clone(),
+        ));
         if let Some(charging) = state.charging.clone() {
-            let (readers, writer, mut stopping) = (
+            daemon.spawn(charging_loop(
+                charging,
                 state.readers.clone(),
                 state.writer.clone(),
-                stopping.clone(),
-            );
-            tokio::spawn(async move {
-                loop {
-                    tokio::select! {
-                        _ = tokio::time::sleep(charging.config.interval) => {}
-                        _ = stopping.changed() => return,
-                    }
-                    let round = charging
-                        .round(&readers, &writer, unix_now())
-                        .instrument(tracing::info_span!("charging round"));
-                    if let Err(e) = round.await {
-                        tracing::warn!(error = %e, "charging round failed");
-                    }
-                }
-            });
+                stopping,
+            ));
         }
         let resync = match &config.resync {
+            Some(resync_config) => start_resync(resync_config, &state).await?,
             None => None,
-            Some(resync_config) => {
-                let empty = state
-                    .readers
-                    .with(|c| {
-                        Ok(
-                            c.query_row("SELECT NOT EXISTS (SELECT 1 FROM messages)", [], |r| {
-                                r.get::<_, bool>(0)
-                            })?,
-                        )
-                    })
-                    .await?;
-                if empty {
-                    let job = resync::Resync {
-                        config: resync_config.clone(),
-                        peers: state.peers.clone(),
-                        readers: state.readers.clone(),
-                        writer: state.writer.clone(),
-                        files: state.files.clone(),
-                        max_file_size: state.max_file_size,
-                    };
-                    Some(tokio::spawn(job.run()))
-                } else {
-                    tracing::info!("resync skipped: the database is not empty");
-                    None
-                }
-            }
         };
-        let (state_charging, state_readers) = (state.charging.clone(), state.readers.clone());
-        let app = api::router(state, config.max_message_size, config.request_timeout);
-        let listener = tokio::net::TcpListener::bind(config.listen())
-            .await
-            .map_err(io(format!("listening on {}", config.listen())))?;
-        let addr = listener
-            .local_addr()
-            .map_err(io("reading the local address".into()))?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = stopped.await;
-                // Streams end; requests in flight finish.
-                let _ = stopping_tx.send(true);
-            });
-            if let Err(e) = serve.await {
-                tracing::error!(error = %e, "the HTTP server failed");
-            }
-        });
-        tracing::info!(%addr, data_dir = %config.data_dir.display(), "core node serving");
-        Ok(Node {
-            addr,
-            stop,
-            server,
+        let mut node = Node {
+            writer_handle: state.writer.clone(),
+            files: state.files.clone(),
+            gc_grace: config.gc_grace,
+            charging: state.charging.clone(),
+            readers: state.readers.clone(),
             writer: writer_thread,
             resync,
-            charging: state_charging,
-            readers: state_readers,
-            writer_handle,
-            files,
-            gc_grace,
-        })
+            daemon,
+        };
+        node.daemon.serve_on(api::router(
+            state,
+            config.max_message_size,
+            config.request_timeout,
+        ));
+        tracing::info!(addr = %node.addr(), data_dir = %config.data_dir.display(), "core node serving");
+        Ok(node)
     }
 
     /// Runs one charging round now (marks, restores, collects held
@@ -241,7 +177,7 @@ impl Node {
 
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.daemon.addr()
     }
 
     /// Waits for the resync started at launch, if any, and returns its report.
@@ -264,28 +200,97 @@ impl Node {
 
     /// Its base URL.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.daemon.url()
     }
 
-    /// Stops serving, lets the writer finish what it acknowledged, and returns.
+    /// Stops serving and every task (a request a client never finishes, a
+    /// push that keeps retrying, a resync still running are cancelled after
+    /// [`aether_keeper::STOP_GRACE`]), lets the writer finish what it
+    /// acknowledged, and returns.
     pub async fn stop(self) {
         // The writer stops once every handle to it is gone.
         drop(self.writer_handle);
-        let _ = self.stop.send(());
-        let mut server = self.server;
-        // A client that never finishes its request does not hold the node.
-        if tokio::time::timeout(std::time::Duration::from_secs(10), &mut server)
-            .await
-            .is_err()
-        {
-            tracing::warn!("requests still open after 10 s; closing them");
-            server.abort();
-            let _ = server.await;
+        if let Some(resync) = self.resync {
+            resync.abort();
+            let _ = resync.await;
         }
-        // The writer ends when the last handle to it (held by the server) is gone.
+        self.daemon.stop().await;
+        // The writer ends when the last handle to it (held by the tasks) is gone.
         let writer = self.writer;
         let _ = tokio::task::spawn_blocking(move || writer.join()).await;
     }
+}
+
+/// Collects garbage every `interval` until the node stops.
+async fn collect_loop(
+    writer: writer::Writer,
+    files: files::ContentStore,
+    (interval, grace): (std::time::Duration, std::time::Duration),
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = stopping.wait_for(|s| *s) => return,
+        }
+        if let Err(e) = collect(&writer, &files, grace).await {
+            tracing::warn!(error = %e, "garbage collection failed");
+        }
+    }
+}
+
+/// Runs a charging round every configured interval until the node stops.
+async fn charging_loop(
+    charging: Arc<charging::Charging>,
+    readers: store::Readers,
+    writer: writer::Writer,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(charging.config.interval) => {}
+            _ = stopping.wait_for(|s| *s) => return,
+        }
+        let round = charging
+            .round(&readers, &writer, unix_now())
+            .instrument(tracing::info_span!("charging round"));
+        if let Err(e) = round.await {
+            tracing::warn!(error = %e, "charging round failed");
+        }
+    }
+}
+
+/// Starts the resync from peers when the database is empty.
+async fn start_resync(
+    config: &resync::ResyncConfig,
+    state: &api::AppState,
+) -> Result<
+    Option<tokio::task::JoinHandle<Result<resync::ResyncReport, resync::ResyncError>>>,
+    NodeError,
+> {
+    let empty = state
+        .readers
+        .with(|c| {
+            Ok(
+                c.query_row("SELECT NOT EXISTS (SELECT 1 FROM messages)", [], |r| {
+                    r.get::<_, bool>(0)
+                })?,
+            )
+        })
+        .await?;
+    if !empty {
+        tracing::info!("resync skipped: the database is not empty");
+        return Ok(None);
+    }
+    let job = resync::Resync {
+        config: config.clone(),
+        peers: state.peers.clone(),
+        readers: state.readers.clone(),
+        writer: state.writer.clone(),
+        files: state.files.clone(),
+        max_file_size: state.max_file_size,
+    };
+    Ok(Some(tokio::spawn(job.run())))
 }
 
 fn unix_now() -> f64 {

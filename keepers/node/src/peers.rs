@@ -41,17 +41,19 @@ impl Peers {
         self.urls.is_empty()
     }
 
-    /// Pushes every processed message to every peer until the node stops.
-    /// Each peer gets its own task, so a slow or dead peer delays no other.
-    pub fn spawn_pushers(
+    /// One task per peer that pushes every processed message to it until
+    /// the node stops, for the caller to run: a slow or dead peer delays
+    /// no other.
+    pub fn pushers(
         &self,
         live: &broadcast::Sender<Processed>,
         stopping: watch::Receiver<bool>,
-    ) {
+    ) -> Vec<impl std::future::Future<Output = ()> + Send + 'static> {
+        let mut pushers = Vec::new();
         for url in &self.urls {
             let mut rx = live.subscribe();
             let (http, url, mut stopping) = (self.http.clone(), url.clone(), stopping.clone());
-            tokio::spawn(async move {
+            pushers.push(async move {
                 loop {
                     let processed = tokio::select! {
                         p = rx.recv() => p,
@@ -69,6 +71,7 @@ impl Peers {
                 }
             });
         }
+        pushers
     }
 
     /// Fetches the file named `hash` (sha256 or CID) from the first peer

@@ -751,13 +751,15 @@ impl Provisioner {
     }
 }
 
-/// Runs a provisioner until `shutdown` resolves.
+/// Runs a provisioner until `shutdown` resolves; `on_ready` sees it started.
 pub async fn run(
     config: Config,
     api: SocketAddr,
+    on_ready: impl FnOnce(&Provisioner),
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ProvisionerError> {
     let provisioner = Provisioner::start(config, api).await?;
+    on_ready(&provisioner);
     shutdown.await;
     tracing::info!("provisioner stopping");
     provisioner.stop().await;

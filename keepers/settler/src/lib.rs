@@ -330,9 +330,14 @@ impl Settler {
     }
 }
 
-/// Runs a settler until `shutdown` resolves.
-pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), SettlerError> {
+/// Runs a settler until `shutdown` resolves; `on_ready` sees it started.
+pub async fn run(
+    config: Config,
+    on_ready: impl FnOnce(&Settler),
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), SettlerError> {
     let settler = Settler::start(config).await?;
+    on_ready(&settler);
     shutdown.await;
     tracing::info!("settler stopping");
     settler.stop().await;

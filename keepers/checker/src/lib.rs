@@ -342,10 +342,12 @@ pub async fn run(
     on_ready: impl FnOnce(&Checker),
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), CheckerError> {
-    let checker = Checker::start(config).await?;
-    on_ready(&checker);
-    shutdown.await;
-    tracing::info!("checker stopping");
-    checker.stop().await;
-    Ok(())
+    aether_keeper::run(
+        "checker",
+        Checker::start(config),
+        on_ready,
+        shutdown,
+        Checker::stop,
+    )
+    .await
 }

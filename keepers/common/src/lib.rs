@@ -19,6 +19,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::Instrument;
 
+mod connections;
+
 /// Why a database could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -83,6 +85,26 @@ pub fn metrics_text(metrics: &[Metric<'_>]) -> String {
     out
 }
 
+/// Limits on the connections a daemon's API accepts, so that no client
+/// holds it by opening connections or sending headers slowly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// A request's headers must arrive within this (slow-header clients
+    /// are cut off; bodies have the daemon's own request timeout).
+    pub header_timeout: Duration,
+    /// Connections open at once from one IP address; more are closed at once.
+    pub per_source: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            header_timeout: Duration::from_secs(10),
+            per_source: 1024,
+        }
+    }
+}
+
 /// How long [`Daemon::stop`] waits for its tasks (a request a client never
 /// finishes, a push that keeps retrying) before it cancels them.
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -94,6 +116,7 @@ pub struct Daemon {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     /// Bound by [`Daemon::bind`], until [`Daemon::serve_on`] serves it.
     listener: Option<tokio::net::TcpListener>,
+    limits: ConnectionLimits,
 }
 
 impl Daemon {
@@ -116,7 +139,13 @@ impl Daemon {
             stop,
             tasks: Vec::new(),
             listener: Some(listener),
+            limits: ConnectionLimits::default(),
         })
+    }
+
+    /// Sets the limits the API's connections get (before [`Daemon::serve_on`]).
+    pub fn limit_connections(&mut self, limits: ConnectionLimits) {
+        self.limits = limits;
     }
 
     /// Serves `router` on the address [`Daemon::bind`] bound, until
@@ -127,23 +156,8 @@ impl Daemon {
             tracing::error!("serve_on called twice; the API is already served");
             return;
         };
-        let mut stopped = self.stopped();
-        // Heads and bodies go out in separate writes: without NODELAY,
-        // Nagle and the client's delayed ACK add 40 ms to each answer.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        self.spawn(async move {
-            let shutdown = async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            };
-            if let Err(e) = axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::error!(error = %e, "the API stopped");
-            }
-        });
+        let task = connections::serve(listener, router, self.limits, self.stopped());
+        self.spawn(task);
     }
 
     /// Where the API listens.
@@ -186,6 +200,27 @@ impl Daemon {
             }
         }
     }
+}
+
+/// A daemon's whole life: starts it, tells `on_ready`, waits for
+/// `shutdown` (Ctrl-C, SIGTERM, a test's signal), then `stop`s it and
+/// returns. Each daemon's `run(config, on_ready, shutdown)` is this.
+pub async fn run<D, E, S>(
+    name: &str,
+    start: impl Future<Output = Result<D, E>>,
+    on_ready: impl FnOnce(&D),
+    shutdown: impl Future<Output = ()>,
+    stop: impl FnOnce(D) -> S,
+) -> Result<(), E>
+where
+    S: Future<Output = ()>,
+{
+    let daemon = start.await?;
+    on_ready(&daemon);
+    shutdown.await;
+    tracing::info!("{name} stopping");
+    stop(daemon).await;
+    Ok(())
 }
 
 /// Runs `round` now and then every `interval` until `stopped`, each in a

@@ -381,10 +381,12 @@ pub async fn run(
     on_ready: impl FnOnce(&DnsKeeper),
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DnsError> {
-    let keeper = DnsKeeper::start(config).await?;
-    on_ready(&keeper);
-    shutdown.await;
-    tracing::info!("dns keeper stopping");
-    keeper.stop().await;
-    Ok(())
+    aether_keeper::run(
+        "dns keeper",
+        DnsKeeper::start(config),
+        on_ready,
+        shutdown,
+        DnsKeeper::stop,
+    )
+    .await
 }

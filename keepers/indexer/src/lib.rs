@@ -157,12 +157,14 @@ pub async fn run(
     on_ready: impl FnOnce(&Indexer),
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), IndexerError> {
-    let indexer = Indexer::start(config).await?;
-    on_ready(&indexer);
-    shutdown.await;
-    tracing::info!("indexer stopping");
-    indexer.stop().await;
-    Ok(())
+    aether_keeper::run(
+        "indexer",
+        Indexer::start(config),
+        on_ready,
+        shutdown,
+        Indexer::stop,
+    )
+    .await
 }
 
 async fn follow_loop(

@@ -936,11 +936,15 @@ pub async fn run(
     on_ready: impl FnOnce(&LoadBalancer),
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), LbError> {
-    let lb = LoadBalancer::start(config).await?;
-    on_ready(&lb);
-    shutdown.await;
-    lb.stop().await;
-    Ok(())
+    let start = LoadBalancer::start(config);
+    aether_keeper::run(
+        "load balancer",
+        start,
+        on_ready,
+        shutdown,
+        LoadBalancer::stop,
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -36,6 +36,8 @@ pub struct Config {
     pub anchoring: Option<crate::anchoring::AnchorConfig>,
     /// Paying by holding tokens; everything is free when `None`.
     pub charging: Option<crate::charging::ChargingConfig>,
+    /// Deadline on request headers and connections per source address.
+    pub connections: aether_keeper::ConnectionLimits,
 }
 
 impl Config {
@@ -55,6 +57,7 @@ impl Config {
             resync: None,
             anchoring: None,
             charging: None,
+            connections: aether_keeper::ConnectionLimits::default(),
         }
     }
 

@@ -87,6 +87,7 @@ impl Node {
         let mut daemon = aether_keeper::Daemon::bind(config.listen())
             .await
             .map_err(io(format!("listening on {}", config.listen())))?;
+        daemon.limit_connections(config.connections);
         let stopping = daemon.stopped();
         let (live, _) = broadcast::channel(4096);
         let (writer, writer_thread) =
@@ -325,10 +326,12 @@ pub async fn run(
     on_ready: impl FnOnce(&Node),
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), NodeError> {
-    let node = Node::start(config).await?;
-    on_ready(&node);
-    shutdown.await;
-    tracing::info!("stopping the node");
-    node.stop().await;
-    Ok(())
+    aether_keeper::run(
+        "core node",
+        Node::start(config),
+        on_ready,
+        shutdown,
+        Node::stop,
+    )
+    .await
 }

@@ -2,7 +2,9 @@
 //! message signed by another key, or a claim that the hash is content to
 //! be uploaded. Neither blocks nor takes over the genuine message, which
 //! is stored with exactly the sender, signature and content that were
-//! checked. And listings refuse page numbers beyond any database.
+//! checked. Listings refuse page numbers beyond any database, a client
+//! sending headers slowly is cut off, one source cannot hold every
+//! connection, and floats come back with the digits that were signed.
 
 use std::path::Path;
 
@@ -194,5 +196,116 @@ async fn page_numbers_beyond_any_listing_are_a_bad_query() {
             "{path}"
         );
     }
+    node.stop().await;
+}
+
+/// Reads until the peer closes (or errors); false if it is still open after `wait`.
+async fn closed_within(stream: &mut tokio::net::TcpStream, wait: std::time::Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut buf = [0u8; 1024];
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slow_headers_are_cut_off_and_one_source_cannot_hold_every_connection() {
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpStream;
+    let dir = tempfile::tempdir().unwrap();
+
+    // One header line every 300 ms: cut off at the 1 s header deadline.
+    let mut config = Config::new(dir.path().join("slow"));
+    config.port = 0;
+    config.connections.header_timeout = Duration::from_secs(1);
+    let node = Node::start(config).await.unwrap();
+    let mut slow = TcpStream::connect(node.addr()).await.unwrap();
+    slow.write_all(b"GET /api/v0/messages.json HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let mut cut = false;
+    while started.elapsed() < Duration::from_secs(8) {
+        if slow.write_all(b"X-Slow: 1\r\n").await.is_err()
+            || closed_within(&mut slow, Duration::from_millis(300)).await
+        {
+            cut = true;
+            break;
+        }
+    }
+    assert!(
+        cut,
+        "a slow-header client still held its connection after 8 s"
+    );
+    node.stop().await;
+
+    // Eight connections from one address at most: the ninth is closed at
+    // once, and a slot freed lets a request through again.
+    let mut config = Config::new(dir.path().join("flood"));
+    config.port = 0;
+    config.connections.header_timeout = Duration::from_secs(60);
+    config.connections.per_source = 8;
+    let node = Node::start(config).await.unwrap();
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        held.push(TcpStream::connect(node.addr()).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut ninth = TcpStream::connect(node.addr()).await.unwrap();
+    assert!(closed_within(&mut ninth, Duration::from_secs(5)).await);
+    assert!(!closed_within(&mut held[0], Duration::from_millis(200)).await);
+    held.pop();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let url = format!("{}/api/v0/messages.json", node.url());
+    let answer = reqwest::Client::new().get(&url).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    drop(held);
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn floats_come_back_with_the_digits_that_were_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(dir.path()).await;
+    let client = NodeClient::new(node.url());
+    let alice = SolanaAccount::generate();
+    // Times as clients stamp them, and a spread of magnitudes: a fixed
+    // sequence, so the test is the same on every run.
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut values = vec![1796328126.6486077, 0.1, 1e-7, 123456789.98765433];
+    for _ in 0..200 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let mantissa = (x >> 11) as f64 / (1u64 << 53) as f64;
+        values.push(1_700_000_000.0 + mantissa * 200_000_000.0);
+    }
+    let signed = MessageBuilder::new(&alice)
+        .build(PostBuilder::new("floats").content(json!({ "values": values })))
+        .unwrap();
+    assert_eq!(
+        client.post_message(&signed, true).await.unwrap(),
+        MessageStatus::Processed
+    );
+    let url = format!(
+        "{}/api/v0/messages/{}",
+        node.url(),
+        signed.message.item_hash
+    );
+    let served: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+    let served = served["message"]["content"]["content"]["values"]
+        .as_array()
+        .expect("the served content")
+        .iter()
+        .map(|v| v.as_f64().unwrap().to_bits())
+        .collect::<Vec<_>>();
+    let sent = values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(served, sent);
     node.stop().await;
 }

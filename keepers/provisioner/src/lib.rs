@@ -758,10 +758,6 @@ pub async fn run(
     on_ready: impl FnOnce(&Provisioner),
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ProvisionerError> {
-    let provisioner = Provisioner::start(config, api).await?;
-    on_ready(&provisioner);
-    shutdown.await;
-    tracing::info!("provisioner stopping");
-    provisioner.stop().await;
-    Ok(())
+    let start = Provisioner::start(config, api);
+    aether_keeper::run("provisioner", start, on_ready, shutdown, Provisioner::stop).await
 }

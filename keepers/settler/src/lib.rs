@@ -336,10 +336,12 @@ pub async fn run(
     on_ready: impl FnOnce(&Settler),
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), SettlerError> {
-    let settler = Settler::start(config).await?;
-    on_ready(&settler);
-    shutdown.await;
-    tracing::info!("settler stopping");
-    settler.stop().await;
-    Ok(())
+    aether_keeper::run(
+        "settler",
+        Settler::start(config),
+        on_ready,
+        shutdown,
+        Settler::stop,
+    )
+    .await
 }

@@ -45,6 +45,9 @@ pub enum AnchorError {
     /// Local storage.
     #[error("storage: {0}")]
     Local(String),
+    /// The node's writer.
+    #[error(transparent)]
+    Write(#[from] crate::writer::WriteError),
 }
 
 pub(crate) struct Anchorer {
@@ -107,10 +110,7 @@ impl Anchorer {
             .put(file.to_string().as_bytes(), u64::MAX)
             .await
             .map_err(|e| AnchorError::Local(e.to_string()))?;
-        self.writer
-            .file(written.clone())
-            .await
-            .map_err(AnchorError::Local)?;
+        self.writer.file(written.clone()).await?;
 
         let submitter = self.key.pubkey();
         let chain =
@@ -160,8 +160,7 @@ impl Anchorer {
                 signature: signature.to_string(),
                 item_hashes: hashes,
             })
-            .await
-            .map_err(AnchorError::Local)?;
+            .await?;
         Ok(Some((seq, count)))
     }
 }

@@ -103,7 +103,7 @@ pub enum ChargeError {
     Store(#[from] StoreError),
     /// The writer did not apply the changes.
     #[error("writing: {0}")]
-    Writer(String),
+    Writer(#[from] crate::writer::WriteError),
 }
 
 fn overflow(what: &str) -> ChargeError {
@@ -759,10 +759,7 @@ impl Charging {
                 .map(|item_hash| StatusChange::Restore { item_hash }),
         );
         if !changes.is_empty() {
-            writer
-                .statuses(changes.clone())
-                .await
-                .map_err(ChargeError::Writer)?;
+            writer.statuses(changes.clone()).await?;
         }
         // Every held message was priced above: the rest are no longer held.
         self.prices.sweep();

@@ -195,7 +195,7 @@ impl Node {
 
     /// Deletes files no live message pins (STORE, stored content, batch
     /// files) and older than the grace period; returns their sha256s.
-    pub async fn collect_garbage(&self) -> Result<Vec<String>, String> {
+    pub async fn collect_garbage(&self) -> Result<Vec<String>, CollectError> {
         collect(&self.writer_handle, &self.files, self.gc_grace).await
     }
 
@@ -301,18 +301,40 @@ fn unix_now() -> f64 {
         .as_secs_f64()
 }
 
+/// Why garbage collection stopped (it is tried again at the next interval).
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    /// The records could not be dropped.
+    #[error(transparent)]
+    Write(#[from] writer::WriteError),
+    /// A file could not be deleted.
+    #[error("deleting {sha256}: {source}")]
+    Delete {
+        /// The file.
+        sha256: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
 async fn collect(
     writer: &writer::Writer,
     files: &files::ContentStore,
     grace: std::time::Duration,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, CollectError> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs_f64();
     let dropped = writer.collect(now - grace.as_secs_f64()).await?;
     for sha256 in &dropped {
-        files.remove(sha256).await.map_err(|e| e.to_string())?;
+        files
+            .remove(sha256)
+            .await
+            .map_err(|source| CollectError::Delete {
+                sha256: sha256.clone(),
+                source,
+            })?;
     }
     if !dropped.is_empty() {
         tracing::info!(files = dropped.len(), "garbage collected");

@@ -300,7 +300,9 @@ impl Resync {
         // writing overlap. Submitted in batch order, they share commits.
         let mut outcomes = Vec::with_capacity(messages.len());
         let mut needs = Vec::with_capacity(messages.len());
-        let mut writing: Option<tokio::task::JoinHandle<Vec<Result<Outcome, String>>>> = None;
+        let mut writing: Option<
+            tokio::task::JoinHandle<Vec<Result<Outcome, crate::writer::WriteError>>>,
+        > = None;
         let mut messages = messages.into_iter().peekable();
         while messages.peek().is_some() {
             let chunk: Vec<Value> = messages.by_ref().take(CHECK_CHUNK).collect();

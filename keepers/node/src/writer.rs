@@ -3,6 +3,7 @@
 //! commits, so nothing acknowledged is lost and nothing is half-applied.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aether_sdk::message::{Content, Message};
@@ -22,35 +23,35 @@ pub enum Job {
         /// Its parsed inline content.
         content: Option<Box<Content>>,
         /// The outcome, after commit.
-        reply: oneshot::Sender<Result<Outcome, String>>,
+        reply: oneshot::Sender<Result<Outcome, WriteError>>,
     },
     /// Record a batch anchored on chain.
     Anchored {
         /// What was anchored.
         batch: Box<AnchoredBatch>,
         /// Done, after commit.
-        reply: oneshot::Sender<Result<(), String>>,
+        reply: oneshot::Sender<Result<(), WriteError>>,
     },
     /// Forget files no message pins, created before `before` (Unix time).
     Collect {
         /// The grace limit.
         before: f64,
         /// The sha256 of each file dropped, after commit.
-        reply: oneshot::Sender<Result<Vec<String>, String>>,
+        reply: oneshot::Sender<Result<Vec<String>, WriteError>>,
     },
     /// Change the status of held content (paying by holding).
     Statuses {
         /// The changes.
         changes: Vec<StatusChange>,
         /// Done, after commit.
-        reply: oneshot::Sender<Result<(), String>>,
+        reply: oneshot::Sender<Result<(), WriteError>>,
     },
     /// Record a file now on disk, and retry messages waiting for it.
     File {
         /// The file.
         written: Written,
         /// Done, after commit.
-        reply: oneshot::Sender<Result<(), String>>,
+        reply: oneshot::Sender<Result<(), WriteError>>,
     },
 }
 
@@ -143,14 +144,14 @@ impl Writer {
     /// the reply, which comes once the job's transaction committed.
     async fn ask<T>(
         &self,
-        make: impl FnOnce(oneshot::Sender<Result<T, String>>) -> Job,
-    ) -> Result<T, String> {
+        make: impl FnOnce(oneshot::Sender<Result<T, WriteError>>) -> Job,
+    ) -> Result<T, WriteError> {
         let (reply, rx) = oneshot::channel();
         self.jobs
             .send(make(reply))
             .await
-            .map_err(|_| STOPPING.to_string())?;
-        rx.await.map_err(|_| STOPPING.to_string())?
+            .map_err(|_| WriteError::Stopping)?;
+        rx.await.map_err(|_| WriteError::Stopping)?
     }
 
     /// Applies `message` and returns its outcome once committed.
@@ -158,7 +159,7 @@ impl Writer {
         &self,
         message: Message,
         content: Option<Content>,
-    ) -> Result<Outcome, String> {
+    ) -> Result<Outcome, WriteError> {
         self.ask(|reply| message_job(message, content, reply)).await
     }
 
@@ -167,7 +168,7 @@ impl Writer {
     pub async fn submit_many(
         &self,
         items: Vec<(Message, Option<Content>)>,
-    ) -> Vec<Result<Outcome, String>> {
+    ) -> Vec<Result<Outcome, WriteError>> {
         let mut pending = Vec::with_capacity(items.len());
         for (message, content) in items {
             let (reply, rx) = oneshot::channel();
@@ -184,13 +185,13 @@ impl Writer {
         }
         let mut out = Vec::with_capacity(pending.len());
         for rx in pending {
-            out.push(rx.await.unwrap_or_else(|_| Err(STOPPING.to_string())));
+            out.push(rx.await.unwrap_or(Err(WriteError::Stopping)));
         }
         out
     }
 
     /// Records an anchored batch once committed.
-    pub async fn anchored(&self, batch: AnchoredBatch) -> Result<(), String> {
+    pub async fn anchored(&self, batch: AnchoredBatch) -> Result<(), WriteError> {
         self.ask(|reply| Job::Anchored {
             batch: Box::new(batch),
             reply,
@@ -200,27 +201,37 @@ impl Writer {
 
     /// Drops the records of unpinned files older than `before` and returns
     /// their sha256s, once committed (the caller deletes them from disk).
-    pub async fn collect(&self, before: f64) -> Result<Vec<String>, String> {
+    pub async fn collect(&self, before: f64) -> Result<Vec<String>, WriteError> {
         self.ask(|reply| Job::Collect { before, reply }).await
     }
 
     /// Applies status changes of held content.
-    pub async fn statuses(&self, changes: Vec<StatusChange>) -> Result<(), String> {
+    pub async fn statuses(&self, changes: Vec<StatusChange>) -> Result<(), WriteError> {
         self.ask(|reply| Job::Statuses { changes, reply }).await
     }
 
     /// Records a stored file once committed.
-    pub async fn file(&self, written: Written) -> Result<(), String> {
+    pub async fn file(&self, written: Written) -> Result<(), WriteError> {
         self.ask(|reply| Job::File { written, reply }).await
     }
 }
 
-const STOPPING: &str = "the node is stopping";
+/// Why the writer did not apply a job.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum WriteError {
+    /// The node is stopping: the job was not taken.
+    #[error("the node is stopping")]
+    Stopping,
+    /// The job's transaction failed and was rolled back, with every job
+    /// committed with it.
+    #[error("storage failed: {0}")]
+    Storage(Arc<StoreError>),
+}
 
 fn message_job(
     message: Message,
     content: Option<Content>,
-    reply: oneshot::Sender<Result<Outcome, String>>,
+    reply: oneshot::Sender<Result<Outcome, WriteError>>,
 ) -> Job {
     Job::Message {
         message: Box::new(message),
@@ -238,13 +249,16 @@ fn now() -> f64 {
 
 enum Reply {
     Message(
-        oneshot::Sender<Result<Outcome, String>>,
-        Result<Outcome, String>,
+        oneshot::Sender<Result<Outcome, WriteError>>,
+        Result<Outcome, WriteError>,
         Option<Box<Processed>>,
     ),
     /// A job with nothing to return (a file, an anchored batch).
-    Done(oneshot::Sender<Result<(), String>>),
-    Collected(oneshot::Sender<Result<Vec<String>, String>>, Vec<String>),
+    Done(oneshot::Sender<Result<(), WriteError>>),
+    Collected(
+        oneshot::Sender<Result<Vec<String>, WriteError>>,
+        Vec<String>,
+    ),
 }
 
 /// Copies the WAL back into the database twice a second, off the writer's
@@ -322,16 +336,17 @@ fn run(
             }
             Err((replies, e)) => {
                 tracing::error!(error = %e, "a commit failed; its messages were not applied");
+                let e = WriteError::Storage(Arc::new(e));
                 for reply in replies {
                     match reply {
                         Reply::Message(tx, ..) => {
-                            let _ = tx.send(Err(format!("storage failed: {e}")));
+                            let _ = tx.send(Err(e.clone()));
                         }
                         Reply::Done(tx) => {
-                            let _ = tx.send(Err(format!("storage failed: {e}")));
+                            let _ = tx.send(Err(e.clone()));
                         }
                         Reply::Collected(tx, _) => {
-                            let _ = tx.send(Err(format!("storage failed: {e}")));
+                            let _ = tx.send(Err(e.clone()));
                         }
                     }
                 }
@@ -394,7 +409,9 @@ fn apply_batch(
                         replies.push(Reply::Message(reply, Ok(outcome), processed));
                     }
                     Err(e) => {
-                        replies.push(Reply::Message(reply, Err(String::new()), None));
+                        // Never sent: the batch fails, and every reply
+                        // gets its error instead.
+                        replies.push(Reply::Message(reply, Err(WriteError::Stopping), None));
                         failed = Some(e);
                     }
                 }
@@ -492,7 +509,7 @@ fn apply_status(tx: &rusqlite::Transaction<'_>, change: &StatusChange) -> Result
 fn replies_of(jobs: Vec<Job>) -> Vec<Reply> {
     jobs.into_iter()
         .map(|job| match job {
-            Job::Message { reply, .. } => Reply::Message(reply, Err(String::new()), None),
+            Job::Message { reply, .. } => Reply::Message(reply, Err(WriteError::Stopping), None),
             Job::File { reply, .. } | Job::Anchored { reply, .. } | Job::Statuses { reply, .. } => {
                 Reply::Done(reply)
             }

@@ -35,20 +35,21 @@
 //! ```
 
 pub mod chain;
+mod parts;
 pub mod reference;
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use aether_localnet::Localnet;
 use aether_sdk::anchor_lang::prelude::Pubkey;
-use aether_sdk::programs::client::{AetherClient, ProgramClientError};
+use aether_sdk::programs::client::ProgramClientError;
 use aether_sdk::programs::registry;
 use aether_vm_host::runtime::{self, RuntimeInputs};
 use aether_vm_host::BackendChoice;
+use parts::Parts;
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
@@ -251,6 +252,25 @@ pub struct Keys {
     pub authority: PathBuf,
 }
 
+impl Keys {
+    /// The keypair files under `<data>/keys` (and the bootstrap authority's
+    /// in the ledger), for `resource_nodes` resource nodes.
+    fn under(data: &Path, resource_nodes: usize) -> Result<Keys, ClusterError> {
+        let key_dir = dir(data.join("keys"))?;
+        Ok(Keys {
+            wallet: key_dir.join("wallet.json"),
+            core_operator: key_dir.join("core-operator.json"),
+            resource_owners: (0..resource_nodes)
+                .map(|i| key_dir.join(format!("resource-owner{}.json", suffix(i))))
+                .collect(),
+            resource_identities: (0..resource_nodes)
+                .map(|i| key_dir.join(format!("resource-identity{}.json", suffix(i))))
+                .collect(),
+            authority: data.join("localnet").join("authority.json"),
+        })
+    }
+}
+
 /// "" for the first resource node, "-2", "-3"… for the others (so that a
 /// one-node cluster's files keep their plain names).
 fn suffix(i: usize) -> String {
@@ -275,7 +295,7 @@ fn keypair_file(path: &Path) -> Result<Keypair, ClusterError> {
 
 /// A running cluster.
 pub struct Cluster {
-    localnet: Option<Localnet>,
+    localnet: Localnet,
     node: aether_node::Node,
     provisioners: Vec<aether_provisioner::Provisioner>,
     indexer: aether_indexer::Indexer,
@@ -326,25 +346,13 @@ fn capacity() -> registry::Capacity {
 
 impl Cluster {
     /// Starts every part, telling `progress` each step. On an error the
-    /// parts already started are stopped.
+    /// parts already started are stopped, the last first.
     pub async fn start(
         config: Config,
         progress: &(dyn Fn(&str) + Sync),
     ) -> Result<Cluster, ClusterError> {
         let data = dir(config.data_dir.clone())?;
-        let key_dir = dir(data.join("keys"))?;
-        let ledger = data.join("localnet");
-        let keys = Keys {
-            wallet: key_dir.join("wallet.json"),
-            core_operator: key_dir.join("core-operator.json"),
-            resource_owners: (0..config.resource_nodes.max(1))
-                .map(|i| key_dir.join(format!("resource-owner{}.json", suffix(i))))
-                .collect(),
-            resource_identities: (0..config.resource_nodes.max(1))
-                .map(|i| key_dir.join(format!("resource-identity{}.json", suffix(i))))
-                .collect(),
-            authority: ledger.join("authority.json"),
-        };
+        let keys = Keys::under(&data, config.resource_nodes.max(1))?;
         let wallet = keypair_file(&keys.wallet)?;
         let operator = keypair_file(&keys.core_operator)?;
         let resources = keys
@@ -353,321 +361,51 @@ impl Cluster {
             .zip(&keys.resource_identities)
             .map(|(owner, identity)| Ok((keypair_file(owner)?, keypair_file(identity)?)))
             .collect::<Result<Vec<_>, ClusterError>>()?;
-
-        progress("starting the localnet");
-        let rpc_port = match config.ports.rpc {
-            0 => aether_localnet::free_port_pair().ok_or_else(|| ClusterError::Part {
-                part: "the localnet",
-                why: "no free pair of ports on loopback".into(),
-            })?,
-            port => port,
-        };
         let mut fund = vec![wallet.pubkey(), operator.pubkey()];
         fund.extend(resources.iter().map(|(owner, _)| owner.pubkey()));
         fund.extend(config.fund.iter().copied());
-        let chain_config = aether_localnet::Config {
-            bind: config.bind,
-            rpc_port,
-            ledger: Some(ledger.clone()),
-            slot_ms: config.slot_ms,
-            bootstrap: true,
-            fund,
-        };
-        let localnet = Localnet::start(chain_config.clone())
-            .await
-            .map_err(part("the localnet"))?;
-        let rpc_url = localnet.rpc_url();
-        // From here on a failure stops the localnet (dropped, then joined).
-        let mut localnet = Some(localnet);
-        let result = async {
-            aether_localnet::bootstrap(&chain_config, &ledger)
-                .await
-                .map_err(part("the localnet's bootstrap"))?;
-            progress("activating the core operator's node");
-            let client = Arc::new(AetherClient::new(&rpc_url, operator.insecure_clone()));
-            let c = client.clone();
-            let active = blocking(move || chain::ensure_staking_node(&c)).await?;
-            if !active {
-                // The local clock moves to the next epoch, which is closed:
-                // the node becomes active, as it would after a day.
-                let c = client.clone();
-                let end = blocking(move || chain::epoch_end(&c)).await?;
-                localnet
-                    .as_ref()
-                    .expect("started")
-                    .time_travel(end + 1)
-                    .await
-                    .map_err(part("the localnet's clock"))?;
-                let c = client.clone();
-                blocking(move || chain::crank(&c)).await?;
-            }
-            Ok::<_, ClusterError>(client)
-        }
-        .await;
-        let client = match result {
-            Ok(client) => client,
+
+        let mut parts = Parts::default();
+        let people = (&keys, &operator, resources.as_slice());
+        let started = match start_all(&config, &data, people, fund, &mut parts, progress).await {
+            Ok(started) => started,
             Err(e) => {
-                stop_localnet(localnet.take()).await;
+                parts.stop().await;
                 return Err(e);
             }
         };
-        let parts = Self::start_parts(
-            &config, &data, &rpc_url, client, &keys, &resources, progress,
-        )
-        .await;
         match parts {
-            Ok(mut cluster) => {
-                cluster.localnet = localnet;
-                Ok(cluster)
-            }
-            Err(e) => {
-                stop_localnet(localnet.take()).await;
-                Err(e)
-            }
-        }
-    }
-
-    async fn start_parts(
-        config: &Config,
-        data: &Path,
-        rpc_url: &str,
-        operator: Arc<AetherClient>,
-        keys: &Keys,
-        resources: &[(Keypair, Keypair)],
-        progress: &(dyn Fn(&str) + Sync),
-    ) -> Result<Cluster, ClusterError> {
-        progress("starting the core node");
-        let mut node_config = aether_node::Config::new(data.join("node"));
-        node_config.bind = config.bind;
-        node_config.port = config.ports.node;
-        node_config.anchoring = Some(aether_node::anchoring::AnchorConfig {
-            rpc_url: rpc_url.to_owned(),
-            keypair: keys.authority.clone(),
-            interval: Duration::from_secs(10),
-            max_messages: 10_000,
-        });
-        node_config.charging = config
-            .costs
-            .map(|costs| aether_node::charging::ChargingConfig {
-                rpc_url: rpc_url.to_owned(),
-                costs,
-                grace: config.collect_grace,
-                interval: config.interval.max(Duration::from_secs(10)),
-            });
-        let node = aether_node::Node::start(node_config)
-            .await
-            .map_err(part("the core node"))?;
-        let node_url = node.url();
-        // Peers are not dialled in a one-node cluster; the record names
-        // the port beside the API, as `aether node run` would use.
-        let api_port = node_url
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse::<u16>().ok())
-            .unwrap_or(config.ports.node);
-        let p2p = format!("/ip4/{}/tcp/{}", config.bind, api_port.saturating_add(1));
-        let (c, url) = (operator.clone(), node_url.clone());
-        // Resource nodes register under it (by its operator's consent).
-        if let Err(e) = blocking(move || chain::ensure_core_record(&c, &url, &p2p)).await {
-            node.stop().await;
-            return Err(e);
-        }
-
-        // The rest starts in order; what started is stopped on a failure.
-        let mut started = Started::default();
-        let result = async {
-            let reference = if config.reference {
-                progress("posting the checker's reference program");
-                Some(
-                    reference::ensure(data, &node_url, &keys.core_operator, operator.clone())
-                        .await?,
-                )
-            } else {
-                None
-            };
-            let runtime_dir = prepare_runtime(&config.runtime, data, progress).await?;
-            let mut resource_records = Vec::new();
-            for (i, (owner, identity)) in resources.iter().enumerate() {
-                progress(&format!(
-                    "starting resource node {} of {} (provisioner and vm-host)",
-                    i + 1,
-                    resources.len()
-                ));
-                let plus = |port: u16| {
-                    if port == 0 {
-                        0
-                    } else {
-                        port.saturating_add(i as u16)
-                    }
-                };
-                let mut host = aether_vm_host::Config::new(
-                    data.join(format!("crn{}", suffix(i))),
-                    runtime_dir.clone(),
-                );
-                host.bind = config.bind;
-                host.port = plus(config.ports.vm_host);
-                host.backend = config.backend;
-                host.https_port = config.ports.https.map(plus);
-                host.acme = config.acme.clone();
-                host.limits.idle_timeout = config.idle_timeout;
-                host.vcpus_per_core = VCPUS_PER_CORE;
-                let mut provisioner_config = aether_provisioner::Config::new(
-                    node_url.clone(),
-                    rpc_url,
-                    keys.resource_owners[i].clone(),
-                    identity.pubkey(),
-                    host,
-                );
-                provisioner_config.interval = config.interval;
-                // Registered before its provisioner starts when its address
-                // is known, so that the provisioner's first round finds it.
-                // The core operator consents to the resource node under it.
-                let consent = keypair_file(&keys.core_operator)?;
-                let register = |endpoint: String| {
-                    let owner_client = AetherClient::new(rpc_url, owner.insecure_clone());
-                    let (id, consent) = (identity.insecure_clone(), consent.insecure_clone());
-                    blocking(move || {
-                        chain::ensure_resource_record(
-                            &owner_client,
-                            &id,
-                            &consent,
-                            &endpoint,
-                            capacity(),
-                        )
-                    })
-                };
-                let mut record = None;
-                if config.ports.vm_host != 0 {
-                    let endpoint = format!(
-                        "http://{}",
-                        SocketAddr::new(config.bind, plus(config.ports.vm_host))
-                    );
-                    record = Some(register(endpoint).await?);
-                }
-                let provisioner = aether_provisioner::Provisioner::start(
-                    provisioner_config,
-                    SocketAddr::new(config.bind, plus(config.ports.provisioner)),
-                )
-                .await
-                .map_err(part("a provisioner"))?;
-                let host_url = provisioner.host_url();
-                started.provisioners.push(provisioner);
-                resource_records.push(match record {
-                    Some(record) => record,
-                    None => register(host_url).await?,
-                });
-            }
-
-            progress("starting the indexer, settler, checker and dns keeper");
-            let keepers = dir(data.join("keepers"))?;
-            let mut indexer = aether_indexer::Config::new(
-                vec![rpc_url.to_owned()],
-                keepers.join("indexer.sqlite"),
-            );
-            indexer.bind = config.bind;
-            indexer.port = config.ports.indexer;
-            started.indexer = Some(
-                aether_indexer::Indexer::start(indexer)
-                    .await
-                    .map_err(part("the indexer"))?,
-            );
-            let mut settler = aether_settler::Config::new(
-                rpc_url,
-                keys.core_operator.clone(),
-                keepers.join("settler.sqlite"),
-            );
-            settler.bind = config.bind;
-            settler.port = config.ports.settler;
-            settler.interval = config.interval;
-            started.settler = Some(
-                aether_settler::Settler::start(settler)
-                    .await
-                    .map_err(part("the settler"))?,
-            );
-            let mut checker = aether_checker::Config::new(
-                rpc_url,
-                keys.core_operator.clone(),
-                keepers.join("checker.sqlite"),
-            );
-            checker.bind = config.bind;
-            checker.port = config.ports.checker;
-            checker.interval = config.interval.max(Duration::from_secs(10));
-            checker.reference =
-                reference
-                    .clone()
-                    .map(|program| aether_checker::config::Reference {
-                        program,
-                        path: "/".into(),
-                        expect: reference::REFERENCE_TEXT.into(),
-                    });
-            started.checker = Some(
-                aether_checker::Checker::start(checker)
-                    .await
-                    .map_err(part("the checker"))?,
-            );
-            if let Some(resolver) = config.dns_resolver {
-                let mut dns = aether_dns::Config::new(
-                    rpc_url,
-                    keys.core_operator.clone(),
-                    resolver,
-                    keepers.join("dns.sqlite"),
-                );
-                dns.bind = config.bind;
-                dns.port = config.ports.dns;
-                dns.interval = config.interval;
-                started.dns = Some(
-                    aether_dns::DnsKeeper::start(dns)
-                        .await
-                        .map_err(part("the dns keeper"))?,
-                );
-            }
-
-            progress("starting the load balancer");
-            let mut lb = aether_lb::Config::new(node_url.clone(), rpc_url);
-            lb.bind = config.bind;
-            lb.port = config.ports.lb;
-            lb.refresh = config.interval.min(lb.refresh);
-            let lb = aether_lb::LoadBalancer::start(lb)
-                .await
-                .map_err(part("the load balancer"))?;
-            // Ready means a request through the load balancer can start a
-            // program: it has read every resource node's announcement.
-            progress("waiting for the resource nodes to announce themselves");
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-            while lb.standby().len() < resources.len() {
-                if tokio::time::Instant::now() > deadline {
-                    lb.stop().await;
-                    return Err(ClusterError::Part {
-                        part: "the load balancer",
-                        why: "the resource nodes did not announce themselves within 60 s".into(),
-                    });
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Ok::<_, ClusterError>((lb, resource_records, reference))
-        }
-        .await;
-        match result {
-            Ok((lb, resource_records, reference)) => Ok(Cluster {
-                reference,
-                localnet: None,
+            Parts {
+                localnet: Some(localnet),
+                node: Some(node),
+                provisioners,
+                indexer: Some(indexer),
+                settler: Some(settler),
+                checker: Some(checker),
+                dns,
+                lb: Some(lb),
+            } => Ok(Cluster {
+                localnet,
                 node,
-                provisioners: std::mem::take(&mut started.provisioners),
-                indexer: started.indexer.expect("started"),
-                settler: started.settler.expect("started"),
-                checker: started.checker.expect("started"),
-                dns: started.dns,
+                provisioners,
+                indexer,
+                settler,
+                checker,
+                dns,
                 lb,
-                keys: keys.clone(),
-                rpc_url: rpc_url.to_owned(),
-                data_dir: data.to_path_buf(),
-                resource_records,
+                keys,
+                rpc_url: started.rpc_url,
+                data_dir: data,
+                resource_records: started.resource_records,
+                reference: started.reference,
                 costs: config.costs,
             }),
-            Err(e) => {
-                started.stop().await;
-                node.stop().await;
-                Err(e)
+            parts => {
+                parts.stop().await;
+                Err(ClusterError::Part {
+                    part: "the cluster",
+                    why: "a part it needs did not start".into(),
+                })
             }
         }
     }
@@ -729,7 +467,7 @@ impl Cluster {
 
     /// The localnet (its clock can be moved, in tests and demos).
     pub fn localnet(&self) -> &Localnet {
-        self.localnet.as_ref().expect("running until stopped")
+        &self.localnet
     }
 
     /// What is running and where, for a person.
@@ -800,59 +538,67 @@ impl Cluster {
         lines.join("\n")
     }
 
-    /// Stops every part, the chain last.
+    /// Stops every part, the last started first, the chain last.
     pub async fn stop(self) {
-        self.lb.stop().await;
-        // The keepers and resource nodes stop as after a failed start.
-        Started {
+        Parts {
+            localnet: Some(self.localnet),
+            node: Some(self.node),
             provisioners: self.provisioners,
             indexer: Some(self.indexer),
             settler: Some(self.settler),
             checker: Some(self.checker),
             dns: self.dns,
+            lb: Some(self.lb),
         }
         .stop()
         .await;
-        self.node.stop().await;
-        stop_localnet(self.localnet).await;
     }
 }
 
-/// Parts started so far, stopped together when a later one fails.
-#[derive(Default)]
+/// What the start learned beyond its parts.
 struct Started {
-    provisioners: Vec<aether_provisioner::Provisioner>,
-    indexer: Option<aether_indexer::Indexer>,
-    settler: Option<aether_settler::Settler>,
-    checker: Option<aether_checker::Checker>,
-    dns: Option<aether_dns::DnsKeeper>,
+    rpc_url: String,
+    resource_records: Vec<Pubkey>,
+    reference: Option<String>,
 }
 
-impl Started {
-    async fn stop(self) {
-        if let Some(dns) = self.dns {
-            dns.stop().await;
-        }
-        if let Some(checker) = self.checker {
-            checker.stop().await;
-        }
-        if let Some(settler) = self.settler {
-            settler.stop().await;
-        }
-        if let Some(indexer) = self.indexer {
-            indexer.stop().await;
-        }
-        for provisioner in self.provisioners {
-            provisioner.stop().await;
-        }
-    }
-}
-
-async fn stop_localnet(localnet: Option<Localnet>) {
-    if let Some(localnet) = localnet {
-        // Stopping joins threads: keep it off the async workers.
-        let _ = tokio::task::spawn_blocking(move || localnet.stop()).await;
-    }
+/// Every stage in order, each adding to `parts`: the chain, the core node,
+/// the reference program and runtime, the resource nodes, the keepers, the
+/// load balancer.
+async fn start_all(
+    config: &Config,
+    data: &Path,
+    (keys, operator, resources): (&Keys, &Keypair, &[(Keypair, Keypair)]),
+    fund: Vec<Pubkey>,
+    parts: &mut Parts,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Started, ClusterError> {
+    let ledger = data.join("localnet");
+    let chain = parts
+        .start_chain(config, &ledger, operator, fund, progress)
+        .await?;
+    let node_url = parts
+        .start_core(config, data, &chain, keys, progress)
+        .await?;
+    let urls = (chain.rpc_url.as_str(), node_url.as_str());
+    let operator_client = chain.operator.clone();
+    let (reference, runtime_dir) =
+        Parts::prepare(config, data, &node_url, keys, operator_client, progress).await?;
+    let resource_records = parts
+        .start_resource_nodes(config, data, &runtime_dir, urls, keys, resources, progress)
+        .await?;
+    progress("starting the indexer, settler, checker and dns keeper");
+    parts
+        .start_keepers(config, data, &chain.rpc_url, keys, reference.clone())
+        .await?;
+    parts
+        .start_lb(config, urls, resources.len(), progress)
+        .await?;
+    Ok(Started {
+        rpc_url: chain.rpc_url,
+        resource_records,
+        reference,
+    })
 }
 
 /// The runtime directory: given, or built under `<data>/runtimes`.

@@ -40,12 +40,20 @@ impl Params {
     pub fn validate(&self) -> Result<()> {
         // A cooldown of at least an epoch keeps stake that arrives just
         // before a crank from leaving with that epoch's rewards at once.
+        // Envelopes that overflow at the most active nodes would make every
+        // crank fail from then on: refused here instead.
+        let envelopes = self
+            .staker_envelope_per_node
+            .checked_mul(u64::from(MAX_ACTIVE_NODES))
+            .and_then(|x| x.checked_add(self.staker_envelope_base))
+            .and_then(|x| x.checked_add(self.operator_envelope));
         require!(
             self.min_operator_stake > 0
                 && self.activation_threshold >= self.min_operator_stake
                 && (MIN_EPOCH_LENGTH..=MAX_EPOCH_LENGTH).contains(&self.epoch_length)
                 && self.unstake_cooldown >= self.epoch_length
-                && self.unstake_cooldown <= MAX_UNSTAKE_COOLDOWN,
+                && self.unstake_cooldown <= MAX_UNSTAKE_COOLDOWN
+                && envelopes.is_some(),
             StakingError::InvalidParams
         );
         Ok(())

@@ -379,9 +379,10 @@ pub fn claims(tx: &Transaction<'_>, item_hash: &str) -> Result<Vec<String>, Stor
 
 /// Writes the row shown for `message`'s item hash. A processed message,
 /// or any attempt over a rejected one, replaces it whole (who sent it
-/// included); otherwise only the same sender's attempt does, so a
-/// stranger's refused or waiting claim never decides what another's
-/// message shows as.
+/// included); otherwise only the same message again does (the signature
+/// covers sender, type and hash only, so a replay that changes the item
+/// type, content, channel or time is not the same), so a stranger's
+/// refused or waiting claim never decides what another's message shows as.
 fn write_row(
     tx: &Transaction<'_>,
     message: &Message,
@@ -433,7 +434,10 @@ fn write_row(
          size = excluded.size, status = excluded.status, reason = excluded.reason, \
          error_code = excluded.error_code, reception_time = excluded.reception_time \
          WHERE excluded.status = 'processed' OR messages.status = 'rejected' \
-         OR (messages.sender = excluded.sender AND messages.signature IS excluded.signature)",
+         OR (messages.sender = excluded.sender AND messages.signature IS excluded.signature \
+             AND messages.item_type IS excluded.item_type \
+             AND messages.item_content IS excluded.item_content \
+             AND messages.channel IS excluded.channel AND messages.time IS excluded.time)",
         params![
             message.item_hash,
             message.chain.as_str(),

@@ -118,14 +118,6 @@ impl Setup {
         ix::catch_up(node, node_state.as_ref(), &config, position.as_ref())
     }
 
-    /// The forfeit `node` needs passed if going to `remaining` total stake
-    /// (`None`: closing) takes it out while it holds stake added this epoch.
-    pub async fn forfeit_for(&mut self, node: &Pubkey, remaining: Option<u64>) -> Option<Pubkey> {
-        let config = self.config().await;
-        let state: Node = self.chain.account(*node).await;
-        ix::forfeit_if_leaving(node, &state, &config, remaining)
-    }
-
     pub async fn create_node(
         &mut self,
         operator: &Wallet,
@@ -179,10 +171,13 @@ impl Setup {
         amount: u64,
     ) -> Result<(), TransactionError> {
         let catch_up = self.catch_up(&node, &staker.pubkey()).await;
-        let total = self.chain.account::<Node>(node).await.total_stake;
-        let forfeit = self
-            .forfeit_for(&node, Some(total.saturating_sub(amount)))
+        let config = self.config().await;
+        let state: Node = self.chain.account(node).await;
+        let position: Option<StakePosition> = self
+            .chain
+            .try_account(ix::position(&node, &staker.pubkey()))
             .await;
+        let forfeit = ix::forfeit_if_unstaking(&node, &state, &config, position.as_ref(), amount);
         self.chain
             .send(
                 &[ix::request_unstake(
@@ -239,7 +234,9 @@ impl Setup {
     pub async fn close(&mut self, operator: &Wallet) -> Result<(), TransactionError> {
         let node = ix::node(&operator.pubkey());
         let record = self.record_for(&node).await;
-        let forfeit = self.forfeit_for(&node, None).await;
+        let config = self.config().await;
+        let state: Node = self.chain.account(node).await;
+        let forfeit = ix::forfeit_if_closing(&node, &state, &config);
         self.chain
             .send(
                 &[ix::close_node(operator.pubkey(), record, forfeit)],

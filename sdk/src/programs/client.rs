@@ -426,12 +426,9 @@ impl AetherClient {
     ) -> Result<Signature, ProgramClientError> {
         let (catch_up, node, config) = self.catch_up(operator)?;
         let key = staking::node(operator);
-        let forfeit = staking::forfeit_if_leaving(
-            &key,
-            &node,
-            &config,
-            Some(node.total_stake.saturating_sub(amount)),
-        );
+        let position = self.stake_position(operator, &self.payer())?;
+        let forfeit =
+            staking::forfeit_if_unstaking(&key, &node, &config, position.as_ref(), amount);
         self.send(vec![staking::request_unstake(
             self.payer(),
             key,

@@ -72,19 +72,45 @@ pub fn catch_up(
     }
 }
 
-/// The forfeit to pass when taking `node` (at `node_key`) to `remaining`
-/// total stake (`None`: closing it) would take it out of the active set
-/// while it holds stake added this epoch.
-pub fn forfeit_if_leaving(
+/// The forfeit to pass when closing `node` (at `node_key`) would take it
+/// out of the active set while it holds stake added this epoch.
+pub fn forfeit_if_closing(
+    node_key: &Pubkey,
+    node: &aether_staking::state::Node,
+    config: &aether_staking::state::Config,
+) -> Option<Pubkey> {
+    forfeit_if_leaving(node_key, node, config, None, 0)
+}
+
+/// The forfeit to pass with `position`'s `request_unstake` of `amount`
+/// from `node` (at `node_key`): needed when it takes the node under the
+/// threshold while the node still holds stake added this epoch (the
+/// position's own such stake leaves first and does not count).
+pub fn forfeit_if_unstaking(
+    node_key: &Pubkey,
+    node: &aether_staking::state::Node,
+    config: &aether_staking::state::Config,
+    position: Option<&aether_staking::state::StakePosition>,
+    amount: u64,
+) -> Option<Pubkey> {
+    let own = position
+        .filter(|p| p.incoming_epoch == config.epoch)
+        .map_or(0, |p| p.incoming.min(amount));
+    let remaining = node.total_stake.saturating_sub(amount);
+    forfeit_if_leaving(node_key, node, config, Some(remaining), own)
+}
+
+fn forfeit_if_leaving(
     node_key: &Pubkey,
     node: &aether_staking::state::Node,
     config: &aether_staking::state::Config,
     remaining: Option<u64>,
+    leaving_incoming: u64,
 ) -> Option<Pubkey> {
     use aether_staking::state::NodeStatus;
     let holds_incoming = node.status == NodeStatus::Active
         && node.incoming_epoch == config.epoch
-        && node.incoming > 0;
+        && node.incoming > leaving_incoming;
     let leaves = remaining.is_none_or(|r| r < config.params.activation_threshold);
     (holds_incoming && leaves).then(|| forfeit(node_key, config.epoch))
 }
@@ -226,7 +252,7 @@ pub fn stake(
 
 /// `request_unstake`: takes `amount` off `node`; withdrawable after the
 /// cooldown. Pass the accounts [`catch_up`] names, and the forfeit
-/// [`forfeit_if_leaving`] names.
+/// [`forfeit_if_unstaking`] names.
 pub fn request_unstake(
     staker: Pubkey,
     node: Pubkey,
@@ -314,7 +340,7 @@ pub fn claim_rewards(
 }
 
 /// `close_node`: the operator closes its node. Pass the record
-/// [`record_for`] names and the forfeit [`forfeit_if_leaving`] names.
+/// [`record_for`] names and the forfeit [`forfeit_if_closing`] names.
 pub fn close_node(
     operator: Pubkey,
     record: Option<Pubkey>,

@@ -249,3 +249,22 @@ async fn a_node_closed_holding_new_stake_leaves_a_forfeit_and_the_stake_comes_ba
     let p: StakePosition = s.chain.account(ix::position(&node, &late.pubkey())).await;
     assert_eq!((p.amount, p.incoming, p.unstaking), (0, 0, 0));
 }
+
+#[tokio::test]
+async fn a_staker_taking_out_its_own_new_stake_needs_no_forfeit() {
+    let mut s = Setup::new(params()).await;
+    let op = s.wallet(1_000_000 * T).await;
+    let x = s.wallet(1_000_000 * T).await;
+    let node = s.create_node(&op, 200_000 * T).await.unwrap();
+    s.stake(&x, node, 300_000 * T).await.unwrap();
+    s.next_epoch().await; // active, 500,000
+                          // X adds 10,000 this epoch, then takes out 20,000: its own new stake
+                          // leaves first, so the node drops out holding none, and no forfeit is
+                          // needed (the SDK does not ask for one).
+    s.stake(&x, node, 10_000 * T).await.unwrap();
+    let epoch = s.config().await.epoch;
+    s.unstake(&x, node, 20_000 * T).await.unwrap();
+    assert!(!s.chain.exists(ix::forfeit(&node, epoch)).await);
+    let config = s.config().await;
+    assert_eq!((config.active_nodes, config.incoming_stake), (0, 0));
+}

@@ -363,11 +363,8 @@ impl AetherClient {
     }
 
     /// What an instruction by the payer on the node of `operator` needs
-    /// passed (see [`staking::catch_up`]), with the node and config read.
-    fn catch_up(
-        &self,
-        operator: &Pubkey,
-    ) -> Result<(staking::CatchUp, Node, StakingConfig), ProgramClientError> {
+    /// passed (see [`staking::catch_up`]), with what was read for it.
+    fn catch_up(&self, operator: &Pubkey) -> Result<CatchUpRead, ProgramClientError> {
         let config = self.staking_config()?;
         let node = self
             .staking_node(operator)?
@@ -379,7 +376,12 @@ impl AetherClient {
             &config,
             position.as_ref(),
         );
-        Ok((catch_up, node, config))
+        Ok(CatchUpRead {
+            catch_up,
+            node,
+            config,
+            position,
+        })
     }
 
     /// Creates the payer's own staking node with `amount` of its stake
@@ -404,7 +406,9 @@ impl AetherClient {
 
     /// Stakes `amount` of the payer's tokens on the node of `operator`.
     pub fn stake(&self, operator: &Pubkey, amount: u64) -> Result<Signature, ProgramClientError> {
-        let (catch_up, _, config) = self.catch_up(operator)?;
+        let CatchUpRead {
+            catch_up, config, ..
+        } = self.catch_up(operator)?;
         let mint = config.stake_mint;
         let tokens = get_associated_token_address(&self.payer(), &mint);
         let node = staking::node(operator);
@@ -424,9 +428,13 @@ impl AetherClient {
         operator: &Pubkey,
         amount: u64,
     ) -> Result<Signature, ProgramClientError> {
-        let (catch_up, node, config) = self.catch_up(operator)?;
+        let CatchUpRead {
+            catch_up,
+            node,
+            config,
+            position,
+        } = self.catch_up(operator)?;
         let key = staking::node(operator);
-        let position = self.stake_position(operator, &self.payer())?;
         let forfeit =
             staking::forfeit_if_unstaking(&key, &node, &config, position.as_ref(), amount);
         self.send(vec![staking::request_unstake(
@@ -452,7 +460,9 @@ impl AetherClient {
 
     /// Claims the payer's rewards on the node of `operator`.
     pub fn claim_rewards(&self, operator: &Pubkey) -> Result<Signature, ProgramClientError> {
-        let (catch_up, _, config) = self.catch_up(operator)?;
+        let CatchUpRead {
+            catch_up, config, ..
+        } = self.catch_up(operator)?;
         let mint = config.stake_mint;
         let tokens = get_associated_token_address(&self.payer(), &mint);
         self.send(vec![staking::claim_rewards(
@@ -614,6 +624,14 @@ pub fn ws_url_of(rpc_url: &str) -> String {
         },
         None => ws,
     }
+}
+
+/// What [`AetherClient::catch_up`] read, so that callers read nothing twice.
+struct CatchUpRead {
+    catch_up: staking::CatchUp,
+    node: Node,
+    config: StakingConfig,
+    position: Option<StakePosition>,
 }
 
 #[cfg(test)]

@@ -60,10 +60,6 @@ pub enum StakingError {
         "The epoch record passed is not the one of the epoch this position's stake was added in"
     )]
     WrongIncomingRecord,
-    #[msg("The node leaves the active set while holding stake added this epoch: pass its forfeit account for this epoch")]
-    ForfeitRequired,
-    #[msg("A forfeit account is only created when the node leaves the active set while holding stake added this epoch")]
-    ForfeitNotNeeded,
     #[msg("Only the program's upgrade authority (from its ProgramData account) may initialize it")]
     NotUpgradeAuthority,
 }

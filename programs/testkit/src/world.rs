@@ -171,20 +171,14 @@ impl Setup {
         amount: u64,
     ) -> Result<(), TransactionError> {
         let catch_up = self.catch_up(&node, &staker.pubkey()).await;
-        let config = self.config().await;
-        let state: Node = self.chain.account(node).await;
-        let position: Option<StakePosition> = self
-            .chain
-            .try_account(ix::position(&node, &staker.pubkey()))
-            .await;
-        let forfeit = ix::forfeit_if_unstaking(&node, &state, &config, position.as_ref(), amount);
+        let epoch = self.config().await.epoch;
         self.chain
             .send(
                 &[ix::request_unstake(
                     staker.pubkey(),
                     node,
                     catch_up,
-                    forfeit,
+                    epoch,
                     amount,
                 )],
                 &[&staker.key],
@@ -234,12 +228,10 @@ impl Setup {
     pub async fn close(&mut self, operator: &Wallet) -> Result<(), TransactionError> {
         let node = ix::node(&operator.pubkey());
         let record = self.record_for(&node).await;
-        let config = self.config().await;
-        let state: Node = self.chain.account(node).await;
-        let forfeit = ix::forfeit_if_closing(&node, &state, &config);
+        let epoch = self.config().await.epoch;
         self.chain
             .send(
-                &[ix::close_node(operator.pubkey(), record, forfeit)],
+                &[ix::close_node(operator.pubkey(), record, epoch)],
                 &[&operator.key],
             )
             .await

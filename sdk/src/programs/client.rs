@@ -376,12 +376,7 @@ impl AetherClient {
             &config,
             position.as_ref(),
         );
-        Ok(CatchUpRead {
-            catch_up,
-            node,
-            config,
-            position,
-        })
+        Ok(CatchUpRead { catch_up, config })
     }
 
     /// Creates the payer's own staking node with `amount` of its stake
@@ -406,9 +401,7 @@ impl AetherClient {
 
     /// Stakes `amount` of the payer's tokens on the node of `operator`.
     pub fn stake(&self, operator: &Pubkey, amount: u64) -> Result<Signature, ProgramClientError> {
-        let CatchUpRead {
-            catch_up, config, ..
-        } = self.catch_up(operator)?;
+        let CatchUpRead { catch_up, config } = self.catch_up(operator)?;
         let mint = config.stake_mint;
         let tokens = get_associated_token_address(&self.payer(), &mint);
         let node = staking::node(operator);
@@ -428,20 +421,12 @@ impl AetherClient {
         operator: &Pubkey,
         amount: u64,
     ) -> Result<Signature, ProgramClientError> {
-        let CatchUpRead {
-            catch_up,
-            node,
-            config,
-            position,
-        } = self.catch_up(operator)?;
-        let key = staking::node(operator);
-        let forfeit =
-            staking::forfeit_if_unstaking(&key, &node, &config, position.as_ref(), amount);
+        let CatchUpRead { catch_up, config } = self.catch_up(operator)?;
         self.send(vec![staking::request_unstake(
             self.payer(),
-            key,
+            staking::node(operator),
             catch_up,
-            forfeit,
+            config.epoch,
             amount,
         )])
     }
@@ -460,9 +445,7 @@ impl AetherClient {
 
     /// Claims the payer's rewards on the node of `operator`.
     pub fn claim_rewards(&self, operator: &Pubkey) -> Result<Signature, ProgramClientError> {
-        let CatchUpRead {
-            catch_up, config, ..
-        } = self.catch_up(operator)?;
+        let CatchUpRead { catch_up, config } = self.catch_up(operator)?;
         let mint = config.stake_mint;
         let tokens = get_associated_token_address(&self.payer(), &mint);
         self.send(vec![staking::claim_rewards(
@@ -629,9 +612,7 @@ pub fn ws_url_of(rpc_url: &str) -> String {
 /// What [`AetherClient::catch_up`] read, so that callers read nothing twice.
 struct CatchUpRead {
     catch_up: staking::CatchUp,
-    node: Node,
     config: StakingConfig,
-    position: Option<StakePosition>,
 }
 
 #[cfg(test)]

@@ -72,49 +72,6 @@ pub fn catch_up(
     }
 }
 
-/// The forfeit to pass when closing `node` (at `node_key`) would take it
-/// out of the active set while it holds stake added this epoch.
-pub fn forfeit_if_closing(
-    node_key: &Pubkey,
-    node: &aether_staking::state::Node,
-    config: &aether_staking::state::Config,
-) -> Option<Pubkey> {
-    forfeit_if_leaving(node_key, node, config, None, 0)
-}
-
-/// The forfeit to pass with `position`'s `request_unstake` of `amount`
-/// from `node` (at `node_key`): needed when it takes the node under the
-/// threshold while the node still holds stake added this epoch (the
-/// position's own such stake leaves first and does not count).
-pub fn forfeit_if_unstaking(
-    node_key: &Pubkey,
-    node: &aether_staking::state::Node,
-    config: &aether_staking::state::Config,
-    position: Option<&aether_staking::state::StakePosition>,
-    amount: u64,
-) -> Option<Pubkey> {
-    let own = position
-        .filter(|p| p.incoming_epoch == config.epoch)
-        .map_or(0, |p| p.incoming.min(amount));
-    let remaining = node.total_stake.saturating_sub(amount);
-    forfeit_if_leaving(node_key, node, config, Some(remaining), own)
-}
-
-fn forfeit_if_leaving(
-    node_key: &Pubkey,
-    node: &aether_staking::state::Node,
-    config: &aether_staking::state::Config,
-    remaining: Option<u64>,
-    leaving_incoming: u64,
-) -> Option<Pubkey> {
-    use aether_staking::state::NodeStatus;
-    let holds_incoming = node.status == NodeStatus::Active
-        && node.incoming_epoch == config.epoch
-        && node.incoming > leaving_incoming;
-    let leaves = remaining.is_none_or(|r| r < config.params.activation_threshold);
-    (holds_incoming && leaves).then(|| forfeit(node_key, config.epoch))
-}
-
 fn event_authority() -> Pubkey {
     aether_staking::EVENT_AUTHORITY_AND_BUMP.0
 }
@@ -251,13 +208,15 @@ pub fn stake(
 }
 
 /// `request_unstake`: takes `amount` off `node`; withdrawable after the
-/// cooldown. Pass the accounts [`catch_up`] names, and the forfeit
-/// [`forfeit_if_unstaking`] names.
+/// cooldown. Pass the accounts [`catch_up`] names, and the config's
+/// current `epoch`: the node's [`forfeit`] for it is always passed, and
+/// the program creates it only if this takes the node out while it holds
+/// stake added this epoch.
 pub fn request_unstake(
     staker: Pubkey,
     node: Pubkey,
     catch_up: CatchUp,
-    forfeit: Option<Pubkey>,
+    epoch: u64,
     amount: u64,
 ) -> Instruction {
     ix(
@@ -269,7 +228,7 @@ pub fn request_unstake(
             activation_record: catch_up.activation_record,
             incoming_record: catch_up.incoming.map(|i| i.0),
             incoming_forfeit: catch_up.incoming.map(|i| i.1),
-            forfeit,
+            forfeit: forfeit(&node, epoch),
             system_program: system_program::ID,
             event_authority: event_authority(),
             program: ID,
@@ -340,19 +299,17 @@ pub fn claim_rewards(
 }
 
 /// `close_node`: the operator closes its node. Pass the record
-/// [`record_for`] names and the forfeit [`forfeit_if_closing`] names.
-pub fn close_node(
-    operator: Pubkey,
-    record: Option<Pubkey>,
-    forfeit: Option<Pubkey>,
-) -> Instruction {
+/// [`record_for`] names and the config's current `epoch` (see
+/// [`request_unstake`] for the forfeit it names).
+pub fn close_node(operator: Pubkey, record: Option<Pubkey>, epoch: u64) -> Instruction {
+    let node = node(&operator);
     ix(
         accounts::CloseNode {
             operator,
             config: config(),
-            node: node(&operator),
+            node,
             activation_record: record,
-            forfeit,
+            forfeit: forfeit(&node, epoch),
             system_program: system_program::ID,
             event_authority: event_authority(),
             program: ID,

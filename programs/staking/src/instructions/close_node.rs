@@ -3,7 +3,7 @@ use anchor_lang::prelude::*;
 use crate::constants::*;
 use crate::errors::StakingError;
 use crate::events::NodeClosed;
-use crate::state::{Config, EpochRecord, Forfeit, Node};
+use crate::state::{Config, EpochRecord, Forfeit, ForfeitSlot, Node};
 
 #[event_cpi]
 #[derive(Accounts)]
@@ -26,16 +26,16 @@ pub struct CloseNode<'info> {
     /// See `Stake::activation_record`.
     pub activation_record: Option<Box<Account<'info, EpochRecord>>>,
 
-    /// Needed (and created) when this takes the node out of the active set
-    /// while it holds stake added this epoch: see `state::Forfeit`.
+    /// CHECK: the node's forfeit address for this epoch, created here if
+    /// this takes the node out of the active set while it holds stake
+    /// added this epoch (see `state::Forfeit`). Always passed, so that
+    /// nobody can make this fail by changing whether it is needed.
     #[account(
-        init,
-        payer = operator,
-        space = 8 + Forfeit::INIT_SPACE,
+        mut,
         seeds = [SEED_FORFEIT, node.key().as_ref(), config.epoch.to_le_bytes().as_ref()],
         bump,
     )]
-    pub forfeit: Option<Box<Account<'info, Forfeit>>>,
+    pub forfeit: UncheckedAccount<'info>,
 
     pub system_program: Program<'info, System>,
 }
@@ -50,8 +50,12 @@ impl<'info> CloseNode<'info> {
         node.sync(config, record)?;
         let forfeited = node.mark_closed(config)?;
         Forfeit::record(
-            ctx.accounts.forfeit.as_deref_mut(),
-            ctx.bumps.forfeit,
+            ForfeitSlot {
+                account: ctx.accounts.forfeit.as_ref(),
+                bump: ctx.bumps.forfeit,
+                payer: ctx.accounts.operator.as_ref(),
+                system_program: ctx.accounts.system_program.as_ref(),
+            },
             node_key,
             config.epoch,
             forfeited,

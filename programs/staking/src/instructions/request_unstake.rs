@@ -3,7 +3,9 @@ use anchor_lang::prelude::*;
 use crate::constants::*;
 use crate::errors::StakingError;
 use crate::events::{NodeStatusChanged, UnstakeRequested};
-use crate::state::{matured, Config, EpochRecord, Forfeit, Node, NodeStatus, StakePosition};
+use crate::state::{
+    matured, Config, EpochRecord, Forfeit, ForfeitSlot, Node, NodeStatus, StakePosition,
+};
 
 #[event_cpi]
 #[derive(Accounts)]
@@ -38,16 +40,16 @@ pub struct RequestUnstake<'info> {
     )]
     pub incoming_forfeit: Option<UncheckedAccount<'info>>,
 
-    /// Needed (and created) when this takes the node out of the active set
-    /// while it holds stake added this epoch: see `state::Forfeit`.
+    /// CHECK: the node's forfeit address for this epoch, created here if
+    /// this takes the node out of the active set while it holds stake
+    /// added this epoch (see `state::Forfeit`). Always passed, so that
+    /// nobody can make this fail by changing whether it is needed.
     #[account(
-        init,
-        payer = staker,
-        space = 8 + Forfeit::INIT_SPACE,
+        mut,
         seeds = [SEED_FORFEIT, node.key().as_ref(), config.epoch.to_le_bytes().as_ref()],
         bump,
     )]
-    pub forfeit: Option<Box<Account<'info, Forfeit>>>,
+    pub forfeit: UncheckedAccount<'info>,
 
     pub system_program: Program<'info, System>,
 }
@@ -105,8 +107,12 @@ impl<'info> RequestUnstake<'info> {
         } else {
             let change = node.change_stake(config, amount, false, from_incoming)?;
             Forfeit::record(
-                ctx.accounts.forfeit.as_deref_mut(),
-                ctx.bumps.forfeit,
+                ForfeitSlot {
+                    account: ctx.accounts.forfeit.as_ref(),
+                    bump: ctx.bumps.forfeit,
+                    payer: ctx.accounts.staker.as_ref(),
+                    system_program: ctx.accounts.system_program.as_ref(),
+                },
                 node_key,
                 config.epoch,
                 change.forfeited,

@@ -17,34 +17,102 @@ pub struct Forfeit {
     pub incoming: u64,
 }
 
+/// The accounts [`Forfeit::record`] writes with: the forfeit address
+/// (seeds checked by the instruction's accounts struct), who pays for it,
+/// and the system program.
+pub struct ForfeitSlot<'a, 'info> {
+    pub account: &'a AccountInfo<'info>,
+    pub bump: u8,
+    pub payer: &'a AccountInfo<'info>,
+    pub system_program: &'a AccountInfo<'info>,
+}
+
 impl Forfeit {
     /// Writes the forfeit when a change took the node out while holding
-    /// stake added this epoch (`forfeited`), into the account the caller
-    /// passed for it. A forfeit passed when none happened is refused, so
-    /// that none exists without the leave it stands for.
+    /// stake added this epoch (`forfeited`); does nothing otherwise.
+    ///
+    /// Every instruction that can take a node out is given the address
+    /// whether or not it turns out to be needed, and decides here. Were the
+    /// caller to decide, anyone could flip that decision between the
+    /// caller's read and its transaction (one unit of stake added first
+    /// does it) and make every leaving unstake or close fail.
     pub fn record(
-        account: Option<&mut Account<Forfeit>>,
-        bump: Option<u8>,
+        slot: ForfeitSlot<'_, '_>,
         node: Pubkey,
         epoch: u64,
         forfeited: Option<u64>,
     ) -> Result<()> {
-        match (forfeited, account, bump) {
-            (Some(incoming), Some(account), Some(bump)) => {
-                account.set_inner(Forfeit {
-                    version: crate::constants::ACCOUNT_VERSION,
-                    bump,
-                    node,
-                    epoch,
-                    incoming,
-                });
-                Ok(())
+        let Some(incoming) = forfeited else {
+            return Ok(());
+        };
+        let account = slot.account;
+        let forfeit = if account.owner == &crate::ID && !account.data_is_empty() {
+            // A node cannot come back within the epoch it left, so this
+            // does not happen today; if it ever does, the node still
+            // earned nothing at this close, and the stake adds up.
+            let mut held = Forfeit::try_deserialize(&mut &account.try_borrow_data()?[..])?;
+            held.incoming = held
+                .incoming
+                .checked_add(incoming)
+                .ok_or(crate::errors::StakingError::Overflow)?;
+            held
+        } else {
+            create(&slot, node, epoch)?;
+            Forfeit {
+                version: crate::constants::ACCOUNT_VERSION,
+                bump: slot.bump,
+                node,
+                epoch,
+                incoming,
             }
-            (Some(_), _, _) => err!(crate::errors::StakingError::ForfeitRequired),
-            (None, Some(_), _) => err!(crate::errors::StakingError::ForfeitNotNeeded),
-            (None, None, _) => Ok(()),
-        }
+        };
+        let mut data = account.try_borrow_mut_data()?;
+        forfeit.try_serialize(&mut &mut data[..])
     }
+}
+
+/// Creates the forfeit account at its address. Anyone can send lamports to
+/// an address before it exists, so a funded address is topped up,
+/// allocated and assigned instead of created (which would fail).
+fn create(slot: &ForfeitSlot<'_, '_>, node: Pubkey, epoch: u64) -> Result<()> {
+    use anchor_lang::system_program::{self, Allocate, Assign, CreateAccount, Transfer};
+    let space = 8 + Forfeit::INIT_SPACE;
+    let rent = Rent::get()?.minimum_balance(space);
+    let epoch = epoch.to_le_bytes();
+    let bump = [slot.bump];
+    let seeds: &[&[u8]] = &[crate::constants::SEED_FORFEIT, node.as_ref(), &epoch, &bump];
+    let signer = &[seeds];
+    let program = slot.system_program.key();
+    let held = slot.account.lamports();
+    if held == 0 {
+        let accounts = CreateAccount {
+            from: slot.payer.clone(),
+            to: slot.account.clone(),
+        };
+        let cpi = CpiContext::new_with_signer(program, accounts, signer);
+        return system_program::create_account(cpi, rent, space as u64, &crate::ID);
+    }
+    if let Some(short) = rent.checked_sub(held).filter(|s| *s > 0) {
+        let accounts = Transfer {
+            from: slot.payer.clone(),
+            to: slot.account.clone(),
+        };
+        system_program::transfer(CpiContext::new(program, accounts), short)?;
+    }
+    let accounts = Allocate {
+        account_to_allocate: slot.account.clone(),
+    };
+    system_program::allocate(
+        CpiContext::new_with_signer(program, accounts, signer),
+        space as u64,
+    )?;
+    let accounts = Assign {
+        account_to_assign: slot.account.clone(),
+    };
+    system_program::assign(
+        CpiContext::new_with_signer(program, accounts, signer),
+        &crate::ID,
+    )
 }
 
 /// Builds [`crate::state::Matured`] from the accounts an instruction was

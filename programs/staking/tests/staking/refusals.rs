@@ -80,7 +80,7 @@ async fn wrong_signers_are_refused() {
     // Someone else's position cannot be unstaked, claimed or withdrawn:
     // positions are derived from the signer, so the victim's does not match.
     let victim_position = ix::position(&w.node, &w.staker.pubkey());
-    let mut unstake = ix::request_unstake(mallory.pubkey(), w.node, Default::default(), None, T);
+    let mut unstake = ix::request_unstake(mallory.pubkey(), w.node, Default::default(), 0, T);
     unstake.accounts[3].pubkey = victim_position;
     refused(&mut w, unstake, &mallory.key, Anchor::ConstraintSeeds).await;
     let mut claim = ix::claim_rewards(
@@ -97,12 +97,12 @@ async fn wrong_signers_are_refused() {
     refused(&mut w, withdraw, &mallory.key, Anchor::ConstraintSeeds).await;
 
     // Only the operator closes its node.
-    let mut close = ix::close_node(mallory.pubkey(), None, None);
+    let mut close = ix::close_node(mallory.pubkey(), None, 0);
     close.accounts[2].pubkey = w.node;
     refused(&mut w, close, &mallory.key, Anchor::ConstraintSeeds).await;
 
     // A signature is required: the staker's key listed but not signing.
-    let mut unsigned = ix::request_unstake(w.staker.pubkey(), w.node, Default::default(), None, T);
+    let mut unsigned = ix::request_unstake(w.staker.pubkey(), w.node, Default::default(), 0, T);
     unsigned.accounts[0].is_signer = false;
     let payer = w.s.chain.ctx.payer.insecure_clone();
     refused(&mut w, unsigned, &payer, Anchor::AccountNotSigner).await;
@@ -262,16 +262,17 @@ async fn bad_amounts_are_refused() {
         0,
     );
     refused(&mut w, zero, &staker, StakingError::ZeroAmount).await;
+    let epoch = w.s.config().await.epoch;
     let too_much = ix::request_unstake(
         w.staker.pubkey(),
         w.node,
         Default::default(),
-        None,
+        epoch,
         300_000 * T + 1,
     );
     refused(&mut w, too_much, &staker, StakingError::InsufficientStake).await;
     let op = w.op.key.insecure_clone();
-    let low = ix::request_unstake(w.op.pubkey(), w.node, Default::default(), None, 1);
+    let low = ix::request_unstake(w.op.pubkey(), w.node, Default::default(), epoch, 1);
     refused(&mut w, low, &op, StakingError::OperatorBelowMinimum).await;
     let fresh = w.s.wallet(1_000_000 * T).await;
     let below = ix::create_node(

@@ -161,6 +161,7 @@ async fn full_story() {
     assert_eq!(s.claim(&s3, b).await.unwrap(), 900 * T);
 
     // S1 leaves A: A falls under the threshold and is inactive at once.
+    let epoch = s.config().await.epoch;
     let events = s
         .chain
         .send(
@@ -168,7 +169,7 @@ async fn full_story() {
                 s1.pubkey(),
                 a,
                 Default::default(),
-                None,
+                epoch,
                 200_000 * T,
             )],
             &[&s1.key],
@@ -206,9 +207,10 @@ async fn full_story() {
         StakingError::OperatorBelowMinimum,
     );
     // ...and can after closing it.
+    let epoch = s.config().await.epoch;
     let events = s
         .chain
-        .send(&[ix::close_node(op_a.pubkey(), None, None)], &[&op_a.key])
+        .send(&[ix::close_node(op_a.pubkey(), None, epoch)], &[&op_a.key])
         .await
         .unwrap();
     let closed: NodeClosed = find_event(&events).expect("NodeClosed event");

@@ -161,30 +161,18 @@ async fn stake_on_a_node_that_leaves_in_its_epoch_earns_from_the_node_return() {
     assert_eq!(s.config().await.incoming_stake, 100_000 * T);
 
     // S1 leaves A in the same epoch: A drops out holding stake added in it.
-    // Without the forfeit account, refused; nothing changes.
+    // The forfeit address of another epoch is refused; nothing changes.
     let forfeit = ix::forfeit(&a, 1);
     let watched = [ix::config(), a, ix::position(&a, &s1.pubkey()), forfeit];
     let catch_up = s.catch_up(&a, &s1.pubkey()).await;
-    let no_forfeit = ix::request_unstake(s1.pubkey(), a, catch_up, None, 300_000 * T);
-    refused(
-        &mut s,
-        no_forfeit,
-        &s1,
-        StakingError::ForfeitRequired,
-        &watched,
-    )
-    .await;
-    // A forfeit where no node leaves is refused too, and none is written.
-    let catch_up = s.catch_up(&a, &late.pubkey()).await;
-    let needless = ix::request_unstake(late.pubkey(), a, catch_up, Some(forfeit), T);
-    refused(
-        &mut s,
-        needless,
-        &late,
-        StakingError::ForfeitNotNeeded,
-        &watched,
-    )
-    .await;
+    let stale = ix::request_unstake(s1.pubkey(), a, catch_up, 0, 300_000 * T);
+    refused(&mut s, stale, &s1, Anchor::ConstraintSeeds, &watched).await;
+    // Lamports sent to the forfeit address first (less than its rent, so
+    // the program must top it up) do not stop its creation.
+    let payer = s.chain.payer();
+    let prefund =
+        anchor_lang::solana_program::system_instruction::transfer(&payer, &forfeit, 1_000_000);
+    s.chain.send(&[prefund], &[]).await.unwrap();
 
     s.unstake(&s1, a, 300_000 * T).await.unwrap();
     let written: Forfeit = s.chain.account(forfeit).await;
@@ -224,12 +212,12 @@ async fn a_node_closed_holding_new_stake_leaves_a_forfeit_and_the_stake_comes_ba
 
     let epoch = s.config().await.epoch;
     let record = s.record_for(&node).await;
-    let bare = ix::close_node(op.pubkey(), record, None);
+    let stale = ix::close_node(op.pubkey(), record, epoch - 1);
     refused(
         &mut s,
-        bare,
+        stale,
         &op,
-        StakingError::ForfeitRequired,
+        Anchor::ConstraintSeeds,
         &[ix::config(), node],
     )
     .await;
@@ -258,13 +246,45 @@ async fn a_staker_taking_out_its_own_new_stake_needs_no_forfeit() {
     let node = s.create_node(&op, 200_000 * T).await.unwrap();
     s.stake(&x, node, 300_000 * T).await.unwrap();
     s.next_epoch().await; // active, 500,000
-                          // X adds 10,000 this epoch, then takes out 20,000: its own new stake
-                          // leaves first, so the node drops out holding none, and no forfeit is
-                          // needed (the SDK does not ask for one).
+
+    // X adds 10,000 this epoch, then takes out 20,000: its own new stake
+    // leaves first, so the node drops out holding none, and no forfeit is
+    // written.
     s.stake(&x, node, 10_000 * T).await.unwrap();
     let epoch = s.config().await.epoch;
     s.unstake(&x, node, 20_000 * T).await.unwrap();
     assert!(!s.chain.exists(ix::forfeit(&node, epoch)).await);
+    let config = s.config().await;
+    assert_eq!((config.active_nodes, config.incoming_stake), (0, 0));
+}
+
+/// Whether a leave needs a forfeit depends on who added stake this epoch,
+/// which anyone can change by staking one unit. The instruction decides,
+/// not its caller, so a stake sent just before another's leaving unstake
+/// cannot make it fail.
+#[tokio::test]
+async fn stake_added_just_before_a_leaving_unstake_does_not_block_it() {
+    let mut s = Setup::new(params()).await;
+    let op = s.wallet(1_000_000 * T).await;
+    let x = s.wallet(1_000_000 * T).await;
+    let mallory = s.wallet(1_000_000 * T).await;
+    let node = s.create_node(&op, 200_000 * T).await.unwrap();
+    s.stake(&x, node, 300_000 * T).await.unwrap();
+    s.next_epoch().await;
+
+    // X's leaving unstake is built while no forfeit would be needed...
+    let epoch = s.config().await.epoch;
+    let catch_up = s.catch_up(&node, &x.pubkey()).await;
+    let leave = ix::request_unstake(x.pubkey(), node, catch_up, epoch, 20_000 * T);
+    // ...and Mallory's stake lands first, so now one is.
+    s.stake(&mallory, node, T).await.unwrap();
+    s.chain.send(&[leave], &[&x.key]).await.unwrap();
+
+    let written: Forfeit = s.chain.account(ix::forfeit(&node, epoch)).await;
+    assert_eq!(
+        (written.node, written.epoch, written.incoming),
+        (node, epoch, T)
+    );
     let config = s.config().await;
     assert_eq!((config.active_nodes, config.incoming_stake), (0, 0));
 }

@@ -38,7 +38,16 @@ pub mod codes {
     pub const BAD_REFERENCE: i64 = 3;
     /// A volume or file the message needs is unknown.
     pub const MISSING_CONTENT: i64 = 4;
+    /// Too many messages already wait for the same content; send again
+    /// once it is here.
+    pub const TOO_MANY_WAITING: i64 = 5;
 }
+
+/// How many claims may wait on one item hash at once. Keys cost nothing,
+/// so without a bound a stranger could pile up claims on a hash that the
+/// content's arrival would then have to process in one transaction. The
+/// slots free as soon as the content comes (every claim is then decided).
+pub const MAX_CLAIMS_PER_HASH: usize = 64;
 
 fn rejected(code: i64, reason: impl Into<String>) -> Outcome {
     Outcome::Rejected {
@@ -86,8 +95,11 @@ pub fn apply(
             let stored = store::find_file(tx, &message.item_hash)?.and_then(|f| load(&f.sha256));
             match stored {
                 None => {
-                    let outcome =
-                        Outcome::Pending(format!("content {} is not here yet", message.item_hash));
+                    let outcome = room_to_wait(
+                        tx,
+                        message,
+                        Outcome::Pending(format!("content {} is not here yet", message.item_hash)),
+                    )?;
                     write_row(tx, message, None, &outcome, now)?;
                     claim(tx, message, &outcome, now)?;
                     return Ok(outcome);
@@ -104,7 +116,7 @@ pub fn apply(
             }
         }
     };
-    let outcome = decide(tx, message, &content)?;
+    let outcome = room_to_wait(tx, message, decide(tx, message, &content)?)?;
     write_row(tx, message, Some(&content), &outcome, now)?;
     claim(tx, message, &outcome, now)?;
     if outcome == Outcome::Processed {
@@ -329,6 +341,35 @@ fn authorizes(auth: &Value, message: &Message, content: &Content) -> bool {
         && within("channels", message.channel.as_deref())
         && (post_type.is_none() || within("post_types", post_type))
         && (key.is_none() || within("aggregate_keys", key))
+}
+
+/// A pending `outcome` stays pending only while its item hash has room
+/// for one more claim (or `message` already holds one); see
+/// [`MAX_CLAIMS_PER_HASH`].
+fn room_to_wait(
+    tx: &Transaction<'_>,
+    message: &Message,
+    outcome: Outcome,
+) -> Result<Outcome, StoreError> {
+    if !matches!(outcome, Outcome::Pending(_)) {
+        return Ok(outcome);
+    }
+    let (held, mine): (i64, bool) = tx.row(
+        "SELECT COUNT(*), COALESCE(MAX(sender = ?2 AND signature = ?3), 0) \
+         FROM pending_claims WHERE item_hash = ?1",
+        params![message.item_hash, message.sender, message.signature],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if mine || usize::try_from(held).unwrap_or(usize::MAX) < MAX_CLAIMS_PER_HASH {
+        return Ok(outcome);
+    }
+    Ok(rejected(
+        codes::TOO_MANY_WAITING,
+        format!(
+            "{MAX_CLAIMS_PER_HASH} messages already wait for the content of {}: send again once it is here",
+            message.item_hash
+        ),
+    ))
 }
 
 /// Keeps `message`'s own claim on its item hash while it waits for

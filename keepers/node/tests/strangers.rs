@@ -3,7 +3,8 @@
 //! be uploaded. Neither blocks nor takes over the genuine message, which
 //! is stored with exactly the sender, signature and content that were
 //! checked. Listings refuse page numbers beyond any database, a client
-//! sending headers slowly is cut off, one source cannot hold every
+//! sending headers slowly is cut off, the claims waiting on one hash are
+//! bounded, one source cannot hold every
 //! connection, and floats come back with the digits that were signed.
 
 use std::path::Path;
@@ -156,6 +157,50 @@ async fn a_strangers_storage_claim_never_takes_the_message() {
     );
     assert_eq!(posts_of(&node, &alice.address()).await, 2);
     assert_eq!(posts_of(&node, &mallory.address()).await, 0);
+    node.stop().await;
+}
+
+/// Keys cost nothing, so the claims that may wait on one hash are bounded;
+/// the genuine message, sent with its content, never waits and is never
+/// refused for it.
+#[tokio::test(flavor = "multi_thread")]
+async fn claims_waiting_on_one_hash_are_bounded_and_never_block_the_genuine_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(dir.path()).await;
+    let client = NodeClient::new(node.url());
+    let alice = SolanaAccount::generate();
+    let genuine = note(&alice, false);
+    let hash = genuine.message.item_hash.clone();
+
+    for _ in 0..aether_node::process::MAX_CLAIMS_PER_HASH {
+        let claim = resent_by(&genuine, &SolanaAccount::generate(), ItemType::Storage);
+        assert_eq!(
+            client.post_message(&claim, false).await.unwrap(),
+            MessageStatus::Pending
+        );
+    }
+    // One more stranger is refused, and says why.
+    let claim = resent_by(&genuine, &SolanaAccount::generate(), ItemType::Storage);
+    match client.post_message(&claim, false).await {
+        Err(ClientError::Rejected { body }) => {
+            let why = body["error"]["message"].as_str().unwrap_or_default();
+            assert!(why.contains("already wait"), "{body}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(
+        client.message(&hash).await.unwrap().status,
+        MessageStatus::Pending
+    );
+
+    // Alice sends hers with its content: processed, as she sent it.
+    assert_eq!(
+        client.post_message(&genuine, true).await.unwrap(),
+        MessageStatus::Processed
+    );
+    let got = client.message(&hash).await.unwrap();
+    assert_eq!(got.message.as_ref(), Some(&genuine.message));
+    assert_eq!(posts_of(&node, &alice.address()).await, 1);
     node.stop().await;
 }
 

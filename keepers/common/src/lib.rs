@@ -21,6 +21,8 @@ use tracing::Instrument;
 
 mod connections;
 
+pub use connections::ConnectionHeld;
+
 /// Why a database could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

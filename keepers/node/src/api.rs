@@ -717,13 +717,31 @@ async fn raw(
 async fn stream(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
+    held: Option<axum::Extension<aether_keeper::ConnectionHeld>>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let filter = filter_of(&q)?;
     let history = number_param(&q, "history")?
         .unwrap_or(10.0)
         .clamp(0.0, 200.0) as u64;
-    Ok(upgrade.on_upgrade(move |socket| serve_stream(state, filter, history, socket)))
+    Ok(upgrade.on_upgrade(move |socket| async move {
+        // The stream counts as its connection until it ends.
+        let _held = held;
+        serve_stream(state, filter, history, socket).await
+    }))
+}
+
+/// How long a subscriber may take to accept one frame before it is
+/// dropped: one that stops reading would otherwise hold its stream (and
+/// the node's stop) forever.
+const STREAM_SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Sends `frame`; false when the subscriber is gone or too slow.
+async fn send_frame(socket: &mut WebSocket, frame: Frame) -> bool {
+    matches!(
+        tokio::time::timeout(STREAM_SEND_TIMEOUT, socket.send(frame)).await,
+        Ok(Ok(()))
+    )
 }
 
 async fn serve_stream(state: AppState, filter: Filter, history: u64, mut socket: WebSocket) {
@@ -740,11 +758,7 @@ async fn serve_stream(state: AppState, filter: Filter, history: u64, mut socket:
             .map(|(rows, _)| rows)
             .unwrap_or_default();
         for record in rows.into_iter().rev() {
-            if socket
-                .send(Frame::Text(record.to_string().into()))
-                .await
-                .is_err()
-            {
+            if !send_frame(&mut socket, Frame::Text(record.to_string().into())).await {
                 return;
             }
         }
@@ -755,7 +769,7 @@ async fn serve_stream(state: AppState, filter: Filter, history: u64, mut socket:
                 Ok(p) if filter.matches(&p.message, &p.content) => {
                     let mut record = serde_json::to_value(&p.message).unwrap_or_default();
                     record["content"] = p.content.clone();
-                    if socket.send(Frame::Text(record.to_string().into())).await.is_err() {
+                    if !send_frame(&mut socket, Frame::Text(record.to_string().into())).await {
                         return;
                     }
                 }
@@ -766,7 +780,7 @@ async fn serve_stream(state: AppState, filter: Filter, history: u64, mut socket:
                 Err(broadcast::error::RecvError::Closed) => return,
             },
             _ = stopping.changed() => {
-                let _ = socket.send(Frame::Close(None)).await;
+                send_frame(&mut socket, Frame::Close(None)).await;
                 return;
             }
             incoming = socket.recv() => match incoming {

@@ -314,6 +314,43 @@ async fn slow_headers_are_cut_off_and_one_source_cannot_hold_every_connection() 
     node.stop().await;
 }
 
+/// A connection upgraded to a WebSocket still counts against its source
+/// (hyper forgets an upgraded connection, and streams used to escape the
+/// cap), and the node's stop ends every open stream.
+#[tokio::test(flavor = "multi_thread")]
+async fn websockets_count_against_their_source_and_end_with_the_node() {
+    use futures_util::StreamExt;
+    use std::time::Duration;
+    use tokio::net::TcpStream;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::new(dir.path());
+    config.port = 0;
+    config.connections.per_source = 2;
+    let node = Node::start(config).await.unwrap();
+    let client = NodeClient::new(node.url());
+    let filter = aether_sdk::node_client::MessageFilter::default();
+    let mut streams = Vec::new();
+    for _ in 0..2 {
+        streams.push(Box::pin(client.subscribe(&filter, 0).await.unwrap()));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut third = TcpStream::connect(node.addr()).await.unwrap();
+    assert!(
+        closed_within(&mut third, Duration::from_secs(5)).await,
+        "two open streams fill a cap of two"
+    );
+
+    let stopped = tokio::time::timeout(Duration::from_secs(8), node.stop()).await;
+    assert!(stopped.is_ok(), "the node's stop waited on its streams");
+    for stream in &mut streams {
+        let end = tokio::time::timeout(Duration::from_secs(5), async {
+            while let Some(Ok(_)) = stream.next().await {}
+        })
+        .await;
+        assert!(end.is_ok(), "a stream outlived the node");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn floats_come_back_with_the_digits_that_were_signed() {
     let dir = tempfile::tempdir().unwrap();

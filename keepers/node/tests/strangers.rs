@@ -11,7 +11,7 @@ use std::path::Path;
 
 use aether_node::{Config, Node};
 use aether_sdk::message::sign::{Signer, SolanaAccount};
-use aether_sdk::message::{ItemType, MessageBuilder, PostBuilder, SignedMessage};
+use aether_sdk::message::{ItemType, MessageBuilder, PostBuilder, SignedMessage, StoreBuilder};
 use aether_sdk::node_client::{ClientError, MessageStatus, NodeClient};
 use serde_json::{json, Value};
 
@@ -157,6 +157,59 @@ async fn a_strangers_storage_claim_never_takes_the_message() {
     );
     assert_eq!(posts_of(&node, &alice.address()).await, 2);
     assert_eq!(posts_of(&node, &mallory.address()).await, 0);
+    node.stop().await;
+}
+
+/// The signature covers the sender, the message type and the item hash,
+/// not the item type: anyone relaying Alice's waiting STORE can replay it
+/// as "content stored apart" with the content left off. The replay waits
+/// beside hers and never blanks it; her file arriving processes hers, as
+/// she sent it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replay_changing_the_item_type_never_blanks_a_waiting_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(dir.path()).await;
+    let client = NodeClient::new(node.url());
+    let alice = SolanaAccount::generate();
+    let bytes = b"alice's file".to_vec();
+    let file = aether_sdk::content_id::sha256_hex(&bytes);
+    let store = MessageBuilder::new(&alice)
+        .channel("TEST")
+        .build(StoreBuilder::new(file.clone()).unwrap())
+        .unwrap();
+    let hash = store.message.item_hash.clone();
+    assert_eq!(
+        client.post_message(&store, true).await.unwrap(),
+        MessageStatus::Pending
+    );
+    let replay = resent_by(&store, &alice, ItemType::Storage);
+    assert_eq!(replay.message.signature, store.message.signature);
+    let _ = client.post_message(&replay, false).await;
+    let shown = client.message(&hash).await.unwrap();
+    assert_eq!(shown.status, MessageStatus::Pending);
+    assert_eq!(
+        shown.message.as_ref(),
+        Some(&store.message),
+        "still Alice's"
+    );
+
+    let path = dir.path().join("upload");
+    std::fs::write(&path, &bytes).unwrap();
+    let uploaded = client
+        .upload_file(
+            &path,
+            aether_sdk::node_client::StorageEngine::Storage,
+            |_, _| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(uploaded, file);
+    let done = client
+        .wait_processed(&hash, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(done.status, MessageStatus::Processed);
+    assert_eq!(done.message.as_ref(), Some(&store.message));
     node.stop().await;
 }
 

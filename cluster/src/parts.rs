@@ -291,11 +291,13 @@ impl Parts {
         checker.bind = config.bind;
         checker.port = config.ports.checker;
         checker.interval = config.interval.max(Duration::from_secs(10));
-        checker.reference = reference.map(|program| aether_checker::config::Reference {
-            program,
-            path: "/".into(),
-            expect: reference::REFERENCE_TEXT.into(),
-        });
+        if let Some(program) = reference {
+            checker.set_reference(aether_checker::config::Reference {
+                program,
+                path: "/".into(),
+                expect: reference::REFERENCE_TEXT.into(),
+            });
+        }
         self.checker = Some(
             aether_checker::Checker::start(checker)
                 .await

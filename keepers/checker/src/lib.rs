@@ -115,6 +115,7 @@ impl Worker {
             .filter(|(_, r)| r.kind == NodeKind::Resource)
             .collect();
         let config = &self.config;
+        let reference = &config.reference();
         let probes: Vec<(Pubkey, score::Probe)> = futures_util::stream::iter(nodes.clone())
             .map(|(key, record)| async move {
                 let registered = (
@@ -125,7 +126,7 @@ impl Worker {
                     &self.http,
                     &record.endpoint,
                     registered,
-                    config.reference.as_ref(),
+                    reference.as_ref(),
                     config.probe_timeout,
                     config.max_answer_bytes,
                 )

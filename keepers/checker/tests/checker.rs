@@ -90,7 +90,7 @@ async fn scores_follow_health_and_the_median_lands_on_chain() {
         config.interval = Duration::from_millis(300);
         config.min_probes = 3;
         config.probe_timeout = Duration::from_secs(20);
-        config.reference = Some(Reference {
+        config.set_reference(Reference {
             program: REFERENCE.into(),
             path: "/".into(),
             expect: "hello from the guest".into(),

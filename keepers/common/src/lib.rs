@@ -7,7 +7,8 @@
 //!   `tracing` span, counting rounds and failures;
 //! - [`metrics_text`]: Prometheus text for `/metrics`;
 //! - [`open_db`]: a SQLite file in WAL mode with its schema migrations;
-//! - [`blocking`]: blocking work off the async threads.
+//! - [`blocking`]: blocking work off the async threads;
+//! - [`settings`]: a daemon's `Config` as flags, variables and a TOML file.
 
 use std::fmt::Display;
 use std::future::Future;
@@ -20,6 +21,7 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 mod connections;
+pub mod settings;
 
 pub use connections::ConnectionHeld;
 
@@ -32,12 +34,18 @@ pub enum DbError {
     /// The file's schema is newer than this build.
     #[error("the database has schema version {0}, newer than this program knows ({1})")]
     TooNew(i64, usize),
+    /// The file's folder could not be made.
+    #[error("creating {0}: {1}")]
+    Folder(std::path::PathBuf, std::io::Error),
 }
 
-/// Opens (creating) the SQLite file at `path` in WAL mode and applies the
-/// `migrations` not yet applied (`user_version` counts those done), each
-/// in its own transaction.
+/// Opens (creating, with its folder) the SQLite file at `path` in WAL mode
+/// and applies the `migrations` not yet applied (`user_version` counts
+/// those done), each in its own transaction.
 pub fn open_db(path: &Path, migrations: &[&str]) -> Result<rusqlite::Connection, DbError> {
+    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder).map_err(|e| DbError::Folder(folder.to_owned(), e))?;
+    }
     let mut conn = rusqlite::Connection::open(path)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;

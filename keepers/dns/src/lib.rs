@@ -11,17 +11,19 @@
 //! never takes a domain down. The keeper votes only when its vote would
 //! change, so it spends no fee to repeat itself.
 //!
-//! Layout: `check.rs` one lookup and its [`check::Verdict`]; this file the
+//! Layout: `check.rs` one lookup and its [`check::Verdict`]; `config.rs`
+//! the settings; this file the
 //! loop, the log (SQLite) and the HTTP API (`/metrics`, `/checks`).
 
 pub mod check;
+mod config;
+
+pub use config::{system_resolver, Config, DEFAULT_PORT};
 
 use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use aether_sdk::anchor_lang::prelude::Pubkey;
 use aether_sdk::programs::client::{AetherClient, ProgramClientError};
@@ -32,54 +34,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use check::Verdict;
 use rusqlite::{params, Connection};
-
-/// Port of the keeper's HTTP API unless configured.
-pub const DEFAULT_PORT: u16 = 4033;
-
-/// Everything the keeper needs; [`Config::new`] gives the defaults.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// JSON-RPC URL of the cluster.
-    pub rpc_url: String,
-    /// The core node operator's keypair: it signs the attestations.
-    pub keypair: PathBuf,
-    /// The DNS server asked (UDP, then TCP).
-    pub resolver: SocketAddr,
-    /// The SQLite log of checks.
-    pub db_path: PathBuf,
-    /// Address of the HTTP API.
-    pub bind: IpAddr,
-    /// Port of the HTTP API; 0 picks a free one.
-    pub port: u16,
-    /// Time between rounds.
-    pub interval: Duration,
-    /// How long a lookup may take.
-    pub timeout: Duration,
-    /// Most bytes of TXT data accepted for one name.
-    pub max_txt_bytes: usize,
-}
-
-impl Config {
-    /// Defaults: a round every 30 s, 5 s per lookup, 1 KiB of TXT at most.
-    pub fn new(
-        rpc_url: impl Into<String>,
-        keypair: impl Into<PathBuf>,
-        resolver: SocketAddr,
-        db_path: impl Into<PathBuf>,
-    ) -> Self {
-        Config {
-            rpc_url: rpc_url.into(),
-            keypair: keypair.into(),
-            resolver,
-            db_path: db_path.into(),
-            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            port: DEFAULT_PORT,
-            interval: Duration::from_secs(30),
-            timeout: Duration::from_secs(5),
-            max_txt_bytes: 1024,
-        }
-    }
-}
 
 /// Why the keeper could not start or a round failed.
 #[derive(Debug, thiserror::Error)]

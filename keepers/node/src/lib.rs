@@ -5,7 +5,7 @@
 //! Layout: `config.rs` the [`Config`]; `store.rs` the SQLite schema and
 //! queries; `process.rs` what a message does (permission, references,
 //! effects); `writer.rs` the one writer and its group commits;
-//! `files.rs` the content store on disk; `api.rs` the HTTP API.
+//! `files.rs` the content store on disk; `api/` the HTTP API.
 //!
 //! ```no_run
 //! # async fn example() {

@@ -1,10 +1,12 @@
 //! `aether up`: the whole cluster on this machine, in one process.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use aether_cluster::{Config, Ports, RuntimeSource};
+// The dns keeper's reading of resolv.conf, so that both agree.
+use aether_dns::system_resolver as nameserver;
 use aether_vm_host::BackendChoice;
 use anyhow::{Context, Result};
 use clap::Args;
@@ -85,15 +87,6 @@ pub struct UpCmd {
     /// Seconds content over its owner's balance waits before collection
     #[arg(long, default_value_t = 3600)]
     pub collect_grace: u64,
-}
-
-/// The first `nameserver` of a resolv.conf, on port 53.
-fn nameserver(resolv_conf: &str) -> Option<SocketAddr> {
-    resolv_conf
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("nameserver"))
-        .find_map(|ip| ip.trim().parse::<IpAddr>().ok())
-        .map(|ip| SocketAddr::new(ip, 53))
 }
 
 impl UpCmd {

@@ -232,10 +232,28 @@ impl<C: Settings> clap::Args for Flags<C> {
                 Kind::List => arg
                     .action(ArgAction::Append)
                     .value_delimiter(',')
-                    .value_name("LIST"),
-                Kind::Whole | Kind::Number => arg.value_name("N"),
-                Kind::Switch => arg.value_name("BOOL"),
-                Kind::Text => arg.value_name("VALUE"),
+                    .value_name(value_name(&field.name)),
+                // Checked as clap parses, so that `--port x` fails there,
+                // with clap's usage line; kept as text for `load`.
+                Kind::Whole => arg.value_name("N").value_parser(|s: &str| {
+                    whole(s).map(|_| s.to_owned()).ok_or("not a whole number")
+                }),
+                Kind::Number => arg.value_name("N").value_parser(|s: &str| {
+                    s.parse::<f64>()
+                        .map(|_| s.to_owned())
+                        .map_err(|_| "not a number")
+                }),
+                // `--charge` alone means true; `--live false` turns one off.
+                Kind::Switch => arg
+                    .value_name("BOOL")
+                    .num_args(0..=1)
+                    .default_missing_value("true")
+                    .value_parser(|s: &str| {
+                        s.parse::<bool>()
+                            .map(|_| s.to_owned())
+                            .map_err(|_| "true or false")
+                    }),
+                Kind::Text => arg.value_name(value_name(&field.name)),
             };
             if let Some(default) = shown(&field.default).filter(|d| !d.is_empty()) {
                 arg = arg.default_value(default);
@@ -315,12 +333,32 @@ fn value_of(field: &Field, values: &[String]) -> Result<Value, SettingsError> {
         Kind::List => Value::from(values.to_vec()),
         Kind::Text => Value::from(one),
         Kind::Switch => Value::from(one.parse::<bool>().map_err(|_| bad(one, "true or false"))?),
-        Kind::Whole => match one.parse::<u64>() {
-            Ok(n) => Value::from(n),
-            Err(_) => Value::from(one.parse::<i64>().map_err(|_| bad(one, "a whole number"))?),
-        },
+        Kind::Whole => whole(one).ok_or_else(|| bad(one, "a whole number"))?,
         Kind::Number => Value::from(one.parse::<f64>().map_err(|_| bad(one, "a number"))?),
     })
+}
+
+/// A whole number, as JSON has it (unsigned when it can be).
+fn whole(s: &str) -> Option<Value> {
+    match s.parse::<u64>() {
+        Ok(n) => Some(Value::from(n)),
+        Err(_) => s.parse::<i64>().ok().map(Value::from),
+    }
+}
+
+/// What `--help` calls a text setting's value, from its name.
+fn value_name(field: &str) -> &'static str {
+    if field.ends_with("url") || field.ends_with("urls") || field.contains("peer") {
+        "URL"
+    } else if field == "keypair" || field == "db" || field.ends_with("file") {
+        "FILE"
+    } else if field.ends_with("dir") {
+        "DIR"
+    } else if field == "bind" {
+        "IP"
+    } else {
+        "VALUE"
+    }
 }
 
 /// Where daemons keep their state unless told: `~/.local/share/aether/<name>`.

@@ -36,6 +36,19 @@ pub struct AnchorConfig {
     pub max_messages: usize,
 }
 
+impl AnchorConfig {
+    /// A batch every 10 s, of 10,000 messages at most, signed by `keypair`
+    /// on the cluster at `rpc_url`.
+    pub fn new(rpc_url: impl Into<String>, keypair: impl Into<PathBuf>) -> Self {
+        AnchorConfig {
+            rpc_url: rpc_url.into(),
+            keypair: keypair.into(),
+            interval: Duration::from_secs(10),
+            max_messages: 10_000,
+        }
+    }
+}
+
 /// Why a batch was not anchored (it is retried at the next interval).
 #[derive(Debug, thiserror::Error)]
 pub enum AnchorError {

@@ -2,9 +2,9 @@
 //! them and the files they point to, and answers queries and streams over
 //! an HTTP API compatible with the Aleph core node API v0.
 //!
-//! Layout: `config.rs` the [`Config`]; `store.rs` the SQLite schema and
-//! queries; `process.rs` what a message does (permission, references,
-//! effects); `writer.rs` the one writer and its group commits;
+//! Layout: `config.rs` the [`Config`]; `store/` the SQLite schema and
+//! queries; `process/` what a message does (permission, references,
+//! effects); `writer/` the one writer and its group commits;
 //! `files.rs` the content store on disk; `api/` the HTTP API.
 //!
 //! ```no_run
@@ -76,17 +76,16 @@ pub struct Node {
 impl Node {
     /// Opens the database and content store and starts serving.
     pub async fn start(config: Config) -> Result<Node, NodeError> {
-        let io = |what: String| move |source| NodeError::Io { what, source };
         std::fs::create_dir_all(&config.data_dir)
-            .map_err(io(format!("creating {}", config.data_dir.display())))?;
+            .map_err(io_error(format!("creating {}", config.data_dir.display())))?;
         let db = config.data_dir.join("node.sqlite");
-        let files = files::ContentStore::open(&config.data_dir).map_err(io(format!(
+        let files = files::ContentStore::open(&config.data_dir).map_err(io_error(format!(
             "opening the content store in {}",
             config.data_dir.display()
         )))?;
         let mut daemon = aether_keeper::Daemon::bind(config.listen())
             .await
-            .map_err(io(format!("listening on {}", config.listen())))?;
+            .map_err(io_error(format!("listening on {}", config.listen())))?;
         daemon.limit_connections(config.connections);
         let stopping = daemon.stopped();
         let (live, _) = broadcast::channel(4096);
@@ -94,20 +93,8 @@ impl Node {
             writer::Writer::start(db.clone(), files.clone(), config.max_batch, live.clone())?;
         let readers = store::Readers::open(&db, 4)?;
         if let Some(anchoring) = &config.anchoring {
-            let key = solana_keypair::read_keypair_file(&anchoring.keypair).map_err(|e| {
-                NodeError::Key {
-                    path: anchoring.keypair.display().to_string(),
-                    reason: e.to_string(),
-                }
-            })?;
-            let anchorer = anchoring::Anchorer {
-                config: anchoring.clone(),
-                key,
-                readers: readers.clone(),
-                writer: writer.clone(),
-                files: files.clone(),
-            };
-            daemon.spawn(anchorer.run(stopping.clone()));
+            let task = anchorer(anchoring, &readers, &writer, &files)?;
+            daemon.spawn(task.run(stopping.clone()));
         }
         let state = api::AppState {
             readers,
@@ -123,23 +110,7 @@ impl Node {
                 .clone()
                 .map(|c| Arc::new(charging::Charging::new(c))),
         };
-        for pusher in state.peers.pushers(&state.live, stopping.clone()) {
-            daemon.spawn(pusher);
-        }
-        daemon.spawn(collect_loop(
-            state.writer.clone(),
-            state.files.clone(),
-            (config.gc_interval, config.gc_grace),
-            stopping.clone(),
-        ));
-        if let Some(charging) = state.charging.clone() {
-            daemon.spawn(charging_loop(
-                charging,
-                state.readers.clone(),
-                state.writer.clone(),
-                stopping,
-            ));
-        }
+        spawn_tasks(&mut daemon, &config, &state, stopping);
         let resync = match &config.resync {
             Some(resync_config) => start_resync(resync_config, &state).await?,
             None => None,
@@ -219,6 +190,58 @@ impl Node {
         // The writer ends when the last handle to it (held by the tasks) is gone.
         let writer = self.writer;
         let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+    }
+}
+
+/// An I/O error while `what` was being done.
+fn io_error(what: String) -> impl FnOnce(std::io::Error) -> NodeError {
+    move |source| NodeError::Io { what, source }
+}
+
+/// The anchoring task, its key read from the keypair file.
+fn anchorer(
+    config: &anchoring::AnchorConfig,
+    readers: &store::Readers,
+    writer: &writer::Writer,
+    files: &files::ContentStore,
+) -> Result<anchoring::Anchorer, NodeError> {
+    let key = solana_keypair::read_keypair_file(&config.keypair).map_err(|e| NodeError::Key {
+        path: config.keypair.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    Ok(anchoring::Anchorer {
+        config: config.clone(),
+        key,
+        readers: readers.clone(),
+        writer: writer.clone(),
+        files: files.clone(),
+    })
+}
+
+/// Starts the tasks beside the API: pushes to peers, garbage collection,
+/// and charging rounds when charging is on.
+fn spawn_tasks(
+    daemon: &mut aether_keeper::Daemon,
+    config: &Config,
+    state: &api::AppState,
+    stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    for pusher in state.peers.pushers(&state.live, stopping.clone()) {
+        daemon.spawn(pusher);
+    }
+    daemon.spawn(collect_loop(
+        state.writer.clone(),
+        state.files.clone(),
+        (config.gc_interval, config.gc_grace),
+        stopping.clone(),
+    ));
+    if let Some(charging) = state.charging.clone() {
+        daemon.spawn(charging_loop(
+            charging,
+            state.readers.clone(),
+            state.writer.clone(),
+            stopping,
+        ));
     }
 }
 

@@ -64,6 +64,27 @@ fn check_chunk(raw: Vec<Value>) -> Vec<(Message, Option<Content>)> {
         .collect()
 }
 
+/// What the writer answered for each message submitted, in order.
+type Submitted = Vec<Result<Outcome, crate::writer::WriteError>>;
+
+/// The messages of a batch file, once they match the anchored count and
+/// root.
+fn anchored_messages(bytes: &[u8], batch: &BatchAnchored) -> Result<Vec<Value>, String> {
+    let mut parsed: Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("the batch file is not JSON: {e}"))?;
+    let Value::Array(messages) = parsed["messages"].take() else {
+        return Err("the batch file has no messages".into());
+    };
+    let leaves: Vec<_> = messages
+        .iter()
+        .map(|m| merkle::leaf_hash(m["item_hash"].as_str().unwrap_or_default().as_bytes()))
+        .collect();
+    if messages.len() as u32 != batch.count || merkle::root(&leaves) != Some(batch.root) {
+        return Err("the batch file does not match the anchored root".into());
+    }
+    Ok(messages)
+}
+
 /// Called with (batches done, batches in all, messages imported).
 pub type Progress = Arc<dyn Fn(u64, u64, u64) + Send + Sync>;
 
@@ -257,8 +278,17 @@ impl Resync {
     async fn import(&self, batch: &BatchAnchored) -> Result<u64, String> {
         let cid = String::from_utf8(batch.content_id.clone())
             .map_err(|_| "the content id is not text".to_string())?;
+        let bytes = self.batch_file(&cid).await?;
+        let messages = anchored_messages(&bytes, batch)?;
+        let (outcomes, needs) = self.check_and_submit(messages).await?;
+        Ok(self.count_imported(outcomes, needs).await)
+    }
+
+    /// The bytes of the batch file `cid`, fetched from the peers unless it
+    /// is here already.
+    async fn batch_file(&self, cid: &str) -> Result<Vec<u8>, String> {
         let known = {
-            let c = cid.clone();
+            let c = cid.to_string();
             self.readers
                 .with(move |r| store::find_file(r, &c))
                 .await
@@ -267,42 +297,36 @@ impl Resync {
         if known.is_none()
             && !self
                 .peers
-                .fetch_file(&cid, &self.files, &self.writer, self.max_file_size)
+                .fetch_file(cid, &self.files, &self.writer, self.max_file_size)
                 .await
         {
             return Err(format!("no peer gave the batch file {cid}"));
         }
-        let c = cid.clone();
+        let c = cid.to_string();
         let file = self
             .readers
             .with(move |r| store::find_file(r, &c))
             .await
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("the batch file {cid} is not recorded"))?;
-        let bytes = tokio::fs::read(self.files.path(&file.sha256))
+        tokio::fs::read(self.files.path(&file.sha256))
             .await
-            .map_err(|e| e.to_string())?;
-        let mut parsed: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| format!("the batch file is not JSON: {e}"))?;
-        let Value::Array(messages) = parsed["messages"].take() else {
-            return Err("the batch file has no messages".into());
-        };
-        let leaves: Vec<_> = messages
-            .iter()
-            .map(|m| merkle::leaf_hash(m["item_hash"].as_str().unwrap_or_default().as_bytes()))
-            .collect();
-        if messages.len() as u32 != batch.count || merkle::root(&leaves) != Some(batch.root) {
-            return Err("the batch file does not match the anchored root".into());
-        }
+            .map_err(|e| e.to_string())
+    }
+
+    /// Checks and submits `messages`; their outcomes in batch order, and
+    /// the file each may wait for.
+    async fn check_and_submit(
+        &self,
+        messages: Vec<Value>,
+    ) -> Result<(Submitted, Vec<Option<String>>), String> {
         // Each message is checked in full, as if a client had sent it: a
         // chunk at a time on the blocking threads (ed25519 in batches),
         // while the writer applies the chunk before, so checking and
         // writing overlap. Submitted in batch order, they share commits.
         let mut outcomes = Vec::with_capacity(messages.len());
         let mut needs = Vec::with_capacity(messages.len());
-        let mut writing: Option<
-            tokio::task::JoinHandle<Vec<Result<Outcome, crate::writer::WriteError>>>,
-        > = None;
+        let mut writing: Option<tokio::task::JoinHandle<Submitted>> = None;
         let mut messages = messages.into_iter().peekable();
         while messages.peek().is_some() {
             let chunk: Vec<Value> = messages.by_ref().take(CHECK_CHUNK).collect();
@@ -325,6 +349,12 @@ impl Resync {
         if let Some(last) = writing.take() {
             outcomes.extend(last.await.map_err(|e| e.to_string())?);
         }
+        Ok((outcomes, needs))
+    }
+
+    /// How many of the submitted messages were imported: those processed,
+    /// and those waiting for a file the peers then gave.
+    async fn count_imported(&self, outcomes: Submitted, needs: Vec<Option<String>>) -> u64 {
         let mut imported = 0;
         for (outcome, need) in outcomes.into_iter().zip(needs) {
             match outcome {
@@ -344,6 +374,6 @@ impl Resync {
                 _ => {}
             }
         }
-        Ok(imported)
+        imported
     }
 }

@@ -7,9 +7,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aether_vm_protocol::{Exit, Frame, GuestConfig, Head, Kind, HEADER_LEN, MAX_PAYLOAD, VERSION};
+use aether_vm_protocol::{
+    Exit, Frame, FrameError, GuestConfig, Head, Kind, HEADER_LEN, MAX_PAYLOAD, VERSION,
+};
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::UnixStream;
 use tokio::sync::{mpsc, watch};
 
@@ -77,16 +80,23 @@ pub struct Response {
     pub body: mpsc::UnboundedReceiver<Result<Bytes, String>>,
 }
 
-async fn read_frame(read: &mut (impl AsyncReadExt + Unpin)) -> Result<Frame, String> {
+/// Why a frame from the agent could not be read.
+#[derive(Debug, thiserror::Error)]
+enum ReadError {
+    /// The channel failed or ended.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The header does not decode.
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+}
+
+async fn read_frame(read: &mut (impl AsyncReadExt + Unpin)) -> Result<Frame, ReadError> {
     let mut header = [0u8; HEADER_LEN];
-    read.read_exact(&mut header)
-        .await
-        .map_err(|e| e.to_string())?;
-    let (kind, id, len) = Frame::decode_header(&header).map_err(|e| e.to_string())?;
+    read.read_exact(&mut header).await?;
+    let (kind, id, len) = Frame::decode_header(&header)?;
     let mut payload = vec![0u8; len];
-    read.read_exact(&mut payload)
-        .await
-        .map_err(|e| e.to_string())?;
+    read.read_exact(&mut payload).await?;
     Ok(Frame { kind, id, payload })
 }
 
@@ -98,106 +108,23 @@ impl AgentLink {
         config: &GuestConfig,
         ready_within: Duration,
     ) -> Result<AgentLink, AgentError> {
-        let (mut read, mut write) = stream.into_split();
-        let hello = tokio::time::timeout(ready_within, read_frame(&mut read))
-            .await
-            .map_err(|_| AgentError::NotReady(ready_within))?
-            .map_err(|e| AgentError::Down(format!("no hello from the agent: {e}")))?;
-        if hello.kind != Kind::Hello || hello.payload.len() < 2 {
-            return Err(AgentError::Down(format!(
-                "the agent opened with {:?}",
-                hello.kind
-            )));
-        }
-        let version = u16::from_be_bytes([hello.payload[0], hello.payload[1]]);
-        if version != VERSION {
-            return Err(AgentError::Version(version));
-        }
-
-        let (outbox, mut outgoing) = mpsc::unbounded_channel::<Frame>();
-        tokio::spawn(async move {
-            while let Some(frame) = outgoing.recv().await {
-                tracing::trace!(kind = ?frame.kind, id = frame.id, len = frame.payload.len(), "to the agent");
-                if write.write_all(&frame.encode()).await.is_err() {
-                    return;
-                }
-            }
-        });
+        let (mut read, write) = stream.into_split();
+        greet(&mut read, ready_within).await?;
+        let outbox = spawn_writer(write);
         let _ = outbox.send(Frame::new(
             Kind::Config,
             0,
             serde_json::to_vec(config).expect("a config serializes"),
         ));
-
-        let (state_tx, mut state) = watch::channel(LinkState::Starting);
         let pending: Pending = Arc::default();
-        {
-            let pending = pending.clone();
-            tokio::spawn(async move {
-                let why = loop {
-                    let frame = match read_frame(&mut read).await {
-                        Ok(frame) => frame,
-                        Err(e) => break e,
-                    };
-                    tracing::trace!(kind = ?frame.kind, id = frame.id, len = frame.payload.len(), "from the agent");
-                    match frame.kind {
-                        Kind::Ready => {
-                            let _ = state_tx.send(LinkState::Ready);
-                        }
-                        Kind::Exited => {
-                            let exit = frame.json::<Exit>().unwrap_or(Exit {
-                                code: None,
-                                last_lines: Vec::new(),
-                            });
-                            let _ = state_tx.send(LinkState::Exited(exit));
-                        }
-                        Kind::ResponseHead | Kind::Body | Kind::End | Kind::Error => {
-                            let last = matches!(frame.kind, Kind::End | Kind::Error);
-                            let mut map = pending.lock().unwrap_or_else(|p| p.into_inner());
-                            let sender = if last {
-                                map.remove(&frame.id)
-                            } else {
-                                map.get(&frame.id).cloned()
-                            };
-                            if let Some(sender) = sender {
-                                let _ = sender.send(frame);
-                            }
-                        }
-                        other => tracing::debug!(?other, "ignoring a frame from the agent"),
-                    }
-                };
-                if matches!(*state_tx.borrow(), LinkState::Starting | LinkState::Ready) {
-                    let _ = state_tx.send(LinkState::Closed(why));
-                }
-                // Whoever waits hears that the link is gone.
-                pending.lock().unwrap_or_else(|p| p.into_inner()).clear();
-            });
-        }
-
-        let ready = tokio::time::timeout(ready_within, async {
-            loop {
-                let now = state.borrow_and_update().clone();
-                match now {
-                    LinkState::Ready => return Ok(()),
-                    LinkState::Starting => {}
-                    failed => return Err(failed.failure().unwrap_or_default()),
-                }
-                if state.changed().await.is_err() {
-                    return Err("the agent's link closed".to_string());
-                }
-            }
+        let mut state = spawn_reader(read, pending.clone());
+        wait_ready(&mut state, ready_within).await?;
+        Ok(AgentLink {
+            outbox,
+            pending,
+            next_id: AtomicU64::new(1),
+            state,
         })
-        .await;
-        match ready {
-            Ok(Ok(())) => Ok(AgentLink {
-                outbox,
-                pending,
-                next_id: AtomicU64::new(1),
-                state,
-            }),
-            Ok(Err(why)) => Err(AgentError::Down(why)),
-            Err(_) => Err(AgentError::NotReady(ready_within)),
-        }
     }
 
     /// Where the link stands now.
@@ -294,5 +221,117 @@ impl AgentLink {
             }
         });
         Ok(Response { head, body })
+    }
+}
+
+/// Reads the agent's hello, within `ready_within`, and checks that it
+/// speaks this protocol version.
+async fn greet(read: &mut OwnedReadHalf, ready_within: Duration) -> Result<(), AgentError> {
+    let hello = tokio::time::timeout(ready_within, read_frame(read))
+        .await
+        .map_err(|_| AgentError::NotReady(ready_within))?
+        .map_err(|e| AgentError::Down(format!("no hello from the agent: {e}")))?;
+    if hello.kind != Kind::Hello || hello.payload.len() < 2 {
+        return Err(AgentError::Down(format!(
+            "the agent opened with {:?}",
+            hello.kind
+        )));
+    }
+    let version = u16::from_be_bytes([hello.payload[0], hello.payload[1]]);
+    if version != VERSION {
+        return Err(AgentError::Version(version));
+    }
+    Ok(())
+}
+
+/// The task that writes frames to the agent, and its inbox.
+fn spawn_writer(mut write: OwnedWriteHalf) -> mpsc::UnboundedSender<Frame> {
+    let (outbox, mut outgoing) = mpsc::unbounded_channel::<Frame>();
+    tokio::spawn(async move {
+        while let Some(frame) = outgoing.recv().await {
+            tracing::trace!(kind = ?frame.kind, id = frame.id, len = frame.payload.len(), "to the agent");
+            if write.write_all(&frame.encode()).await.is_err() {
+                return;
+            }
+        }
+    });
+    outbox
+}
+
+/// The task that reads frames from the agent: the link's state, and each
+/// request's frames to whoever waits for them in `pending`.
+fn spawn_reader(mut read: OwnedReadHalf, pending: Pending) -> watch::Receiver<LinkState> {
+    let (state_tx, state) = watch::channel(LinkState::Starting);
+    tokio::spawn(async move {
+        let why = loop {
+            let frame = match read_frame(&mut read).await {
+                Ok(frame) => frame,
+                Err(e) => break e.to_string(),
+            };
+            tracing::trace!(kind = ?frame.kind, id = frame.id, len = frame.payload.len(), "from the agent");
+            dispatch(frame, &state_tx, &pending);
+        };
+        if matches!(*state_tx.borrow(), LinkState::Starting | LinkState::Ready) {
+            let _ = state_tx.send(LinkState::Closed(why));
+        }
+        // Whoever waits hears that the link is gone.
+        pending.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    });
+    state
+}
+
+/// One frame from the agent: a change of the link's state, or part of an
+/// answer.
+fn dispatch(frame: Frame, state_tx: &watch::Sender<LinkState>, pending: &Pending) {
+    match frame.kind {
+        Kind::Ready => {
+            let _ = state_tx.send(LinkState::Ready);
+        }
+        Kind::Exited => {
+            let exit = frame.json::<Exit>().unwrap_or(Exit {
+                code: None,
+                last_lines: Vec::new(),
+            });
+            let _ = state_tx.send(LinkState::Exited(exit));
+        }
+        Kind::ResponseHead | Kind::Body | Kind::End | Kind::Error => {
+            let last = matches!(frame.kind, Kind::End | Kind::Error);
+            let mut map = pending.lock().unwrap_or_else(|p| p.into_inner());
+            let sender = if last {
+                map.remove(&frame.id)
+            } else {
+                map.get(&frame.id).cloned()
+            };
+            if let Some(sender) = sender {
+                let _ = sender.send(frame);
+            }
+        }
+        other => tracing::debug!(?other, "ignoring a frame from the agent"),
+    }
+}
+
+/// Waits up to `ready_within` for the program to answer on its port.
+async fn wait_ready(
+    state: &mut watch::Receiver<LinkState>,
+    ready_within: Duration,
+) -> Result<(), AgentError> {
+    let ready = tokio::time::timeout(ready_within, async {
+        loop {
+            let now = state.borrow_and_update().clone();
+            match now {
+                LinkState::Ready => return Ok(()),
+                LinkState::Starting => {}
+                failed => return Err(failed.failure().unwrap_or_default()),
+            }
+            if state.changed().await.is_err() {
+                return Err("the agent's link closed".to_string());
+            }
+        }
+    })
+    .await;
+    match ready {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(why)) => Err(AgentError::Down(why)),
+        Err(_) => Err(AgentError::NotReady(ready_within)),
     }
 }

@@ -137,124 +137,38 @@ async fn refuse(client: &mut TcpStream, status: &str, why: &str) -> std::io::Res
     client.write_all(answer.as_bytes()).await
 }
 
+/// What the proxy answers instead of relaying: a status line's code and
+/// reason, and why (the body).
+struct Refusal {
+    status: &'static str,
+    why: String,
+}
+
+impl Refusal {
+    fn new(status: &'static str, why: impl Into<String>) -> Refusal {
+        Refusal {
+            status,
+            why: why.into(),
+        }
+    }
+
+    async fn send(self, client: &mut TcpStream) -> std::io::Result<()> {
+        refuse(client, self.status, &self.why).await
+    }
+}
+
 async fn serve(mut client: TcpStream, deny: &[Net]) -> std::io::Result<()> {
-    // The head, up to its blank line.
-    let mut head = Vec::new();
-    let mut buf = [0u8; 4096];
-    let end = loop {
-        let n = tokio::time::timeout(Duration::from_secs(30), client.read(&mut buf))
-            .await
-            .map_err(|_| std::io::Error::other("no request head within 30 s"))??;
-        if n == 0 {
-            return Ok(());
-        }
-        head.extend_from_slice(&buf[..n]);
-        if let Some(i) = head.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        if head.len() > MAX_HEAD {
-            return refuse(
-                &mut client,
-                "431 Request Header Fields Too Large",
-                "request head too large",
-            )
-            .await;
-        }
+    let Some((head, end)) = read_head(&mut client).await? else {
+        return Ok(());
     };
     let text = String::from_utf8_lossy(&head[..end]).into_owned();
-    let line = text.lines().next().unwrap_or("");
-    let mut parts = line.split_whitespace();
-    let (method, target, version) = (
-        parts.next().unwrap_or(""),
-        parts.next().unwrap_or(""),
-        parts.next().unwrap_or("HTTP/1.1"),
-    );
-    let (authority, rest) = if method.eq_ignore_ascii_case("CONNECT") {
-        (target.to_string(), None)
-    } else if let Some(after) = target.strip_prefix("http://") {
-        let (authority, path) = match after.find('/') {
-            Some(i) => (&after[..i], &after[i..]),
-            None => (after, "/"),
-        };
-        let port_given = authority
-            .rsplit_once(':')
-            .is_some_and(|(_, p)| p.parse::<u16>().is_ok());
-        let authority = if port_given {
-            authority.to_string()
-        } else {
-            format!("{authority}:80")
-        };
-        (authority, Some(format!("{method} {path} {version}")))
-    } else {
-        return refuse(
-            &mut client,
-            "400 Bad Request",
-            "expected CONNECT or an absolute http:// URL",
-        )
-        .await;
+    let (authority, rest) = match destination(&text) {
+        Ok(found) => found,
+        Err(refusal) => return refusal.send(&mut client).await,
     };
-
-    let Some((host, port)) = authority.rsplit_once(':') else {
-        return refuse(
-            &mut client,
-            "400 Bad Request",
-            "the destination has no port",
-        )
-        .await;
-    };
-    let port: u16 = match port.parse() {
-        Ok(p) => p,
-        Err(_) => return refuse(&mut client, "400 Bad Request", "bad port").await,
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let resolved: Vec<SocketAddr> = match tokio::net::lookup_host((host, port)).await {
-        Ok(addrs) => addrs.collect(),
-        Err(e) => {
-            return refuse(
-                &mut client,
-                "502 Bad Gateway",
-                &format!("cannot resolve {host}: {e}"),
-            )
-            .await
-        }
-    };
-    // Every address the name has must be allowed, and the one checked is
-    // the one dialled: a name cannot switch to a host service in between.
-    if let Some(denied) = resolved
-        .iter()
-        .find(|a| deny.iter().any(|n| n.contains(a.ip())))
-    {
-        return refuse(
-            &mut client,
-            "403 Forbidden",
-            &format!(
-                "{} is on this host or a private network: not reachable from a VM",
-                denied.ip()
-            ),
-        )
-        .await;
-    }
-    let Some(dest) = resolved.first() else {
-        return refuse(
-            &mut client,
-            "502 Bad Gateway",
-            &format!("{host} has no address"),
-        )
-        .await;
-    };
-    let mut upstream = match tokio::time::timeout(Duration::from_secs(10), TcpStream::connect(dest))
-        .await
-    {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return refuse(&mut client, "502 Bad Gateway", &format!("{dest}: {e}")).await,
-        Err(_) => {
-            return refuse(
-                &mut client,
-                "504 Gateway Timeout",
-                &format!("{dest}: no answer"),
-            )
-            .await
-        }
+    let mut upstream = match dial(&authority, deny).await {
+        Ok(upstream) => upstream,
+        Err(refusal) => return refusal.send(&mut client).await,
     };
     match rest {
         None => {
@@ -275,6 +189,122 @@ async fn serve(mut client: TcpStream, deny: &[Net]) -> std::io::Result<()> {
     upstream.write_all(&head[end..]).await?;
     tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
     Ok(())
+}
+
+/// What the client sent up to its head's blank line and past it, and
+/// where the head ends; `None` when the client left first, or sent a head
+/// too large (then refused).
+async fn read_head(client: &mut TcpStream) -> std::io::Result<Option<(Vec<u8>, usize)>> {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(30), client.read(&mut buf))
+            .await
+            .map_err(|_| std::io::Error::other("no request head within 30 s"))??;
+        if n == 0 {
+            return Ok(None);
+        }
+        head.extend_from_slice(&buf[..n]);
+        if let Some(i) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+            return Ok(Some((head, i + 4)));
+        }
+        if head.len() > MAX_HEAD {
+            refuse(
+                client,
+                "431 Request Header Fields Too Large",
+                "request head too large",
+            )
+            .await?;
+            return Ok(None);
+        }
+    }
+}
+
+/// Where the request in `text` (its head) goes, as `host:port`, and for
+/// plain HTTP its request line in origin form (`None` for CONNECT).
+fn destination(text: &str) -> Result<(String, Option<String>), Refusal> {
+    let line = text.lines().next().unwrap_or("");
+    let mut parts = line.split_whitespace();
+    let (method, target, version) = (
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or("HTTP/1.1"),
+    );
+    if method.eq_ignore_ascii_case("CONNECT") {
+        Ok((target.to_string(), None))
+    } else if let Some(after) = target.strip_prefix("http://") {
+        let (authority, path) = match after.find('/') {
+            Some(i) => (&after[..i], &after[i..]),
+            None => (after, "/"),
+        };
+        let port_given = authority
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| p.parse::<u16>().is_ok());
+        let authority = if port_given {
+            authority.to_string()
+        } else {
+            format!("{authority}:80")
+        };
+        Ok((authority, Some(format!("{method} {path} {version}"))))
+    } else {
+        Err(Refusal::new(
+            "400 Bad Request",
+            "expected CONNECT or an absolute http:// URL",
+        ))
+    }
+}
+
+/// A connection to `authority`, once every address it resolves to is
+/// outside `deny`.
+async fn dial(authority: &str, deny: &[Net]) -> Result<TcpStream, Refusal> {
+    let Some((host, port)) = authority.rsplit_once(':') else {
+        return Err(Refusal::new(
+            "400 Bad Request",
+            "the destination has no port",
+        ));
+    };
+    let port: u16 = match port.parse() {
+        Ok(p) => p,
+        Err(_) => return Err(Refusal::new("400 Bad Request", "bad port")),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let resolved: Vec<SocketAddr> = match tokio::net::lookup_host((host, port)).await {
+        Ok(addrs) => addrs.collect(),
+        Err(e) => {
+            return Err(Refusal::new(
+                "502 Bad Gateway",
+                format!("cannot resolve {host}: {e}"),
+            ))
+        }
+    };
+    // Every address the name has must be allowed, and the one checked is
+    // the one dialled: a name cannot switch to a host service in between.
+    if let Some(denied) = resolved
+        .iter()
+        .find(|a| deny.iter().any(|n| n.contains(a.ip())))
+    {
+        return Err(Refusal::new(
+            "403 Forbidden",
+            format!(
+                "{} is on this host or a private network: not reachable from a VM",
+                denied.ip()
+            ),
+        ));
+    }
+    let Some(dest) = resolved.first() else {
+        return Err(Refusal::new(
+            "502 Bad Gateway",
+            format!("{host} has no address"),
+        ));
+    };
+    match tokio::time::timeout(Duration::from_secs(10), TcpStream::connect(dest)).await {
+        Ok(Ok(s)) => Ok(s),
+        Ok(Err(e)) => Err(Refusal::new("502 Bad Gateway", format!("{dest}: {e}"))),
+        Err(_) => Err(Refusal::new(
+            "504 Gateway Timeout",
+            format!("{dest}: no answer"),
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -11,12 +11,14 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Json, Router};
+use bytes::Bytes;
 use futures_util::StreamExt;
 use percent_encoding::percent_decode_str;
 use serde_json::json;
 use tracing::Instrument;
 
-use crate::supervisor::{Supervisor, SupervisorError};
+use crate::agent;
+use crate::supervisor::{InflightGuard, Instance, Supervisor, SupervisorError};
 
 /// Live custom domains and the program each serves (item hash).
 pub type Domains = Arc<std::sync::RwLock<std::collections::HashMap<String, String>>>;
@@ -192,23 +194,78 @@ async fn relay_in_span(
     path: String,
     request: Request,
 ) -> Response {
+    match relay_steps(&state, &hash, &path, request).await {
+        Ok(response) => response,
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+/// An answer the router gives in the program's stead (see [`error`]).
+struct Refusal {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Refusal {
+        Refusal {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        error(self.status, self.code, self.message)
+    }
+}
+
+async fn relay_steps(
+    state: &RouterState,
+    hash: &str,
+    path: &str,
+    request: Request,
+) -> Result<Response, Refusal> {
+    check_target(hash, path)?;
+    let (head, body) = read_request(state, path, request).await?;
+    let instance = instance_for(state, hash).await?;
+    let (response, guard) = ask(state, &instance, &head, body).await?;
+    Ok(answer(response, guard))
+}
+
+/// Refuses a program name that is not an item hash, and a path that
+/// leaves the program.
+fn check_target(hash: &str, path: &str) -> Result<(), Refusal> {
     if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return error(
+        return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
             "bad_hash",
             "the program is named by its 64-hex-digit item hash",
-        );
+        ));
     }
     // The path stays inside the program: no `..` segment, however encoded.
     if path.split('/').any(|segment| {
         percent_decode_str(segment).decode_utf8_lossy() == ".." || segment.contains('\\')
     }) {
-        return error(
+        return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
             "bad_path",
             "the path may not climb out of the program with `..`",
-        );
+        ));
     }
+    Ok(())
+}
+
+/// The request as the guest gets it: its head (aimed at `/path`, with the
+/// length of the body read whole) and its body.
+async fn read_request(
+    state: &RouterState,
+    path: &str,
+    request: Request,
+) -> Result<(Head, Bytes), Refusal> {
     let (parts, body) = request.into_parts();
     let target = match parts.uri.query() {
         Some(q) => format!("/{path}?{q}"),
@@ -217,11 +274,11 @@ async fn relay_in_span(
     let body = match axum::body::to_bytes(body, state.max_body).await {
         Ok(body) => body,
         Err(_) => {
-            return error(
+            return Err(Refusal::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "body_too_large",
                 format!("request bodies are limited to {} bytes", state.max_body),
-            )
+            ))
         }
     };
     let mut headers: Vec<(String, String)> = parts
@@ -235,33 +292,64 @@ async fn relay_in_span(
         line: format!("{} {target}", parts.method),
         headers,
     };
+    Ok((head, body))
+}
 
-    let instance = match state.supervisor.instance(&hash).await {
-        Ok(i) => i,
-        Err(e @ SupervisorError::UnknownProgram(_)) => {
-            return error(StatusCode::NOT_FOUND, "unknown_program", e.to_string())
-        }
-        Err(e @ SupervisorError::Stopping) => {
-            return error(StatusCode::SERVICE_UNAVAILABLE, "stopping", e.to_string())
-        }
-        Err(e) => return error(StatusCode::BAD_GATEWAY, "boot_failed", e.to_string()),
-    };
+/// A VM serving the program `hash` (booted if none is warm).
+async fn instance_for(state: &RouterState, hash: &str) -> Result<Arc<Instance>, Refusal> {
+    match state.supervisor.instance(hash).await {
+        Ok(i) => Ok(i),
+        Err(e @ SupervisorError::UnknownProgram(_)) => Err(Refusal::new(
+            StatusCode::NOT_FOUND,
+            "unknown_program",
+            e.to_string(),
+        )),
+        Err(e @ SupervisorError::Stopping) => Err(Refusal::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "stopping",
+            e.to_string(),
+        )),
+        Err(e) => Err(Refusal::new(
+            StatusCode::BAD_GATEWAY,
+            "boot_failed",
+            e.to_string(),
+        )),
+    }
+}
+
+/// Hands the request to `instance` and waits for the head of its answer;
+/// a VM that gives none in time is stopped. The guard counts the request
+/// as in flight until its answer is sent.
+async fn ask(
+    state: &RouterState,
+    instance: &Arc<Instance>,
+    head: &Head,
+    body: Bytes,
+) -> Result<(agent::Response, InflightGuard), Refusal> {
     let guard = instance.begin();
     let limit = state.request_timeout;
-    let response = match tokio::time::timeout(limit, instance.link.request(&head, body)).await {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => return error(StatusCode::BAD_GATEWAY, "vm_failed", e.to_string()),
+    match tokio::time::timeout(limit, instance.link.request(head, body)).await {
+        Ok(Ok(r)) => Ok((r, guard)),
+        Ok(Err(e)) => Err(Refusal::new(
+            StatusCode::BAD_GATEWAY,
+            "vm_failed",
+            e.to_string(),
+        )),
         Err(_) => {
             tracing::warn!(vm = %instance.name, "no answer within {limit:?}; stopping the VM");
             drop(guard);
-            state.supervisor.retire(&instance).await;
-            return error(
+            state.supervisor.retire(instance).await;
+            Err(Refusal::new(
                 StatusCode::BAD_GATEWAY,
                 "vm_unresponsive",
                 format!("the VM gave no answer within {limit:?} and was stopped"),
-            );
+            ))
         }
-    };
+    }
+}
+
+/// The program's answer as the client gets it, its body streamed.
+fn answer(response: agent::Response, guard: InflightGuard) -> Response {
     let status = response
         .head
         .line

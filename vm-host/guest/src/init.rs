@@ -6,7 +6,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use aether_vm_protocol::{GuestNetwork, Mount, PORT_NAME};
@@ -147,14 +147,81 @@ fn connect_vsock(port: u32) -> io::Result<File> {
     }
 }
 
+/// Why the volumes, the root or the network could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// No disk carries a volume's serial.
+    #[error("no disk with serial {0:?}")]
+    NoDisk(String),
+    /// A volume did not mount.
+    #[error("mounting {serial} ({fs}) on {path}: {source}")]
+    Mount {
+        /// The volume's disk serial.
+        serial: String,
+        /// Its file system.
+        fs: String,
+        /// Where it goes.
+        path: String,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// A kernel file system could not be bound into the root.
+    #[error("binding /{dir} into {root}: {source}")]
+    Bind {
+        /// `proc`, `sys` or `dev`.
+        dir: &'static str,
+        /// The root file system.
+        root: String,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The root's `/tmp` did not mount.
+    #[error("a /tmp in {root}: {source}")]
+    Tmp {
+        /// The root file system.
+        root: String,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The root has no shell to start the program with.
+    #[error("the root file system has no /bin/sh")]
+    NoShell,
+    /// `ip` did not run.
+    #[error("ip {args}: {source}")]
+    IpSpawn {
+        /// Its arguments.
+        args: String,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// `ip` failed.
+    #[error("ip {args} failed: {status}")]
+    IpFailed {
+        /// Its arguments.
+        args: String,
+        /// How it exited.
+        status: ExitStatus,
+    },
+    /// The config names a network the VM does not have.
+    #[error("the config names a network but the VM has no eth0")]
+    NoEth0,
+}
+
 /// Mounts each volume on the disk whose virtio serial names it.
-pub fn mounts(mounts: &[Mount]) -> Result<(), String> {
+pub fn mounts(mounts: &[Mount]) -> Result<(), InitError> {
     for m in mounts {
-        let dev = wait_for_disk(&m.serial)
-            .ok_or_else(|| format!("no disk with serial {:?}", m.serial))?;
+        let dev = wait_for_disk(&m.serial).ok_or_else(|| InitError::NoDisk(m.serial.clone()))?;
         let flags = if m.read_only { libc::MS_RDONLY } else { 0 };
-        mount(&dev, &m.path, &m.fs, flags)
-            .map_err(|e| format!("mounting {} ({}) on {}: {e}", m.serial, m.fs, m.path))?;
+        mount(&dev, &m.path, &m.fs, flags).map_err(|source| InitError::Mount {
+            serial: m.serial.clone(),
+            fs: m.fs.clone(),
+            path: m.path.clone(),
+            source,
+        })?;
     }
     Ok(())
 }
@@ -177,7 +244,7 @@ fn wait_for_disk(serial: &str) -> Option<String> {
 
 /// Readies an instance's root file system for its program: the kernel
 /// file systems bound inside, a fresh `/tmp`, and `/bin/sh` present.
-pub fn enter_root(root: &str) -> Result<(), String> {
+pub fn enter_root(root: &str) -> Result<(), InitError> {
     for dir in ["proc", "sys", "dev"] {
         mount(
             &format!("/{dir}"),
@@ -185,37 +252,49 @@ pub fn enter_root(root: &str) -> Result<(), String> {
             "",
             libc::MS_BIND | libc::MS_REC,
         )
-        .map_err(|e| format!("binding /{dir} into {root}: {e}"))?;
+        .map_err(|source| InitError::Bind {
+            dir,
+            root: root.to_owned(),
+            source,
+        })?;
     }
-    mount("tmp", &format!("{root}/tmp"), "tmpfs", 0)
-        .map_err(|e| format!("a /tmp in {root}: {e}"))?;
+    mount("tmp", &format!("{root}/tmp"), "tmpfs", 0).map_err(|source| InitError::Tmp {
+        root: root.to_owned(),
+        source,
+    })?;
     if !Path::new(&format!("{root}/bin/sh")).exists() {
-        return Err("the root file system has no /bin/sh".into());
+        return Err(InitError::NoShell);
     }
     Ok(())
 }
 
-fn ip(args: &[&str]) -> Result<(), String> {
+fn ip(args: &[&str]) -> Result<(), InitError> {
     let status = Command::new("/bin/busybox")
         .arg("ip")
         .args(args)
         .status()
-        .map_err(|e| format!("ip {}: {e}", args.join(" ")))?;
+        .map_err(|source| InitError::IpSpawn {
+            args: args.join(" "),
+            source,
+        })?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!("ip {} failed: {status}", args.join(" ")))
+        Err(InitError::IpFailed {
+            args: args.join(" "),
+            status,
+        })
     }
 }
 
 /// Loopback always (the program listens there); eth0 when the VM has one.
-pub fn network(network: Option<&GuestNetwork>) -> Result<(), String> {
+pub fn network(network: Option<&GuestNetwork>) -> Result<(), InitError> {
     ip(&["link", "set", "lo", "up"])?;
     let Some(net) = network else {
         return Ok(());
     };
     if !Path::new("/sys/class/net/eth0").exists() {
-        return Err("the config names a network but the VM has no eth0".into());
+        return Err(InitError::NoEth0);
     }
     ip(&["addr", "add", &net.address, "dev", "eth0"])?;
     ip(&["link", "set", "eth0", "up"])?;

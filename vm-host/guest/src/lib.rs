@@ -17,7 +17,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::sync::mpsc;
 
-use aether_vm_protocol::{Frame, GuestConfig, Kind, VERSION};
+use aether_vm_protocol::{Frame, FrameError, GuestConfig, Kind, VERSION};
 
 /// Frames on their way to the host.
 pub(crate) type Outbox = mpsc::Sender<Frame>;
@@ -44,9 +44,29 @@ pub fn run() {
     }
 }
 
-fn serve() -> Result<(), String> {
-    let channel = init::open_channel().map_err(|e| format!("no channel to the host: {e}"))?;
-    let mut reader = channel.try_clone().map_err(|e| format!("channel: {e}"))?;
+/// Why the agent stopped serving.
+#[derive(Debug, thiserror::Error)]
+enum ServeError {
+    /// No channel to the host.
+    #[error("no channel to the host: {0}")]
+    NoChannel(#[source] std::io::Error),
+    /// The channel could not be shared between reader and writer.
+    #[error("channel: {0}")]
+    Channel(#[source] std::io::Error),
+    /// A frame from the host did not read or decode.
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    /// The volumes, the root or the network.
+    #[error(transparent)]
+    Init(#[from] init::InitError),
+    /// The program did not start.
+    #[error(transparent)]
+    Program(#[from] program::ProgramError),
+}
+
+fn serve() -> Result<(), ServeError> {
+    let channel = init::open_channel().map_err(ServeError::NoChannel)?;
+    let mut reader = channel.try_clone().map_err(ServeError::Channel)?;
     let (outbox, outgoing) = mpsc::channel::<Frame>();
     std::thread::spawn(move || write_frames(channel, outgoing));
 
@@ -54,13 +74,8 @@ fn serve() -> Result<(), String> {
     hello.extend_from_slice(env!("CARGO_PKG_VERSION").as_bytes());
     send(&outbox, Frame::new(Kind::Hello, 0, hello));
 
-    let config: GuestConfig = loop {
-        let frame = Frame::read_from(&mut reader).map_err(|e| e.to_string())?;
-        match frame.kind {
-            Kind::Config => break frame.json().map_err(|e| e.to_string())?,
-            Kind::Shutdown => return Ok(()),
-            other => log(&format!("ignoring {other:?} before the config")),
-        }
+    let Some(config) = read_config(&mut reader)? else {
+        return Ok(());
     };
     log("config received");
     if std::process::id() == 1 {
@@ -72,17 +87,35 @@ fn serve() -> Result<(), String> {
     }
     let program = program::start(&config, outbox.clone())?;
     log(&format!("started {:?}", config.entrypoint));
+    let result = relay_requests(&mut reader, &config, &outbox);
+    program.stop();
+    result
+}
 
+/// The config the host sends after the hello; `None` when the host shuts
+/// the VM down first.
+fn read_config(reader: &mut File) -> Result<Option<GuestConfig>, ServeError> {
+    loop {
+        let frame = Frame::read_from(reader)?;
+        match frame.kind {
+            Kind::Config => return Ok(Some(frame.json()?)),
+            Kind::Shutdown => return Ok(None),
+            other => log(&format!("ignoring {other:?} before the config")),
+        }
+    }
+}
+
+/// Hands each request from the host to a relay thread of its own, until
+/// the host shuts the VM down or the channel fails.
+fn relay_requests(
+    reader: &mut File,
+    config: &GuestConfig,
+    outbox: &Outbox,
+) -> Result<(), ServeError> {
     // Each request's body goes to its own relay thread.
     let mut bodies: HashMap<u64, mpsc::Sender<Vec<u8>>> = HashMap::new();
     loop {
-        let frame = match Frame::read_from(&mut reader) {
-            Ok(frame) => frame,
-            Err(e) => {
-                program.stop();
-                return Err(e.to_string());
-            }
-        };
+        let frame = Frame::read_from(reader)?;
         match frame.kind {
             Kind::RequestHead => match frame.json() {
                 Ok(head) => {
@@ -91,7 +124,7 @@ fn serve() -> Result<(), String> {
                     relay::spawn(frame.id, head, rx, config.port, outbox.clone());
                 }
                 Err(e) => send(
-                    &outbox,
+                    outbox,
                     Frame::new(Kind::Error, frame.id, e.to_string().into_bytes()),
                 ),
             },
@@ -103,10 +136,7 @@ fn serve() -> Result<(), String> {
             Kind::End => {
                 bodies.remove(&frame.id);
             }
-            Kind::Shutdown => {
-                program.stop();
-                return Ok(());
-            }
+            Kind::Shutdown => return Ok(()),
             other => log(&format!("ignoring {other:?} from the host")),
         }
     }

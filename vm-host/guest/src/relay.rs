@@ -7,6 +7,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
+use std::thread::JoinHandle;
 
 use aether_vm_protocol::{Frame, Head, Kind, MAX_PAYLOAD};
 
@@ -32,6 +33,8 @@ pub fn spawn(id: u64, head: Head, body: mpsc::Receiver<Vec<u8>>, port: u16, outb
     });
 }
 
+// The errors here stay strings: they go to the host as the payload of an
+// `Error` frame, whose text the host shows in its 502.
 fn relay(
     id: u64,
     head: &Head,
@@ -40,75 +43,14 @@ fn relay(
     outbox: &Outbox,
 ) -> Result<(), String> {
     let started = std::time::Instant::now();
-    let conn = TcpStream::connect(("127.0.0.1", port))
-        .map_err(|e| format!("the program does not answer on port {port}: {e}"))?;
-    let _ = conn.set_nodelay(true);
-    let mut request = format!("{} HTTP/1.1\r\n", head.line);
-    for (name, value) in &head.headers {
-        if !HOP_BY_HOP.contains(&name.to_ascii_lowercase().as_str()) {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-    }
-    request.push_str("Connection: close\r\n\r\n");
-    // The request is written on a thread of its own while the answer is
-    // read here: a program that answers as it reads (an echo) would
-    // otherwise fill both directions' buffers and stall with us.
-    let mut writer = conn
-        .try_clone()
-        .map_err(|e| format!("the connection to the program: {e}"))?;
-    let written = std::thread::spawn(move || -> Result<(), String> {
-        let to_program = |e: std::io::Error| format!("writing to the program: {e}");
-        writer.write_all(request.as_bytes()).map_err(to_program)?;
-        // The body until the host's End (the sender is dropped).
-        for chunk in body {
-            writer.write_all(&chunk).map_err(to_program)?;
-        }
-        Ok(())
-    });
-
+    let (conn, written) = send_request(head, body, port)?;
     let mut reader = BufReader::with_capacity(64 * 1024, conn);
-    let mut status_line = String::new();
-    let read = reader.read_line(&mut status_line);
-    if status_line.is_empty() {
-        // No answer at all: say why the request failed, if it did.
-        if let Ok(Err(e)) = written.join() {
-            return Err(e);
-        }
-    }
-    read.map_err(|e| format!("reading the program's answer: {e}"))?;
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .filter(|s| s.len() == 3 && s.bytes().all(|b| b.is_ascii_digit()))
-        .ok_or_else(|| format!("the program answered {:?}, not HTTP", status_line.trim()))?
-        .to_string();
-    let mut headers = Vec::new();
-    let (mut chunked, mut length) = (false, None::<u64>);
-    loop {
-        let mut line = String::new();
-        reader
-            .read_line(&mut line)
-            .map_err(|e| format!("reading the program's headers: {e}"))?;
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        let Some((name, value)) = line.split_once(':') else {
-            return Err(format!("the program sent a bad header line {line:?}"));
-        };
-        let (name, value) = (name.trim(), value.trim());
-        let lower = name.to_ascii_lowercase();
-        if lower == "transfer-encoding" && value.eq_ignore_ascii_case("chunked") {
-            chunked = true;
-        }
-        if lower == "content-length" {
-            length = value.parse().ok();
-            continue;
-        }
-        if !HOP_BY_HOP.contains(&lower.as_str()) {
-            headers.push((name.to_string(), value.to_string()));
-        }
-    }
+    let status = read_status(&mut reader, written)?;
+    let Answer {
+        mut headers,
+        chunked,
+        length,
+    } = read_headers(&mut reader)?;
     // The guest's share of the answer's time, so the host's can be told apart.
     headers.push((
         "server-timing".into(),
@@ -144,6 +86,111 @@ fn relay(
         Err(e) => send(outbox, Frame::new(Kind::Error, id, e.into_bytes())),
     }
     Ok(())
+}
+
+/// The thread writing the request to the program, and how that went.
+type Writing = JoinHandle<Result<(), String>>;
+
+/// Connects to the program and writes the request to it: its head, with
+/// `Connection: close`, then the body as the host sends it. The writing
+/// goes on in the thread returned.
+fn send_request(
+    head: &Head,
+    body: mpsc::Receiver<Vec<u8>>,
+    port: u16,
+) -> Result<(TcpStream, Writing), String> {
+    let conn = TcpStream::connect(("127.0.0.1", port))
+        .map_err(|e| format!("the program does not answer on port {port}: {e}"))?;
+    let _ = conn.set_nodelay(true);
+    let mut request = format!("{} HTTP/1.1\r\n", head.line);
+    for (name, value) in &head.headers {
+        if !HOP_BY_HOP.contains(&name.to_ascii_lowercase().as_str()) {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    request.push_str("Connection: close\r\n\r\n");
+    // The request is written on a thread of its own while the answer is
+    // read here: a program that answers as it reads (an echo) would
+    // otherwise fill both directions' buffers and stall with us.
+    let mut writer = conn
+        .try_clone()
+        .map_err(|e| format!("the connection to the program: {e}"))?;
+    let written = std::thread::spawn(move || -> Result<(), String> {
+        let to_program = |e: std::io::Error| format!("writing to the program: {e}");
+        writer.write_all(request.as_bytes()).map_err(to_program)?;
+        // The body until the host's End (the sender is dropped).
+        for chunk in body {
+            writer.write_all(&chunk).map_err(to_program)?;
+        }
+        Ok(())
+    });
+    Ok((conn, written))
+}
+
+/// The status code of the program's answer.
+fn read_status(reader: &mut impl BufRead, written: Writing) -> Result<String, String> {
+    let mut status_line = String::new();
+    let read = reader.read_line(&mut status_line);
+    if status_line.is_empty() {
+        // No answer at all: say why the request failed, if it did.
+        if let Ok(Err(e)) = written.join() {
+            return Err(e);
+        }
+    }
+    read.map_err(|e| format!("reading the program's answer: {e}"))?;
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .filter(|s| s.len() == 3 && s.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| format!("the program answered {:?}, not HTTP", status_line.trim()))?
+        .to_string();
+    Ok(status)
+}
+
+/// The headers of the program's answer, and how its body comes.
+struct Answer {
+    /// Those passed on to the host (none of one hop).
+    headers: Vec<(String, String)>,
+    /// `Transfer-Encoding: chunked`.
+    chunked: bool,
+    /// `Content-Length`, when given and a number.
+    length: Option<u64>,
+}
+
+/// Reads the answer's headers, up to the blank line.
+fn read_headers(reader: &mut impl BufRead) -> Result<Answer, String> {
+    let mut headers = Vec::new();
+    let (mut chunked, mut length) = (false, None::<u64>);
+    loop {
+        let mut line = String::new();
+        reader
+            .read_line(&mut line)
+            .map_err(|e| format!("reading the program's headers: {e}"))?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let Some((name, value)) = line.split_once(':') else {
+            return Err(format!("the program sent a bad header line {line:?}"));
+        };
+        let (name, value) = (name.trim(), value.trim());
+        let lower = name.to_ascii_lowercase();
+        if lower == "transfer-encoding" && value.eq_ignore_ascii_case("chunked") {
+            chunked = true;
+        }
+        if lower == "content-length" {
+            length = value.parse().ok();
+            continue;
+        }
+        if !HOP_BY_HOP.contains(&lower.as_str()) {
+            headers.push((name.to_string(), value.to_string()));
+        }
+    }
+    Ok(Answer {
+        headers,
+        chunked,
+        length,
+    })
 }
 
 fn read_plain(

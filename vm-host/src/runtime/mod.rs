@@ -5,16 +5,21 @@
 //! same inputs (sorted entries, zero times and owners, a gzip header with
 //! no time), and named by the sha256 of what it holds, so nodes can share
 //! it as a stored file.
+//!
+//! Here: building and reading a runtime; `cpio.rs` the initramfs archive.
+
+mod cpio;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use object::{Object, ObjectSection};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+pub use cpio::Cpio;
 
 /// The modules the guest loads; their dependencies come along.
 pub const GUEST_MODULES: &[&str] = &[
@@ -179,26 +184,85 @@ pub fn build(
         }
     };
     progress("unpacking the kernel package");
+    let kernel = unpack_kernel(&deb, &work)?;
+
+    progress("resolving kernel modules");
+    let available = index_modules(&kernel.modules_root.join(&kernel.version))?;
+    let order = module_order(&available, GUEST_MODULES)?;
+
+    progress("writing the initramfs");
+    let initrd = initramfs(inputs, &available, &order)?;
+
+    let manifest = Manifest {
+        kernel_version: kernel.version.clone(),
+        kernel_sha256: hex::encode(Sha256::digest(&kernel.image)),
+        initrd_sha256: hex::encode(Sha256::digest(&initrd)),
+        modules: order.clone(),
+    };
+    let manifest_bytes = serde_json::to_vec_pretty(&manifest).expect("a manifest serializes");
+    let id = hex::encode(Sha256::digest(&manifest_bytes));
+    let dir = out.join(&id);
+    if !dir.join("manifest.json").exists() {
+        install(
+            &work.join("out"),
+            &dir,
+            [
+                ("vmlinuz", &kernel.image),
+                ("initrd.gz", &initrd),
+                ("manifest.json", &manifest_bytes),
+            ],
+        )?;
+    }
+    let _ = fs::remove_dir_all(&work);
+    progress("done");
+    Ok(Runtime {
+        id,
+        dir,
+        kernel_version: kernel.version,
+        modules: order,
+    })
+}
+
+/// A kernel package unpacked: its version, image and modules.
+struct UnpackedKernel {
+    /// e.g. "6.1.0-56-cloud-amd64".
+    version: String,
+    /// The `vmlinuz` bytes.
+    image: Vec<u8>,
+    /// `lib/modules`, holding a directory per version.
+    modules_root: PathBuf,
+}
+
+/// Unpacks the kernel package `deb` under `work`.
+fn unpack_kernel(deb: &Path, work: &Path) -> Result<UnpackedKernel, RuntimeError> {
     let unpacked = work.join("kernel");
     run(
         "dpkg-deb",
-        Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&unpacked),
+        Command::new("dpkg-deb").arg("-x").arg(deb).arg(&unpacked),
     )?;
     let modules_root = unpacked.join("lib/modules");
-    let kernel_version = fs::read_dir(&modules_root)
+    let version = fs::read_dir(&modules_root)
         .map_err(io(&modules_root))?
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .next()
         .ok_or_else(|| RuntimeError::Missing("lib/modules".into()))?;
-    let vmlinuz = unpacked.join(format!("boot/vmlinuz-{kernel_version}"));
-    let kernel = fs::read(&vmlinuz).map_err(io(&vmlinuz))?;
+    let vmlinuz = unpacked.join(format!("boot/vmlinuz-{version}"));
+    let image = fs::read(&vmlinuz).map_err(io(&vmlinuz))?;
+    Ok(UnpackedKernel {
+        version,
+        image,
+        modules_root,
+    })
+}
 
-    progress("resolving kernel modules");
-    let available = index_modules(&modules_root.join(&kernel_version))?;
-    let order = module_order(&available, GUEST_MODULES)?;
-
-    progress("writing the initramfs");
+/// The gzipped initramfs: busybox and its applets, the agent as `/init`,
+/// and the modules in `order` with the list the agent loads them by.
+fn initramfs(
+    inputs: &RuntimeInputs,
+    available: &BTreeMap<String, (PathBuf, Vec<String>)>,
+    order: &[String],
+) -> Result<Vec<u8>, RuntimeError> {
     let mut archive = Cpio::default();
     for dir in [
         "bin",
@@ -228,7 +292,7 @@ pub fn build(
     let agent = fs::read(&inputs.agent).map_err(io(&inputs.agent))?;
     archive.file("init", &agent, 0o755);
     let mut list = String::new();
-    for name in &order {
+    for name in order {
         let path = &available[name].0;
         let bytes = fs::read(path).map_err(io(path))?;
         let file = format!("{name}.ko");
@@ -237,43 +301,23 @@ pub fn build(
         list.push('\n');
     }
     archive.file("etc/aether/modules", list.as_bytes(), 0o644);
-    let initrd = archive.finish_gzip();
+    Ok(archive.finish_gzip())
+}
 
-    let manifest = Manifest {
-        kernel_version: kernel_version.clone(),
-        kernel_sha256: hex::encode(Sha256::digest(&kernel)),
-        initrd_sha256: hex::encode(Sha256::digest(&initrd)),
-        modules: order.clone(),
-    };
-    let manifest_bytes = serde_json::to_vec_pretty(&manifest).expect("a manifest serializes");
-    let id = hex::encode(Sha256::digest(&manifest_bytes));
-    let dir = out.join(&id);
-    if !dir.join("manifest.json").exists() {
-        let staging = work.join("out");
-        fs::create_dir_all(&staging).map_err(io(&staging))?;
-        for (name, bytes) in [
-            ("vmlinuz", &kernel),
-            ("initrd.gz", &initrd),
-            ("manifest.json", &manifest_bytes),
-        ] {
-            let path = staging.join(name);
-            fs::write(&path, bytes).map_err(io(&path))?;
-        }
-        // Complete or absent: the directory appears by one rename.
-        if let Err(e) = fs::rename(&staging, &dir) {
-            if !dir.join("manifest.json").exists() {
-                return Err(RuntimeError::Io(dir, e));
-            }
+/// Writes `files` into `staging`, then renames it to `dir`.
+fn install(staging: &Path, dir: &Path, files: [(&str, &Vec<u8>); 3]) -> Result<(), RuntimeError> {
+    fs::create_dir_all(staging).map_err(io(staging))?;
+    for (name, bytes) in files {
+        let path = staging.join(name);
+        fs::write(&path, bytes).map_err(io(&path))?;
+    }
+    // Complete or absent: the directory appears by one rename.
+    if let Err(e) = fs::rename(staging, dir) {
+        if !dir.join("manifest.json").exists() {
+            return Err(RuntimeError::Io(dir.to_path_buf(), e));
         }
     }
-    let _ = fs::remove_dir_all(&work);
-    progress("done");
-    Ok(Runtime {
-        id,
-        dir,
-        kernel_version,
-        modules: order,
-    })
+    Ok(())
 }
 
 fn tempfile_dir(out: &Path) -> Result<PathBuf, RuntimeError> {
@@ -370,95 +414,4 @@ fn module_order(
         visit(name, available, &mut done, &mut order, 0)?;
     }
     Ok(order)
-}
-
-/// A cpio archive in the "newc" format the kernel unpacks, written with
-/// zero times and owners so the same files give the same bytes.
-#[derive(Default)]
-pub struct Cpio {
-    out: Vec<u8>,
-    ino: u32,
-}
-
-impl Cpio {
-    fn entry(&mut self, name: &str, mode: u32, data: &[u8]) {
-        self.ino += 1;
-        let header = format!(
-            "070701{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
-            self.ino,
-            mode,
-            0,
-            0,
-            1,
-            0,
-            data.len(),
-            0,
-            0,
-            0,
-            0,
-            name.len() + 1,
-            0
-        );
-        self.out.extend_from_slice(header.as_bytes());
-        self.out.extend_from_slice(name.as_bytes());
-        self.out.push(0);
-        self.pad();
-        self.out.extend_from_slice(data);
-        self.pad();
-    }
-
-    fn pad(&mut self) {
-        while !self.out.len().is_multiple_of(4) {
-            self.out.push(0);
-        }
-    }
-
-    /// A directory.
-    pub fn dir(&mut self, name: &str) {
-        self.entry(name, 0o040755, &[]);
-    }
-
-    /// A regular file with permission bits `perm`.
-    pub fn file(&mut self, name: &str, data: &[u8], perm: u32) {
-        self.entry(name, 0o100000 | perm, data);
-    }
-
-    /// A symbolic link to `target`.
-    pub fn symlink(&mut self, name: &str, target: &str) {
-        self.entry(name, 0o120777, target.as_bytes());
-    }
-
-    /// The archive, closed with its trailer, gzipped with no time in the header.
-    pub fn finish_gzip(mut self) -> Vec<u8> {
-        self.ino = 0;
-        self.entry("TRAILER!!!", 0, &[]);
-        let mut gz = flate2::GzBuilder::new()
-            .mtime(0)
-            .write(Vec::new(), flate2::Compression::new(6));
-        gz.write_all(&self.out).expect("writing to memory");
-        gz.finish().expect("writing to memory")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cpio_is_newc_and_deterministic() {
-        let build = || {
-            let mut c = Cpio::default();
-            c.dir("bin");
-            c.file("bin/hello", b"hi", 0o755);
-            c.symlink("bin/sh", "hello");
-            c.finish_gzip()
-        };
-        let (a, b) = (build(), build());
-        assert_eq!(a, b);
-        let mut raw = Vec::new();
-        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&a[..]), &mut raw).unwrap();
-        assert!(raw.starts_with(b"070701"));
-        assert!(raw.windows(10).any(|w| w == b"TRAILER!!!"));
-        assert_eq!(raw.len() % 4, 0);
-    }
 }

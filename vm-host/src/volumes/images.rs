@@ -1,56 +1,12 @@
-//! Volumes: the immutable code volume (an ext4 image made from a directory
-//! or a tar archive, or a squashfs/ext4 image as given), the ephemeral
-//! scratch volume (fresh at every boot), and the persistent volume (kept
-//! per program across restarts). Images are checked before a guest sees
-//! them; downloads are kept in a [`Cache`] by content id, within a size
-//! limit.
+//! Volume images: which file system an image holds, and making code,
+//! empty and root file system volumes (ext4, by mke2fs).
 
 use std::fs;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-/// Why a volume could not be made or used.
-#[derive(Debug, thiserror::Error)]
-pub enum VolumeError {
-    /// Not an ext4 or squashfs image.
-    #[error("{0} is not a volume image (neither ext4 nor squashfs)")]
-    NotAnImage(PathBuf),
-    /// Over the size limit.
-    #[error("{what} is {size} bytes, over the limit of {limit}")]
-    TooLarge {
-        /// What.
-        what: String,
-        /// Its size.
-        size: u64,
-        /// The limit.
-        limit: u64,
-    },
-    /// An instance's root file system could not be made.
-    #[error("root file system: {0}")]
-    Rootfs(String),
-    /// mke2fs failed.
-    #[error("mke2fs: {0}")]
-    Mkfs(String),
-    /// A file.
-    #[error("{0}: {1}")]
-    Io(PathBuf, std::io::Error),
-    /// The archive does not unpack.
-    #[error("the archive does not unpack: {0}")]
-    Archive(String),
-    /// A download from a core node failed or did not match its id.
-    #[error("fetching {id}: {message}")]
-    Fetch {
-        /// The content id asked for.
-        id: String,
-        /// Why.
-        message: String,
-    },
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> VolumeError + '_ {
-    move |e| VolumeError::Io(path.to_path_buf(), e)
-}
+use super::{io, VolumeError};
 
 /// The file system of an image, from its magic numbers.
 pub fn fs_type(path: &Path) -> Result<&'static str, VolumeError> {
@@ -224,154 +180,6 @@ fn grow_copy(image: &Path, partial: &Path, size_mib: u64) -> Result<(), VolumeEr
     Ok(())
 }
 
-/// Files kept by content id under one directory, the least recently used
-/// dropped first when the total passes `limit` bytes.
-#[derive(Clone, Debug)]
-pub struct Cache {
-    dir: PathBuf,
-    limit: u64,
-}
-
-impl Cache {
-    /// A cache in `dir`.
-    pub fn new(dir: PathBuf, limit: u64) -> Result<Cache, VolumeError> {
-        fs::create_dir_all(&dir).map_err(io(&dir))?;
-        Ok(Cache { dir, limit })
-    }
-
-    /// Where `id` is (or would be) kept.
-    pub fn path(&self, id: &str) -> PathBuf {
-        self.dir.join(id)
-    }
-
-    /// The file for `id`, if cached (and marks it used).
-    pub fn get(&self, id: &str) -> Option<PathBuf> {
-        let path = self.path(id);
-        let file = fs::File::options().append(true).open(&path).ok()?;
-        let _ = file.set_modified(std::time::SystemTime::now());
-        Some(path)
-    }
-
-    /// Moves `file` into the cache as `id`, then trims the cache, never
-    /// dropping `id` itself. Refuses a file larger than the whole cache.
-    pub fn insert(&self, id: &str, file: &Path) -> Result<PathBuf, VolumeError> {
-        let size = fs::metadata(file).map_err(io(file))?.len();
-        if size > self.limit {
-            return Err(VolumeError::TooLarge {
-                what: format!("volume {id}"),
-                size,
-                limit: self.limit,
-            });
-        }
-        let path = self.path(id);
-        fs::rename(file, &path).map_err(io(&path))?;
-        self.trim(id)?;
-        Ok(path)
-    }
-
-    /// The file `id` (a sha256 or a CID) from the cache, or else fetched
-    /// from the core node behind `node` (checked against `id` as it
-    /// streams in, and refused past `limit` bytes), then kept.
-    pub async fn fetch(
-        &self,
-        node: &aether_sdk::node_client::NodeClient,
-        id: &str,
-        limit: u64,
-    ) -> Result<PathBuf, VolumeError> {
-        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(VolumeError::Fetch {
-                id: id.to_string(),
-                message: "not a content id".into(),
-            });
-        }
-        if let Some(path) = self.get(id) {
-            return Ok(path);
-        }
-        let partial = self.dir.join(format!(".{id}.partial"));
-        let file = tokio::fs::File::create(&partial)
-            .await
-            .map_err(io(&partial))?;
-        let mut out = Limited {
-            file,
-            left: limit.min(self.limit),
-        };
-        let fetched = node.download_file(id, &mut out, |_, _| {}).await;
-        if let Err(e) = fetched {
-            let _ = tokio::fs::remove_file(&partial).await;
-            return Err(VolumeError::Fetch {
-                id: id.to_string(),
-                message: e.to_string(),
-            });
-        }
-        self.insert(id, &partial)
-    }
-
-    fn trim(&self, keep: &str) -> Result<(), VolumeError> {
-        let mut entries: Vec<(std::time::SystemTime, u64, PathBuf)> = fs::read_dir(&self.dir)
-            .map_err(io(&self.dir))?
-            .flatten()
-            .filter_map(|e| {
-                let meta = e.metadata().ok()?;
-                Some((meta.modified().ok()?, meta.len(), e.path()))
-            })
-            .collect();
-        let mut total: u64 = entries.iter().map(|(_, len, _)| len).sum();
-        entries.sort();
-        for (_, len, path) in entries {
-            if total <= self.limit {
-                break;
-            }
-            if path.file_name().and_then(|n| n.to_str()) == Some(keep) {
-                continue;
-            }
-            if fs::remove_file(&path).is_ok() {
-                total -= len;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A file that refuses to grow past `left` more bytes.
-struct Limited {
-    file: tokio::fs::File,
-    left: u64,
-}
-
-impl tokio::io::AsyncWrite for Limited {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        if buf.len() as u64 > self.left {
-            return std::task::Poll::Ready(Err(std::io::Error::other(
-                "the file is larger than the cache allows",
-            )));
-        }
-        let this = &mut *self;
-        let written = std::pin::Pin::new(&mut this.file).poll_write(cx, buf);
-        if let std::task::Poll::Ready(Ok(n)) = &written {
-            this.left -= *n as u64;
-        }
-        written
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.file).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.file).poll_shutdown(cx)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -491,22 +299,5 @@ mod tests {
             code_volume_from_archive(&archive, &dir.path().join("big.ext4"), 16 * 1024),
             Err(VolumeError::TooLarge { .. })
         ));
-    }
-
-    #[test]
-    fn the_cache_drops_the_least_recently_used() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = Cache::new(dir.path().join("cache"), 250).unwrap();
-        for (i, id) in ["a", "b", "c"].iter().enumerate() {
-            let file = dir.path().join(id);
-            fs::write(&file, vec![i as u8; 100]).unwrap();
-            cache.insert(id, &file).unwrap();
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        assert!(cache.get("a").is_none(), "the oldest went");
-        assert!(cache.get("b").is_some() && cache.get("c").is_some());
-        let huge = dir.path().join("huge");
-        fs::write(&huge, vec![0u8; 300]).unwrap();
-        assert!(cache.insert("huge", &huge).is_err());
     }
 }

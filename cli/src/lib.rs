@@ -6,6 +6,7 @@ pub mod chain;
 pub mod commands;
 pub mod output;
 mod program_output;
+mod runtime;
 
 use std::process::ExitCode;
 
@@ -74,6 +75,14 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `aether <subcommand> <args>` parsed, for the commands' tests.
+#[cfg(test)]
+pub(crate) fn parse_command(subcommand: &str, args: &[&str]) -> Command {
+    let mut all = vec!["aether", subcommand];
+    all.extend_from_slice(args);
+    Cli::try_parse_from(all).unwrap().command
 }
 
 fn init_logs() {

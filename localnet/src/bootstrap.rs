@@ -162,98 +162,14 @@ async fn stand_in_for_deploys(rpc: &RpcClient, authority: &Pubkey) -> Result<(),
 pub async fn bootstrap(config: &Config, dir: &Path) -> Result<BootstrapReport, LocalnetError> {
     let rpc = RpcClient::new_with_commitment(config.rpc_url(), CommitmentConfig::confirmed());
     let (authority, authority_path) = authority(dir)?;
-
-    let existing = rpc
-        .get_account_with_commitment(&staking::config(), CommitmentConfig::confirmed())
-        .await
-        .map_err(step("reading the staking config"))?
-        .value;
-    let mint = match existing {
-        Some(account) => {
-            let config = <aether_staking::state::Config as anchor_lang::AccountDeserialize>::try_deserialize(&mut account.data.as_slice())
-                .map_err(step("decoding the staking config"))?;
-            tracing::info!(mint = %config.stake_mint, "already bootstrapped");
-            config.stake_mint
-        }
-        None => {
-            airdrop(&rpc, &authority.pubkey(), FUND_LAMPORTS).await?;
-            let mint = Keypair::new();
-            let rent = rpc
-                .get_minimum_balance_for_rent_exemption(spl_token::state::Mint::LEN)
-                .await
-                .map_err(step("rent"))?;
-            let create_mint = [
-                anchor_lang::solana_program::system_instruction::create_account(
-                    &authority.pubkey(),
-                    &mint.pubkey(),
-                    rent,
-                    spl_token::state::Mint::LEN as u64,
-                    &spl_token::ID,
-                ),
-                spl_token::instruction::initialize_mint2(
-                    &spl_token::ID,
-                    &mint.pubkey(),
-                    &authority.pubkey(),
-                    None,
-                    DECIMALS,
-                )
-                .map_err(step("building the mint"))?,
-            ];
-            send(
-                &rpc,
-                &create_mint,
-                &authority,
-                &[&mint],
-                "creating the stake mint",
-            )
-            .await?;
-            stand_in_for_deploys(&rpc, &authority.pubkey()).await?;
-            let init = [
-                staking::initialize(authority.pubkey(), mint.pubkey(), Params::default()),
-                registry::initialize(
-                    authority.pubkey(),
-                    aether_registry::constants::DEFAULT_QUORUM_BPS,
-                ),
-                // The authority may anchor until core nodes are active.
-                anchors::initialize(authority.pubkey(), vec![authority.pubkey()]),
-                escrow::initialize(authority.pubkey(), mint.pubkey()),
-            ];
-            send(&rpc, &init, &authority, &[], "initializing the programs").await?;
-            tracing::info!(mint = %mint.pubkey(), "bootstrapped");
-            mint.pubkey()
-        }
+    let mint = match existing_mint(&rpc).await? {
+        Some(mint) => mint,
+        None => create_mint_and_configs(&rpc, &authority).await?,
     };
-
     let mut funded = Vec::new();
     for address in &config.fund {
-        airdrop(&rpc, address, FUND_LAMPORTS).await?;
-        let token_account = get_associated_token_address(address, &mint);
-        let ixs = [
-            spl_associated_token_account::instruction::create_associated_token_account_idempotent(
-                &authority.pubkey(),
-                address,
-                &mint,
-                &spl_token::ID,
-            ),
-            spl_token::instruction::mint_to(
-                &spl_token::ID,
-                &mint,
-                &token_account,
-                &authority.pubkey(),
-                &[],
-                FUND_TOKENS,
-            )
-            .map_err(step("building mint_to"))?,
-        ];
-        send(&rpc, &ixs, &authority, &[], "funding a keypair").await?;
-        funded.push(Funded {
-            address: address.to_string(),
-            token_account: token_account.to_string(),
-            lamports: FUND_LAMPORTS,
-            tokens: FUND_TOKENS,
-        });
+        funded.push(fund(&rpc, &authority, &mint, address).await?);
     }
-
     let report = BootstrapReport {
         rpc_url: config.rpc_url(),
         ws_url: config.ws_url(),
@@ -270,4 +186,111 @@ pub async fn bootstrap(config: &Config, dir: &Path) -> Result<BootstrapReport, L
     let json = serde_json::to_string_pretty(&report).expect("report serializes");
     std::fs::write(&path, json).map_err(|e| LocalnetError::File(path, e))?;
     Ok(report)
+}
+
+/// The stake mint of an earlier bootstrap of this ledger, if there was one.
+async fn existing_mint(rpc: &RpcClient) -> Result<Option<Pubkey>, LocalnetError> {
+    let existing = rpc
+        .get_account_with_commitment(&staking::config(), CommitmentConfig::confirmed())
+        .await
+        .map_err(step("reading the staking config"))?
+        .value;
+    let Some(account) = existing else {
+        return Ok(None);
+    };
+    let config =
+        <aether_staking::state::Config as anchor_lang::AccountDeserialize>::try_deserialize(
+            &mut account.data.as_slice(),
+        )
+        .map_err(step("decoding the staking config"))?;
+    tracing::info!(mint = %config.stake_mint, "already bootstrapped");
+    Ok(Some(config.stake_mint))
+}
+
+/// Creates the stake mint, with `authority` as its mint authority, and
+/// initializes every program's config; returns the mint.
+async fn create_mint_and_configs(
+    rpc: &RpcClient,
+    authority: &Keypair,
+) -> Result<Pubkey, LocalnetError> {
+    airdrop(rpc, &authority.pubkey(), FUND_LAMPORTS).await?;
+    let mint = Keypair::new();
+    let rent = rpc
+        .get_minimum_balance_for_rent_exemption(spl_token::state::Mint::LEN)
+        .await
+        .map_err(step("rent"))?;
+    let create_mint = [
+        anchor_lang::solana_program::system_instruction::create_account(
+            &authority.pubkey(),
+            &mint.pubkey(),
+            rent,
+            spl_token::state::Mint::LEN as u64,
+            &spl_token::ID,
+        ),
+        spl_token::instruction::initialize_mint2(
+            &spl_token::ID,
+            &mint.pubkey(),
+            &authority.pubkey(),
+            None,
+            DECIMALS,
+        )
+        .map_err(step("building the mint"))?,
+    ];
+    send(
+        rpc,
+        &create_mint,
+        authority,
+        &[&mint],
+        "creating the stake mint",
+    )
+    .await?;
+    stand_in_for_deploys(rpc, &authority.pubkey()).await?;
+    let init = [
+        staking::initialize(authority.pubkey(), mint.pubkey(), Params::default()),
+        registry::initialize(
+            authority.pubkey(),
+            aether_registry::constants::DEFAULT_QUORUM_BPS,
+        ),
+        // The authority may anchor until core nodes are active.
+        anchors::initialize(authority.pubkey(), vec![authority.pubkey()]),
+        escrow::initialize(authority.pubkey(), mint.pubkey()),
+    ];
+    send(rpc, &init, authority, &[], "initializing the programs").await?;
+    tracing::info!(mint = %mint.pubkey(), "bootstrapped");
+    Ok(mint.pubkey())
+}
+
+/// Gives `address` SOL and stake tokens (in its associated token account).
+async fn fund(
+    rpc: &RpcClient,
+    authority: &Keypair,
+    mint: &Pubkey,
+    address: &Pubkey,
+) -> Result<Funded, LocalnetError> {
+    airdrop(rpc, address, FUND_LAMPORTS).await?;
+    let token_account = get_associated_token_address(address, mint);
+    let ixs = [
+        spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+            &authority.pubkey(),
+            address,
+            mint,
+            &spl_token::ID,
+        ),
+        spl_token::instruction::mint_to(
+            &spl_token::ID,
+            mint,
+            &token_account,
+            &authority.pubkey(),
+            &[],
+            FUND_TOKENS,
+        )
+        .map_err(step("building mint_to"))?,
+    ];
+    send(rpc, &ixs, authority, &[], "funding a keypair").await?;
+    Ok(Funded {
+        address: address.to_string(),
+        token_account: token_account.to_string(),
+        lamports: FUND_LAMPORTS,
+        tokens: FUND_TOKENS,
+    })
 }

@@ -9,6 +9,7 @@ use solana_program_runtime::invoke_context::BuiltinFunctionWithContext;
 use solana_program_test::processor;
 use surfpool_core::surfnet::locker::SurfnetSvmLocker;
 use surfpool_core::surfnet::svm::{SurfnetSvm, SurfnetSvmConfig};
+use surfpool_core::surfnet::GeyserEvent;
 use surfpool_types::channel::{unbounded, Receiver, RecvTimeoutError, Sender};
 use surfpool_types::{
     BlockProductionMode, RpcConfig, SimnetCommand, SimnetConfig, SimnetEvent, SurfpoolConfig,
@@ -33,16 +34,15 @@ fn install_syscall_stubs() -> Result<(), LocalnetError> {
         result = std::thread::spawn(|| {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
+                .build()?;
             rt.block_on(async {
                 let _bank = solana_program_test::ProgramTest::default().start().await;
             });
-            Ok::<_, String>(())
+            Ok::<_, std::io::Error>(())
         })
         .join()
         .map_err(|_| "the syscall stub setup panicked".to_owned())
-        .and_then(|r| r)
+        .and_then(|r| r.map_err(|e| e.to_string()))
         .map_err(LocalnetError::Engine);
     });
     result
@@ -66,13 +66,137 @@ fn register_builtins(svm: &mut SurfnetSvm) {
     }
 }
 
+/// Settings Surfpool reads from the environment.
+fn set_surfpool_env() {
+    // Garbage collection rebuilds the in-memory SVM, which drops builtins;
+    // Surfpool reads this once, before its first collection.
+    std::env::set_var(
+        "SURFPOOL_GARBAGE_COLLECTION_INTERVAL_SLOTS",
+        u64::MAX.to_string(),
+    );
+    // Save the slot every slot (one small write), so that a restart with
+    // the same ledger never goes back in time.
+    std::env::set_var("SURFPOOL_CHECKPOINT_INTERVAL_SLOTS", "1");
+}
+
+/// The SVM, kept in the ledger when there is one, with our builtins, and
+/// the receivers of its events.
+fn open_svm(
+    config: &Config,
+) -> Result<(SurfnetSvm, Receiver<SimnetEvent>, Receiver<GeyserEvent>), LocalnetError> {
+    let database = match &config.ledger {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| LocalnetError::Ledger(dir.clone(), e))?;
+            Some(dir.join("surfnet.sqlite").display().to_string())
+        }
+        None => None,
+    };
+    let svm_config = SurfnetSvmConfig {
+        surfnet_id: SURFNET_ID.into(),
+        slot_time: config.slot_ms,
+        // Profiling re-executes each instruction prefix: our builtins would run N+1 times.
+        instruction_profiling_enabled: false,
+        max_profiles: 1,
+        log_bytes_limit: Some(100_000),
+        ..SurfnetSvmConfig::default()
+    };
+    let (mut svm, events_rx, geyser_rx) = SurfnetSvm::new_with_db(database.as_deref(), svm_config)
+        .map_err(|e| LocalnetError::Engine(e.to_string()))?;
+    register_builtins(&mut svm);
+    Ok((svm, events_rx, geyser_rx))
+}
+
+/// Surfpool's servers and block production, for `config`.
+fn surfpool_config(config: &Config) -> SurfpoolConfig {
+    SurfpoolConfig {
+        simnets: vec![SimnetConfig {
+            // Never reach for mainnet: everything is local.
+            offline_mode: true,
+            remote_rpc_url: None,
+            slot_time: config.slot_ms,
+            block_production_mode: BlockProductionMode::Clock,
+            instruction_profiling_enabled: false,
+            max_profiles: 1,
+            log_bytes_limit: Some(100_000),
+            surfnet_id: SURFNET_ID.into(),
+            ..SimnetConfig::default()
+        }],
+        rpc: RpcConfig {
+            bind_host: config.bind.to_string(),
+            bind_port: config.rpc_port,
+            ws_port: config.ws_port(),
+            ..RpcConfig::default()
+        },
+        ..SurfpoolConfig::default()
+    }
+}
+
+/// Starts the thread that runs [`drain_events`].
+fn spawn_events(
+    events: Receiver<SimnetEvent>,
+    ready: oneshot::Sender<Result<(), RunloopError>>,
+    stopping: Arc<AtomicBool>,
+) -> Result<JoinHandle<()>, LocalnetError> {
+    // Surfpool blocks on a full event channel: drain it from the start.
+    std::thread::Builder::new()
+        .name("localnet-events".into())
+        .spawn(move || drain_events(events, ready, &stopping))
+        .map_err(|e| LocalnetError::Engine(e.to_string()))
+}
+
+/// Starts Surfpool's runloop on a thread of its own.
+fn spawn_runloop(
+    svm: SurfnetSvm,
+    surfpool: SurfpoolConfig,
+    commands: Sender<SimnetCommand>,
+    commands_rx: Receiver<SimnetCommand>,
+    geyser_rx: Receiver<GeyserEvent>,
+) -> Result<JoinHandle<Result<(), RunloopError>>, LocalnetError> {
+    let locker = SurfnetSvmLocker::new(svm);
+    std::thread::Builder::new()
+        .name("localnet".into())
+        .spawn(move || {
+            // The runloop blocks its thread and needs a multi-thread runtime.
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(RunloopError::Runtime)?;
+            rt.block_on(surfpool_core::runloops::start_local_surfnet_runloop(
+                locker,
+                surfpool,
+                commands,
+                commands_rx,
+                geyser_rx,
+            ))
+            // Surfpool's error is neither `Send` nor `Sync`: keep its text.
+            .map_err(|e| RunloopError::Failed(e.to_string()))
+        })
+        .map_err(|e| LocalnetError::Engine(e.to_string()))
+}
+
+/// Why Surfpool's runloop ended, or never said it was ready.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RunloopError {
+    /// The runloop's own runtime could not be built.
+    #[error("{0}")]
+    Runtime(#[source] std::io::Error),
+    /// The runloop returned an error.
+    #[error("{0}")]
+    Failed(String),
+    /// What Surfpool said when it aborted.
+    #[error("{0}")]
+    Aborted(String),
+    #[error("the runloop panicked")]
+    Panicked,
+}
+
 /// A running Surfpool: its command channel and threads.
 pub(crate) struct Engine {
     commands: Sender<SimnetCommand>,
     /// Tells the event thread to stop: Surfpool's clock thread keeps a sender
     /// alive after shutdown, so the channel alone never says so.
     stopping: Arc<AtomicBool>,
-    runloop: Option<JoinHandle<Result<(), String>>>,
+    runloop: Option<JoinHandle<Result<(), RunloopError>>>,
     events: Option<JoinHandle<()>>,
 }
 
@@ -82,121 +206,62 @@ impl Engine {
             return Err(LocalnetError::BadPort(config.rpc_port));
         }
         install_syscall_stubs()?;
-        // Garbage collection rebuilds the in-memory SVM, which drops builtins;
-        // Surfpool reads this once, before its first collection.
-        std::env::set_var(
-            "SURFPOOL_GARBAGE_COLLECTION_INTERVAL_SLOTS",
-            u64::MAX.to_string(),
-        );
-        // Save the slot every slot (one small write), so that a restart with
-        // the same ledger never goes back in time.
-        std::env::set_var("SURFPOOL_CHECKPOINT_INTERVAL_SLOTS", "1");
-
-        let database = match &config.ledger {
-            Some(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| LocalnetError::Ledger(dir.clone(), e))?;
-                Some(dir.join("surfnet.sqlite").display().to_string())
-            }
-            None => None,
-        };
-        let svm_config = SurfnetSvmConfig {
-            surfnet_id: SURFNET_ID.into(),
-            slot_time: config.slot_ms,
-            // Profiling re-executes each instruction prefix: our builtins would run N+1 times.
-            instruction_profiling_enabled: false,
-            max_profiles: 1,
-            log_bytes_limit: Some(100_000),
-            ..SurfnetSvmConfig::default()
-        };
-        let (mut svm, events_rx, geyser_rx) =
-            SurfnetSvm::new_with_db(database.as_deref(), svm_config)
-                .map_err(|e| LocalnetError::Engine(e.to_string()))?;
-        register_builtins(&mut svm);
-
-        let surfpool = SurfpoolConfig {
-            simnets: vec![SimnetConfig {
-                // Never reach for mainnet: everything is local.
-                offline_mode: true,
-                remote_rpc_url: None,
-                slot_time: config.slot_ms,
-                block_production_mode: BlockProductionMode::Clock,
-                instruction_profiling_enabled: false,
-                max_profiles: 1,
-                log_bytes_limit: Some(100_000),
-                surfnet_id: SURFNET_ID.into(),
-                ..SimnetConfig::default()
-            }],
-            rpc: RpcConfig {
-                bind_host: config.bind.to_string(),
-                bind_port: config.rpc_port,
-                ws_port: config.ws_port(),
-                ..RpcConfig::default()
-            },
-            ..SurfpoolConfig::default()
-        };
+        set_surfpool_env();
+        let (svm, events_rx, geyser_rx) = open_svm(config)?;
 
         let (ready_tx, ready_rx) = oneshot::channel();
         let stopping = Arc::new(AtomicBool::new(false));
-        let stop_flag = stopping.clone();
-        // Surfpool blocks on a full event channel: drain it from the start.
-        let events = std::thread::Builder::new()
-            .name("localnet-events".into())
-            .spawn(move || drain_events(events_rx, ready_tx, &stop_flag))
-            .map_err(|e| LocalnetError::Engine(e.to_string()))?;
+        let events = spawn_events(events_rx, ready_tx, stopping.clone())?;
 
         let (commands, commands_rx) = unbounded();
-        let locker = SurfnetSvmLocker::new(svm);
-        let tx = commands.clone();
-        let runloop = std::thread::Builder::new()
-            .name("localnet".into())
-            .spawn(move || {
-                // The runloop blocks its thread and needs a multi-thread runtime.
-                let rt = tokio::runtime::Builder::new_multi_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                rt.block_on(surfpool_core::runloops::start_local_surfnet_runloop(
-                    locker,
-                    surfpool,
-                    tx,
-                    commands_rx,
-                    geyser_rx,
-                ))
-                .map_err(|e| e.to_string())
-            })
-            .map_err(|e| LocalnetError::Engine(e.to_string()))?;
+        let runloop = spawn_runloop(
+            svm,
+            surfpool_config(config),
+            commands.clone(),
+            commands_rx,
+            geyser_rx,
+        )?;
 
-        let mut engine = Self {
+        let engine = Self {
             commands,
             stopping,
             runloop: Some(runloop),
             events: Some(events),
         };
-        match tokio::time::timeout(START_TIMEOUT, ready_rx).await {
-            Ok(Ok(Ok(()))) => Ok(engine),
+        engine.wait_ready(ready_rx).await
+    }
+
+    /// Waits until Surfpool says it is ready, and stops it when it aborts
+    /// or takes too long.
+    async fn wait_ready(
+        mut self,
+        ready: oneshot::Receiver<Result<(), RunloopError>>,
+    ) -> Result<Self, LocalnetError> {
+        match tokio::time::timeout(START_TIMEOUT, ready).await {
+            Ok(Ok(Ok(()))) => Ok(self),
             Ok(Ok(Err(reason))) => {
-                engine.stop();
-                Err(LocalnetError::Aborted(reason))
+                self.stop();
+                Err(LocalnetError::Aborted(reason.to_string()))
             }
             Ok(Err(_)) => {
-                let reason = engine
+                let reason = self
                     .join_runloop()
                     .err()
-                    .unwrap_or_else(|| "no reason given".into());
+                    .map_or_else(|| "no reason given".to_owned(), |e| e.to_string());
                 Err(LocalnetError::Aborted(reason))
             }
             Err(_) => {
-                engine.stop();
+                self.stop();
                 Err(LocalnetError::StartTimeout(START_TIMEOUT.as_secs()))
             }
         }
     }
 
-    fn join_runloop(&mut self) -> Result<(), String> {
+    fn join_runloop(&mut self) -> Result<(), RunloopError> {
         let result = match self.runloop.take() {
             Some(handle) => handle
                 .join()
-                .unwrap_or_else(|_| Err("the runloop panicked".into())),
+                .unwrap_or_else(|_| Err(RunloopError::Panicked)),
             None => Ok(()),
         };
         self.stopping.store(true, Ordering::Relaxed);
@@ -226,7 +291,7 @@ impl Drop for Engine {
 /// Logs what Surfpool reports, and says when it is ready or has aborted.
 fn drain_events(
     events: Receiver<SimnetEvent>,
-    ready: oneshot::Sender<Result<(), String>>,
+    ready: oneshot::Sender<Result<(), RunloopError>>,
     stopping: &AtomicBool,
 ) {
     let mut ready = Some(ready);
@@ -246,7 +311,7 @@ fn drain_events(
             SimnetEvent::Aborted(reason) => {
                 tracing::error!("localnet aborted: {reason}");
                 if let Some(tx) = ready.take() {
-                    let _ = tx.send(Err(reason));
+                    let _ = tx.send(Err(RunloopError::Aborted(reason)));
                 }
             }
             SimnetEvent::Shutdown => tracing::info!("localnet server stopped"),

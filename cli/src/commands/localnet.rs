@@ -88,11 +88,7 @@ impl LocalnetCmd {
 
     pub fn execute(self) -> Result<()> {
         let config = self.resolve()?;
-        let mut stdout = crate::program_output::capture().context("capturing program output")?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .context("starting the async runtime")?;
+        let (mut stdout, runtime) = crate::runtime::with_program_output()?;
         runtime.block_on(aether_localnet::run(
             config,
             |localnet, report| {
@@ -121,9 +117,7 @@ mod tests {
     use crate::{Cli, Command};
 
     fn parse(args: &[&str]) -> super::LocalnetCmd {
-        let mut all = vec!["aether", "localnet"];
-        all.extend_from_slice(args);
-        match Cli::try_parse_from(all).unwrap().command {
+        match crate::parse_command("localnet", args) {
             Command::Localnet(cmd) => cmd,
             other => panic!("parsed as {other:?}"),
         }

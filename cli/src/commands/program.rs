@@ -100,13 +100,6 @@ pub enum FileAction {
     },
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")
-}
-
 fn account(chain: &ChainArgs) -> Result<SolanaAccount> {
     let path = chain.keypair_path();
     SolanaAccount::from_keypair_file(&path)
@@ -154,6 +147,30 @@ fn parse_env(items: &[String]) -> Result<Vec<(String, String)>> {
 
 impl DeployArgs {
     async fn deploy(&self, chain: &ChainArgs, node_url: &str) -> Result<Value> {
+        self.check()?;
+        let vars = parse_env(&self.env)?;
+        let owner = account(chain)?;
+        let node = NodeClient::new(node_url);
+        // A directory becomes an ext4 volume first.
+        let scratch = tempfile::tempdir().context("a temporary directory")?;
+        let code = self.code_image(scratch.path()).await?;
+        let (file, code_store) = store(&node, &owner, &code).await?;
+        let hash = self.post_program(&node, &owner, &code_store, vars).await?;
+        let mut out = json!({
+            "program": hash,
+            "code_store": code_store,
+            "code_file": file,
+            "url": format!("{}/vm/{hash}/", self.lb_url.trim_end_matches('/')),
+        });
+        out["stream"] = match self.deposit {
+            Some(deposit) => self.open_stream(chain, &hash, deposit).await?,
+            None => json!("none: no node serves it until a stream pays (--deposit)"),
+        };
+        Ok(out)
+    }
+
+    /// Refuses what cannot be deployed, before anything is uploaded.
+    fn check(&self) -> Result<()> {
         anyhow::ensure!(self.replicas >= 1, "--replicas must be at least 1");
         anyhow::ensure!(self.vcpus >= 1, "--vcpus must be at least 1");
         anyhow::ensure!(
@@ -161,32 +178,41 @@ impl DeployArgs {
             "--code {}: no such file or directory",
             self.code.display()
         );
-        let vars = parse_env(&self.env)?;
-        let owner = account(chain)?;
-        let node = NodeClient::new(node_url);
-        // A directory becomes an ext4 volume first.
-        let scratch = tempfile::tempdir().context("a temporary directory")?;
-        let code = if self.code.is_dir() {
-            let image = scratch.path().join("code.ext4");
-            let (dir, out) = (self.code.clone(), image.clone());
-            tokio::task::spawn_blocking(move || {
-                aether_vm_host::volumes::code_volume_from_dir(
-                    &dir,
-                    &out,
-                    aether_vm_host::MAX_CODE_BYTES,
-                )
-            })
-            .await?
-            .with_context(|| format!("making a volume of {}", self.code.display()))?;
-            image
-        } else {
-            self.code.clone()
-        };
-        let (file, code_store) = store(&node, &owner, &code).await?;
-        let mut builder =
-            ProgramBuilder::new(code_store.clone(), &self.entrypoint, code_store.clone())
-                .memory_mib(self.memory)
-                .vcpus(self.vcpus);
+        Ok(())
+    }
+
+    /// The code as an image: `--code` itself, or for a directory an ext4
+    /// volume made of it in `scratch`.
+    async fn code_image(&self, scratch: &Path) -> Result<PathBuf> {
+        if !self.code.is_dir() {
+            return Ok(self.code.clone());
+        }
+        let image = scratch.join("code.ext4");
+        let (dir, out) = (self.code.clone(), image.clone());
+        tokio::task::spawn_blocking(move || {
+            aether_vm_host::volumes::code_volume_from_dir(
+                &dir,
+                &out,
+                aether_vm_host::MAX_CODE_BYTES,
+            )
+        })
+        .await?
+        .with_context(|| format!("making a volume of {}", self.code.display()))?;
+        Ok(image)
+    }
+
+    /// Posts the PROGRAM running the code STOREd as `code_store`; returns
+    /// its item hash.
+    async fn post_program(
+        &self,
+        node: &NodeClient,
+        owner: &SolanaAccount,
+        code_store: &str,
+        vars: Vec<(String, String)>,
+    ) -> Result<String> {
+        let mut builder = ProgramBuilder::new(code_store, &self.entrypoint, code_store)
+            .memory_mib(self.memory)
+            .vcpus(self.vcpus);
         let node_api = self.node_api;
         builder = builder.with(move |c| {
             c.code.interface = Some(Interface::Binary);
@@ -195,51 +221,45 @@ impl DeployArgs {
                 c.variables = Some(vars.into_iter().collect());
             }
         });
-        let program = MessageBuilder::new(&owner).build(builder)?;
+        let program = MessageBuilder::new(owner).build(builder)?;
         node.post_message(&program, true)
             .await
             .context("posting the PROGRAM message")?;
-        let hash = program.message.item_hash.clone();
-        let mut out = json!({
-            "program": hash,
-            "code_store": code_store,
-            "code_file": file,
-            "url": format!("{}/vm/{hash}/", self.lb_url.trim_end_matches('/')),
-        });
-        if let Some(deposit) = self.deposit {
-            let resource = parse_hash32(&hash)?;
-            let client = chain.client()?;
-            let args = escrow::OpenStreamArgs {
-                resource,
-                kind: escrow::StreamKind::Compute,
-                max_rate_per_second: self.rate,
-                replicas: self.replicas,
-                deposit,
-                // Any registered resource node may serve it.
-                serve: escrow::ServePolicy::MinScore(0),
-                allowed: Vec::new(),
-                size_bytes: 0,
-            };
-            let signature = tokio::task::spawn_blocking(move || client.open_stream(args))
-                .await?
-                .context("opening the stream")?;
-            out["stream"] = json!({
-                "replicas": self.replicas,
-                "rate_per_second": self.rate,
-                "deposit": deposit,
-                "signature": signature.to_string(),
-            });
-        } else {
-            out["stream"] = json!("none: no node serves it until a stream pays (--deposit)");
-        }
-        Ok(out)
+        Ok(program.message.item_hash)
+    }
+
+    /// Opens the stream that pays nodes to serve the program `hash`; returns
+    /// what is printed of it.
+    async fn open_stream(&self, chain: &ChainArgs, hash: &str, deposit: u64) -> Result<Value> {
+        let resource = parse_hash32(hash)?;
+        let client = chain.client()?;
+        let args = escrow::OpenStreamArgs {
+            resource,
+            kind: escrow::StreamKind::Compute,
+            max_rate_per_second: self.rate,
+            replicas: self.replicas,
+            deposit,
+            // Any registered resource node may serve it.
+            serve: escrow::ServePolicy::MinScore(0),
+            allowed: Vec::new(),
+            size_bytes: 0,
+        };
+        let signature = tokio::task::spawn_blocking(move || client.open_stream(args))
+            .await?
+            .context("opening the stream")?;
+        Ok(json!({
+            "replicas": self.replicas,
+            "rate_per_second": self.rate,
+            "deposit": deposit,
+            "signature": signature.to_string(),
+        }))
     }
 }
 
 impl ProgramCmd {
     /// Runs the action and returns what it prints.
     pub fn run(&self) -> Result<Value> {
-        let runtime = runtime()?;
+        let runtime = crate::runtime::new()?;
         match &self.action {
             ProgramAction::Deploy(args) => {
                 runtime.block_on(args.deploy(&self.node.chain, &self.node.node_url))
@@ -257,7 +277,7 @@ impl ProgramCmd {
 impl FileCmd {
     /// Runs the action and returns what it prints.
     pub fn run(&self) -> Result<Value> {
-        let runtime = runtime()?;
+        let runtime = crate::runtime::new()?;
         match &self.action {
             FileAction::Upload { path } => runtime.block_on(async {
                 anyhow::ensure!(path.is_file(), "{}: not a file", path.display());

@@ -1,15 +1,16 @@
 //! `aether node register` and `aether node score`: a node runner's
 //! registry records.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use aether_sdk::anchor_lang::prelude::Pubkey;
-use aether_sdk::programs::client::AetherClient;
+use aether_sdk::programs::client::{AetherClient, Signature};
 use aether_sdk::programs::{registry, staking};
 use aether_sdk::registry_program::state::NodeRecord;
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
+use solana_keypair::Keypair;
 
 use crate::chain::ChainArgs;
 
@@ -111,25 +112,93 @@ fn summary(key: &Pubkey, r: &NodeRecord) -> Value {
     })
 }
 
+/// Registers the keypair's staking node as a core node; returns the
+/// signature and the record.
+fn register_core(
+    client: &AetherClient,
+    endpoint: &str,
+    p2p_address: &str,
+) -> Result<(Signature, Pubkey)> {
+    let me = client.payer();
+    let sig = client.send(vec![registry::register_core_node(
+        me,
+        registry::RegisterCoreNodeArgs {
+            endpoint: endpoint.to_owned(),
+            p2p_address: p2p_address.to_owned(),
+        },
+    )])?;
+    Ok((sig, registry::record(&staking::node(&me))))
+}
+
+/// Registers the resource node whose keypair is the file `identity` (it
+/// signs too) under `parent_operator`'s core node; returns the signature
+/// and the record.
+fn register_resource(
+    client: &AetherClient,
+    identity: &Path,
+    parent_operator: Pubkey,
+    parent_keypair: Option<&Path>,
+    args: registry::RegisterResourceNodeArgs,
+) -> Result<(Signature, Pubkey)> {
+    let me = client.payer();
+    let identity = solana_keypair::read_keypair_file(identity)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("reading the identity {}", identity.display()))?;
+    let id = solana_signer::Signer::pubkey(&identity);
+    let consent = parent_consent(parent_operator, parent_keypair, me)?;
+    let mut signers = vec![&identity];
+    signers.extend(consent.as_ref());
+    let sig = client.send_signed(
+        vec![registry::register_resource_node(
+            me,
+            id,
+            registry::record(&staking::node(&parent_operator)),
+            parent_operator,
+            args,
+        )],
+        &signers,
+    )?;
+    Ok((sig, registry::record(&id)))
+}
+
+/// The core node operator's keypair, when `me` is not that operator.
+fn parent_consent(
+    parent_operator: Pubkey,
+    parent_keypair: Option<&Path>,
+    me: Pubkey,
+) -> Result<Option<Keypair>> {
+    // The parent operator's signature is its consent.
+    let consent = match parent_keypair {
+        Some(path) => Some(
+            solana_keypair::read_keypair_file(path)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .with_context(|| format!("reading {}", path.display()))?,
+        ),
+        None if parent_operator == me => None,
+        None => anyhow::bail!(
+            "the core node's operator {parent_operator} must consent: pass its \
+             keypair with --parent-keypair"
+        ),
+    };
+    if let Some(key) = &consent {
+        let signer = solana_signer::Signer::pubkey(key);
+        anyhow::ensure!(
+            signer == parent_operator,
+            "--parent-keypair holds {signer}, not the parent operator {parent_operator}"
+        );
+    }
+    Ok(consent)
+}
+
 impl RegisterCmd {
     /// Runs the registration and returns what it prints.
     pub fn run(&self) -> Result<Value> {
         let client = self.chain.client()?;
-        let me = client.payer();
         let (signature, record) = match &self.kind {
             RegisterKind::Core {
                 endpoint,
                 p2p_address,
-            } => {
-                let sig = client.send(vec![registry::register_core_node(
-                    me,
-                    registry::RegisterCoreNodeArgs {
-                        endpoint: endpoint.clone(),
-                        p2p_address: p2p_address.clone(),
-                    },
-                )])?;
-                (sig, registry::record(&staking::node(&me)))
-            }
+            } => register_core(&client, endpoint, p2p_address)?,
             RegisterKind::Resource {
                 identity,
                 parent_operator,
@@ -141,52 +210,18 @@ impl RegisterCmd {
                 min_price_compute,
                 min_price_storage,
             } => {
-                let identity = solana_keypair::read_keypair_file(identity)
-                    .map_err(|e| anyhow::anyhow!("{e}"))
-                    .with_context(|| format!("reading the identity {}", identity.display()))?;
-                let id = solana_signer::Signer::pubkey(&identity);
-                // The parent operator's signature is its consent.
-                let consent = match parent_keypair {
-                    Some(path) => Some(
-                        solana_keypair::read_keypair_file(path)
-                            .map_err(|e| anyhow::anyhow!("{e}"))
-                            .with_context(|| format!("reading {}", path.display()))?,
-                    ),
-                    None if *parent_operator == me => None,
-                    None => anyhow::bail!(
-                        "the core node's operator {parent_operator} must consent: pass its \
-                         keypair with --parent-keypair"
-                    ),
+                let args = registry::RegisterResourceNodeArgs {
+                    endpoint: endpoint.clone(),
+                    capacity: registry::Capacity {
+                        vcpus: *vcpus,
+                        memory_mib: *memory_mib,
+                        disk_gib: *disk_gib,
+                    },
+                    min_price_compute_per_second: *min_price_compute,
+                    min_price_storage_per_gb_month: *min_price_storage,
                 };
-                if let Some(key) = &consent {
-                    let signer = solana_signer::Signer::pubkey(key);
-                    anyhow::ensure!(
-                        signer == *parent_operator,
-                        "--parent-keypair holds {signer}, not the parent operator {parent_operator}"
-                    );
-                }
-                let mut signers = vec![&identity];
-                signers.extend(consent.as_ref());
-                let sig = client.send_signed(
-                    vec![registry::register_resource_node(
-                        me,
-                        id,
-                        registry::record(&staking::node(parent_operator)),
-                        *parent_operator,
-                        registry::RegisterResourceNodeArgs {
-                            endpoint: endpoint.clone(),
-                            capacity: registry::Capacity {
-                                vcpus: *vcpus,
-                                memory_mib: *memory_mib,
-                                disk_gib: *disk_gib,
-                            },
-                            min_price_compute_per_second: *min_price_compute,
-                            min_price_storage_per_gb_month: *min_price_storage,
-                        },
-                    )],
-                    &signers,
-                )?;
-                (sig, registry::record(&id))
+                let parent_keypair = parent_keypair.as_deref();
+                register_resource(&client, identity, *parent_operator, parent_keypair, args)?
             }
         };
         let r = client

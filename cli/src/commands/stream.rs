@@ -1,6 +1,6 @@
 //! `aether stream`: open, fund, join, leave, settle, close and show payment streams.
 
-use aether_escrow::state::{EscrowConfig, ServePolicy, Stream, StreamKind};
+use aether_escrow::state::{EscrowConfig, ProviderSlot, ServePolicy, Stream, StreamKind};
 use aether_escrow::OpenStreamArgs;
 use aether_sdk::programs::escrow;
 use anchor_lang::prelude::Pubkey;
@@ -8,8 +8,9 @@ use anchor_spl::associated_token::get_associated_token_address;
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{json, Value};
+use solana_transaction::Signature;
 
-use crate::chain::{hex, parse_hash32, ChainArgs};
+use crate::chain::{hex, parse_hash32, Chain, ChainArgs};
 
 #[derive(Debug, Args)]
 pub struct StreamCmd {
@@ -125,17 +126,124 @@ fn show(stream: &Pubkey, s: &Stream, vault: u64) -> Value {
     })
 }
 
-impl StreamCmd {
-    /// Runs the action and returns what it prints.
-    pub fn run(&self) -> Result<Value> {
-        let chain = self.chain.connect()?;
+/// The bytes a stream states: required for storage, refused for compute.
+fn stated_size(kind: Kind, size_bytes: Option<u64>) -> Result<u64> {
+    match (kind, size_bytes) {
+        (Kind::Storage, Some(n)) if n > 0 => Ok(n),
+        (Kind::Storage, _) => {
+            anyhow::bail!("a storage stream needs --size-bytes (at least 1)")
+        }
+        (Kind::Compute, None) => Ok(0),
+        (Kind::Compute, Some(_)) => {
+            anyhow::bail!("--size-bytes is for storage streams only")
+        }
+    }
+}
+
+/// Who may serve a new stream, of which the owner must say something.
+fn serve_policy(allow: &[Pubkey], min_score: Option<u16>) -> Result<ServePolicy> {
+    if allow.is_empty() && min_score.is_none() {
+        anyhow::bail!(
+            "say who may serve the stream: --allow <record> (repeatable), \
+             --min-score <0..10000>, or both"
+        );
+    }
+    Ok(min_score.map_or(ServePolicy::Allowlist, ServePolicy::MinScore))
+}
+
+/// What every action needs: the chain, the escrow's mint, the keypair and
+/// its token account of that mint.
+struct Session {
+    chain: Chain,
+    mint: Pubkey,
+    me: Pubkey,
+    my_tokens: Pubkey,
+}
+
+impl Session {
+    fn connect(args: &ChainArgs) -> Result<Self> {
+        let chain = args.connect()?;
         let config: EscrowConfig = chain.account(&escrow::config(), "escrow config")?;
         let mint = config.mint;
         let me = chain.pubkey();
         let my_tokens = get_associated_token_address(&me, &mint);
-        let slots = |stream: &Pubkey| -> Result<Vec<_>> {
-            Ok(chain.account::<Stream>(stream, "stream")?.providers)
-        };
+        Ok(Self {
+            chain,
+            mint,
+            me,
+            my_tokens,
+        })
+    }
+
+    /// The stream's provider slots, which the instructions that pay take.
+    fn slots(&self, stream: &Pubkey) -> Result<Vec<ProviderSlot>> {
+        Ok(self.chain.account::<Stream>(stream, "stream")?.providers)
+    }
+
+    /// Opens the stream; returns the signature and the stream's address.
+    fn open(&self, args: OpenStreamArgs) -> Result<(Signature, Pubkey)> {
+        let stream = escrow::stream(&self.me, &args.resource);
+        let ix = escrow::open_stream(self.me, self.mint, self.my_tokens, args);
+        Ok((self.chain.send(&[ix])?, stream))
+    }
+
+    fn top_up(&self, stream: Pubkey, amount: u64) -> Result<Signature> {
+        let ix = escrow::top_up(self.me, self.mint, self.my_tokens, stream, amount);
+        self.chain.send(&[ix])
+    }
+
+    fn join(&self, stream: Pubkey, provider: Pubkey, payout: Option<Pubkey>) -> Result<Signature> {
+        let payout = payout.unwrap_or(self.my_tokens);
+        let slots = self.slots(&stream)?;
+        let ix = escrow::join_stream(self.me, provider, payout, self.mint, stream, &slots);
+        self.chain.send(&[ix])
+    }
+
+    fn leave(&self, stream: Pubkey, provider: Pubkey) -> Result<Signature> {
+        let ix = escrow::leave_stream(self.me, provider, self.mint, stream, &self.slots(&stream)?);
+        self.chain.send(&[ix])
+    }
+
+    fn settle(&self, stream: Pubkey) -> Result<Signature> {
+        let ix = escrow::settle(self.mint, stream, &self.slots(&stream)?);
+        self.chain.send(&[ix])
+    }
+
+    /// Closes the stream; returns what is printed, the stream being gone.
+    fn close(&self, stream: Pubkey) -> Result<Value> {
+        let ix = escrow::close_stream(
+            self.me,
+            self.my_tokens,
+            self.mint,
+            stream,
+            &self.slots(&stream)?,
+        );
+        let sig = self.chain.send(&[ix])?;
+        Ok(json!({"signature": sig.to_string(), "stream": stream.to_string(), "closed": true}))
+    }
+
+    /// The stream as printed, with the signature of what was just sent.
+    fn describe(&self, stream: &Pubkey, signature: Option<Signature>) -> Result<Value> {
+        let s: Stream = self.chain.account(stream, "stream")?;
+        let vault = self
+            .chain
+            .rpc
+            .get_token_account_balance(&escrow::vault(stream))?
+            .amount
+            .parse()
+            .unwrap_or_default();
+        let mut out = show(stream, &s, vault);
+        if let Some(sig) = signature {
+            out["signature"] = json!(sig.to_string());
+        }
+        Ok(out)
+    }
+}
+
+impl StreamCmd {
+    /// Runs the action and returns what it prints.
+    pub fn run(&self) -> Result<Value> {
+        let session = Session::connect(&self.chain)?;
         let (signature, stream) = match &self.action {
             StreamAction::Open {
                 resource,
@@ -148,23 +256,9 @@ impl StreamCmd {
                 min_score,
             } => {
                 let resource = parse_hash32(resource)?;
-                let size_bytes = match (kind, size_bytes) {
-                    (Kind::Storage, Some(n)) if *n > 0 => *n,
-                    (Kind::Storage, _) => {
-                        anyhow::bail!("a storage stream needs --size-bytes (at least 1)")
-                    }
-                    (Kind::Compute, None) => 0,
-                    (Kind::Compute, Some(_)) => {
-                        anyhow::bail!("--size-bytes is for storage streams only")
-                    }
-                };
-                if allow.is_empty() && min_score.is_none() {
-                    anyhow::bail!(
-                        "say who may serve the stream: --allow <record> (repeatable), \
-                         --min-score <0..10000>, or both"
-                    );
-                }
-                let args = OpenStreamArgs {
+                let size_bytes = stated_size(*kind, *size_bytes)?;
+                let serve = serve_policy(allow, *min_score)?;
+                let (sig, stream) = session.open(OpenStreamArgs {
                     resource,
                     kind: match kind {
                         Kind::Compute => StreamKind::Compute,
@@ -173,55 +267,28 @@ impl StreamCmd {
                     max_rate_per_second: *rate,
                     replicas: *replicas,
                     deposit: *deposit,
-                    serve: min_score.map_or(ServePolicy::Allowlist, ServePolicy::MinScore),
+                    serve,
                     allowed: allow.clone(),
                     size_bytes,
-                };
-                let sig = chain.send(&[escrow::open_stream(me, mint, my_tokens, args)])?;
-                (Some(sig), escrow::stream(&me, &resource))
+                })?;
+                (Some(sig), stream)
             }
-            StreamAction::TopUp { stream, amount } => (
-                Some(chain.send(&[escrow::top_up(me, mint, my_tokens, *stream, *amount)])?),
-                *stream,
-            ),
+            StreamAction::TopUp { stream, amount } => {
+                (Some(session.top_up(*stream, *amount)?), *stream)
+            }
             StreamAction::Join {
                 stream,
                 provider,
                 payout,
-            } => {
-                let payout = payout.unwrap_or(my_tokens);
-                let ix = escrow::join_stream(me, *provider, payout, mint, *stream, &slots(stream)?);
-                (Some(chain.send(&[ix])?), *stream)
-            }
+            } => (Some(session.join(*stream, *provider, *payout)?), *stream),
             StreamAction::Leave { stream, provider } => {
-                let ix = escrow::leave_stream(me, *provider, mint, *stream, &slots(stream)?);
-                (Some(chain.send(&[ix])?), *stream)
+                (Some(session.leave(*stream, *provider)?), *stream)
             }
-            StreamAction::Settle { stream } => (
-                Some(chain.send(&[escrow::settle(mint, *stream, &slots(stream)?)])?),
-                *stream,
-            ),
-            StreamAction::Close { stream } => {
-                let ix = escrow::close_stream(me, my_tokens, mint, *stream, &slots(stream)?);
-                let sig = chain.send(&[ix])?;
-                return Ok(
-                    json!({"signature": sig.to_string(), "stream": stream.to_string(), "closed": true}),
-                );
-            }
+            StreamAction::Settle { stream } => (Some(session.settle(*stream)?), *stream),
+            StreamAction::Close { stream } => return session.close(*stream),
             StreamAction::Show { stream } => (None, *stream),
         };
-        let s: Stream = chain.account(&stream, "stream")?;
-        let vault = chain
-            .rpc
-            .get_token_account_balance(&escrow::vault(&stream))?
-            .amount
-            .parse()
-            .unwrap_or_default();
-        let mut out = show(&stream, &s, vault);
-        if let Some(sig) = signature {
-            out["signature"] = json!(sig.to_string());
-        }
-        Ok(out)
+        session.describe(&stream, signature)
     }
 
     pub fn execute(self) -> Result<()> {

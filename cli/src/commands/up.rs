@@ -8,7 +8,7 @@ use aether_cluster::{Config, Ports, RuntimeSource};
 // The dns keeper's reading of resolv.conf, so that both agree.
 use aether_dns::system_resolver as nameserver;
 use aether_vm_host::BackendChoice;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 
 /// Flags win over `AETHER_*` variables, which win over the defaults (each
@@ -175,11 +175,7 @@ impl UpCmd {
     pub fn execute(self) -> Result<()> {
         let config = self.resolve()?;
         // The programs' `msg!` lines go to the log, not into the summary.
-        let mut stdout = crate::program_output::capture().context("capturing program output")?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .context("starting the async runtime")?;
+        let (mut stdout, runtime) = crate::runtime::with_program_output()?;
         let bar = indicatif::ProgressBar::new_spinner();
         bar.enable_steady_tick(Duration::from_millis(120));
         let progress = |step: &str| {
@@ -209,14 +205,10 @@ impl UpCmd {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
-    use crate::{Cli, Command};
+    use crate::Command;
 
     fn parse(args: &[&str]) -> super::UpCmd {
-        let mut all = vec!["aether", "up"];
-        all.extend_from_slice(args);
-        match Cli::try_parse_from(all).unwrap().command {
+        match crate::parse_command("up", args) {
             Command::Up(cmd) => cmd,
             other => panic!("parsed as {other:?}"),
         }

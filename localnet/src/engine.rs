@@ -261,7 +261,7 @@ impl Engine {
         let result = match self.runloop.take() {
             Some(handle) => handle
                 .join()
-                .unwrap_or_else(|_| Err(RunloopError::Panicked)),
+                .unwrap_or(Err(RunloopError::Panicked)),
             None => Ok(()),
         };
         self.stopping.store(true, Ordering::Relaxed);

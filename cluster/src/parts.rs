@@ -2,7 +2,6 @@
 //! and stopped in reverse order, whether the cluster stops or a later
 //! stage fails.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,12 +10,12 @@ use aether_localnet::Localnet;
 use aether_sdk::anchor_lang::prelude::Pubkey;
 use aether_sdk::programs::client::AetherClient;
 use solana_keypair::Keypair;
-use solana_signer::Signer;
 
-use crate::{
-    blocking, capacity, chain, dir, keypair_file, part, prepare_runtime, reference, suffix,
-    ClusterError, Config, Keys, VCPUS_PER_CORE,
-};
+use crate::error::part;
+use crate::guest::prepare_runtime;
+use crate::keys::keypair_file;
+use crate::resource::Setup;
+use crate::{blocking, chain, dir, reference, ClusterError, Config, Keys};
 
 /// What has started, in the order it starts.
 #[derive(Default)]
@@ -182,7 +181,14 @@ impl Parts {
         resources: &[(Keypair, Keypair)],
         progress: &(dyn Fn(&str) + Sync),
     ) -> Result<Vec<Pubkey>, ClusterError> {
-        let consent = keypair_file(&keys.core_operator)?;
+        let setup = Setup {
+            config,
+            data,
+            runtime_dir,
+            rpc_url,
+            node_url,
+            consent: keypair_file(&keys.core_operator)?,
+        };
         let mut records = Vec::new();
         for (i, (owner, identity)) in resources.iter().enumerate() {
             progress(&format!(
@@ -190,69 +196,38 @@ impl Parts {
                 i + 1,
                 resources.len()
             ));
-            let plus = |port: u16| {
-                if port == 0 {
-                    0
-                } else {
-                    port.saturating_add(i as u16)
-                }
-            };
-            let mut host = aether_vm_host::Config::new(
-                data.join(format!("crn{}", suffix(i))),
-                runtime_dir.to_path_buf(),
-            );
-            host.bind = config.bind;
-            host.port = plus(config.ports.vm_host);
-            host.backend = config.backend;
-            host.https_port = config.ports.https.map(plus);
-            host.acme = config.acme.clone();
-            host.limits.idle_timeout = config.idle_timeout;
-            host.vcpus_per_core = VCPUS_PER_CORE;
-            let mut provisioner_config = aether_provisioner::Config::new(
-                node_url.to_owned(),
-                rpc_url,
-                keys.resource_owners[i].clone(),
-                identity.pubkey(),
-                host,
-            );
-            provisioner_config.interval = config.interval;
-            let register = |endpoint: String| {
-                let owner_client = AetherClient::new(rpc_url, owner.insecure_clone());
-                let (id, consent) = (identity.insecure_clone(), consent.insecure_clone());
-                blocking(move || {
-                    chain::ensure_resource_record(
-                        &owner_client,
-                        &id,
-                        &consent,
-                        &endpoint,
-                        capacity(),
-                    )
-                })
-            };
-            // Registered before its provisioner starts when its address is
-            // known, so that the provisioner's first round finds it.
-            let mut record = None;
-            if config.ports.vm_host != 0 {
-                let endpoint = format!(
-                    "http://{}",
-                    SocketAddr::new(config.bind, plus(config.ports.vm_host))
-                );
-                record = Some(register(endpoint).await?);
-            }
-            let provisioner = aether_provisioner::Provisioner::start(
-                provisioner_config,
-                SocketAddr::new(config.bind, plus(config.ports.provisioner)),
-            )
-            .await
-            .map_err(part("a provisioner"))?;
-            let host_url = provisioner.host_url();
-            self.provisioners.push(provisioner);
-            records.push(match record {
-                Some(record) => record,
-                None => register(host_url).await?,
-            });
+            let owner = (keys.resource_owners[i].as_path(), owner);
+            records.push(self.start_resource_node(&setup, i, owner, identity).await?);
         }
         Ok(records)
+    }
+
+    /// The `i`-th resource node, of `owner` (its keypair file and key):
+    /// its provisioner started and its record made; returns the record.
+    async fn start_resource_node(
+        &mut self,
+        setup: &Setup<'_>,
+        i: usize,
+        (owner_key, owner): (&Path, &Keypair),
+        identity: &Keypair,
+    ) -> Result<Pubkey, ClusterError> {
+        let provisioner_config = setup.provisioner(i, owner_key, identity);
+        // Registered before its provisioner starts when its address is
+        // known, so that the provisioner's first round finds it.
+        let mut record = None;
+        if let Some(endpoint) = setup.known_endpoint(i) {
+            record = Some(setup.register(owner, identity, endpoint).await?);
+        }
+        let provisioner =
+            aether_provisioner::Provisioner::start(provisioner_config, setup.provisioner_api(i))
+                .await
+                .map_err(part("a provisioner"))?;
+        let host_url = provisioner.host_url();
+        self.provisioners.push(provisioner);
+        match record {
+            Some(record) => Ok(record),
+            None => setup.register(owner, identity, host_url).await,
+        }
     }
 
     /// The indexer, settler, checker and, given a resolver, the dns keeper,

@@ -20,6 +20,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use aether_keeper::{Counters, Metric};
 use aether_sdk::anchor_lang::prelude::Pubkey;
 use aether_sdk::programs::client::{AetherClient, ProgramClientError};
 use aether_sdk::programs::{registry, staking};
@@ -73,10 +74,39 @@ pub struct Metrics {
     pub epoch: AtomicU64,
 }
 
+impl Counters for Metrics {
+    fn lines(&self) -> Vec<Metric<'_>> {
+        vec![
+            ("aether_checker_rounds_total", "counter", &self.rounds),
+            (
+                "aether_checker_round_errors_total",
+                "counter",
+                &self.round_errors,
+            ),
+            ("aether_checker_probes_total", "counter", &self.probes),
+            (
+                "aether_checker_unreachable_total",
+                "counter",
+                &self.unreachable,
+            ),
+            ("aether_checker_reports_total", "counter", &self.reports),
+            (
+                "aether_checker_report_errors_total",
+                "counter",
+                &self.report_errors,
+            ),
+            ("aether_checker_epoch", "gauge", &self.epoch),
+        ]
+    }
+
+    fn round_counts(&self) -> (&AtomicU64, &AtomicU64) {
+        (&self.rounds, &self.round_errors)
+    }
+}
+
 /// A running checker.
 pub struct Checker {
-    daemon: aether_keeper::Daemon,
-    metrics: Arc<Metrics>,
+    keeper: aether_keeper::Keeper<Metrics>,
 }
 
 struct Worker {
@@ -87,12 +117,6 @@ struct Worker {
     config: Config,
     db: Arc<Mutex<Connection>>,
     metrics: Arc<Metrics>,
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Blocking work with this crate's error type (so call sites need no
@@ -147,7 +171,7 @@ impl Worker {
                 &self.db.lock().unwrap(),
                 &key.to_string(),
                 epoch,
-                now(),
+                aether_keeper::unix_now(),
                 score,
                 probe,
             )?;
@@ -240,37 +264,9 @@ async fn scores(
     let epoch = q
         .epoch
         .unwrap_or_else(|| state.metrics.epoch.load(Ordering::Relaxed));
-    let db = state.db.clone();
-    tokio::task::spawn_blocking(move || store::standings(&db.lock().unwrap(), epoch))
+    aether_keeper::db_read(&state.db, move |db| store::standings(db, epoch))
         .await
-        .map_err(|e| (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
         .map(Json)
-        .map_err(|e| (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
-}
-
-async fn metrics_text(State(state): State<ApiState>) -> String {
-    let m = &state.metrics;
-    aether_keeper::metrics_text(&[
-        ("aether_checker_rounds_total", "counter", &m.rounds),
-        (
-            "aether_checker_round_errors_total",
-            "counter",
-            &m.round_errors,
-        ),
-        ("aether_checker_probes_total", "counter", &m.probes),
-        (
-            "aether_checker_unreachable_total",
-            "counter",
-            &m.unreachable,
-        ),
-        ("aether_checker_reports_total", "counter", &m.reports),
-        (
-            "aether_checker_report_errors_total",
-            "counter",
-            &m.report_errors,
-        ),
-        ("aether_checker_epoch", "gauge", &m.epoch),
-    ])
 }
 
 impl Checker {
@@ -284,17 +280,15 @@ impl Checker {
         let metrics = Arc::new(Metrics::default());
         let addr = SocketAddr::new(config.bind, config.port);
         let app = Router::new()
-            .route("/metrics", get(metrics_text))
             .route("/scores", get(scores))
             .with_state(ApiState {
                 db: db.clone(),
                 metrics: metrics.clone(),
             });
-        let mut daemon = aether_keeper::Daemon::serve(addr, app)
+        let mut keeper = aether_keeper::Keeper::serve(addr, app, metrics.clone())
             .await
             .map_err(|e| CheckerError::Bind(addr, e))?;
-        let addr = daemon.addr();
-        let stopped = daemon.stopped();
+        let addr = keeper.addr();
         let interval = config.interval;
         let worker = Worker {
             client: Arc::new(AetherClient::new(&config.rpc_url, keypair)),
@@ -305,35 +299,28 @@ impl Checker {
                 .expect("a plain HTTP client builds"),
             config,
             db,
-            metrics: metrics.clone(),
+            metrics,
         };
-        daemon.spawn(async move {
-            aether_keeper::rounds(
-                "checker",
-                interval,
-                (&worker.metrics.rounds, &worker.metrics.round_errors),
-                stopped,
-                || worker.round(),
-            )
-            .await
+        keeper.spawn_rounds("checker", interval, worker, |worker| async move {
+            worker.round().await
         });
         tracing::info!(%addr, %operator, "checker started");
-        Ok(Checker { daemon, metrics })
+        Ok(Checker { keeper })
     }
 
     /// Where the API listens.
     pub fn url(&self) -> String {
-        self.daemon.url()
+        self.keeper.url()
     }
 
     /// Its counters.
     pub fn metrics(&self) -> &Metrics {
-        &self.metrics
+        self.keeper.metrics()
     }
 
     /// Stops after the round in progress.
     pub async fn stop(self) {
-        self.daemon.stop().await;
+        self.keeper.stop().await;
     }
 }
 

@@ -3,11 +3,15 @@
 //!
 //! - [`Daemon`]: the HTTP API served until asked to stop, and the tasks
 //!   stopped with it;
+//! - [`Keeper`]: a keeper's daemon with `/metrics` from its [`Counters`],
+//!   its rounds, and the handle each keeper's type wraps; [`db_read`] for
+//!   its API's reads;
 //! - [`rounds`]: the loop that runs a unit of work every interval, in a
 //!   `tracing` span, counting rounds and failures;
 //! - [`metrics_text`]: Prometheus text for `/metrics`;
 //! - [`open_db`]: a SQLite file in WAL mode with its schema migrations;
-//! - [`blocking`]: blocking work off the async threads;
+//! - [`blocking`]: blocking work off the async threads; [`unix_now`]: the
+//!   wall clock in seconds;
 //! - [`settings`]: a daemon's `Config` as flags, variables and a TOML file.
 
 use std::fmt::Display;
@@ -21,9 +25,11 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 mod connections;
+mod keeper;
 pub mod settings;
 
 pub use connections::ConnectionHeld;
+pub use keeper::{db_read, Counters, Keeper};
 
 /// Why a database could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +84,13 @@ where
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| E::from(TaskFailed(e.to_string())))?
+}
+
+/// Seconds since the Unix epoch (0 for a clock set before it).
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// One line of `/metrics`: name, `counter` or `gauge`, value.

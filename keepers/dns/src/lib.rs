@@ -25,6 +25,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use aether_keeper::{Counters, Metric};
 use aether_sdk::anchor_lang::prelude::Pubkey;
 use aether_sdk::programs::client::{AetherClient, ProgramClientError};
 use aether_sdk::programs::{registry, staking};
@@ -75,6 +76,35 @@ pub struct Metrics {
     pub attestation_errors: AtomicU64,
 }
 
+impl Counters for Metrics {
+    fn lines(&self) -> Vec<Metric<'_>> {
+        vec![
+            ("aether_dns_rounds_total", "counter", &self.rounds),
+            (
+                "aether_dns_round_errors_total",
+                "counter",
+                &self.round_errors,
+            ),
+            ("aether_dns_checks_total", "counter", &self.checks),
+            ("aether_dns_unknown_total", "counter", &self.unknown),
+            (
+                "aether_dns_attestations_total",
+                "counter",
+                &self.attestations,
+            ),
+            (
+                "aether_dns_attestation_errors_total",
+                "counter",
+                &self.attestation_errors,
+            ),
+        ]
+    }
+
+    fn round_counts(&self) -> (&AtomicU64, &AtomicU64) {
+        (&self.rounds, &self.round_errors)
+    }
+}
+
 /// Inactive voters named in one attestation, so that it stays well within
 /// a transaction's 1,232 bytes.
 const MAX_DROPPED_PER_VOTE: usize = 16;
@@ -110,8 +140,7 @@ pub struct CheckRecord {
 
 /// A running keeper.
 pub struct DnsKeeper {
-    daemon: aether_keeper::Daemon,
-    metrics: Arc<Metrics>,
+    keeper: aether_keeper::Keeper<Metrics>,
 }
 
 struct Worker {
@@ -121,12 +150,6 @@ struct Worker {
     max_txt_bytes: usize,
     db: Arc<Mutex<Connection>>,
     metrics: Arc<Metrics>,
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 impl Worker {
@@ -212,7 +235,7 @@ impl Worker {
         };
         self.db.lock().unwrap().execute(
             "INSERT INTO checks (at, domain, target, verdict, detail, voted) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![now(), binding.domain, target, name, detail, voted],
+            params![aether_keeper::unix_now(), binding.domain, target, name, detail, voted],
         )?;
         Ok(())
     }
@@ -221,15 +244,12 @@ impl Worker {
 #[derive(Clone)]
 struct ApiState {
     db: Arc<Mutex<Connection>>,
-    metrics: Arc<Metrics>,
 }
 
 async fn checks(
     State(state): State<ApiState>,
 ) -> Result<Json<Vec<CheckRecord>>, (axum::http::StatusCode, String)> {
-    let db = state.db.clone();
-    let rows = tokio::task::spawn_blocking(move || -> rusqlite::Result<Vec<CheckRecord>> {
-        let db = db.lock().unwrap();
+    let rows = aether_keeper::db_read(&state.db, |db| -> rusqlite::Result<Vec<CheckRecord>> {
         let mut stmt = db.prepare(
             "SELECT at, domain, target, verdict, detail, voted FROM checks ORDER BY rowid DESC LIMIT 1000",
         )?;
@@ -245,26 +265,8 @@ async fn checks(
         })?;
         rows.collect()
     })
-    .await
-    .map_err(|e| (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-    .map_err(|e| (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    .await?;
     Ok(Json(rows))
-}
-
-async fn metrics_text(State(state): State<ApiState>) -> String {
-    let m = &state.metrics;
-    aether_keeper::metrics_text(&[
-        ("aether_dns_rounds_total", "counter", &m.rounds),
-        ("aether_dns_round_errors_total", "counter", &m.round_errors),
-        ("aether_dns_checks_total", "counter", &m.checks),
-        ("aether_dns_unknown_total", "counter", &m.unknown),
-        ("aether_dns_attestations_total", "counter", &m.attestations),
-        (
-            "aether_dns_attestation_errors_total",
-            "counter",
-            &m.attestation_errors,
-        ),
-    ])
 }
 
 impl DnsKeeper {
@@ -280,52 +282,40 @@ impl DnsKeeper {
         let metrics = Arc::new(Metrics::default());
         let addr = SocketAddr::new(config.bind, config.port);
         let app = Router::new()
-            .route("/metrics", get(metrics_text))
             .route("/checks", get(checks))
-            .with_state(ApiState {
-                db: db.clone(),
-                metrics: metrics.clone(),
-            });
-        let mut daemon = aether_keeper::Daemon::serve(addr, app)
+            .with_state(ApiState { db: db.clone() });
+        let mut keeper = aether_keeper::Keeper::serve(addr, app, metrics.clone())
             .await
             .map_err(|e| DnsError::Bind(addr, e))?;
-        let addr = daemon.addr();
-        let stopped = daemon.stopped();
+        let addr = keeper.addr();
         let worker = Worker {
             client: Arc::new(AetherClient::new(&config.rpc_url, keypair)),
             attester_node: staking::node(&operator),
             resolver: check::resolver(config.resolver, config.timeout),
             max_txt_bytes: config.max_txt_bytes,
             db,
-            metrics: metrics.clone(),
+            metrics,
         };
-        daemon.spawn(async move {
-            aether_keeper::rounds(
-                "dns",
-                config.interval,
-                (&worker.metrics.rounds, &worker.metrics.round_errors),
-                stopped,
-                || worker.round(),
-            )
-            .await
+        keeper.spawn_rounds("dns", config.interval, worker, |worker| async move {
+            worker.round().await
         });
         tracing::info!(%addr, %operator, resolver = %config.resolver, "dns keeper started");
-        Ok(DnsKeeper { daemon, metrics })
+        Ok(DnsKeeper { keeper })
     }
 
     /// Where the API listens.
     pub fn url(&self) -> String {
-        self.daemon.url()
+        self.keeper.url()
     }
 
     /// Its counters.
     pub fn metrics(&self) -> &Metrics {
-        &self.metrics
+        self.keeper.metrics()
     }
 
     /// Stops after the round in progress.
     pub async fn stop(self) {
-        self.daemon.stop().await;
+        self.keeper.stop().await;
     }
 }
 

@@ -5,8 +5,9 @@
 //! Layout: `config.rs` the [`Config`]; `endpoints.rs` the endpoint pool
 //! (random healthy endpoint, resting on error or lag); `follow.rs` the
 //! scans (`getSignaturesForAddress` + `getTransaction`, woken by
-//! `logsSubscribe`); `store.rs` the schema, the derived tables and the
-//! cursors; `api.rs` the HTTP API.
+//! `logsSubscribe`); `store.rs` the schema and the cursors, with
+//! `store/effects.rs` each event's effect on the derived tables; `api/` the
+//! HTTP API, a file per route family.
 //!
 //! ```no_run
 //! # async fn example() {
@@ -65,8 +66,7 @@ pub enum IndexerError {
 
 /// A running indexer.
 pub struct Indexer {
-    daemon: aether_keeper::Daemon,
-    metrics: Arc<Metrics>,
+    keeper: aether_keeper::Keeper<Metrics>,
 }
 
 impl Indexer {
@@ -126,28 +126,30 @@ impl Indexer {
         };
         daemon.spawn(follow_loop(follower, config.poll_interval, wake, stopped));
         tracing::info!(%addr, endpoints = config.rpc_urls.len(), "indexer started");
-        Ok(Indexer { daemon, metrics })
+        Ok(Indexer {
+            keeper: aether_keeper::Keeper::new(daemon, metrics),
+        })
     }
 
     /// Where the API listens.
     pub fn addr(&self) -> SocketAddr {
-        self.daemon.addr()
+        self.keeper.addr()
     }
 
     /// The API's base URL.
     pub fn url(&self) -> String {
-        self.daemon.url()
+        self.keeper.url()
     }
 
     /// Its counters.
     pub fn metrics(&self) -> &Metrics {
-        &self.metrics
+        self.keeper.metrics()
     }
 
     /// Stops scanning and serving; a scan in progress finishes its current
     /// SQLite transaction first.
     pub async fn stop(self) {
-        self.daemon.stop().await;
+        self.keeper.stop().await;
     }
 }
 

@@ -22,6 +22,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use aether_keeper::{Counters, Metric};
 use aether_sdk::anchor_lang::prelude::Pubkey;
 use aether_sdk::events::Event;
 use aether_sdk::programs::client::{AetherClient, ProgramClientError};
@@ -81,10 +82,47 @@ pub struct Metrics {
     pub exhausted: AtomicU64,
 }
 
+impl Counters for Metrics {
+    fn lines(&self) -> Vec<Metric<'_>> {
+        vec![
+            ("aether_settler_rounds_total", "counter", &self.rounds),
+            (
+                "aether_settler_round_errors_total",
+                "counter",
+                &self.round_errors,
+            ),
+            (
+                "aether_settler_transactions_total",
+                "counter",
+                &self.transactions,
+            ),
+            (
+                "aether_settler_failed_transactions_total",
+                "counter",
+                &self.failed_transactions,
+            ),
+            (
+                "aether_settler_settlements_total",
+                "counter",
+                &self.settlements,
+            ),
+            (
+                "aether_settler_paid_base_units_total",
+                "counter",
+                &self.paid,
+            ),
+            ("aether_settler_exhausted_total", "counter", &self.exhausted),
+        ]
+    }
+
+    fn round_counts(&self) -> (&AtomicU64, &AtomicU64) {
+        (&self.rounds, &self.round_errors)
+    }
+}
+
 /// A running settler.
 pub struct Settler {
-    daemon: aether_keeper::Daemon,
-    metrics: Arc<Metrics>,
+    keeper: aether_keeper::Keeper<Metrics>,
 }
 
 struct Worker {
@@ -214,7 +252,6 @@ impl Worker {
 #[derive(Clone)]
 struct ApiState {
     log: Arc<Mutex<Connection>>,
-    metrics: Arc<Metrics>,
 }
 
 #[derive(serde::Deserialize)]
@@ -226,41 +263,9 @@ async fn settlements(
     State(state): State<ApiState>,
     Query(q): Query<SettlementQuery>,
 ) -> Result<Json<Vec<Settlement>>, (axum::http::StatusCode, String)> {
-    let log = state.log.clone();
-    tokio::task::spawn_blocking(move || store::list(&log.lock().unwrap(), q.stream.as_deref()))
+    aether_keeper::db_read(&state.log, move |log| store::list(log, q.stream.as_deref()))
         .await
-        .map_err(|e| (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
         .map(Json)
-        .map_err(|e| (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
-}
-
-async fn metrics_text(State(state): State<ApiState>) -> String {
-    let m = &state.metrics;
-    aether_keeper::metrics_text(&[
-        ("aether_settler_rounds_total", "counter", &m.rounds),
-        (
-            "aether_settler_round_errors_total",
-            "counter",
-            &m.round_errors,
-        ),
-        (
-            "aether_settler_transactions_total",
-            "counter",
-            &m.transactions,
-        ),
-        (
-            "aether_settler_failed_transactions_total",
-            "counter",
-            &m.failed_transactions,
-        ),
-        (
-            "aether_settler_settlements_total",
-            "counter",
-            &m.settlements,
-        ),
-        ("aether_settler_paid_base_units_total", "counter", &m.paid),
-        ("aether_settler_exhausted_total", "counter", &m.exhausted),
-    ])
 }
 
 impl Settler {
@@ -274,17 +279,12 @@ impl Settler {
         let metrics = Arc::new(Metrics::default());
         let addr = SocketAddr::new(config.bind, config.port);
         let app = Router::new()
-            .route("/metrics", get(metrics_text))
             .route("/settlements", get(settlements))
-            .with_state(ApiState {
-                log: log.clone(),
-                metrics: metrics.clone(),
-            });
-        let mut daemon = aether_keeper::Daemon::serve(addr, app)
+            .with_state(ApiState { log: log.clone() });
+        let mut keeper = aether_keeper::Keeper::serve(addr, app, metrics.clone())
             .await
             .map_err(|e| SettlerError::Bind(addr, e))?;
-        let addr = daemon.addr();
-        let stopped = daemon.stopped();
+        let addr = keeper.addr();
         let worker = Worker {
             client: Arc::new(AetherClient::new(&config.rpc_url, keypair)),
             rpc: RpcClient::new_with_commitment(
@@ -298,35 +298,28 @@ impl Settler {
             },
             max_per_tx: config.max_streams_per_tx,
             log,
-            metrics: metrics.clone(),
+            metrics,
         };
-        daemon.spawn(async move {
-            aether_keeper::rounds(
-                "settler",
-                config.interval,
-                (&worker.metrics.rounds, &worker.metrics.round_errors),
-                stopped,
-                || worker.round(),
-            )
-            .await
+        keeper.spawn_rounds("settler", config.interval, worker, |worker| async move {
+            worker.round().await
         });
         tracing::info!(%addr, %payer, "settler started");
-        Ok(Settler { daemon, metrics })
+        Ok(Settler { keeper })
     }
 
     /// Where the API listens.
     pub fn url(&self) -> String {
-        self.daemon.url()
+        self.keeper.url()
     }
 
     /// Its counters.
     pub fn metrics(&self) -> &Metrics {
-        &self.metrics
+        self.keeper.metrics()
     }
 
     /// Stops after the round in progress.
     pub async fn stop(self) {
-        self.daemon.stop().await;
+        self.keeper.stop().await;
     }
 }
 

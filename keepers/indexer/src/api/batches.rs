@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::{limit, read, ApiError, AppState};
 
 #[derive(Deserialize)]
-struct BatchQuery {
+pub(super) struct BatchQuery {
     from_seq: Option<u64>,
     limit: Option<u32>,
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::{limit, read, ApiError, AppState};
 
 #[derive(Deserialize)]
-struct EventQuery {
+pub(super) struct EventQuery {
     name: Option<String>,
     program: Option<String>,
     from_slot: Option<u64>,

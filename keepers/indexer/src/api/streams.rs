@@ -12,7 +12,7 @@ use crate::follow::Metrics;
 use crate::store::amount;
 
 #[derive(Deserialize)]
-struct StreamQuery {
+pub(super) struct StreamQuery {
     owner: Option<String>,
     resource: Option<String>,
     provider: Option<String>,

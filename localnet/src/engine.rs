@@ -259,9 +259,7 @@ impl Engine {
 
     fn join_runloop(&mut self) -> Result<(), RunloopError> {
         let result = match self.runloop.take() {
-            Some(handle) => handle
-                .join()
-                .unwrap_or(Err(RunloopError::Panicked)),
+            Some(handle) => handle.join().unwrap_or(Err(RunloopError::Panicked)),
             None => Ok(()),
         };
         self.stopping.store(true, Ordering::Relaxed);

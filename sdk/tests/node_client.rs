@@ -52,6 +52,17 @@ fn matches(m: &Message, q: &HashMap<String, String>) -> bool {
         && has("msgTypes", m.message_type.as_str())
 }
 
+/// The messages `node` holds that match `q`, in the order received.
+fn matching(node: &Node, q: &HashMap<String, String>) -> Vec<Message> {
+    node.messages
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|m| matches(m, q))
+        .cloned()
+        .collect()
+}
+
 async fn post_message(State(node): State<Node>, Json(body): Json<Value>) -> Response {
     let message = match Message::from_value(&body["message"]).and_then(|m| m.verify().map(|()| m)) {
         Ok(m) => m,
@@ -83,14 +94,7 @@ async fn get_message(State(node): State<Node>, Path(hash): Path<String>) -> Resp
 }
 
 async fn list(State(node): State<Node>, Query(q): Query<HashMap<String, String>>) -> Json<Value> {
-    let all: Vec<Message> = node
-        .messages
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|m| matches(m, &q))
-        .cloned()
-        .collect();
+    let all = matching(&node, &q);
     let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
     let per: usize = q
         .get("pagination")
@@ -195,14 +199,7 @@ async fn stream(node: Node, q: HashMap<String, String>, mut socket: WebSocket) {
     use axum::extract::ws::Message as Frame;
     let mut live = node.live.subscribe();
     let history: usize = q.get("history").and_then(|h| h.parse().ok()).unwrap_or(10);
-    let past: Vec<Message> = node
-        .messages
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|m| matches(m, &q))
-        .cloned()
-        .collect();
+    let past = matching(&node, &q);
     for m in past.iter().skip(past.len().saturating_sub(history)) {
         let _ = socket.send(Frame::Text(record(m).to_string().into())).await;
     }

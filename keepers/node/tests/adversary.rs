@@ -17,13 +17,14 @@
 //! unknown); hostile paths under messages, storage and aggregates; and
 //! arbitrary bytes stored as JSON.
 
-use aether_node::{Config, Node};
 use aether_sdk::message::sign::{Signer, SolanaAccount};
 use aether_sdk::message::{MessageBuilder, PostBuilder, SignedMessage};
 use aether_sdk::node_client::{MessageStatus, NodeClient};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as Cases, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 use serde_json::{json, Value};
+
+mod common;
 
 /// One hostile request.
 #[derive(Debug, Clone)]
@@ -202,13 +203,9 @@ struct Run {
 
 impl Run {
     async fn post(&self, body: Vec<u8>) -> u16 {
-        self.http
-            .post(format!("{}/api/v0/messages", self.base))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
+        let url = format!("{}/api/v0/messages", self.base);
+        common::post_json(&self.http, &url, body)
             .await
-            .expect("the node answers")
             .status()
             .as_u16()
     }
@@ -295,14 +292,9 @@ impl Run {
                 (self.get(&path).await, false)
             }
             Attack::StoreJson(bytes) => {
-                let status = self
-                    .http
-                    .post(format!("{}/api/v0/storage/add_json", self.base))
-                    .header("content-type", "application/json")
-                    .body(bytes.clone())
-                    .send()
+                let url = format!("{}/api/v0/storage/add_json", self.base);
+                let status = common::post_json(&self.http, &url, bytes.clone())
                     .await
-                    .expect("the node answers")
                     .status()
                     .as_u16();
                 let is_json = serde_json::from_slice::<Value>(bytes).is_ok();
@@ -330,11 +322,7 @@ fn a_hostile_client_gets_4xx_and_never_spoils_a_genuine_message() {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let node = runtime.block_on(async {
-        let mut config = Config::new(dir.path());
-        config.port = 0;
-        Node::start(config).await.expect("the node starts")
-    });
+    let node = runtime.block_on(common::start(dir.path()));
     let base = node.url();
     let client = NodeClient::new(base.clone());
     let run = Run {

@@ -5,14 +5,28 @@
 use std::time::{Duration, Instant};
 
 use aether_sdk::message::sign::SolanaAccount;
-use aether_sdk::message::{MessageBuilder, PostBuilder};
 use aether_sdk::node_client::{ClientError, NodeClient};
-use aether_sdk::proof::verify_anchored;
+use aether_sdk::proof::{verify_anchored, AnchoredProof};
 use serde_json::json;
 use solana_commitment_config::CommitmentConfig;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 
 mod common;
+
+/// `hash`'s proof once the node has anchored it, asked for every 200 ms;
+/// fails with `late` if it is still missing at `deadline`.
+async fn proof_by(client: &NodeClient, hash: &str, deadline: Instant, late: &str) -> AnchoredProof {
+    loop {
+        match client.proof(hash).await {
+            Ok(proof) => return proof,
+            Err(ClientError::NotFound(_)) => {
+                assert!(Instant::now() < deadline, "{late}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn processed_messages_are_anchored_and_proven() {
@@ -24,9 +38,7 @@ async fn processed_messages_are_anchored_and_proven() {
     let account = SolanaAccount::generate();
     let mut messages = Vec::new();
     for i in 0..7 {
-        let signed = MessageBuilder::new(&account)
-            .build(PostBuilder::new("note").content(json!({ "i": i })))
-            .unwrap();
+        let signed = common::post(&account, "note", json!({ "i": i }));
         client.post_message(&signed, true).await.unwrap();
         messages.push(signed.message);
     }
@@ -34,16 +46,13 @@ async fn processed_messages_are_anchored_and_proven() {
     let rpc = RpcClient::new_with_commitment(localnet.rpc_url(), CommitmentConfig::confirmed());
     let deadline = Instant::now() + Duration::from_secs(60);
     for message in &messages {
-        let proof = loop {
-            match client.proof(&message.item_hash).await {
-                Ok(proof) => break proof,
-                Err(ClientError::NotFound(_)) => {
-                    assert!(Instant::now() < deadline, "not anchored within 60 s");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                Err(e) => panic!("{e}"),
-            }
-        };
+        let proof = proof_by(
+            &client,
+            &message.item_hash,
+            deadline,
+            "not anchored within 60 s",
+        )
+        .await;
         let entry = verify_anchored(message, &proof, &rpc).await.unwrap();
         assert_eq!(entry.seq, proof.seq);
     }
@@ -103,9 +112,7 @@ async fn a_staked_core_node_anchors_without_the_allowlist() {
         common::anchoring_node_signed_by(&dir.path().join("node"), &localnet, &keypair, 100).await;
     let api = NodeClient::new(node.url());
     let account = SolanaAccount::generate();
-    let signed = MessageBuilder::new(&account)
-        .build(PostBuilder::new("note").content(json!({ "core": true })))
-        .unwrap();
+    let signed = common::post(&account, "note", json!({ "core": true }));
     api.post_message(&signed, true).await.unwrap();
 
     // Pending, not active: several intervals pass and nothing is anchored.
@@ -136,19 +143,13 @@ async fn a_staked_core_node_anchors_without_the_allowlist() {
 
     let rpc = RpcClient::new_with_commitment(localnet.rpc_url(), CommitmentConfig::confirmed());
     let deadline = Instant::now() + Duration::from_secs(60);
-    let proof = loop {
-        match api.proof(&signed.message.item_hash).await {
-            Ok(proof) => break proof,
-            Err(ClientError::NotFound(_)) => {
-                assert!(
-                    Instant::now() < deadline,
-                    "not anchored within 60 s of activation"
-                );
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => panic!("{e}"),
-        }
-    };
+    let proof = proof_by(
+        &api,
+        &signed.message.item_hash,
+        deadline,
+        "not anchored within 60 s of activation",
+    )
+    .await;
     verify_anchored(&signed.message, &proof, &rpc)
         .await
         .unwrap();

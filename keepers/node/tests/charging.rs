@@ -13,10 +13,12 @@ use aether_sdk::message::sign::SolanaAccount;
 use aether_sdk::message::{
     Chain, MessageBuilder, Payment, PaymentType, ProgramBuilder, SignedMessage, StoreBuilder,
 };
-use aether_sdk::node_client::{ClientError, MessageStatus, NodeClient, StorageEngine};
+use aether_sdk::node_client::{ClientError, MessageStatus, NodeClient};
 use aether_sdk::programs::escrow;
 use aether_testing::{blocking, chain_with_keys, client};
 use solana_signer::Signer;
+
+mod common;
 
 /// Uploads 1 MiB of `byte` and signs a STORE of it.
 async fn store(
@@ -25,12 +27,7 @@ async fn store(
     dir: &std::path::Path,
     byte: u8,
 ) -> (SignedMessage, String) {
-    let path = dir.join(format!("file-{byte}"));
-    std::fs::write(&path, vec![byte; 1024 * 1024]).unwrap();
-    let file = node
-        .upload_file(&path, StorageEngine::Storage, |_, _| {})
-        .await
-        .unwrap();
+    let file = common::upload(node, dir, &format!("file-{byte}"), &vec![byte; 1024 * 1024]).await;
     let signed = MessageBuilder::new(owner)
         .build(StoreBuilder::new(file.clone()).unwrap())
         .unwrap();
@@ -62,22 +59,22 @@ async fn holdings_are_charged_against_the_balance_and_collected_when_it_drops() 
     let quarter = balance / 4;
 
     let dir = tempfile::tempdir().unwrap();
-    let mut config = aether_node::Config::new(dir.path().join("node"));
-    config.port = 0;
-    config.gc_grace = Duration::ZERO;
-    config.charging = Some(ChargingConfig {
-        rpc_url: localnet.rpc_url(),
-        // A 1 MiB file or a vCPU costs a quarter of what the dApp holds.
-        costs: Costs {
-            per_mib_stored: quarter,
-            per_vcpu: quarter,
-            per_mib_memory: 0,
-        },
-        grace: Duration::from_secs(2),
-        // Rounds are run by the test.
-        interval: Duration::from_secs(3600),
-    });
-    let core = aether_node::Node::start(config).await.unwrap();
+    let core = common::start_with(dir.path().join("node"), |config| {
+        config.gc_grace = Duration::ZERO;
+        config.charging = Some(ChargingConfig {
+            rpc_url: localnet.rpc_url(),
+            // A 1 MiB file or a vCPU costs a quarter of what the dApp holds.
+            costs: Costs {
+                per_mib_stored: quarter,
+                per_vcpu: quarter,
+                per_mib_memory: 0,
+            },
+            grace: Duration::from_secs(2),
+            // Rounds are run by the test.
+            interval: Duration::from_secs(3600),
+        });
+    })
+    .await;
     let node = NodeClient::new(core.url());
     let dapp = SolanaAccount::from_bytes(&keys[0].to_bytes()).unwrap();
 

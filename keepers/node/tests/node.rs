@@ -12,29 +12,56 @@ use aether_sdk::message::{
     SignedMessage, StoreBuilder,
 };
 use aether_sdk::node_client::{
-    ClientError, MessageFilter, MessageStatus, NodeClient, StorageEngine,
+    ClientError, MessageFilter, MessageStatus, NodeClient, PostPage, StorageEngine,
 };
 use serde_json::{json, Value};
 
+mod common;
+
+/// Files up to 210 MiB, and `request_timeout` for each request (but
+/// uploads).
+fn limits(request_timeout: Duration) -> impl FnOnce(&mut Config) {
+    move |config: &mut Config| {
+        config.max_file_size = 210 * 1024 * 1024;
+        config.request_timeout = request_timeout;
+    }
+}
+
 async fn start(dir: &Path) -> Node {
-    start_with_timeout(dir, Duration::from_secs(30)).await
+    common::start_with(dir, limits(Duration::from_secs(30))).await
 }
 
-/// A node that gives each request (but uploads) `request_timeout`.
-async fn start_with_timeout(dir: &Path, request_timeout: Duration) -> Node {
-    let mut config = Config::new(dir);
-    config.port = 0;
-    config.max_file_size = 210 * 1024 * 1024;
-    config.request_timeout = request_timeout;
-    Node::start(config).await.expect("the node starts")
+/// A node as `start` makes it, in a fresh temp dir, and a client for it.
+async fn temp_node() -> (tempfile::TempDir, Node, NodeClient) {
+    common::temp_node_with(limits(Duration::from_secs(30))).await
 }
 
-async fn upload(client: &NodeClient, dir: &Path, name: &str, bytes: &[u8]) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
+/// The posts of type "blog": the first page, of ten.
+async fn blog_posts(client: &NodeClient) -> PostPage {
     client
-        .upload_file(&path, StorageEngine::Storage, |_, _| {})
+        .posts(
+            &MessageFilter {
+                types: vec!["blog".into()],
+                ..Default::default()
+            },
+            1,
+            10,
+        )
         .await
+        .unwrap()
+}
+
+/// The next item of `stream`, within 10 s.
+async fn next_within_10s<S, T, E>(stream: &mut S) -> T
+where
+    S: futures_util::Stream<Item = Result<T, E>> + Unpin,
+    E: std::fmt::Debug,
+{
+    use futures_util::StreamExt;
+    tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .unwrap()
+        .unwrap()
         .unwrap()
 }
 
@@ -48,9 +75,7 @@ async fn total(client: &NodeClient) -> u64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_message_type_posts_and_reads_back() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = start(dir.path()).await;
-    let client = NodeClient::new(node.url());
+    let (dir, node, client) = temp_node().await;
     let alice = SolanaAccount::generate();
     let b = MessageBuilder::new(&alice).channel("TEST");
     let post = |signed: SignedMessage| {
@@ -78,17 +103,7 @@ async fn every_message_type_posts_and_reads_back() {
     )
     .await;
     assert_eq!(status.unwrap(), MessageStatus::Processed);
-    let posts = client
-        .posts(
-            &MessageFilter {
-                types: vec!["blog".into()],
-                ..Default::default()
-            },
-            1,
-            10,
-        )
-        .await
-        .unwrap();
+    let posts = blog_posts(&client).await;
     assert_eq!(posts.pagination_total, 1);
     assert_eq!(posts.posts[0]["content"]["title"], "Hello, world");
     assert_eq!(
@@ -112,8 +127,8 @@ async fn every_message_type_posts_and_reads_back() {
     assert_eq!(aggregates["profile"], json!({"name": "Ada L.", "age": 36}));
 
     // STORE of an uploaded file; PROGRAM and INSTANCE on stored volumes.
-    let code = upload(&client, dir.path(), "code.zip", b"print('hi')").await;
-    let runtime = upload(&client, dir.path(), "runtime.squashfs", &[7u8; 5000]).await;
+    let code = common::upload(&client, dir.path(), "code.zip", b"print('hi')").await;
+    let runtime = common::upload(&client, dir.path(), "runtime.squashfs", &[7u8; 5000]).await;
     let (store, status) = post(b.build(StoreBuilder::new(&code).unwrap()).unwrap()).await;
     assert_eq!(status.unwrap(), MessageStatus::Processed);
     let (_, status) = post(
@@ -173,17 +188,7 @@ async fn every_message_type_posts_and_reads_back() {
     assert_eq!(gone.status, MessageStatus::Forgotten);
     assert_eq!(gone.forgotten_by, vec![forget.message.item_hash.clone()]);
     assert!(gone.raw["message"]["item_content"].is_null());
-    let posts = client
-        .posts(
-            &MessageFilter {
-                types: vec!["blog".into()],
-                ..Default::default()
-            },
-            1,
-            10,
-        )
-        .await
-        .unwrap();
+    let posts = blog_posts(&client).await;
     assert_eq!(posts.pagination_total, 0);
 
     // Nobody forgets another address's messages.
@@ -215,9 +220,7 @@ async fn every_message_type_posts_and_reads_back() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_delegate_may_post_and_a_stranger_may_not() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = start(dir.path()).await;
-    let client = NodeClient::new(node.url());
+    let (_dir, node, client) = temp_node().await;
     let owner = SolanaAccount::generate();
     let delegate = SolanaAccount::generate();
     let stranger = SolanaAccount::generate();
@@ -274,9 +277,7 @@ async fn a_delegate_may_post_and_a_stranger_may_not() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn files_of_any_size_and_an_oversized_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = start(dir.path()).await;
-    let client = NodeClient::new(node.url());
+    let (dir, node, client) = temp_node().await;
     let scratch = tempfile::tempdir().unwrap();
     for size in [0usize, 1, 262_145, 200 * 1024 * 1024] {
         let bytes: Vec<u8> = (0..size).map(|i| (i * 13 + i / 4096) as u8).collect();
@@ -327,16 +328,11 @@ async fn files_of_any_size_and_an_oversized_one() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_input_gets_a_clear_4xx_and_stores_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = start(dir.path()).await;
-    let client = NodeClient::new(node.url());
+    let (_dir, node, client) = temp_node().await;
     let http = reqwest::Client::new();
     let url = format!("{}/api/v0/messages", node.url());
     let account = SolanaAccount::generate();
-    let good = MessageBuilder::new(&account)
-        .build(PostBuilder::new("t").content(json!({"a": 1})))
-        .unwrap()
-        .message;
+    let good = common::post(&account, "t", json!({"a": 1})).message;
     let good = serde_json::to_value(&good).unwrap();
 
     let mut wrong_hash = good.clone();
@@ -384,13 +380,7 @@ async fn hostile_input_gets_a_clear_4xx_and_stores_nothing() {
         (vec![b' '; 2 * 1024 * 1024], 413, None),
     ];
     for (body, status, field) in cases {
-        let response = http
-            .post(&url)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let response = common::post_json(&http, &url, body).await;
         assert_eq!(response.status().as_u16(), status);
         if status != 413 {
             let body: Value = response.json().await.unwrap();
@@ -401,17 +391,14 @@ async fn hostile_input_gets_a_clear_4xx_and_stores_nothing() {
         }
     }
     assert_eq!(total(&client).await, 0);
-    let none: Value = http
-        .get(format!(
+    let none = common::get_json(
+        &http,
+        &format!(
             "{}/api/v0/messages.json?msgStatuses=pending,rejected,processed",
             node.url()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     assert_eq!(none["pagination_total"], 0);
     let missing = http
         .get(format!("{}/api/v0/nothing", node.url()))
@@ -424,10 +411,7 @@ async fn hostile_input_gets_a_clear_4xx_and_stores_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_stream_sends_history_then_live_messages_and_metrics_count() {
-    use futures_util::StreamExt;
-    let dir = tempfile::tempdir().unwrap();
-    let node = start(dir.path()).await;
-    let client = NodeClient::new(node.url());
+    let (_dir, node, client) = temp_node().await;
     let account = SolanaAccount::generate();
     let mut hashes = Vec::new();
     for (i, channel) in ["A", "B", "A"].iter().enumerate() {
@@ -444,35 +428,15 @@ async fn the_stream_sends_history_then_live_messages_and_metrics_count() {
     };
     let mut stream = Box::pin(client.subscribe(&filter, 10).await.unwrap());
     // History first, oldest first, only channel A.
-    assert_eq!(
-        tokio::time::timeout(Duration::from_secs(10), stream.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap()
-            .item_hash,
-        hashes[0]
-    );
-    assert_eq!(
-        tokio::time::timeout(Duration::from_secs(10), stream.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap()
-            .item_hash,
-        hashes[2]
-    );
+    assert_eq!(next_within_10s(&mut stream).await.item_hash, hashes[0]);
+    assert_eq!(next_within_10s(&mut stream).await.item_hash, hashes[2]);
     // Then live.
     let live = MessageBuilder::new(&account)
         .channel("A")
         .build(PostBuilder::new("n").content(json!({"live": true})))
         .unwrap();
     client.post_message(&live, true).await.unwrap();
-    let got = tokio::time::timeout(Duration::from_secs(10), stream.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let got = next_within_10s(&mut stream).await;
     assert_eq!(got.item_hash, live.message.item_hash);
     got.verify().unwrap();
 
@@ -493,29 +457,18 @@ async fn the_stream_sends_history_then_live_messages_and_metrics_count() {
         metrics.contains("aether_node_messages_stored 4"),
         "{metrics}"
     );
-    let info: Value = http
-        .get(format!("{}/api/v0/info/public.json", node.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info = common::get_json(&http, &format!("{}/api/v0/info/public.json", node.url())).await;
     assert_eq!(info["node"], "aether-node");
     node.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn files_no_message_keeps_are_collected() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::new(dir.path());
-    config.port = 0;
-    config.gc_grace = Duration::ZERO;
-    let node = Node::start(config).await.unwrap();
-    let client = NodeClient::new(node.url());
+    let (dir, node, client) =
+        common::temp_node_with(|config| config.gc_grace = Duration::ZERO).await;
     let account = SolanaAccount::generate();
-    let loose = upload(&client, dir.path(), "loose", b"nobody stores me").await;
-    let kept = upload(&client, dir.path(), "kept", b"a STORE keeps me").await;
+    let loose = common::upload(&client, dir.path(), "loose", b"nobody stores me").await;
+    let kept = common::upload(&client, dir.path(), "kept", b"a STORE keeps me").await;
     let store = MessageBuilder::new(&account)
         .build(StoreBuilder::new(&kept).unwrap())
         .unwrap();
@@ -552,7 +505,7 @@ async fn files_no_message_keeps_are_collected() {
 async fn a_client_that_trickles_its_request_gets_408() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let dir = tempfile::tempdir().unwrap();
-    let node = start_with_timeout(dir.path(), Duration::from_secs(2)).await;
+    let node = common::start_with(dir.path(), limits(Duration::from_secs(2))).await;
     let mut socket = tokio::net::TcpStream::connect(node.addr()).await.unwrap();
     // Headers promise a body that never comes.
     socket

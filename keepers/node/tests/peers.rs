@@ -4,11 +4,13 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use aether_node::{Config, Node};
+use aether_node::Node;
 use aether_sdk::message::sign::SolanaAccount;
-use aether_sdk::message::{MessageBuilder, PostBuilder, StoreBuilder};
-use aether_sdk::node_client::{ClientError, MessageStatus, NodeClient, StorageEngine};
+use aether_sdk::message::{MessageBuilder, StoreBuilder};
+use aether_sdk::node_client::{ClientError, MessageStatus, NodeClient};
 use serde_json::json;
+
+mod common;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -19,10 +21,11 @@ fn free_port() -> u16 {
 }
 
 async fn start(dir: &Path, port: u16, peer: u16) -> Node {
-    let mut config = Config::new(dir);
-    config.port = port;
-    config.peers = vec![format!("http://127.0.0.1:{peer}")];
-    Node::start(config).await.unwrap()
+    common::start_with(dir, |config| {
+        config.port = port;
+        config.peers = vec![format!("http://127.0.0.1:{peer}")];
+    })
+    .await
 }
 
 async fn processed_on(client: &NodeClient, hash: &str) -> Duration {
@@ -50,27 +53,18 @@ async fn messages_and_files_reach_the_peer() {
     let (to_a, to_b) = (NodeClient::new(a.url()), NodeClient::new(b.url()));
     let account = SolanaAccount::generate();
 
-    let post = MessageBuilder::new(&account)
-        .build(PostBuilder::new("note").content(json!({"hello": "peers"})))
-        .unwrap();
+    let post = common::post(&account, "note", json!({"hello": "peers"}));
     to_a.post_message(&post, true).await.unwrap();
     processed_on(&to_b, &post.message.item_hash).await;
     // And back the other way, without echoing forever.
-    let reply = MessageBuilder::new(&account)
-        .build(PostBuilder::new("note").content(json!({"hello": "back"})))
-        .unwrap();
+    let reply = common::post(&account, "note", json!({"hello": "back"}));
     to_b.post_message(&reply, true).await.unwrap();
     processed_on(&to_a, &reply.message.item_hash).await;
 
     // A file uploaded to A only; its STORE reaches B, which fetches the file.
     let scratch = tempfile::tempdir().unwrap();
-    let path = scratch.path().join("site.html");
     let bytes = b"<html>served by both</html>".repeat(1000);
-    std::fs::write(&path, &bytes).unwrap();
-    let hash = to_a
-        .upload_file(&path, StorageEngine::Storage, |_, _| {})
-        .await
-        .unwrap();
+    let hash = common::upload(&to_a, scratch.path(), "site.html", &bytes).await;
     let store = MessageBuilder::new(&account)
         .build(StoreBuilder::new(&hash).unwrap())
         .unwrap();

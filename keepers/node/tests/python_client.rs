@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use aether_node::{Config, Node};
+mod common;
 
 fn python() -> PathBuf {
     let path = std::env::var_os("AETHER_PYTHON")
@@ -25,9 +25,7 @@ fn python() -> PathBuf {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_python_reference_client_works_against_the_node() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::new(dir.path());
-    config.port = 0;
-    let node = Node::start(config).await.unwrap();
+    let node = common::start(dir.path()).await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/aleph_client.py");
     let out = tokio::process::Command::new(python())
         .args([script, &node.url()])

@@ -6,10 +6,9 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use aether_node::resync::ResyncConfig;
-use aether_node::{Config, Node};
 use aether_sdk::message::sign::SolanaAccount;
 use aether_sdk::message::{AggregateBuilder, MessageBuilder, PostBuilder, StoreBuilder};
-use aether_sdk::node_client::{MessageFilter, NodeClient, StorageEngine};
+use aether_sdk::node_client::{MessageFilter, NodeClient};
 use serde_json::json;
 
 async fn processed(client: &NodeClient) -> BTreeSet<String> {
@@ -48,12 +47,7 @@ async fn an_empty_node_rebuilds_from_the_chain_and_its_peers() {
     .await
     .unwrap();
     let scratch = tempfile::tempdir().unwrap();
-    let path = scratch.path().join("page.html");
-    std::fs::write(&path, b"<p>resynced</p>").unwrap();
-    let file = to_a
-        .upload_file(&path, StorageEngine::Storage, |_, _| {})
-        .await
-        .unwrap();
+    let file = common::upload(&to_a, scratch.path(), "page.html", b"<p>resynced</p>").await;
     to_a.post_message(&b.build(StoreBuilder::new(&file).unwrap()).unwrap(), true)
         .await
         .unwrap();
@@ -71,19 +65,19 @@ async fn an_empty_node_rebuilds_from_the_chain_and_its_peers() {
 
     // B starts empty, with A as its only peer, and rebuilds.
     let b_dir = tempfile::tempdir().unwrap();
-    let mut config = Config::new(b_dir.path());
-    config.port = 0;
-    config.peers = vec![a.url()];
     let progress = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = progress.clone();
-    config.resync = Some(ResyncConfig {
-        rpc_url: localnet.rpc_url(),
-        retries: 1,
-        progress: Some(std::sync::Arc::new(move |done, total, _| {
-            seen.lock().unwrap().push((done, total))
-        })),
-    });
-    let mut node_b = Node::start(config).await.unwrap();
+    let mut node_b = common::start_with(b_dir.path(), |config| {
+        config.peers = vec![a.url()];
+        config.resync = Some(ResyncConfig {
+            rpc_url: localnet.rpc_url(),
+            retries: 1,
+            progress: Some(std::sync::Arc::new(move |done, total, _| {
+                seen.lock().unwrap().push((done, total))
+            })),
+        });
+    })
+    .await;
     let resync = node_b.resync_report().await.unwrap().unwrap();
     assert!(resync.batches >= 2, "{resync:?}");
     assert!(resync.missing.is_empty(), "{resync:?}");
@@ -108,15 +102,15 @@ async fn an_empty_node_rebuilds_from_the_chain_and_its_peers() {
 
     // C's only peer is gone: every batch is listed as missing, none blocks.
     let c_dir = tempfile::tempdir().unwrap();
-    let mut config = Config::new(c_dir.path());
-    config.port = 0;
-    config.peers = vec!["http://127.0.0.1:9".into()];
-    config.resync = Some(ResyncConfig {
-        rpc_url: localnet.rpc_url(),
-        retries: 0,
-        progress: None,
-    });
-    let mut node_c = Node::start(config).await.unwrap();
+    let mut node_c = common::start_with(c_dir.path(), |config| {
+        config.peers = vec!["http://127.0.0.1:9".into()];
+        config.resync = Some(ResyncConfig {
+            rpc_url: localnet.rpc_url(),
+            retries: 0,
+            progress: None,
+        });
+    })
+    .await;
     let resync_c = node_c.resync_report().await.unwrap().unwrap();
     assert_eq!(resync_c.missing.len(), resync.batches);
     assert_eq!(resync_c.imported, 0);

@@ -7,19 +7,13 @@
 //! bounded, one source cannot hold every
 //! connection, and floats come back with the digits that were signed.
 
-use std::path::Path;
-
-use aether_node::{Config, Node};
+use aether_node::Node;
 use aether_sdk::message::sign::{Signer, SolanaAccount};
 use aether_sdk::message::{ItemType, MessageBuilder, PostBuilder, SignedMessage, StoreBuilder};
-use aether_sdk::node_client::{ClientError, MessageStatus, NodeClient};
+use aether_sdk::node_client::{ClientError, MessageStatus};
 use serde_json::{json, Value};
 
-async fn start(dir: &Path) -> Node {
-    let mut config = Config::new(dir);
-    config.port = 0;
-    Node::start(config).await.expect("the node starts")
-}
+mod common;
 
 /// `signed` as `who` would send it: the same item hash, `who`'s sender and
 /// signature, and `item_type` as given (content left off when storage).
@@ -57,9 +51,7 @@ fn note(who: &SolanaAccount, inline: bool) -> SignedMessage {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_strangers_signed_copy_never_blocks_the_genuine_message() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = start(dir.path()).await;
-    let client = NodeClient::new(node.url());
+    let (_dir, node, client) = common::temp_node().await;
     let (alice, mallory) = (SolanaAccount::generate(), SolanaAccount::generate());
     let genuine = note(&alice, true);
     let hash = genuine.message.item_hash.clone();
@@ -95,9 +87,7 @@ async fn a_strangers_signed_copy_never_blocks_the_genuine_message() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_strangers_storage_claim_never_takes_the_message() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = start(dir.path()).await;
-    let client = NodeClient::new(node.url());
+    let (_dir, node, client) = common::temp_node().await;
     let (alice, mallory) = (SolanaAccount::generate(), SolanaAccount::generate());
 
     // Inline: Mallory claims the hash is content she will upload, and never does.
@@ -130,13 +120,8 @@ async fn a_strangers_storage_claim_never_takes_the_message() {
         );
     }
     let url = format!("{}/api/v0/storage/add_json", node.url());
-    let stored: Value = reqwest::Client::new()
-        .post(&url)
-        .header("content-type", "application/json")
-        .body(content)
-        .send()
+    let stored: Value = common::post_json(&reqwest::Client::new(), &url, content)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -167,9 +152,7 @@ async fn a_strangers_storage_claim_never_takes_the_message() {
 /// she sent it.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_replay_changing_the_item_type_never_blanks_a_waiting_store() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = start(dir.path()).await;
-    let client = NodeClient::new(node.url());
+    let (dir, node, client) = common::temp_node().await;
     let alice = SolanaAccount::generate();
     let bytes = b"alice's file".to_vec();
     let file = aether_sdk::content_id::sha256_hex(&bytes);
@@ -193,16 +176,7 @@ async fn a_replay_changing_the_item_type_never_blanks_a_waiting_store() {
         "still Alice's"
     );
 
-    let path = dir.path().join("upload");
-    std::fs::write(&path, &bytes).unwrap();
-    let uploaded = client
-        .upload_file(
-            &path,
-            aether_sdk::node_client::StorageEngine::Storage,
-            |_, _| {},
-        )
-        .await
-        .unwrap();
+    let uploaded = common::upload(&client, dir.path(), "upload", &bytes).await;
     assert_eq!(uploaded, file);
     let done = client
         .wait_processed(&hash, std::time::Duration::from_secs(10))
@@ -218,9 +192,7 @@ async fn a_replay_changing_the_item_type_never_blanks_a_waiting_store() {
 /// refused for it.
 #[tokio::test(flavor = "multi_thread")]
 async fn claims_waiting_on_one_hash_are_bounded_and_never_block_the_genuine_message() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = start(dir.path()).await;
-    let client = NodeClient::new(node.url());
+    let (_dir, node, client) = common::temp_node().await;
     let alice = SolanaAccount::generate();
     let genuine = note(&alice, false);
     let hash = genuine.message.item_hash.clone();
@@ -260,7 +232,7 @@ async fn claims_waiting_on_one_hash_are_bounded_and_never_block_the_genuine_mess
 #[tokio::test(flavor = "multi_thread")]
 async fn page_numbers_beyond_any_listing_are_a_bad_query() {
     let dir = tempfile::tempdir().unwrap();
-    let node = start(dir.path()).await;
+    let node = common::start(dir.path()).await;
     let http = reqwest::Client::new();
     for path in ["messages.json", "posts.json"] {
         for page in [
@@ -287,7 +259,7 @@ async fn page_numbers_beyond_any_listing_are_a_bad_query() {
         assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
         // Pages hold at most MAX_PER_PAGE, whatever is asked.
         let url = format!("{}/api/v0/{path}?pagination=1000000000", node.url());
-        let body: Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+        let body = common::get_json(&http, &url).await;
         assert_eq!(
             body["pagination_per_page"],
             aether_node::api::MAX_PER_PAGE,
@@ -319,10 +291,10 @@ async fn slow_headers_are_cut_off_and_one_source_cannot_hold_every_connection() 
     let dir = tempfile::tempdir().unwrap();
 
     // One header line every 300 ms: cut off at the 1 s header deadline.
-    let mut config = Config::new(dir.path().join("slow"));
-    config.port = 0;
-    config.connections.header_timeout = Duration::from_secs(1);
-    let node = Node::start(config).await.unwrap();
+    let node = common::start_with(dir.path().join("slow"), |config| {
+        config.connections.header_timeout = Duration::from_secs(1);
+    })
+    .await;
     let mut slow = TcpStream::connect(node.addr()).await.unwrap();
     slow.write_all(b"GET /api/v0/messages.json HTTP/1.1\r\nHost: x\r\n")
         .await
@@ -345,11 +317,11 @@ async fn slow_headers_are_cut_off_and_one_source_cannot_hold_every_connection() 
 
     // Eight connections from one address at most: the ninth is closed at
     // once, and a slot freed lets a request through again.
-    let mut config = Config::new(dir.path().join("flood"));
-    config.port = 0;
-    config.connections.header_timeout = Duration::from_secs(60);
-    config.connections.per_source = 8;
-    let node = Node::start(config).await.unwrap();
+    let node = common::start_with(dir.path().join("flood"), |config| {
+        config.connections.header_timeout = Duration::from_secs(60);
+        config.connections.per_source = 8;
+    })
+    .await;
     let mut held = Vec::new();
     for _ in 0..8 {
         held.push(TcpStream::connect(node.addr()).await.unwrap());
@@ -375,12 +347,8 @@ async fn websockets_count_against_their_source_and_end_with_the_node() {
     use futures_util::StreamExt;
     use std::time::Duration;
     use tokio::net::TcpStream;
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::new(dir.path());
-    config.port = 0;
-    config.connections.per_source = 2;
-    let node = Node::start(config).await.unwrap();
-    let client = NodeClient::new(node.url());
+    let (_dir, node, client) =
+        common::temp_node_with(|config| config.connections.per_source = 2).await;
     let filter = aether_sdk::node_client::MessageFilter::default();
     let mut streams = Vec::new();
     for _ in 0..2 {
@@ -406,9 +374,7 @@ async fn websockets_count_against_their_source_and_end_with_the_node() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn floats_come_back_with_the_digits_that_were_signed() {
-    let dir = tempfile::tempdir().unwrap();
-    let node = start(dir.path()).await;
-    let client = NodeClient::new(node.url());
+    let (_dir, node, client) = common::temp_node().await;
     let alice = SolanaAccount::generate();
     // Times as clients stamp them, and a spread of magnitudes: a fixed
     // sequence, so the test is the same on every run.
@@ -421,9 +387,7 @@ async fn floats_come_back_with_the_digits_that_were_signed() {
         let mantissa = (x >> 11) as f64 / (1u64 << 53) as f64;
         values.push(1_700_000_000.0 + mantissa * 200_000_000.0);
     }
-    let signed = MessageBuilder::new(&alice)
-        .build(PostBuilder::new("floats").content(json!({ "values": values })))
-        .unwrap();
+    let signed = common::post(&alice, "floats", json!({ "values": values }));
     assert_eq!(
         client.post_message(&signed, true).await.unwrap(),
         MessageStatus::Processed

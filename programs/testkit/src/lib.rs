@@ -24,6 +24,7 @@ pub use solana_signer;
 pub use solana_transaction_error::TransactionError;
 
 pub mod cpi_probe;
+pub mod update;
 pub mod world;
 
 pub use aether_sdk::programs::{registry, staking};
@@ -221,6 +222,60 @@ impl Chain {
             .map(|a| a.data)
     }
 
+    /// The raw data of each of `keys`, in order (see [`Chain::raw`]).
+    pub async fn raw_all(&mut self, keys: &[Pubkey]) -> Vec<Option<Vec<u8>>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            out.push(self.raw(*key).await);
+        }
+        out
+    }
+
+    /// Writes a byte-for-byte copy of the account at `of` to `at`, owned by
+    /// `owner`, or by the original's owner when `None`: a fake account for a
+    /// program to refuse.
+    pub async fn plant_copy(&mut self, of: Pubkey, at: Pubkey, owner: Option<Pubkey>) {
+        let mut copy = self
+            .ctx
+            .banks_client
+            .get_account(of)
+            .await
+            .expect("get_account")
+            .unwrap_or_else(|| panic!("account {of} does not exist"));
+        if let Some(owner) = owner {
+            copy.owner = owner;
+        }
+        self.ctx.set_account(&at, &copy.into());
+    }
+
+    /// The lamports `key` holds.
+    pub async fn lamports(&mut self, key: Pubkey) -> u64 {
+        self.ctx
+            .banks_client
+            .get_balance(key)
+            .await
+            .expect("get_balance")
+    }
+
+    /// Sends `ix` signed by the payer and `signers`, asserts that it fails
+    /// with the Anchor error `code` (see [`assert_error`]), and that none of
+    /// the `watched` accounts changed, byte for byte.
+    pub async fn assert_refused(
+        &mut self,
+        ix: Instruction,
+        signers: &[&Keypair],
+        code: impl Into<u32>,
+        watched: &[Pubkey],
+    ) {
+        let before = self.raw_all(watched).await;
+        assert_error(self.send(&[ix], signers).await, code);
+        assert_eq!(
+            before,
+            self.raw_all(watched).await,
+            "a refused instruction changed state"
+        );
+    }
+
     pub async fn clock(&mut self) -> Clock {
         self.ctx
             .banks_client
@@ -256,52 +311,61 @@ impl Chain {
     /// A new SPL Token mint whose authority is the payer.
     pub async fn create_mint(&mut self, decimals: u8) -> Pubkey {
         let mint = Keypair::new();
-        let rent = self.ctx.banks_client.get_rent().await.expect("rent");
-        let ixs = [
-            anchor_lang::solana_program::system_instruction::create_account(
-                &self.payer(),
-                &mint.pubkey(),
-                rent.minimum_balance(spl_token::state::Mint::LEN),
-                spl_token::state::Mint::LEN as u64,
-                &spl_token::ID,
-            ),
-            spl_token::instruction::initialize_mint2(
-                &spl_token::ID,
-                &mint.pubkey(),
-                &self.payer(),
-                None,
-                decimals,
-            )
-            .expect("initialize_mint2"),
-        ];
-        self.send(&ixs, &[&mint]).await.expect("create mint");
+        let init = spl_token::instruction::initialize_mint2(
+            &spl_token::ID,
+            &mint.pubkey(),
+            &self.payer(),
+            None,
+            decimals,
+        )
+        .expect("initialize_mint2");
+        self.create_token_program_account(&mint, spl_token::state::Mint::LEN, init, "create mint")
+            .await;
         mint.pubkey()
     }
 
     /// A new token account of `mint` owned by `owner`.
     pub async fn create_token_account(&mut self, mint: Pubkey, owner: Pubkey) -> Pubkey {
         let account = Keypair::new();
+        let init = spl_token::instruction::initialize_account3(
+            &spl_token::ID,
+            &account.pubkey(),
+            &mint,
+            &owner,
+        )
+        .expect("initialize_account3");
+        self.create_token_program_account(
+            &account,
+            spl_token::state::Account::LEN,
+            init,
+            "create token account",
+        )
+        .await;
+        account.pubkey()
+    }
+
+    /// Creates `account` (`len` bytes, rent-exempt, paid by the payer) owned
+    /// by the SPL Token program and runs `init` on it in the same
+    /// transaction; panics with `what` when that fails.
+    async fn create_token_program_account(
+        &mut self,
+        account: &Keypair,
+        len: usize,
+        init: Instruction,
+        what: &str,
+    ) {
         let rent = self.ctx.banks_client.get_rent().await.expect("rent");
         let ixs = [
             anchor_lang::solana_program::system_instruction::create_account(
                 &self.payer(),
                 &account.pubkey(),
-                rent.minimum_balance(spl_token::state::Account::LEN),
-                spl_token::state::Account::LEN as u64,
+                rent.minimum_balance(len),
+                len as u64,
                 &spl_token::ID,
             ),
-            spl_token::instruction::initialize_account3(
-                &spl_token::ID,
-                &account.pubkey(),
-                &mint,
-                &owner,
-            )
-            .expect("initialize_account3"),
+            init,
         ];
-        self.send(&ixs, &[&account])
-            .await
-            .expect("create token account");
-        account.pubkey()
+        self.send(&ixs, &[account]).await.expect(what);
     }
 
     /// The associated token account of `owner` for `mint`, created (idempotently) by the payer.
@@ -360,4 +424,13 @@ pub fn assert_error<T: std::fmt::Debug>(
             "expected custom error {expected}, got {err:?}"
         ),
     }
+}
+
+/// How many cases a proptest of the programs runs: `PROPTEST_CASES` when
+/// set (and a number), else 8, since every case starts a bank.
+pub fn proptest_cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8)
 }

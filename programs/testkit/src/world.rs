@@ -1,11 +1,14 @@
 //! A staking world for tests: a chain with the staking program initialized,
-//! wallets holding the stake token, and one-line helpers for each instruction.
+//! wallets holding the stake token, and one-line helpers for each instruction;
+//! also the registry on top of it, with core nodes.
 
+use aether_registry::RegisterCoreNodeArgs;
 use aether_staking::state::{Config, EpochRecord, Node, Params, StakePosition};
 use anchor_lang::prelude::Pubkey;
+use anchor_lang::solana_program::instruction::Instruction;
 use solana_signer::Signer;
 
-use crate::{staking as ix, Chain, Keypair, TransactionError};
+use crate::{registry, staking as ix, Chain, Keypair, TransactionError};
 
 /// One token, with 6 decimals.
 pub const T: u64 = 1_000_000;
@@ -69,21 +72,56 @@ impl Setup {
         }
     }
 
+    /// Sends `instruction` signed by the payer and `signer`, events dropped.
+    async fn send_as(
+        &mut self,
+        signer: &Wallet,
+        instruction: Instruction,
+    ) -> Result<(), TransactionError> {
+        self.chain
+            .send(&[instruction], &[&signer.key])
+            .await
+            .map(drop)
+    }
+
+    /// Initializes the registry with `quorum_bps` and the payer as its
+    /// authority, in one transaction with `also` (other programs'
+    /// `initialize`, say), which must go through.
+    pub async fn initialize_registry(&mut self, quorum_bps: u16, also: Vec<Instruction>) {
+        let authority = self.chain.payer();
+        let mut ixs = vec![registry::initialize(authority, quorum_bps)];
+        ixs.extend(also);
+        self.chain
+            .send(&ixs, &[])
+            .await
+            .expect("initialize the registry");
+    }
+
+    /// A new wallet holding `tokens` that creates a staking node with
+    /// `stake` and registers it as a core node with `args`; both must go
+    /// through.
+    pub async fn core_node(
+        &mut self,
+        tokens: u64,
+        stake: u64,
+        args: RegisterCoreNodeArgs,
+    ) -> Wallet {
+        let operator = self.wallet(tokens).await;
+        self.create_node(&operator, stake)
+            .await
+            .expect("create node");
+        let register = registry::register_core_node(operator.pubkey(), args);
+        self.send_as(&operator, register)
+            .await
+            .expect("register core node");
+        operator
+    }
+
     /// Funds the reward vault from a fresh wallet.
     pub async fn fund(&mut self, amount: u64) -> Result<(), TransactionError> {
         let funder = self.wallet(amount).await;
-        self.chain
-            .send(
-                &[ix::fund_rewards(
-                    funder.pubkey(),
-                    self.mint,
-                    funder.tokens,
-                    amount,
-                )],
-                &[&funder.key],
-            )
-            .await
-            .map(drop)
+        let fund = ix::fund_rewards(funder.pubkey(), self.mint, funder.tokens, amount);
+        self.send_as(&funder, fund).await
     }
 
     pub async fn config(&mut self) -> Config {
@@ -126,18 +164,14 @@ impl Setup {
         let node = ix::node(&operator.pubkey());
         let mut catch_up = self.catch_up(&node, &operator.pubkey()).await;
         catch_up.activation_record = None;
-        self.chain
-            .send(
-                &[ix::create_node(
-                    operator.pubkey(),
-                    self.mint,
-                    operator.tokens,
-                    catch_up,
-                    amount,
-                )],
-                &[&operator.key],
-            )
-            .await?;
+        let create = ix::create_node(
+            operator.pubkey(),
+            self.mint,
+            operator.tokens,
+            catch_up,
+            amount,
+        );
+        self.send_as(operator, create).await?;
         Ok(ix::node(&operator.pubkey()))
     }
 
@@ -148,20 +182,15 @@ impl Setup {
         amount: u64,
     ) -> Result<(), TransactionError> {
         let catch_up = self.catch_up(&node, &staker.pubkey()).await;
-        self.chain
-            .send(
-                &[ix::stake(
-                    staker.pubkey(),
-                    node,
-                    self.mint,
-                    staker.tokens,
-                    catch_up,
-                    amount,
-                )],
-                &[&staker.key],
-            )
-            .await
-            .map(drop)
+        let stake = ix::stake(
+            staker.pubkey(),
+            node,
+            self.mint,
+            staker.tokens,
+            catch_up,
+            amount,
+        );
+        self.send_as(staker, stake).await
     }
 
     pub async fn unstake(
@@ -172,19 +201,8 @@ impl Setup {
     ) -> Result<(), TransactionError> {
         let catch_up = self.catch_up(&node, &staker.pubkey()).await;
         let epoch = self.config().await.epoch;
-        self.chain
-            .send(
-                &[ix::request_unstake(
-                    staker.pubkey(),
-                    node,
-                    catch_up,
-                    epoch,
-                    amount,
-                )],
-                &[&staker.key],
-            )
-            .await
-            .map(drop)
+        let unstake = ix::request_unstake(staker.pubkey(), node, catch_up, epoch, amount);
+        self.send_as(staker, unstake).await
     }
 
     pub async fn withdraw(
@@ -192,35 +210,15 @@ impl Setup {
         staker: &Wallet,
         node: Pubkey,
     ) -> Result<(), TransactionError> {
-        self.chain
-            .send(
-                &[ix::withdraw(
-                    staker.pubkey(),
-                    node,
-                    self.mint,
-                    staker.tokens,
-                )],
-                &[&staker.key],
-            )
-            .await
-            .map(drop)
+        let withdraw = ix::withdraw(staker.pubkey(), node, self.mint, staker.tokens);
+        self.send_as(staker, withdraw).await
     }
 
     pub async fn claim(&mut self, claimer: &Wallet, node: Pubkey) -> Result<u64, TransactionError> {
         let catch_up = self.catch_up(&node, &claimer.pubkey()).await;
         let before = self.chain.token_balance(claimer.tokens).await;
-        self.chain
-            .send(
-                &[ix::claim_rewards(
-                    claimer.pubkey(),
-                    node,
-                    self.mint,
-                    claimer.tokens,
-                    catch_up,
-                )],
-                &[&claimer.key],
-            )
-            .await?;
+        let claim = ix::claim_rewards(claimer.pubkey(), node, self.mint, claimer.tokens, catch_up);
+        self.send_as(claimer, claim).await?;
         Ok(self.chain.token_balance(claimer.tokens).await - before)
     }
 
@@ -229,13 +227,8 @@ impl Setup {
         let node = ix::node(&operator.pubkey());
         let record = self.record_for(&node).await;
         let epoch = self.config().await.epoch;
-        self.chain
-            .send(
-                &[ix::close_node(operator.pubkey(), record, epoch)],
-                &[&operator.key],
-            )
-            .await
-            .map(drop)
+        let close = ix::close_node(operator.pubkey(), record, epoch);
+        self.send_as(operator, close).await
     }
 
     /// Waits out the epoch and cranks it.

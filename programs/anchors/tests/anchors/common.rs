@@ -1,8 +1,9 @@
 use aether_program_testkit::world::*;
-use aether_program_testkit::{registry as rix, Keypair};
+use aether_program_testkit::{Keypair, RawEvent, TransactionError};
 use aether_registry::RegisterCoreNodeArgs;
 use aether_sdk::programs::anchors as aix;
-use aether_sdk::programs::anchors::merkle::{self, Hash32};
+use aether_sdk::programs::anchors::merkle::{self, Hash32, MerkleProof};
+use anchor_lang::prelude::Pubkey;
 
 pub use aether_program_testkit::world::{Setup, Wallet, T};
 
@@ -18,34 +19,35 @@ impl World {
     pub async fn new() -> Self {
         let mut s = Setup::new(params()).await;
         let authority = s.chain.payer();
-        s.chain
-            .send(
-                &[
-                    rix::initialize(authority, 6_667),
-                    aix::initialize(authority, vec![authority]),
-                ],
-                &[],
-            )
-            .await
-            .expect("initialize registry and anchors");
+        s.initialize_registry(6_667, vec![aix::initialize(authority, vec![authority])])
+            .await;
         let mut nodes = Vec::new();
         for (name, stake) in [("core", 500_000), ("idle", 200_000)] {
-            let w = s.wallet(1_000_000 * T).await;
-            s.create_node(&w, stake * T).await.unwrap();
             let args = RegisterCoreNodeArgs {
                 endpoint: format!("https://{name}.test"),
                 p2p_address: format!("/dns4/{name}.test/tcp/4025"),
             };
-            s.chain
-                .send(&[rix::register_core_node(w.pubkey(), args)], &[&w.key])
-                .await
-                .unwrap();
-            nodes.push(w);
+            nodes.push(s.core_node(1_000_000 * T, stake * T, args).await);
         }
         s.next_epoch().await;
         let idle = nodes.pop().unwrap();
         let core = nodes.pop().unwrap();
         Self { s, core, idle }
+    }
+
+    /// Sends `verify_inclusion` of `item` in `submitter`'s batch `seq`,
+    /// signed by the payer alone.
+    pub async fn verify(
+        &mut self,
+        submitter: &Pubkey,
+        seq: u64,
+        item: Vec<u8>,
+        proof: MerkleProof,
+    ) -> Result<Vec<RawEvent>, TransactionError> {
+        self.s
+            .chain
+            .send(&[aix::verify_inclusion(submitter, seq, item, proof)], &[])
+            .await
     }
 }
 

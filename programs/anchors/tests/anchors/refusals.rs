@@ -2,9 +2,8 @@
 
 use aether_anchors::errors::AnchorsError;
 use aether_anchors::state::AnchorsConfig;
-use aether_anchors::UpdateConfigArgs;
 use aether_program_testkit::solana_signer::Signer;
-use aether_program_testkit::{assert_error, registry as rix, staking as six, Keypair};
+use aether_program_testkit::{registry as rix, staking as six, update, Keypair};
 use aether_sdk::programs::anchors as aix;
 use anchor_lang::error::ErrorCode as Anchor;
 use anchor_lang::prelude::Pubkey;
@@ -12,20 +11,17 @@ use anchor_lang::solana_program::instruction::Instruction;
 
 use super::common::*;
 
+/// Sends `ix` signed by `signer`, expects `code`, and checks that neither
+/// the signer's nor the payer's log nor the config changed.
 async fn refused(w: &mut World, ix: Instruction, signer: &Keypair, code: impl Into<u32>) {
-    let logs = [aix::log(&signer.pubkey()), aix::log(&w.s.chain.payer())];
-    let before = (
-        w.s.chain.raw(logs[0]).await,
-        w.s.chain.raw(logs[1]).await,
-        w.s.chain.raw(aix::config()).await,
-    );
-    assert_error(w.s.chain.send(&[ix], &[signer]).await, code);
-    let after = (
-        w.s.chain.raw(logs[0]).await,
-        w.s.chain.raw(logs[1]).await,
-        w.s.chain.raw(aix::config()).await,
-    );
-    assert_eq!(before, after, "a refused instruction changed state");
+    let watched = [
+        aix::log(&signer.pubkey()),
+        aix::log(&w.s.chain.payer()),
+        aix::config(),
+    ];
+    w.s.chain
+        .assert_refused(ix, &[signer], code, &watched)
+        .await;
 }
 
 #[tokio::test]
@@ -58,18 +54,11 @@ async fn only_active_core_nodes_and_allowlisted_keys_anchor() {
     ix.accounts[5].pubkey = rix::record(&core_node);
     refused(&mut w, ix, &m, AnchorsError::NotAllowed).await;
     // A staking node copied under another program's ownership.
-    let real =
-        w.s.chain
-            .ctx
-            .banks_client
-            .get_account(core_node)
-            .await
-            .unwrap()
-            .unwrap();
-    let mut fake = real.clone();
-    fake.owner = Pubkey::new_unique();
+    let other_program = Pubkey::new_unique();
     let fake_key = Pubkey::new_unique();
-    w.s.chain.ctx.set_account(&fake_key, &fake.into());
+    w.s.chain
+        .plant_copy(core_node, fake_key, Some(other_program))
+        .await;
     let core = keypair(&w.core);
     let mut ix = aix::submit_batch(core.pubkey(), true, root, 4, b"c".to_vec());
     ix.accounts[4].pubkey = fake_key;
@@ -134,16 +123,10 @@ async fn malformed_batches_are_refused() {
     .await;
     // A copy of the payer's log at another address: its seeds do not match
     // the submitter it names.
-    let real =
-        w.s.chain
-            .ctx
-            .banks_client
-            .get_account(aix::log(&payer.pubkey()))
-            .await
-            .unwrap()
-            .unwrap();
     let fake = Pubkey::new_unique();
-    w.s.chain.ctx.set_account(&fake, &real.into());
+    w.s.chain
+        .plant_copy(aix::log(&payer.pubkey()), fake, None)
+        .await;
     let mut ix = aix::verify_inclusion(&payer.pubkey(), 1, b"x".to_vec(), proof);
     ix.accounts[0].pubkey = fake;
     refused(&mut w, ix, &payer, Anchor::ConstraintSeeds).await;
@@ -154,36 +137,28 @@ async fn only_the_authority_changes_the_allowlist() {
     let mut w = World::new().await;
     let mallory = w.s.wallet(0).await;
     let m = keypair(&mallory);
-    let args = UpdateConfigArgs {
-        allow: vec![m.pubkey()],
-        ..Default::default()
-    };
     refused(
         &mut w,
-        aix::update_config(m.pubkey(), args),
+        update::anchors_allow(m.pubkey(), vec![m.pubkey()]),
         &m,
         AnchorsError::Unauthorized,
     )
     .await;
     let payer = w.s.chain.ctx.payer.insecure_clone();
-    let too_many = UpdateConfigArgs {
-        allow: (0..16).map(|_| Pubkey::new_unique()).collect(),
-        ..Default::default()
-    };
+    let too_many = (0..16).map(|_| Pubkey::new_unique()).collect();
     refused(
         &mut w,
-        aix::update_config(payer.pubkey(), too_many),
+        update::anchors_allow(payer.pubkey(), too_many),
         &payer,
         AnchorsError::AllowlistFull,
     )
     .await;
     // The authority allows mallory, who can then anchor; then revokes her.
-    let allow = UpdateConfigArgs {
-        allow: vec![m.pubkey()],
-        ..Default::default()
-    };
     w.s.chain
-        .send(&[aix::update_config(payer.pubkey(), allow)], &[])
+        .send(
+            &[update::anchors_allow(payer.pubkey(), vec![m.pubkey()])],
+            &[],
+        )
         .await
         .unwrap();
     let (_, _, root) = batch("m", 1);
@@ -199,12 +174,11 @@ async fn only_the_authority_changes_the_allowlist() {
         )
         .await
         .unwrap();
-    let revoke = UpdateConfigArgs {
-        revoke: vec![m.pubkey()],
-        ..Default::default()
-    };
     w.s.chain
-        .send(&[aix::update_config(payer.pubkey(), revoke)], &[])
+        .send(
+            &[update::anchors_revoke(payer.pubkey(), vec![m.pubkey()])],
+            &[],
+        )
         .await
         .unwrap();
     refused(
@@ -221,15 +195,7 @@ async fn the_authority_changes_hands_in_two_steps() {
     let mut w = World::new().await;
     let payer = w.s.chain.ctx.payer.insecure_clone();
     let (next, mallory) = (Keypair::new(), Keypair::new());
-    let propose = |to: Pubkey| {
-        aix::update_config(
-            payer.pubkey(),
-            UpdateConfigArgs {
-                new_authority: Some(to),
-                ..Default::default()
-            },
-        )
-    };
+    let propose = |to: Pubkey| update::anchors_authority(payer.pubkey(), to);
     let accept = aix::accept_authority;
     refused(
         &mut w,
@@ -239,16 +205,8 @@ async fn the_authority_changes_hands_in_two_steps() {
     )
     .await;
     w.s.chain
-        .send(&[propose(next.pubkey())], &[])
-        .await
-        .unwrap();
-    let config: AnchorsConfig = w.s.chain.account(aix::config()).await;
-    assert_eq!(
-        config.authority,
-        payer.pubkey(),
-        "proposing hands nothing over"
-    );
-    assert_eq!(config.pending_authority, Some(next.pubkey()));
+        .assert_proposed::<AnchorsConfig>(propose(next.pubkey()), payer.pubkey(), next.pubkey())
+        .await;
     refused(
         &mut w,
         accept(mallory.pubkey()),
@@ -257,14 +215,8 @@ async fn the_authority_changes_hands_in_two_steps() {
     )
     .await;
     w.s.chain
-        .send(&[accept(next.pubkey())], &[&next])
-        .await
-        .unwrap();
-    let config: AnchorsConfig = w.s.chain.account(aix::config()).await;
-    assert_eq!(
-        (config.authority, config.pending_authority),
-        (next.pubkey(), None)
-    );
+        .assert_accepted::<AnchorsConfig>(accept(next.pubkey()), &next)
+        .await;
     refused(
         &mut w,
         propose(payer.pubkey()),

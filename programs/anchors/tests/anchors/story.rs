@@ -67,91 +67,38 @@ async fn anchor_and_prove() {
     // Every item of batch 1 proves; an item of batch 2 does not prove against batch 1.
     for (i, item) in items1.iter().enumerate() {
         let proof = merkle::proof(&leaves1, i).unwrap();
-        w.s.chain
-            .send(
-                &[aix::verify_inclusion(&payer, 1, item.clone(), proof)],
-                &[],
-            )
+        w.verify(&payer, 1, item.clone(), proof)
             .await
             .unwrap_or_else(|e| panic!("item {i} of batch 1: {e:?}"));
     }
     let c = core.pubkey();
     for i in [0, 499, 999] {
         let proof = merkle::proof(&leaves2, i).unwrap();
-        w.s.chain
-            .send(
-                &[aix::verify_inclusion(
-                    &c,
-                    2,
-                    items2[i].clone(),
-                    proof.clone(),
-                )],
-                &[],
-            )
+        w.verify(&c, 2, items2[i].clone(), proof.clone())
             .await
             .unwrap();
         assert_error(
-            w.s.chain
-                .send(
-                    &[aix::verify_inclusion(&payer, 1, items2[i].clone(), proof)],
-                    &[],
-                )
-                .await,
+            w.verify(&payer, 1, items2[i].clone(), proof).await,
             AnchorsError::InvalidProof,
         );
     }
     // A forged item, a wrong position, a batch that does not exist.
     let proof = merkle::proof(&leaves2, 7).unwrap();
     assert_error(
-        w.s.chain
-            .send(
-                &[aix::verify_inclusion(
-                    &c,
-                    2,
-                    b"forged".to_vec(),
-                    proof.clone(),
-                )],
-                &[],
-            )
-            .await,
+        w.verify(&c, 2, b"forged".to_vec(), proof.clone()).await,
         AnchorsError::InvalidProof,
     );
     assert_error(
-        w.s.chain
-            .send(
-                &[aix::verify_inclusion(
-                    &c,
-                    2,
-                    items2[8].clone(),
-                    proof.clone(),
-                )],
-                &[],
-            )
-            .await,
+        w.verify(&c, 2, items2[8].clone(), proof.clone()).await,
         AnchorsError::InvalidProof,
     );
     assert_error(
-        w.s.chain
-            .send(
-                &[aix::verify_inclusion(
-                    &c,
-                    3,
-                    items2[7].clone(),
-                    proof.clone(),
-                )],
-                &[],
-            )
-            .await,
+        w.verify(&c, 3, items2[7].clone(), proof.clone()).await,
         AnchorsError::SeqNotInWindow,
     );
     // Batch 2 asked of the payer's log: not there.
     assert_error(
-        w.s.chain
-            .send(
-                &[aix::verify_inclusion(&payer, 2, items2[7].clone(), proof)],
-                &[],
-            )
-            .await,
+        w.verify(&payer, 2, items2[7].clone(), proof).await,
         AnchorsError::SeqNotInWindow,
     );
 }
@@ -215,31 +162,12 @@ async fn a_window_per_submitter_so_no_key_flushes_another() {
     // Its own first batch (2) has left its window...
     let proof = merkle::proof(&first_leaves, 0).unwrap();
     assert_error(
-        w.s.chain
-            .send(
-                &[aix::verify_inclusion(
-                    &payer,
-                    2,
-                    first_items[0].clone(),
-                    proof,
-                )],
-                &[],
-            )
-            .await,
+        w.verify(&payer, 2, first_items[0].clone(), proof).await,
         AnchorsError::SeqNotInWindow,
     );
     // ...and the core node's batch 1 is still there: nobody else writes to its log.
     let proof = merkle::proof(&core_leaves, 1).unwrap();
-    w.s.chain
-        .send(
-            &[aix::verify_inclusion(
-                &core.pubkey(),
-                1,
-                core_items[1].clone(),
-                proof,
-            )],
-            &[],
-        )
+    w.verify(&core.pubkey(), 1, core_items[1].clone(), proof)
         .await
         .expect("the core node's root outlives another key's flood");
     let config: AnchorsConfig = w.s.chain.account(aix::config()).await;

@@ -2,7 +2,9 @@ use aether_escrow::state::{ServePolicy, Stream, StreamKind};
 use aether_escrow::OpenStreamArgs;
 use aether_program_testkit::solana_signer::Signer;
 use aether_program_testkit::world::*;
-use aether_program_testkit::{registry as rix, Keypair, RawEvent, TransactionError};
+use aether_program_testkit::{
+    registry as rix, staking as six, Keypair, RawEvent, TransactionError,
+};
 use aether_registry::state::Capacity;
 use aether_registry::{RegisterCoreNodeArgs, RegisterResourceNodeArgs};
 use aether_sdk::programs::escrow as eix;
@@ -31,32 +33,17 @@ impl World {
     pub async fn new() -> Self {
         let mut s = Setup::new(params()).await;
         let authority = s.chain.payer();
-        s.chain
-            .send(
-                &[
-                    rix::initialize(authority, 6_667),
-                    eix::initialize(authority, s.mint),
-                ],
-                &[],
-            )
-            .await
-            .expect("initialize registry and escrow");
-        let core = s.wallet(1_000_000 * T).await;
-        let node = s.create_node(&core, 200_000 * T).await.unwrap();
+        let mint = s.mint;
+        s.initialize_registry(6_667, vec![eix::initialize(authority, mint)])
+            .await;
         let args = RegisterCoreNodeArgs {
             endpoint: "https://core.test".into(),
             p2p_address: "/dns4/core.test/tcp/4025".into(),
         };
-        s.chain
-            .send(
-                &[rix::register_core_node(core.pubkey(), args)],
-                &[&core.key],
-            )
-            .await
-            .unwrap();
+        let core = s.core_node(1_000_000 * T, 200_000 * T, args).await;
         Self {
             s,
-            core_record: rix::record(&node),
+            core_record: rix::record(&six::node(&core.pubkey())),
             core,
         }
     }
@@ -123,6 +110,27 @@ impl World {
             size_bytes: 0,
         };
         self.open_with(user, args).await
+    }
+
+    /// Opens a stream from `user` (see [`World::open`]) and has `providers`
+    /// join it, in order; all of it must go through.
+    pub async fn open_joined(
+        &mut self,
+        user: &Wallet,
+        resource: [u8; 32],
+        rate: u64,
+        replicas: u8,
+        deposit: u64,
+        providers: &[&Provider],
+    ) -> Pubkey {
+        let stream = self
+            .open(user, resource, rate, replicas, deposit)
+            .await
+            .unwrap();
+        for p in providers {
+            self.join(p, stream).await.unwrap();
+        }
+        stream
     }
 
     /// Opens a stream from `user` with `args` as given.

@@ -3,6 +3,7 @@
 //! payouts, refunds and what the vaults hold, to the base unit.
 
 use aether_escrow::state::Stream;
+use aether_program_testkit::proptest_cases;
 use aether_sdk::programs::escrow as eix;
 use anchor_lang::prelude::Pubkey;
 use proptest::prelude::*;
@@ -186,15 +187,8 @@ async fn run(ops: Vec<Op>) {
     }
 }
 
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(8)
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(), max_shrink_iters: 32, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: proptest_cases(), max_shrink_iters: 32, ..ProptestConfig::default() })]
 
     #[test]
     fn tokens_are_conserved(ops in proptest::collection::vec(op(), 10..40)) {

@@ -133,9 +133,9 @@ async fn a_deregistered_provider_is_paid_nothing_and_loses_its_slot() {
     let mut w = World::new().await;
     let user = w.s.wallet(100_000).await;
     let (stays, goes) = (w.provider(1).await, w.provider(1).await);
-    let stream = w.open(&user, [1; 32], 10, 2, 10_000).await.unwrap();
-    w.join(&stays, stream).await.unwrap();
-    w.join(&goes, stream).await.unwrap();
+    let stream = w
+        .open_joined(&user, [1; 32], 10, 2, 10_000, &[&stays, &goes])
+        .await;
     w.s.chain.advance(100).await;
     w.s.chain
         .send(
@@ -171,9 +171,7 @@ async fn settling_every_second_loses_nothing_to_rounding() {
     let user = w.s.wallet(100_000).await;
     let (a, b) = (w.provider(0).await, w.provider(0).await);
     // 1 per second for two: half a unit each per second.
-    let stream = w.open(&user, [1; 32], 1, 2, 10_000).await.unwrap();
-    w.join(&a, stream).await.unwrap();
-    w.join(&b, stream).await.unwrap();
+    let stream = w.open_joined(&user, [1; 32], 1, 2, 10_000, &[&a, &b]).await;
     let start = w.stream(stream).await.last_settled;
     for _ in 0..9 {
         w.s.chain.advance(1).await;

@@ -4,7 +4,7 @@ use aether_escrow::errors::EscrowError;
 use aether_escrow::state::{EscrowConfig, ServePolicy, StreamKind};
 use aether_escrow::OpenStreamArgs;
 use aether_program_testkit::solana_signer::Signer;
-use aether_program_testkit::{assert_error, Keypair};
+use aether_program_testkit::Keypair;
 use aether_sdk::programs::escrow as eix;
 use anchor_lang::error::ErrorCode as Anchor;
 use anchor_lang::prelude::Pubkey;
@@ -12,6 +12,8 @@ use anchor_lang::solana_program::instruction::Instruction;
 
 use super::common::*;
 
+/// Sends `ix` signed by `signer`, expects `code`, and checks that neither
+/// `stream` nor its vault changed.
 async fn refused(
     w: &mut World,
     stream: Pubkey,
@@ -19,16 +21,10 @@ async fn refused(
     signer: &Keypair,
     code: impl Into<u32>,
 ) {
-    let before = (
-        w.s.chain.raw(stream).await,
-        w.s.chain.raw(eix::vault(&stream)).await,
-    );
-    assert_error(w.s.chain.send(&[ix], &[signer]).await, code);
-    let after = (
-        w.s.chain.raw(stream).await,
-        w.s.chain.raw(eix::vault(&stream)).await,
-    );
-    assert_eq!(before, after, "a refused instruction changed state");
+    let watched = [stream, eix::vault(&stream)];
+    w.s.chain
+        .assert_refused(ix, &[signer], code, &watched)
+        .await;
 }
 
 #[tokio::test]
@@ -36,8 +32,7 @@ async fn only_the_owner_and_the_provider_act_for_themselves() {
     let mut w = World::new().await;
     let user = w.s.wallet(100_000).await;
     let p = w.provider(1).await;
-    let stream = w.open(&user, [1; 32], 10, 2, 10_000).await.unwrap();
-    w.join(&p, stream).await.unwrap();
+    let stream = w.open_joined(&user, [1; 32], 10, 2, 10_000, &[&p]).await;
     let mallory = w.s.wallet(100_000).await;
     let m = mallory.key.insecure_clone();
     let slots = w.stream(stream).await.providers;
@@ -84,9 +79,9 @@ async fn payouts_must_be_the_providers_own_in_order() {
     let mut w = World::new().await;
     let user = w.s.wallet(100_000).await;
     let (p1, p2) = (w.provider(1).await, w.provider(1).await);
-    let stream = w.open(&user, [1; 32], 10, 2, 10_000).await.unwrap();
-    w.join(&p1, stream).await.unwrap();
-    w.join(&p2, stream).await.unwrap();
+    let stream = w
+        .open_joined(&user, [1; 32], 10, 2, 10_000, &[&p1, &p2])
+        .await;
     w.s.chain.advance(10).await;
     let payer = w.s.chain.ctx.payer.insecure_clone();
     let mut slots = w.stream(stream).await.providers;
@@ -131,18 +126,11 @@ async fn only_registered_resource_nodes_join() {
     )
     .await;
     // A copy of a real record, owned by another program.
-    let real =
-        w.s.chain
-            .ctx
-            .banks_client
-            .get_account(p.record)
-            .await
-            .unwrap()
-            .unwrap();
-    let mut fake = real.clone();
-    fake.owner = Pubkey::new_unique();
+    let other_program = Pubkey::new_unique();
     let fake_key = Pubkey::new_unique();
-    w.s.chain.ctx.set_account(&fake_key, &fake.into());
+    w.s.chain
+        .plant_copy(p.record, fake_key, Some(other_program))
+        .await;
     let ix = eix::join_stream(pk.pubkey(), fake_key, p.owner.tokens, w.s.mint, stream, &[]);
     refused(&mut w, stream, ix, &pk, Anchor::AccountOwnedByWrongProgram).await;
     // Paid in another mint.
@@ -197,8 +185,7 @@ async fn a_closed_payout_account_is_recreated_by_anyone_and_settlement_goes_on()
     let mut w = World::new().await;
     let user = w.s.wallet(100_000).await;
     let p = w.provider(1).await;
-    let stream = w.open(&user, [4; 32], 10, 1, 10_000).await.unwrap();
-    w.join(&p, stream).await.unwrap();
+    let stream = w.open_joined(&user, [4; 32], 10, 1, 10_000, &[&p]).await;
     // The provider closes its (empty) payout account: settlement cannot pay it.
     let pk = p.owner.key.insecure_clone();
     let close = spl_token::instruction::close_account(
@@ -229,10 +216,11 @@ async fn a_newcomer_may_not_push_others_under_their_price() {
         w.provider(10).await,
         w.provider(1).await,
     );
-    let stream = w.open(&user, [5; 32], 100, 3, 10_000).await.unwrap();
-    w.join(&a, stream).await.unwrap();
-    w.join(&b, stream).await.unwrap(); // 50 each: a's 40 still met
-                                       // c asks only 1/s, but a third share (33/s) would put a under its 40/s.
+    // a and b join at 50 each: a's 40 still met.
+    let stream = w
+        .open_joined(&user, [5; 32], 100, 3, 10_000, &[&a, &b])
+        .await;
+    // c asks only 1/s, but a third share (33/s) would put a under its 40/s.
     let slots = w.stream(stream).await.providers;
     let ck = c.owner.key.insecure_clone();
     let ix = eix::join_stream(ck.pubkey(), c.record, c.payout, w.s.mint, stream, &slots);
@@ -245,8 +233,7 @@ async fn tokens_sent_straight_to_a_vault_do_not_break_settlement() {
     let mut w = World::new().await;
     let user = w.s.wallet(100_000).await;
     let p = w.provider(1).await;
-    let stream = w.open(&user, [6; 32], 10, 1, 1_000).await.unwrap();
-    w.join(&p, stream).await.unwrap();
+    let stream = w.open_joined(&user, [6; 32], 10, 1, 1_000, &[&p]).await;
     // 500 arrive without top_up.
     let uk = user.key.insecure_clone();
     let gift = spl_token::instruction::transfer(
@@ -278,36 +265,26 @@ async fn the_authority_changes_hands_in_two_steps() {
     let (next, mallory) = (Keypair::new(), Keypair::new());
     // A refusal leaves the config as it was.
     async fn refused_config(w: &mut World, ix: Instruction, signer: &Keypair, code: EscrowError) {
-        let before = w.s.chain.raw(eix::config()).await;
-        assert_error(w.s.chain.send(&[ix], &[signer]).await, code);
-        assert_eq!(before, w.s.chain.raw(eix::config()).await, "config changed");
+        w.s.chain
+            .assert_refused(ix, &[signer], code, &[eix::config()])
+            .await;
     }
     let ix = eix::update_config(mallory.pubkey(), mallory.pubkey());
     refused_config(&mut w, ix, &mallory, EscrowError::Unauthorized).await;
     let ix = eix::accept_authority(mallory.pubkey());
     refused_config(&mut w, ix, &mallory, EscrowError::NotPendingAuthority).await;
     w.s.chain
-        .send(&[eix::update_config(payer.pubkey(), next.pubkey())], &[])
-        .await
-        .unwrap();
-    let config: EscrowConfig = w.s.chain.account(eix::config()).await;
-    assert_eq!(
-        config.authority,
-        payer.pubkey(),
-        "proposing hands nothing over"
-    );
-    assert_eq!(config.pending_authority, Some(next.pubkey()));
+        .assert_proposed::<EscrowConfig>(
+            eix::update_config(payer.pubkey(), next.pubkey()),
+            payer.pubkey(),
+            next.pubkey(),
+        )
+        .await;
     let ix = eix::accept_authority(mallory.pubkey());
     refused_config(&mut w, ix, &mallory, EscrowError::NotPendingAuthority).await;
     w.s.chain
-        .send(&[eix::accept_authority(next.pubkey())], &[&next])
-        .await
-        .unwrap();
-    let config: EscrowConfig = w.s.chain.account(eix::config()).await;
-    assert_eq!(
-        (config.authority, config.pending_authority),
-        (next.pubkey(), None)
-    );
+        .assert_accepted::<EscrowConfig>(eix::accept_authority(next.pubkey()), &next)
+        .await;
     let ix = eix::update_config(payer.pubkey(), payer.pubkey());
     refused_config(&mut w, ix, &payer, EscrowError::Unauthorized).await;
 }

@@ -43,11 +43,7 @@ pub fn resource_args() -> RegisterResourceNodeArgs {
 impl World {
     pub async fn new() -> Self {
         let mut s = Setup::new(params()).await;
-        let authority = s.chain.payer();
-        s.chain
-            .send(&[rix::initialize(authority, 6_667)], &[])
-            .await
-            .expect("initialize registry");
+        s.initialize_registry(6_667, Vec::new()).await;
         let mut cores = Vec::new();
         for (name, stake) in [
             ("a", 500_000),
@@ -55,16 +51,7 @@ impl World {
             ("c", 500_000),
             ("d", 200_000),
         ] {
-            let w = s.wallet(1_000_000 * T).await;
-            s.create_node(&w, stake * T).await.unwrap();
-            s.chain
-                .send(
-                    &[rix::register_core_node(w.pubkey(), core_args(name))],
-                    &[&w.key],
-                )
-                .await
-                .expect("register core node");
-            cores.push(w);
+            cores.push(s.core_node(1_000_000 * T, stake * T, core_args(name)).await);
         }
         s.next_epoch().await;
         let owner = s.wallet(0).await;

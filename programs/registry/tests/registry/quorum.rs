@@ -25,30 +25,26 @@ fn quorum(n: u32) -> u32 {
 /// `n` registered core nodes, active in epoch 1.
 async fn network(n: usize) -> (Setup, Vec<Wallet>) {
     let mut s = Setup::new(params()).await;
-    let authority = s.chain.payer();
-    s.chain
-        .send(&[rix::initialize(authority, 6_667)], &[])
-        .await
-        .unwrap();
+    s.initialize_registry(6_667, Vec::new()).await;
     let mut cores = Vec::new();
     for i in 0..n {
-        let w = s.wallet(500_000 * T).await;
-        s.create_node(&w, 500_000 * T).await.unwrap();
-        s.chain
-            .send(
-                &[rix::register_core_node(
-                    w.pubkey(),
-                    core_args(&format!("n{i}")),
-                )],
-                &[&w.key],
-            )
-            .await
-            .unwrap();
-        cores.push(w);
+        let args = core_args(&format!("n{i}"));
+        cores.push(s.core_node(500_000 * T, 500_000 * T, args).await);
     }
     s.next_epoch().await;
     assert_eq!(s.config().await.active_nodes, n as u32);
     (s, cores)
+}
+
+/// `owner` requests `DOMAIN` for target `[7; 32]`, which must go through.
+async fn request_domain(s: &mut Setup, owner: &Wallet) {
+    s.chain
+        .send(
+            &[rix::request_domain(owner.pubkey(), DOMAIN, [7; 32])],
+            &[&owner.key],
+        )
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -93,13 +89,7 @@ async fn quorums_fit_their_vote_space_at_any_size() {
         assert!(r.scored && r.reports.len() == needed as usize, "{n} nodes");
 
         // A domain goes live at exactly its quorum of approvals.
-        s.chain
-            .send(
-                &[rix::request_domain(owner.pubkey(), DOMAIN, [7; 32])],
-                &[&owner.key],
-            )
-            .await
-            .unwrap();
+        request_domain(&mut s, &owner).await;
         let needed = quorum(n);
         assert!(needed <= MAX_ATTESTERS, "{n} nodes: quorum {needed}");
         for (i, core) in cores[..needed as usize].iter().enumerate() {
@@ -135,13 +125,7 @@ async fn quorums_fit_their_vote_space_at_any_size() {
 async fn votes_of_nodes_no_longer_active_are_dropped() {
     let (mut s, cores) = network(3).await;
     let owner = s.wallet(0).await;
-    s.chain
-        .send(
-            &[rix::request_domain(owner.pubkey(), DOMAIN, [7; 32])],
-            &[&owner.key],
-        )
-        .await
-        .unwrap();
+    request_domain(&mut s, &owner).await;
     let attest = |core: &Wallet, ok: bool, drop: &[anchor_lang::prelude::Pubkey]| {
         rix::dropping_inactive(
             rix::attest_domain(core.pubkey(), DOMAIN, &owner.pubkey(), [7; 32], ok),

@@ -1,33 +1,26 @@
 //! Every way to cheat the registry is refused with a named error and changes nothing.
 
 use aether_program_testkit::solana_signer::Signer;
-use aether_program_testkit::{assert_error, registry as rix, staking as six, Keypair};
+use aether_program_testkit::{registry as rix, staking as six, update, Keypair};
 use aether_registry::errors::RegistryError;
 use aether_registry::state::RegistryConfig;
-use aether_registry::{UpdateConfigArgs, UpdateNodeArgs};
+use aether_registry::UpdateNodeArgs;
 use anchor_lang::error::ErrorCode as Anchor;
 use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 
 use super::common::*;
 
+/// Sends `ix` signed by `signers`, expects `code`, and checks that neither
+/// the config nor the resource node's, a's or d's record changed.
 async fn refused(w: &mut World, ix: Instruction, signers: &[&Keypair], code: impl Into<u32>) {
-    let keys = [
+    let watched = [
         rix::config(),
         w.resource,
         World::core_record(&w.a),
         World::core_record(&w.d),
     ];
-    let mut before = Vec::new();
-    for k in keys {
-        before.push(w.s.chain.raw(k).await);
-    }
-    assert_error(w.s.chain.send(&[ix], signers).await, code);
-    let mut after = Vec::new();
-    for k in keys {
-        after.push(w.s.chain.raw(k).await);
-    }
-    assert_eq!(before, after, "a refused instruction changed state");
+    w.s.chain.assert_refused(ix, signers, code, &watched).await;
 }
 
 #[tokio::test]
@@ -88,19 +81,11 @@ async fn fake_staking_accounts_are_refused() {
     let mallory = w.s.wallet(0).await;
     // A copy of a's active staking node, owned by another program, planted
     // at the address mallory's node would have.
-    let real =
-        w.s.chain
-            .ctx
-            .banks_client
-            .get_account(six::node(&w.a.pubkey()))
-            .await
-            .unwrap()
-            .unwrap();
-    let mut fake = real.clone();
-    fake.owner = Pubkey::new_unique();
+    let a_node = six::node(&w.a.pubkey());
+    let other_program = Pubkey::new_unique();
     w.s.chain
-        .ctx
-        .set_account(&six::node(&mallory.pubkey()), &fake.clone().into());
+        .plant_copy(a_node, six::node(&mallory.pubkey()), Some(other_program))
+        .await;
     let ix = rix::report_score(mallory.pubkey(), w.resource, 1, 0);
     refused(
         &mut w,
@@ -119,16 +104,8 @@ async fn fake_staking_accounts_are_refused() {
     .await;
 
     // A copy of the staking config, owned by the staking program, but not at its address.
-    let config =
-        w.s.chain
-            .ctx
-            .banks_client
-            .get_account(six::config())
-            .await
-            .unwrap()
-            .unwrap();
     let fake_config = Pubkey::new_unique();
-    w.s.chain.ctx.set_account(&fake_config, &config.into());
+    w.s.chain.plant_copy(six::config(), fake_config, None).await;
     let a = w.a.key.insecure_clone();
     let mut ix = rix::report_score(w.a.pubkey(), w.resource, 1, 0);
     ix.accounts[2].pubkey = fake_config;
@@ -271,31 +248,13 @@ async fn only_owners_update_and_deregister() {
     );
     refused(&mut w, ix, &[&a], RegistryError::WrongNodeKind).await;
     // Only the authority changes the quorum, and only to a sane value.
-    let ix = rix::update_config(
-        mallory.pubkey(),
-        UpdateConfigArgs {
-            quorum_bps: Some(1),
-            new_authority: None,
-        },
-    );
+    let ix = update::registry_quorum(mallory.pubkey(), 1);
     refused(&mut w, ix, &[&mallory.key], RegistryError::Unauthorized).await;
     let payer = w.s.chain.ctx.payer.insecure_clone();
-    let ix = rix::update_config(
-        payer.pubkey(),
-        UpdateConfigArgs {
-            quorum_bps: Some(10_001),
-            new_authority: None,
-        },
-    );
+    let ix = update::registry_quorum(payer.pubkey(), 10_001);
     refused(&mut w, ix, &[&payer], RegistryError::InvalidQuorum).await;
     // Half is not a majority: two opposite quorums could form.
-    let ix = rix::update_config(
-        payer.pubkey(),
-        UpdateConfigArgs {
-            quorum_bps: Some(5_000),
-            new_authority: None,
-        },
-    );
+    let ix = update::registry_quorum(payer.pubkey(), 5_000);
     refused(&mut w, ix, &[&payer], RegistryError::InvalidQuorum).await;
 }
 
@@ -308,34 +267,16 @@ async fn the_authority_changes_hands_in_two_steps() {
     let ix = rix::accept_authority(mallory.pubkey());
     refused(&mut w, ix, &[&mallory], RegistryError::NotPendingAuthority).await;
     // Proposing changes nothing yet: the authority is still the payer.
-    let propose = |to: Pubkey| {
-        rix::update_config(
-            payer.pubkey(),
-            UpdateConfigArgs {
-                quorum_bps: None,
-                new_authority: Some(to),
-            },
-        )
-    };
+    let propose = |to: Pubkey| update::registry_authority(payer.pubkey(), to);
     w.s.chain
-        .send(&[propose(next.pubkey())], &[])
-        .await
-        .unwrap();
-    let config: RegistryConfig = w.s.chain.account(rix::config()).await;
-    assert_eq!(config.authority, payer.pubkey());
-    assert_eq!(config.pending_authority, Some(next.pubkey()));
+        .assert_proposed::<RegistryConfig>(propose(next.pubkey()), payer.pubkey(), next.pubkey())
+        .await;
     // Only the proposed key accepts.
     let ix = rix::accept_authority(mallory.pubkey());
     refused(&mut w, ix, &[&mallory], RegistryError::NotPendingAuthority).await;
     w.s.chain
-        .send(&[rix::accept_authority(next.pubkey())], &[&next])
-        .await
-        .unwrap();
-    let config: RegistryConfig = w.s.chain.account(rix::config()).await;
-    assert_eq!(
-        (config.authority, config.pending_authority),
-        (next.pubkey(), None)
-    );
+        .assert_accepted::<RegistryConfig>(rix::accept_authority(next.pubkey()), &next)
+        .await;
     // The old authority is out, and the spent proposal cannot be replayed.
     refused(
         &mut w,

@@ -98,13 +98,7 @@ async fn register_update_score_deregister() {
     assert_eq!(r.reports.len(), 3);
 
     // Deregistering closes the record and returns its rent to the owner.
-    let before =
-        w.s.chain
-            .ctx
-            .banks_client
-            .get_balance(w.owner.pubkey())
-            .await
-            .unwrap();
+    let before = w.s.chain.lamports(w.owner.pubkey()).await;
     let events =
         w.s.chain
             .send(
@@ -116,13 +110,7 @@ async fn register_update_score_deregister() {
     let gone: NodeDeregistered = find_event(&events).expect("NodeDeregistered event");
     assert_eq!(gone.kind, NodeKind::Resource);
     assert!(!w.s.chain.exists(w.resource).await);
-    let after =
-        w.s.chain
-            .ctx
-            .banks_client
-            .get_balance(w.owner.pubkey())
-            .await
-            .unwrap();
+    let after = w.s.chain.lamports(w.owner.pubkey()).await;
     assert!(after > before, "rent returned");
     let config: RegistryConfig = w.s.chain.account(rix::config()).await;
     assert_eq!((config.core_nodes, config.resource_nodes), (4, 0));

@@ -4,7 +4,7 @@
 //! create or lose a token; the vault always holds what is owed, so no claim
 //! waits on another.
 
-use aether_program_testkit::staking as ix;
+use aether_program_testkit::{proptest_cases, staking as ix};
 use aether_staking::state::Node;
 use anchor_lang::prelude::Pubkey;
 use proptest::prelude::*;
@@ -244,15 +244,8 @@ async fn run(ops: Vec<Op>) {
     let _ = sent;
 }
 
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(8)
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(), max_shrink_iters: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: proptest_cases(), max_shrink_iters: 64, ..ProptestConfig::default() })]
 
     #[test]
     fn tokens_are_conserved(ops in proptest::collection::vec(op(), 10..40)) {

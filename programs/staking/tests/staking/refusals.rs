@@ -1,6 +1,6 @@
 //! Every way to cheat is refused with a named error and changes nothing.
 
-use aether_program_testkit::{assert_error, staking as ix, Keypair};
+use aether_program_testkit::{staking as ix, update, Keypair};
 use aether_staking::errors::StakingError;
 use aether_staking::state::{Config, Node, Params};
 use aether_staking::UpdateConfigArgs;
@@ -33,9 +33,9 @@ async fn world() -> World {
     }
 }
 
-/// Every account an instruction of this program can touch, raw.
-async fn snapshot(w: &mut World) -> Vec<Option<Vec<u8>>> {
-    let keys = [
+/// Every account an instruction of this program can touch.
+fn watched(w: &World) -> [Pubkey; 8] {
+    [
         ix::config(),
         ix::stake_vault(),
         ix::reward_vault(),
@@ -44,23 +44,20 @@ async fn snapshot(w: &mut World) -> Vec<Option<Vec<u8>>> {
         ix::position(&w.node, &w.op.pubkey()),
         w.op.tokens,
         w.staker.tokens,
-    ];
-    let mut out = Vec::new();
-    for key in keys {
-        out.push(w.s.chain.raw(key).await);
-    }
-    out
+    ]
 }
 
 /// Sends `ix` signed by `signer`, expects `code`, and checks nothing changed.
 async fn refused(w: &mut World, ix: Instruction, signer: &Keypair, code: impl Into<u32>) {
-    let before = snapshot(w).await;
-    assert_error(w.s.chain.send(&[ix], &[signer]).await, code);
-    assert_eq!(
-        before,
-        snapshot(w).await,
-        "a refused instruction changed state"
-    );
+    let keys = watched(w);
+    w.s.chain.assert_refused(ix, &[signer], code, &keys).await;
+}
+
+/// The authority (the payer) sets `params`: refused as invalid, nothing changed.
+async fn refused_params(w: &mut World, params: Params) {
+    let payer = w.s.chain.ctx.payer.insecure_clone();
+    let set = update::staking_params(payer.pubkey(), params);
+    refused(w, set, &payer, StakingError::InvalidParams).await;
 }
 
 #[tokio::test]
@@ -204,18 +201,11 @@ async fn fake_node_accounts_are_refused() {
     let mut w = world().await;
     let staker_key = w.staker.key.insecure_clone();
     // A byte-for-byte copy of the real node, owned by another program.
-    let real =
-        w.s.chain
-            .ctx
-            .banks_client
-            .get_account(w.node)
-            .await
-            .unwrap()
-            .unwrap();
     let fake_key = Pubkey::new_unique();
-    let mut fake = real.clone();
-    fake.owner = Pubkey::new_unique();
-    w.s.chain.ctx.set_account(&fake_key, &fake.into());
+    let other_program = Pubkey::new_unique();
+    w.s.chain
+        .plant_copy(w.node, fake_key, Some(other_program))
+        .await;
     let mut stake = ix::stake(
         w.staker.pubkey(),
         fake_key,
@@ -235,7 +225,7 @@ async fn fake_node_accounts_are_refused() {
 
     // The same copy owned by this program but not at the node's address.
     let fake_key = Pubkey::new_unique();
-    w.s.chain.ctx.set_account(&fake_key, &real.clone().into());
+    w.s.chain.plant_copy(w.node, fake_key, None).await;
     let node: Node = w.s.chain.account(fake_key).await;
     assert_eq!(node.operator, w.op.pubkey());
     let stake = ix::stake(
@@ -282,32 +272,24 @@ async fn bad_amounts_are_refused() {
         Default::default(),
         200_000 * T - 1,
     );
-    let before = w.s.chain.raw(ix::config()).await;
-    assert_error(
-        w.s.chain.send(&[below], &[&fresh.key]).await,
-        StakingError::BelowMinimumOperatorStake,
-    );
-    assert_eq!(before, w.s.chain.raw(ix::config()).await);
+    w.s.chain
+        .assert_refused(
+            below,
+            &[&fresh.key],
+            StakingError::BelowMinimumOperatorStake,
+            &[ix::config()],
+        )
+        .await;
 
-    let authority = w.s.chain.payer();
     let mut bad = params();
     bad.activation_threshold = bad.min_operator_stake - 1;
-    let update = ix::update_config(
-        authority,
-        UpdateConfigArgs {
-            params: Some(bad),
-            new_authority: None,
-        },
-    );
-    let payer = w.s.chain.ctx.payer.insecure_clone();
-    refused(&mut w, update, &payer, StakingError::InvalidParams).await;
+    refused_params(&mut w, bad).await;
 }
 
 #[tokio::test]
 async fn parameters_out_of_bounds_are_refused() {
     let mut w = world().await;
     let authority = w.s.chain.payer();
-    let payer = w.s.chain.ctx.payer.insecure_clone();
     type Change = fn(&mut Params);
     let cases: [(&str, Change); 8] = [
         // Near i64::MAX, request_unstake's `now + cooldown` would overflow.
@@ -339,28 +321,18 @@ async fn parameters_out_of_bounds_are_refused() {
     for (what, change) in cases {
         let mut bad = params();
         change(&mut bad);
-        let update = ix::update_config(
-            authority,
-            UpdateConfigArgs {
-                params: Some(bad),
-                new_authority: None,
-            },
-        );
         println!("refusing: {what}");
-        refused(&mut w, update, &payer, StakingError::InvalidParams).await;
+        refused_params(&mut w, bad).await;
     }
     // The bounds themselves are accepted.
     let mut edge = params();
     edge.epoch_length = aether_staking::constants::MAX_EPOCH_LENGTH;
     edge.unstake_cooldown = aether_staking::constants::MAX_UNSTAKE_COOLDOWN;
-    let update = ix::update_config(
-        authority,
-        UpdateConfigArgs {
-            params: Some(edge),
-            new_authority: None,
-        },
-    );
-    w.s.chain.send(&[update], &[]).await.expect("at the bounds");
+    let at_bounds = update::staking_params(authority, edge);
+    w.s.chain
+        .send(&[at_bounds], &[])
+        .await
+        .expect("at the bounds");
 }
 
 #[tokio::test]
@@ -422,18 +394,9 @@ async fn stake_waits_for_an_overdue_epoch_to_be_cranked() {
         .expect("after the crank");
 
     // A cooldown shorter than an epoch is refused.
-    let authority = w.s.chain.payer();
     let mut short = params();
     short.unstake_cooldown = short.epoch_length - 1;
-    let update = ix::update_config(
-        authority,
-        UpdateConfigArgs {
-            params: Some(short),
-            new_authority: None,
-        },
-    );
-    let payer = w.s.chain.ctx.payer.insecure_clone();
-    refused(&mut w, update, &payer, StakingError::InvalidParams).await;
+    refused_params(&mut w, short).await;
 }
 
 #[tokio::test]
@@ -441,15 +404,7 @@ async fn the_authority_changes_hands_in_two_steps() {
     let mut w = world().await;
     let payer = w.s.chain.ctx.payer.insecure_clone();
     let (next, mallory) = (Keypair::new(), Keypair::new());
-    let propose = |to: Pubkey| {
-        ix::update_config(
-            payer.pubkey(),
-            UpdateConfigArgs {
-                params: None,
-                new_authority: Some(to),
-            },
-        )
-    };
+    let propose = |to: Pubkey| update::staking_authority(payer.pubkey(), to);
     // Nobody takes an authority that was not offered.
     refused(
         &mut w,
@@ -459,16 +414,8 @@ async fn the_authority_changes_hands_in_two_steps() {
     )
     .await;
     w.s.chain
-        .send(&[propose(next.pubkey())], &[])
-        .await
-        .unwrap();
-    let config: Config = w.s.chain.account(ix::config()).await;
-    assert_eq!(
-        config.authority,
-        payer.pubkey(),
-        "proposing hands nothing over"
-    );
-    assert_eq!(config.pending_authority, Some(next.pubkey()));
+        .assert_proposed::<Config>(propose(next.pubkey()), payer.pubkey(), next.pubkey())
+        .await;
     refused(
         &mut w,
         ix::accept_authority(mallory.pubkey()),
@@ -496,14 +443,8 @@ async fn the_authority_changes_hands_in_two_steps() {
         .await
         .unwrap();
     w.s.chain
-        .send(&[ix::accept_authority(next.pubkey())], &[&next])
-        .await
-        .unwrap();
-    let config: Config = w.s.chain.account(ix::config()).await;
-    assert_eq!(
-        (config.authority, config.pending_authority),
-        (next.pubkey(), None)
-    );
+        .assert_accepted::<Config>(ix::accept_authority(next.pubkey()), &next)
+        .await;
     refused(
         &mut w,
         propose(payer.pubkey()),

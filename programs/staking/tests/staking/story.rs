@@ -2,7 +2,7 @@
 //! at the next epoch, earn, claim, unstake, wait, withdraw, close.
 
 use aether_program_testkit::assert_error;
-use aether_program_testkit::{find_event, staking as ix};
+use aether_program_testkit::{find_event, staking as ix, update};
 use aether_staking::errors::StakingError;
 use aether_staking::events::*;
 use aether_staking::state::NodeStatus;
@@ -272,16 +272,7 @@ async fn config_changes_apply_from_the_next_epoch() {
     next.epoch_length = 2 * DAY;
     let events = s
         .chain
-        .send(
-            &[ix::update_config(
-                authority,
-                aether_staking::UpdateConfigArgs {
-                    params: Some(next),
-                    new_authority: None,
-                },
-            )],
-            &[],
-        )
+        .send(&[update::staking_params(authority, next)], &[])
         .await
         .unwrap();
     let updated: ConfigUpdated = find_event(&events).expect("ConfigUpdated event");

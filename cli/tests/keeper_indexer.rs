@@ -120,15 +120,7 @@ async fn a_killed_indexer_resumes_with_no_gap_and_no_duplicate() {
     .await;
     let steady_client = IndexerClient::new([steady.url()]).unwrap();
     for indexer in [&killed, &steady_client] {
-        wait_until(
-            "both indexers to reach the head",
-            Duration::from_secs(60),
-            || async {
-                let status = indexer.status().await.ok()?;
-                (status.synced_slot >= head).then_some(())
-            },
-        )
-        .await;
+        aether_testing::indexer_reaches("both indexers to reach the head", indexer, head).await;
     }
     child.kill().unwrap();
     child.wait().unwrap();

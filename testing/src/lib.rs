@@ -1,6 +1,8 @@
 //! What Aether's tests share: a bootstrapped localnet with funded keys,
-//! free ports, waiting for a condition with a deadline, and (in [`vm`])
-//! the guest runtime and a small program for tests that boot VMs.
+//! free ports, waiting for a condition with a deadline, (in [`vm`]) the
+//! guest runtime and a small program for tests that boot VMs, and (in
+//! [`keepers`]) a core node, provisioners and a load balancer's settings
+//! for the keepers' tests.
 
 use aether_sdk::programs::escrow;
 use std::future::Future;
@@ -13,6 +15,7 @@ use solana_keypair::Keypair;
 use solana_signer::Signer;
 
 pub mod dns;
+pub mod keepers;
 pub mod pebble;
 pub mod vm;
 
@@ -76,6 +79,26 @@ where
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The chain's clock (Unix seconds), as `client` reads it.
+pub async fn chain_time(client: &std::sync::Arc<AetherClient>) -> i64 {
+    let client = client.clone();
+    blocking(move || client.unix_timestamp().expect("the chain's clock")).await
+}
+
+/// Polls `indexer`'s status until it has read up to `slot` (its
+/// `synced_slot`), or panics naming `what` after 60 s.
+pub async fn indexer_reaches(
+    what: &str,
+    indexer: &aether_sdk::indexer_client::IndexerClient,
+    slot: u64,
+) {
+    wait_until(what, Duration::from_secs(60), || async {
+        let status = indexer.status().await.ok()?;
+        (status.synced_slot >= slot).then_some(())
+    })
+    .await;
 }
 
 /// Stake tokens have 6 decimals.
@@ -231,16 +254,7 @@ pub fn stream_activity(
     deposit: u64,
     top_ups: u64,
 ) -> Result<Pubkey, aether_sdk::programs::client::ProgramClientError> {
-    client.open_stream(escrow::OpenStreamArgs {
-        resource,
-        kind: escrow::StreamKind::Compute,
-        max_rate_per_second: rate,
-        replicas,
-        deposit,
-        serve: escrow::ServePolicy::MinScore(0),
-        allowed: Vec::new(),
-        size_bytes: 0,
-    })?;
+    client.open_stream(compute_stream(resource, rate, replicas, deposit))?;
     for i in 1..=top_ups {
         client.top_up(&client.payer(), &resource, i)?;
     }

@@ -145,6 +145,18 @@ pub async fn https_get(
     Ok((status, body))
 }
 
+/// Waits up to 120 s for an HTTPS answer from `addr` for `domain`'s `/`
+/// ([`https_get`], trusting only `roots_pem`): once its certificate is
+/// issued. Returns (status, body).
+pub async fn https_answer(addr: SocketAddr, domain: &str, roots_pem: &[u8]) -> (u16, String) {
+    crate::wait_until(
+        "an HTTPS answer for the domain",
+        Duration::from_secs(120),
+        move || async move { https_get(addr, domain, "/", roots_pem).await.ok() },
+    )
+    .await
+}
+
 /// Pebble's root for the certificates it issues (random per run).
 pub async fn issuing_root(pebble: &Pebble) -> Vec<u8> {
     let listener_ca = std::fs::read(&pebble.listener_ca).expect("the listener CA");

@@ -178,6 +178,29 @@ pub async fn host(dir: &Path) -> aether_vm_host::Host {
         .expect("the host starts")
 }
 
+/// Uploads the volume at `path` to the core node at `node` and posts a
+/// STORE of it signed by `owner`. Returns the STORE.
+pub async fn store_volume(
+    node: &aether_sdk::node_client::NodeClient,
+    owner: &aether_sdk::message::sign::SolanaAccount,
+    path: &Path,
+) -> aether_sdk::message::SignedMessage {
+    use aether_sdk::message::{MessageBuilder, StoreBuilder};
+    let file = node
+        .upload_file(
+            path,
+            aether_sdk::node_client::StorageEngine::Storage,
+            |_, _| {},
+        )
+        .await
+        .expect("the volume uploads");
+    let store = MessageBuilder::new(owner)
+        .build(StoreBuilder::new(file).expect("a STORE"))
+        .expect("signed");
+    node.post_message(&store, true).await.expect("STORE posted");
+    store
+}
+
 /// Stores the test program's code volume on the core node at `node` and
 /// posts a PROGRAM running it, both signed by `owner`. Returns the STORE
 /// and PROGRAM item hashes.
@@ -187,19 +210,8 @@ pub async fn post_program(
     root: &Path,
     memory_mib: u64,
 ) -> (String, String) {
-    use aether_sdk::message::{Interface, MessageBuilder, ProgramBuilder, StoreBuilder};
-    let file = node
-        .upload_file(
-            &code_volume(root),
-            aether_sdk::node_client::StorageEngine::Storage,
-            |_, _| {},
-        )
-        .await
-        .expect("the code volume uploads");
-    let store = MessageBuilder::new(owner)
-        .build(StoreBuilder::new(file).expect("a STORE"))
-        .expect("signed");
-    node.post_message(&store, true).await.expect("STORE posted");
+    use aether_sdk::message::{Interface, MessageBuilder, ProgramBuilder};
+    let store = store_volume(node, owner, &code_volume(root)).await;
     let program = MessageBuilder::new(owner)
         .build(
             ProgramBuilder::new(

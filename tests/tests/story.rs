@@ -174,14 +174,7 @@ async fn a_dapp_from_nothing_to_a_paid_function_behind_a_custom_domain() {
 
     // The function: its code volume, its PROGRAM (with the core node's
     // API granted), and a stream for two replicas.
-    let code = node
-        .upload_file(&code_volume(dir.path()), StorageEngine::Storage, |_, _| {})
-        .await
-        .unwrap();
-    let code_store = MessageBuilder::new(&dapp)
-        .build(StoreBuilder::new(code).unwrap())
-        .unwrap();
-    node.post_message(&code_store, true).await.unwrap();
+    let code_store = vm::store_volume(&node, &dapp, &code_volume(dir.path())).await;
     let program = MessageBuilder::new(&dapp)
         .build(
             ProgramBuilder::new(
@@ -309,15 +302,7 @@ async fn a_dapp_from_nothing_to_a_paid_function_behind_a_custom_domain() {
     .await;
     let https = cluster.https_addr().await.expect("HTTPS is served");
     let root = pebble::issuing_root(&pebble).await;
-    let (status, body) = wait_until(
-        "an HTTPS answer for the domain",
-        Duration::from_secs(120),
-        || {
-            let root = root.clone();
-            async move { pebble::https_get(https, DOMAIN, "/", &root).await.ok() }
-        },
-    )
-    .await;
+    let (status, body) = pebble::https_answer(https, DOMAIN, &root).await;
     // (A raw HTTP/1.1 read: the body may come chunked.)
     assert_eq!(status, 200);
     assert!(body.contains("hello from the guest\n"), "{body}");
@@ -360,10 +345,7 @@ async fn a_dapp_from_nothing_to_a_paid_function_behind_a_custom_domain() {
     );
 
     // Time passes: the settler pays both providers, the same share.
-    let now = {
-        let chain = chain.clone();
-        blocking(move || chain.unix_timestamp().unwrap()).await
-    };
+    let now = aether_testing::chain_time(&chain).await;
     cluster.localnet().time_travel(now + 4_000).await.unwrap();
     // A settlement may land between two balance reads (then one owner looks
     // paid and the other not yet): take a reading only when the stream is

@@ -7,27 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aether_vm_host::hypervisor::{Grant, NetworkSpec};
-use aether_vm_host::supervisor::ProgramSpec;
 use aether_vm_host::{volumes, BackendChoice, Config, Host};
 
 mod common;
 
 const PROGRAM: &str = "1111111111111111111111111111111111111111111111111111111111111111";
-
-fn spec(code: std::path::PathBuf) -> ProgramSpec {
-    ProgramSpec {
-        code,
-        entrypoint: common::ENTRYPOINT.into(),
-        port: 8080,
-        memory_mib: 192,
-        vcpus: 1,
-        env: Vec::new(),
-        scratch_mib: Some(16),
-        persistent_mib: None,
-        network: None,
-        rootfs_mib: None,
-    }
-}
 
 async fn host(dir: &std::path::Path, idle: Duration, max_instances: usize) -> Host {
     common::logs();
@@ -96,7 +80,7 @@ async fn a_program_answers_get_and_post_of_any_size_and_in_parallel() {
     let dir = tempfile::tempdir().unwrap();
     let host = host(dir.path(), Duration::from_secs(120), 2).await;
     host.supervisor()
-        .register(PROGRAM, spec(code_volume(dir.path())));
+        .register(PROGRAM, common::program_spec(code_volume(dir.path())));
     let http = reqwest::Client::new();
     let base = format!("{}/vm/{PROGRAM}", host.url());
 
@@ -226,7 +210,7 @@ async fn idle_vms_stop_crashes_answer_502_and_volumes_keep_or_forget() {
     let _one = common::one_at_a_time().await;
     let dir = tempfile::tempdir().unwrap();
     let host = host(dir.path(), Duration::from_secs(2), 1).await;
-    let mut program = spec(code_volume(dir.path()));
+    let mut program = common::program_spec(code_volume(dir.path()));
     program.persistent_mib = Some(16);
     host.supervisor().register(PROGRAM, program);
     let http = reqwest::Client::new();
@@ -325,7 +309,7 @@ async fn the_guest_reaches_granted_services_and_nothing_else_on_the_host() {
     let _one = common::one_at_a_time().await;
     let dir = tempfile::tempdir().unwrap();
     let host = host(dir.path(), Duration::from_secs(120), 1).await;
-    let mut program = spec(code_volume(dir.path()));
+    let mut program = common::program_spec(code_volume(dir.path()));
     program.network = Some(NetworkSpec {
         grants: vec![Grant {
             guest: ("10.0.2.100".parse().unwrap(), 80),
@@ -364,7 +348,7 @@ async fn a_program_that_never_listens_times_out_clearly() {
     config.backend = BackendChoice::Qemu;
     config.limits.ready_timeout = Duration::from_secs(8);
     let host = Host::start(config).await.unwrap();
-    let mut program = spec(code_volume(dir.path()));
+    let mut program = common::program_spec(code_volume(dir.path()));
     program.entrypoint = "echo 'not listening, only sleeping'; exec sleep 600".into();
     host.supervisor().register(PROGRAM, program);
     let answer = reqwest::get(format!("{}/vm/{PROGRAM}/", host.url()))
@@ -403,7 +387,8 @@ async fn bad_images_and_oversized_code_are_refused() {
     let host = host(dir.path(), Duration::from_secs(120), 1).await;
     let junk = dir.path().join("junk.img");
     std::fs::write(&junk, vec![0x42u8; 1 << 16]).unwrap();
-    host.supervisor().register(PROGRAM, spec(junk));
+    host.supervisor()
+        .register(PROGRAM, common::program_spec(junk));
     let answer = reqwest::get(format!("{}/vm/{PROGRAM}/", host.url()))
         .await
         .unwrap();
@@ -444,7 +429,8 @@ async fn code_comes_from_a_core_node_by_content_id_and_is_cached() {
         std::fs::read(&fetched).unwrap(),
         std::fs::read(&image).unwrap()
     );
-    host.supervisor().register(PROGRAM, spec(fetched));
+    host.supervisor()
+        .register(PROGRAM, common::program_spec(fetched));
     let answer = reqwest::get(format!("{}/vm/{PROGRAM}/", host.url()))
         .await
         .unwrap();

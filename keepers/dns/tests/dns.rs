@@ -125,31 +125,27 @@ async fn only_a_record_naming_the_target_goes_live() {
 
     // Nothing more to say: the keepers stop spending fees.
     // Every decision took both votes: one per keeper per domain.
+    let attestations = || -> u64 {
+        keepers
+            .iter()
+            .map(|k| {
+                k.metrics()
+                    .attestations
+                    .load(std::sync::atomic::Ordering::Relaxed)
+            })
+            .sum()
+    };
     let sent = wait_until(
         "the keepers to count their votes",
         Duration::from_secs(10),
         || async {
-            let sent: u64 = keepers
-                .iter()
-                .map(|k| {
-                    k.metrics()
-                        .attestations
-                        .load(std::sync::atomic::Ordering::Relaxed)
-                })
-                .sum();
+            let sent = attestations();
             (sent == 14).then_some(sent)
         },
     )
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let again: u64 = keepers
-        .iter()
-        .map(|k| {
-            k.metrics()
-                .attestations
-                .load(std::sync::atomic::Ordering::Relaxed)
-        })
-        .sum();
+    let again = attestations();
     assert_eq!(again, sent);
 
     // The record changes to name another target too: withdrawn.

@@ -9,7 +9,7 @@ use aether_indexer::{Config, Indexer};
 use aether_sdk::escrow_program::state::Stream;
 use aether_sdk::indexer_client::{EventFilter, IndexerClient, StreamFilter};
 use aether_sdk::programs::escrow;
-use aether_testing::{blocking, chain_with_keys, client, free_port, wait_until, TOKEN};
+use aether_testing::{blocking, chain_with_keys, client, free_port, TOKEN};
 use solana_signer::Signer;
 
 fn config(rpc_urls: Vec<String>, db: &std::path::Path) -> Config {
@@ -27,15 +27,7 @@ async fn caught_up(indexers: &IndexerClient, rpc_url: &str) {
         solana_commitment_config::CommitmentConfig::confirmed(),
     );
     let head = rpc.get_slot().await.unwrap();
-    wait_until(
-        "the indexer to reach the chain's head",
-        Duration::from_secs(60),
-        || async {
-            let status = indexers.status().await.ok()?;
-            (status.synced_slot >= head).then_some(())
-        },
-    )
-    .await;
+    aether_testing::indexer_reaches("the indexer to reach the chain's head", indexers, head).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

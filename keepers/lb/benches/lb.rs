@@ -10,10 +10,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aether_provisioner::{Config, Provisioner};
-use aether_sdk::message::sign::SolanaAccount;
-use aether_sdk::node_client::NodeClient;
-use aether_testing::{chain_with_keys, vm, wait_until};
+use aether_testing::keepers::{self, Stage};
+use aether_testing::{vm, wait_until};
 use solana_signer::Signer;
 
 fn main() {
@@ -66,13 +64,14 @@ async fn many_clients(http: &reqwest::Client, url: &str, clients: usize, secs: u
 }
 
 async fn bench() {
-    let (localnet, _report, keys) = chain_with_keys(3).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut node_config = aether_node::Config::new(dir.path().join("node"));
-    node_config.port = 0;
-    let core = aether_node::Node::start(node_config).await.unwrap();
-    let node = NodeClient::new(core.url());
-    let dapp = SolanaAccount::from_bytes(&keys[0].to_bytes()).unwrap();
+    let Stage {
+        localnet,
+        keys,
+        core,
+        node,
+        dapp,
+    } = keepers::stage(3, dir.path()).await;
     let (_, hash) = vm::post_program(&node, &dapp, dir.path(), 192).await;
     let resource = aether_testing::resource_of(&hash);
     let second_dir = dir.path().join("second");
@@ -91,26 +90,20 @@ async fn bench() {
     )
     .await
     .remove(0);
-    let keypair = dir.path().join("owner.json");
-    solana_keypair::write_keypair_file(&keys[2], &keypair).unwrap();
     let mut host = vm::host_config(&dir.path().join("crn")).await;
     host.limits.max_instances = 1;
-    let mut config = Config::new(
+    let mut config = keepers::provisioner_config(
         core.url(),
         localnet.rpc_url(),
-        &keypair,
+        &keys[2],
+        &dir.path().join("owner.json"),
         identity.pubkey(),
         host,
     );
-    config.interval = Duration::from_millis(300);
     // It joins only when asked: the first request finds no node serving.
     config.on_demand = true;
-    let provisioner = Provisioner::start(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let mut lb_config = aether_lb::Config::new(core.url(), localnet.rpc_url());
-    lb_config.port = 0;
-    lb_config.refresh = Duration::from_millis(300);
+    let provisioner = keepers::start_provisioner(config).await;
+    let lb_config = keepers::lb_config(core.url(), localnet.rpc_url());
     let lb = Arc::new(aether_lb::LoadBalancer::start(lb_config).await.unwrap());
     wait_until("the node to stand by", Duration::from_secs(120), || async {
         (!lb.standby().is_empty()).then_some(())

@@ -7,24 +7,24 @@
 use std::time::Duration;
 
 use aether_lb::LoadBalancer;
-use aether_provisioner::{Config, Provisioner};
 use aether_sdk::message::sign::SolanaAccount;
 use aether_sdk::message::{MessageBuilder, PostBuilder};
-use aether_sdk::node_client::NodeClient;
-use aether_testing::{chain_with_keys, vm, wait_until};
+use aether_testing::keepers::{self, Stage};
+use aether_testing::{vm, wait_until};
 use solana_signer::Signer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn requests_survive_a_node_dying_behind_the_load_balancer() {
     let _vm = vm::one_at_a_time().await;
-    // dApp, core operator, two resource node owners.
-    let (localnet, _report, keys) = chain_with_keys(4).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut node_config = aether_node::Config::new(dir.path().join("node"));
-    node_config.port = 0;
-    let core = aether_node::Node::start(node_config).await.unwrap();
-    let node = NodeClient::new(core.url());
-    let dapp = SolanaAccount::from_bytes(&keys[0].to_bytes()).unwrap();
+    // dApp, core operator, two resource node owners.
+    let Stage {
+        localnet,
+        keys,
+        core,
+        node,
+        dapp,
+    } = keepers::stage(4, dir.path()).await;
     let (_, hash) = vm::post_program(&node, &dapp, dir.path(), 192).await;
     let resource = aether_testing::resource_of(&hash);
 
@@ -37,28 +37,14 @@ async fn requests_survive_a_node_dying_behind_the_load_balancer() {
     )
     .await;
     let (id_a, id_b) = (&ids[0], &ids[1]);
-    let mut provisioners = Vec::new();
-    for (i, (owner, identity)) in [(&keys[2], &id_a), (&keys[3], &id_b)]
-        .into_iter()
-        .enumerate()
-    {
-        let keypair = dir.path().join(format!("owner{i}.json"));
-        solana_keypair::write_keypair_file(owner, &keypair).unwrap();
-        let host = vm::host_config(&dir.path().join(format!("crn{i}"))).await;
-        let mut config = Config::new(
-            core.url(),
-            localnet.rpc_url(),
-            &keypair,
-            identity.pubkey(),
-            host,
-        );
-        config.interval = Duration::from_millis(300);
-        provisioners.push(
-            Provisioner::start(config, "127.0.0.1:0".parse().unwrap())
-                .await
-                .unwrap(),
-        );
-    }
+    let mut provisioners = keepers::provisioners(
+        &core.url(),
+        &localnet.rpc_url(),
+        dir.path(),
+        &[(&keys[2], id_a), (&keys[3], id_b)],
+        false,
+    )
+    .await;
 
     // A stranger announces that it serves the program on node A's record.
     let stranger = SolanaAccount::generate();
@@ -73,9 +59,7 @@ async fn requests_survive_a_node_dying_behind_the_load_balancer() {
         .unwrap();
     node.post_message(&forged, true).await.unwrap();
 
-    let mut config = aether_lb::Config::new(core.url(), localnet.rpc_url());
-    config.port = 0;
-    config.refresh = Duration::from_millis(300);
+    let mut config = keepers::lb_config(core.url(), localnet.rpc_url());
     config.rest = Duration::from_secs(60);
     let lb = LoadBalancer::start(config).await.unwrap();
     let targets = wait_until("both nodes routed", Duration::from_secs(90), || async {

@@ -9,10 +9,9 @@
 use std::time::Duration;
 
 use aether_lb::LoadBalancer;
-use aether_provisioner::{Config, Provisioner};
-use aether_sdk::message::sign::SolanaAccount;
-use aether_sdk::node_client::NodeClient;
-use aether_testing::{blocking, chain_with_keys, client, vm, wait_until};
+use aether_provisioner::Provisioner;
+use aether_testing::keepers::{self, Stage};
+use aether_testing::{blocking, client, vm, wait_until};
 use solana_signer::Signer;
 
 async fn get(url: String) -> (u16, String) {
@@ -28,14 +27,15 @@ async fn get(url: String) -> (u16, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_load_balancer_cold_starts_scales_and_replaces() {
     let _vm = vm::one_at_a_time().await;
-    // dApp, core operator, three resource node owners.
-    let (localnet, _report, keys) = chain_with_keys(5).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut node_config = aether_node::Config::new(dir.path().join("node"));
-    node_config.port = 0;
-    let core = aether_node::Node::start(node_config).await.unwrap();
-    let node = NodeClient::new(core.url());
-    let dapp = SolanaAccount::from_bytes(&keys[0].to_bytes()).unwrap();
+    // dApp, core operator, three resource node owners.
+    let Stage {
+        localnet,
+        keys,
+        core,
+        node,
+        dapp,
+    } = keepers::stage(5, dir.path()).await;
     let (_, hash) = vm::post_program(&node, &dapp, dir.path(), 160).await;
     let resource = aether_testing::resource_of(&hash);
     let dapp_key = keys[0].pubkey();
@@ -48,29 +48,18 @@ async fn the_load_balancer_cold_starts_scales_and_replaces() {
         vec![aether_testing::compute_stream(resource, 30, 3, 10_000_000)],
     )
     .await;
-    let mut provisioners = Vec::new();
-    for (i, identity) in identities.iter().enumerate() {
-        let keypair = dir.path().join(format!("owner{i}.json"));
-        solana_keypair::write_keypair_file(&keys[2 + i], &keypair).unwrap();
-        let host = vm::host_config(&dir.path().join(format!("crn{i}"))).await;
-        let mut config = Config::new(
-            core.url(),
-            localnet.rpc_url(),
-            &keypair,
-            identity.pubkey(),
-            host,
-        );
-        config.interval = Duration::from_millis(300);
-        config.on_demand = true;
-        provisioners.push(Some(
-            Provisioner::start(config, "127.0.0.1:0".parse().unwrap())
-                .await
-                .unwrap(),
-        ));
-    }
-    let mut config = aether_lb::Config::new(core.url(), localnet.rpc_url());
-    config.port = 0;
-    config.refresh = Duration::from_millis(300);
+    let nodes: Vec<_> = identities
+        .iter()
+        .enumerate()
+        .map(|(i, identity)| (&keys[2 + i], identity))
+        .collect();
+    let mut provisioners: Vec<Option<Provisioner>> =
+        keepers::provisioners(&core.url(), &localnet.rpc_url(), dir.path(), &nodes, true)
+            .await
+            .into_iter()
+            .map(Some)
+            .collect();
+    let mut config = keepers::lb_config(core.url(), localnet.rpc_url());
     config.rest = Duration::from_secs(60);
     config.scale_inflight = 2;
     config.scale_latency = Duration::from_secs(600);

@@ -8,11 +8,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aether_provisioner::{Config, Provisioner};
-use aether_sdk::message::sign::SolanaAccount;
-use aether_sdk::node_client::NodeClient;
 use aether_sdk::registry_program::state::DomainStatus;
-use aether_testing::{blocking, chain_with_keys, client, dns, free_port, pebble, vm, wait_until};
+use aether_testing::keepers::{lb_config, provisioner_config, stage, start_provisioner, Stage};
+use aether_testing::{blocking, client, dns, free_port, pebble, vm, wait_until};
 use solana_keypair::Keypair;
 use solana_signer::Signer;
 
@@ -33,12 +31,13 @@ async fn a_bound_domain_answers_over_https_with_a_certificate_from_pebble() {
     let pebble = pebble::start(&dir.path().join("pebble"), dns_addr, http_port).await;
 
     // dApp, two core operators, the resource node's owner.
-    let (localnet, _report, keys) = chain_with_keys(4).await;
-    let mut node_config = aether_node::Config::new(dir.path().join("node"));
-    node_config.port = 0;
-    let core = aether_node::Node::start(node_config).await.unwrap();
-    let node = NodeClient::new(core.url());
-    let dapp = SolanaAccount::from_bytes(&keys[0].to_bytes()).unwrap();
+    let Stage {
+        localnet,
+        keys,
+        core,
+        node,
+        dapp,
+    } = stage(4, dir.path()).await;
     let (_, hash) = vm::post_program(&node, &dapp, dir.path(), 192).await;
     let resource = aether_testing::resource_of(&hash);
     let dapp_key = keys[0].pubkey();
@@ -96,16 +95,10 @@ async fn a_bound_domain_answers_over_https_with_a_certificate_from_pebble() {
     .await;
 
     // The provisioner serves the program and the domain, with ACME.
-    let owner_keypair = dir.path().join("owner.json");
-    solana_keypair::write_keypair_file(&keys[3], &owner_keypair).unwrap();
+    let owner = &keys[3];
     let (directory, ca) = (pebble.directory.clone(), pebble.listener_ca.clone());
     let start = |renew_before: Duration| {
-        let (dir, owner_keypair, directory, ca) = (
-            dir.path().to_path_buf(),
-            owner_keypair.clone(),
-            directory.clone(),
-            ca.clone(),
-        );
+        let (dir, directory, ca) = (dir.path().to_path_buf(), directory.clone(), ca.clone());
         let (node_url, rpc_url, identity) = (core.url(), localnet.rpc_url(), identity.pubkey());
         async move {
             let mut host = vm::host_config(&dir.join("crn")).await;
@@ -117,11 +110,15 @@ async fn a_bound_domain_answers_over_https_with_a_certificate_from_pebble() {
                 contact: Vec::new(),
                 renew_before,
             });
-            let mut config = Config::new(node_url, rpc_url, &owner_keypair, identity, host);
-            config.interval = Duration::from_millis(300);
-            Provisioner::start(config, "127.0.0.1:0".parse().unwrap())
-                .await
-                .unwrap()
+            let config = provisioner_config(
+                node_url,
+                rpc_url,
+                owner,
+                &dir.join("owner.json"),
+                identity,
+                host,
+            );
+            start_provisioner(config).await
         }
     };
     let data_dir = dir.path().join("crn/crn");
@@ -131,15 +128,7 @@ async fn a_bound_domain_answers_over_https_with_a_certificate_from_pebble() {
 
     // Pebble's issuing root, and nothing else, is trusted.
     let root = pebble::issuing_root(&pebble).await;
-    let (status, body) = wait_until(
-        "an HTTPS answer for the domain",
-        Duration::from_secs(120),
-        || {
-            let root = root.clone();
-            async move { pebble::https_get(https, DOMAIN, "/", &root).await.ok() }
-        },
-    )
-    .await;
+    let (status, body) = pebble::https_answer(https, DOMAIN, &root).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("hello from the guest"), "{body}");
     // Over plain HTTP, by Host, too.
@@ -152,9 +141,7 @@ async fn a_bound_domain_answers_over_https_with_a_certificate_from_pebble() {
     assert_eq!(answer.status(), 200);
     // And through a load balancer, which finds the domain's program on
     // chain and the node serving it from its announcement.
-    let mut lb_config = aether_lb::Config::new(core.url(), localnet.rpc_url());
-    lb_config.port = 0;
-    lb_config.refresh = Duration::from_millis(300);
+    let lb_config = lb_config(core.url(), localnet.rpc_url());
     let lb = aether_lb::LoadBalancer::start(lb_config).await.unwrap();
     wait_until(
         "the load balancer to route the program",

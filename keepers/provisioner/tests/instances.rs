@@ -7,11 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use aether_provisioner::{Config, Provisioner};
-use aether_sdk::message::sign::SolanaAccount;
-use aether_sdk::message::{InstanceBuilder, MessageBuilder, StoreBuilder};
-use aether_sdk::node_client::{NodeClient, StorageEngine};
-use aether_testing::{blocking, chain_with_keys, client, vm, wait_until};
+use aether_sdk::message::{InstanceBuilder, MessageBuilder};
+use aether_testing::keepers::{self, Stage};
+use aether_testing::{blocking, client, vm, wait_until};
 use solana_signer::Signer;
 
 /// A root file system: busybox, and a start script that counts its boots
@@ -74,23 +72,17 @@ async fn vms(host_url: &str, hash: &str) -> Vec<(String, bool)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_instance_runs_always_on_from_its_own_root_and_stops_when_unpaid() {
     let _one = vm::one_at_a_time().await;
-    // dApp, core operator, resource node owner.
-    let (localnet, _report, keys) = chain_with_keys(3).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut node_config = aether_node::Config::new(dir.path().join("node"));
-    node_config.port = 0;
-    let core = aether_node::Node::start(node_config).await.unwrap();
-    let node = NodeClient::new(core.url());
-    let dapp = SolanaAccount::from_bytes(&keys[0].to_bytes()).unwrap();
+    // dApp, core operator, resource node owner.
+    let Stage {
+        localnet,
+        keys,
+        core,
+        node,
+        dapp,
+    } = keepers::stage(3, dir.path()).await;
 
-    let file = node
-        .upload_file(&rootfs_image(dir.path()), StorageEngine::Storage, |_, _| {})
-        .await
-        .unwrap();
-    let store = MessageBuilder::new(&dapp)
-        .build(StoreBuilder::new(file).unwrap())
-        .unwrap();
-    node.post_message(&store, true).await.unwrap();
+    let store = vm::store_volume(&node, &dapp, &rootfs_image(dir.path())).await;
     let instance = MessageBuilder::new(&dapp)
         .build(
             InstanceBuilder::new(store.message.item_hash.clone(), 96)
@@ -113,23 +105,19 @@ async fn an_instance_runs_always_on_from_its_own_root_and_stops_when_unpaid() {
     )
     .await
     .remove(0);
-    let keypair = dir.path().join("owner.json");
-    solana_keypair::write_keypair_file(&keys[2], &keypair).unwrap();
     let mut host = vm::host_config(&dir.path().join("crn")).await;
     // A program idle this long would be stopped; an instance is not.
     host.limits.idle_timeout = Duration::from_secs(1);
     let volumes = host.data_dir.join("volumes").join(&hash);
-    let mut config = Config::new(
+    let config = keepers::provisioner_config(
         core.url(),
         localnet.rpc_url(),
-        &keypair,
+        &keys[2],
+        &dir.path().join("owner.json"),
         identity.pubkey(),
         host,
     );
-    config.interval = Duration::from_millis(300);
-    let provisioner = Provisioner::start(config.clone(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let provisioner = keepers::start_provisioner(config.clone()).await;
     let host_url = provisioner.host_url();
 
     // Up with no request asked of it.
@@ -158,9 +146,7 @@ async fn an_instance_runs_always_on_from_its_own_root_and_stops_when_unpaid() {
 
     // A restart of the node boots it again from the same disk.
     provisioner.stop().await;
-    let provisioner = Provisioner::start(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let provisioner = keepers::start_provisioner(config).await;
     let host_url = provisioner.host_url();
     let url = format!("{host_url}/vm/{hash}");
     wait_until("the instance back", Duration::from_secs(120), || async {

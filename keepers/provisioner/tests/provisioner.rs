@@ -7,11 +7,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aether_provisioner::{Config, Provisioner};
-use aether_sdk::message::sign::SolanaAccount;
 use aether_sdk::message::{MessageBuilder, StoreBuilder};
-use aether_sdk::node_client::{MessageFilter, NodeClient, StorageEngine};
-use aether_testing::{blocking, chain_with_keys, client, vm, wait_until};
+use aether_sdk::node_client::{MessageFilter, StorageEngine};
+use aether_testing::keepers::{self, Stage};
+use aether_testing::{blocking, client, vm, wait_until};
 use solana_signer::Signer;
 
 async fn get(url: &str) -> (u16, String) {
@@ -27,17 +26,17 @@ async fn get(url: &str) -> (u16, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_providers_serve_a_paid_program_until_its_stream_runs_dry() {
     let _vm = vm::one_at_a_time().await;
-    // dApp, core operator, provider A's owner, provider B's owner, settler.
-    let (localnet, _report, keys) = chain_with_keys(5).await;
     let dir = tempfile::tempdir().unwrap();
-
-    let mut node_config = aether_node::Config::new(dir.path().join("node"));
-    node_config.port = 0;
-    let core = aether_node::Node::start(node_config).await.unwrap();
-    let node = NodeClient::new(core.url());
+    // dApp, core operator, provider A's owner, provider B's owner, settler.
+    let Stage {
+        localnet,
+        keys,
+        core,
+        node,
+        dapp,
+    } = keepers::stage(5, dir.path()).await;
 
     // The dApp stores its code volume and posts the PROGRAM.
-    let dapp = SolanaAccount::from_bytes(&keys[0].to_bytes()).unwrap();
     let (store, hash) = vm::post_program(&node, &dapp, dir.path(), 192).await;
     let resource = aether_testing::resource_of(&hash);
 
@@ -52,28 +51,14 @@ async fn two_providers_serve_a_paid_program_until_its_stream_runs_dry() {
     .await;
     let (id_a, id_b) = (&ids[0], &ids[1]);
 
-    let mut provisioners = Vec::new();
-    for (i, (owner, identity)) in [(&keys[2], &id_a), (&keys[3], &id_b)]
-        .into_iter()
-        .enumerate()
-    {
-        let keypair = dir.path().join(format!("owner{i}.json"));
-        solana_keypair::write_keypair_file(owner, &keypair).unwrap();
-        let host = vm::host_config(&dir.path().join(format!("crn{i}"))).await;
-        let mut config = Config::new(
-            core.url(),
-            localnet.rpc_url(),
-            &keypair,
-            identity.pubkey(),
-            host,
-        );
-        config.interval = Duration::from_millis(300);
-        provisioners.push(
-            Provisioner::start(config, "127.0.0.1:0".parse().unwrap())
-                .await
-                .unwrap(),
-        );
-    }
+    let mut provisioners = keepers::provisioners(
+        &core.url(),
+        &localnet.rpc_url(),
+        dir.path(),
+        &[(&keys[2], id_a), (&keys[3], id_b)],
+        false,
+    )
+    .await;
 
     // Both join and serve it.
     let reader = Arc::new(client(&localnet, &keys[0]));
@@ -145,9 +130,7 @@ async fn two_providers_serve_a_paid_program_until_its_stream_runs_dry() {
     let first = provisioners.remove(0);
     let before = first.serving();
     first.stop().await;
-    let restarted = Provisioner::start(restarted_config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let restarted = keepers::start_provisioner(restarted_config).await;
     wait_until(
         "the restarted provisioner to serve again",
         Duration::from_secs(60),
@@ -228,10 +211,7 @@ async fn two_providers_serve_a_paid_program_until_its_stream_runs_dry() {
     let settler = aether_settler::Settler::start(settler_config)
         .await
         .unwrap();
-    let now = {
-        let r = reader.clone();
-        blocking(move || r.unix_timestamp().unwrap()).await
-    };
+    let now = aether_testing::chain_time(&reader).await;
     localnet.time_travel(now + 1_000_000).await.unwrap();
     let dry = wait_until("the stream to run dry", Duration::from_secs(60), || {
         let reader = reader.clone();

@@ -4,23 +4,23 @@
 
 use std::time::Duration;
 
-use aether_provisioner::{Config, Provisioner};
-use aether_sdk::message::sign::SolanaAccount;
+use aether_provisioner::Provisioner;
 use aether_sdk::message::{ForgetBuilder, MessageBuilder};
-use aether_sdk::node_client::NodeClient;
-use aether_testing::{blocking, chain_with_keys, client, vm, wait_until};
+use aether_testing::keepers::{self, Stage};
+use aether_testing::{blocking, client, vm, wait_until};
 use solana_signer::Signer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn forgetting_the_program_or_closing_its_stream_stops_it() {
-    // dApp, core operator, resource node owner.
-    let (localnet, _report, keys) = chain_with_keys(3).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut node_config = aether_node::Config::new(dir.path().join("node"));
-    node_config.port = 0;
-    let core = aether_node::Node::start(node_config).await.unwrap();
-    let node = NodeClient::new(core.url());
-    let dapp = SolanaAccount::from_bytes(&keys[0].to_bytes()).unwrap();
+    // dApp, core operator, resource node owner.
+    let Stage {
+        localnet,
+        keys,
+        core,
+        node,
+        dapp,
+    } = keepers::stage(3, dir.path()).await;
     // Two programs, each with its own stream.
     let mut programs = Vec::new();
     for (i, memory) in [128, 160].into_iter().enumerate() {
@@ -44,20 +44,16 @@ async fn forgetting_the_program_or_closing_its_stream_stops_it() {
     )
     .await
     .remove(0);
-    let keypair = dir.path().join("owner.json");
-    solana_keypair::write_keypair_file(&keys[2], &keypair).unwrap();
     let host = vm::host_config(&dir.path().join("crn")).await;
-    let mut config = Config::new(
+    let config = keepers::provisioner_config(
         core.url(),
         localnet.rpc_url(),
-        &keypair,
+        &keys[2],
+        &dir.path().join("owner.json"),
         identity.pubkey(),
         host,
     );
-    config.interval = Duration::from_millis(300);
-    let provisioner = Provisioner::start(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let provisioner = keepers::start_provisioner(config).await;
     let serving = |p: &Provisioner| {
         let mut list: Vec<String> = p.serving().into_iter().map(|s| s.program).collect();
         list.sort();

@@ -109,10 +109,7 @@ async fn pays_two_providers_their_share_until_the_stream_runs_dry() {
     assert_eq!(settler.metrics().transactions.load(Ordering::Relaxed), 0);
 
     // 1,000 s pass: each provider is paid 5 a second since the last settlement.
-    let now = {
-        let c = reader.clone();
-        blocking(move || c.unix_timestamp().unwrap()).await
-    };
+    let now = aether_testing::chain_time(&reader).await;
     localnet.time_travel(now + 1_000).await.unwrap();
     let settled = wait_until("a settlement", Duration::from_secs(30), || {
         let reader = reader.clone();

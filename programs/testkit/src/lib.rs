@@ -65,6 +65,10 @@ pub struct Chain {
 impl Chain {
     pub async fn start() -> Self {
         let mut test = ProgramTest::default();
+        // ProgramTest::default() turns the runtime's logs to DEBUG, which
+        // prints every instruction of every test and bench by the thousand
+        // on stderr; info unless RUST_LOG asks for more.
+        agave_logger::setup_with_default("info");
         test.prefer_bpf(false);
         use aether_native_programs as native;
         test.add_program(

@@ -1,15 +1,21 @@
 //! `cargo bench -p aether-node`: signed Solana POSTs accepted and processed
-//! per second over HTTP by concurrent clients, and query latency with many
-//! messages stored. `AETHER_BENCH_MESSAGES` (default 20,000) sets the burst,
+//! per second over HTTP by concurrent clients, query latency with many
+//! messages stored, memory after a hostile run, and the resync import rate.
+//! Each rate is also given as a ratio to what the same machine does in the
+//! same run without the node: batched ed25519 verifies of the same
+//! messages on one core, and SQLite inserts of the same rows (WAL,
+//! synchronous=FULL, 512 per transaction), so that another machine can
+//! compare. `AETHER_BENCH_MESSAGES` (default 20,000) sets the burst,
 //! `AETHER_BENCH_STORED` (default 100,000) how many are stored before
-//! queries are timed, `AETHER_BENCH_CLIENTS` (default 64) the concurrency.
+//! queries are timed, `AETHER_BENCH_CLIENTS` (default 64) the concurrency,
+//! `AETHER_BENCH_HOSTILE` (default 35,000) the hostile requests per round.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aether_node::{Config, Node};
 use aether_sdk::message::sign::SolanaAccount;
-use aether_sdk::message::{MessageBuilder, PostBuilder};
+use aether_sdk::message::{Message, MessageBuilder, PostBuilder};
 use serde_json::json;
 
 fn env(name: &str, default: usize) -> usize {
@@ -33,21 +39,170 @@ fn rss_mib() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Pre-signed request bodies, so that the clients measure the node.
-fn bodies(n: usize, accounts: &[SolanaAccount], offset: usize) -> Vec<String> {
+/// Signed messages, as the bench posts them.
+fn messages(n: usize, accounts: &[SolanaAccount], offset: usize) -> Vec<Message> {
     (0..n)
         .map(|i| {
             let account = &accounts[i % accounts.len()];
-            let signed = MessageBuilder::new(account)
+            MessageBuilder::new(account)
                 .channel(if i % 2 == 0 { "BENCH-A" } else { "BENCH-B" })
                 .build(
                     PostBuilder::new("bench")
                         .content(json!({ "i": i + offset, "text": "lorem ipsum dolor sit amet" })),
                 )
-                .unwrap();
-            json!({ "sync": true, "message": signed.message }).to_string()
+                .unwrap()
+                .message
         })
         .collect()
+}
+
+/// Pre-signed request bodies, so that the clients measure the node.
+fn bodies(n: usize, accounts: &[SolanaAccount], offset: usize) -> Vec<String> {
+    messages(n, accounts, offset)
+        .into_iter()
+        .map(|message| json!({ "sync": true, "message": message }).to_string())
+        .collect()
+}
+
+/// Batched ed25519 verifies per second of `messages` on one core (the
+/// node checks each post's signature; this is that work alone).
+fn ed25519_rate(messages: &[Message]) -> f64 {
+    let start = Instant::now();
+    let mut done = 0usize;
+    while start.elapsed() < Duration::from_secs(2) {
+        for chunk in messages.chunks(256) {
+            let results = aether_sdk::message::verify_batch(chunk);
+            assert!(results.iter().all(Result::is_ok));
+            done += chunk.len();
+        }
+    }
+    done as f64 / start.elapsed().as_secs_f64()
+}
+
+/// SQLite inserts per second of `messages` as rows (hash, sender, channel,
+/// time and the whole message), WAL and synchronous=FULL as the node,
+/// 512 per transaction as its writer commits them.
+fn sqlite_rate(messages: &[Message], dir: &std::path::Path) -> f64 {
+    let mut conn = rusqlite::Connection::open(dir.join("baseline.sqlite")).unwrap();
+    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+    conn.pragma_update(None, "synchronous", "FULL").unwrap();
+    conn.execute_batch(
+        "CREATE TABLE rows (item_hash TEXT PRIMARY KEY, sender TEXT NOT NULL, \
+         channel TEXT, time REAL NOT NULL, record TEXT NOT NULL); \
+         CREATE INDEX rows_sender ON rows (sender, time);",
+    )
+    .unwrap();
+    let start = Instant::now();
+    for chunk in messages.chunks(512) {
+        let tx = conn.transaction().unwrap();
+        {
+            let mut insert = tx
+                .prepare_cached("INSERT INTO rows VALUES (?1, ?2, ?3, ?4, ?5)")
+                .unwrap();
+            for m in chunk {
+                let record = serde_json::to_string(m).unwrap();
+                insert
+                    .execute(rusqlite::params![m.item_hash, m.sender, m.channel, m.time, record])
+                    .unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    messages.len() as f64 / start.elapsed().as_secs_f64()
+}
+
+/// The machine's own rates, measured in this run.
+struct Baseline {
+    ed25519: f64,
+    sqlite: f64,
+}
+
+impl Baseline {
+    fn ratios(&self, rate: f64) -> String {
+        format!(
+            "{:.2}x ed25519, {:.2}x SQLite",
+            rate / self.ed25519,
+            rate / self.sqlite
+        )
+    }
+}
+
+/// One hostile request of a few kinds a stranger sends: bytes that are not
+/// JSON, a message with a wrong signature, a copy of a message signed by
+/// a stranger (kept as a rejected attempt), a storage claim on a hash no
+/// one uploads (kept as a pending claim), a listing with a page number
+/// far past any listing, and a read of an unknown hash.
+fn hostile(i: usize, url: &str, victim: &SolanaAccount) -> (reqwest::Method, String, String) {
+    let post = format!("{url}/api/v0/messages");
+    let message = messages(1, std::slice::from_ref(victim), 20_000_000 + i).remove(0);
+    match i % 6 {
+        0 => (reqwest::Method::POST, post, format!("{{not json {i}")),
+        1 => {
+            let mut m = serde_json::to_value(&message).unwrap();
+            let signature = m["signature"].as_str().unwrap().to_owned();
+            let flipped = if signature.ends_with('1') { "2" } else { "1" };
+            m["signature"] = json!(format!("{}{flipped}", &signature[..signature.len() - 1]));
+            let body = json!({"sync": true, "message": m}).to_string();
+            (reqwest::Method::POST, post, body)
+        }
+        2 | 3 => {
+            let stranger = SolanaAccount::generate();
+            let mut copy = message;
+            copy.sender = aether_sdk::message::sign::Signer::address(&stranger);
+            if i % 6 == 3 {
+                copy.item_type = aether_sdk::message::ItemType::Storage;
+                copy.item_content = None;
+            }
+            copy.signature = None;
+            copy.signature = Some(aether_sdk::message::sign::Signer::sign_buffer(
+                &stranger,
+                &copy.verification_buffer(),
+            ));
+            let body = json!({"sync": true, "message": copy}).to_string();
+            (reqwest::Method::POST, post, body)
+        }
+        4 => (
+            reqwest::Method::GET,
+            format!("{url}/api/v0/messages.json?page=1e300&pagination={i}"),
+            String::new(),
+        ),
+        _ => (
+            reqwest::Method::GET,
+            format!("{url}/api/v0/messages/{:064x}", i),
+            String::new(),
+        ),
+    }
+}
+
+/// Sends `n` hostile requests with `clients` connections; checks that
+/// none got a 5xx.
+async fn hostile_round(url: &str, n: usize, clients: usize, offset: usize) {
+    let victim = SolanaAccount::generate();
+    let requests: Vec<_> = (offset..offset + n).map(|i| hostile(i, url, &victim)).collect();
+    let queue = Arc::new(std::sync::Mutex::new(requests));
+    let http = reqwest::Client::new();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (http, queue) = (http.clone(), queue.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let Some((method, url, body)) = queue.lock().unwrap().pop() else {
+                    return;
+                };
+                let response = http
+                    .request(method, &url)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(response.status().as_u16() < 500, "{url}: {}", response.status());
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
 }
 
 /// Posts every body with `clients` concurrent connections; returns messages per second.
@@ -111,9 +266,32 @@ async fn main() {
     println!("aether-node benchmark ({clients} concurrent clients, HTTP on loopback, one process)");
 
     let accounts: Vec<SolanaAccount> = (0..100).map(|_| SolanaAccount::generate()).collect();
+    let sample = self::messages(messages.min(20_000), &accounts, 50_000_000);
+    let baseline = Baseline {
+        ed25519: ed25519_rate(&sample),
+        sqlite: sqlite_rate(&sample, dir.path()),
+    };
+    drop(sample);
+    println!(
+        "  this machine: {:>8.0} batched ed25519 verifies /s on one core, {:>8.0} SQLite inserts /s",
+        baseline.ed25519, baseline.sqlite
+    );
     let first = bodies(messages, &accounts, 0);
     let rate = burst(&url, first, clients).await;
-    println!("  signed POSTs accepted and processed: {rate:>8.0} /s  ({messages} messages)");
+    println!(
+        "  signed POSTs accepted and processed: {rate:>8.0} /s  ({messages} messages; {})",
+        baseline.ratios(rate)
+    );
+    let before = rss_mib();
+    let hostile = env("AETHER_BENCH_HOSTILE", 35_000);
+    hostile_round(&url, hostile, clients, 0).await;
+    let once = rss_mib();
+    hostile_round(&url, hostile, clients, hostile).await;
+    println!(
+        "  memory of the process (node and clients): {before:.0} MiB, then {once:.0} MiB after {hostile} hostile requests, {:.0} MiB after {}",
+        rss_mib(),
+        2 * hostile
+    );
 
     // Fill up to `stored`, then time queries.
     let mut done = messages;
@@ -151,12 +329,23 @@ async fn main() {
         rss_mib()
     );
     node.stop().await;
-    resync_rate(env("AETHER_BENCH_RESYNC", 20_000), clients, &accounts).await;
+    resync_rate(
+        env("AETHER_BENCH_RESYNC", 20_000),
+        clients,
+        &accounts,
+        &baseline,
+    )
+    .await;
 }
 
 /// Messages imported per second by a node resyncing from the chain and a
 /// peer (localnet in this process, batches of up to 10,000).
-async fn resync_rate(messages: usize, clients: usize, accounts: &[SolanaAccount]) {
+async fn resync_rate(
+    messages: usize,
+    clients: usize,
+    accounts: &[SolanaAccount],
+    baseline: &Baseline,
+) {
     let chain = aether_localnet::Config {
         rpc_port: aether_localnet::free_port_pair().expect("a free port pair"),
         slot_ms: 100,
@@ -209,8 +398,10 @@ async fn resync_rate(messages: usize, clients: usize, accounts: &[SolanaAccount]
     let report = b.resync_report().await.unwrap().unwrap();
     let rate = report.imported as f64 / start.elapsed().as_secs_f64();
     println!(
-        "  resync: {} messages in {} batches imported at {rate:.0} /s",
-        report.imported, report.batches
+        "  resync: {} messages in {} batches imported at {rate:.0} /s ({})",
+        report.imported,
+        report.batches,
+        baseline.ratios(rate)
     );
     b.stop().await;
     a.stop().await;

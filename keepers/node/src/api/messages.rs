@@ -127,10 +127,14 @@ pub(super) async fn list_messages(
 ) -> Result<Json<Value>, ApiError> {
     let filter = filter_of(&q)?;
     let (page, per_page) = page_of(&q)?;
-    let (messages, total) = state
+    let format = content_format(&q)?;
+    let (mut messages, total) = state
         .readers
         .with(move |c| store::list_messages(c, &filter, page, per_page))
         .await?;
+    for message in &mut messages {
+        format.apply(message);
+    }
     Ok(Json(json!({
         "messages": messages,
         "pagination_page": page,
@@ -140,8 +144,69 @@ pub(super) async fn list_messages(
     })))
 }
 
+/// How much of each message's content a listing shows (`contentFormat`,
+/// or the older `excludeContent=true`, as Aleph has them).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum ContentFormat {
+    Full,
+    Headers,
+    None,
+}
+
+fn content_format(q: &HashMap<String, String>) -> Result<ContentFormat, ApiError> {
+    match q.get("contentFormat").map(String::as_str) {
+        Some("full") => Ok(ContentFormat::Full),
+        Some("headers") => Ok(ContentFormat::Headers),
+        Some("none") => Ok(ContentFormat::None),
+        Some(other) => Err(ApiError {
+            field: Some("contentFormat".into()),
+            ..ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_query",
+                format!("contentFormat {other:?}: full, headers or none"),
+            )
+        }),
+        None => match q.get("excludeContent").map(String::as_str) {
+            Some("true" | "1") => Ok(ContentFormat::None),
+            _ => Ok(ContentFormat::Full),
+        },
+    }
+}
+
+impl ContentFormat {
+    fn apply(self, message: &mut Value) {
+        let Some(object) = message.as_object_mut() else {
+            return;
+        };
+        match self {
+            ContentFormat::Full => {}
+            ContentFormat::None => {
+                object.remove("content");
+            }
+            ContentFormat::Headers => {
+                let content = object.remove("content").unwrap_or(Value::Null);
+                let kind = object.get("type").and_then(Value::as_str).unwrap_or_default();
+                let fields: &[&str] = match kind {
+                    "POST" => &["address", "type", "ref"],
+                    "AGGREGATE" => &["address", "key"],
+                    "STORE" => &["address", "item_hash", "ref"],
+                    _ => &["address"],
+                };
+                let headers: serde_json::Map<String, Value> = fields
+                    .iter()
+                    .filter_map(|f| {
+                        let value = content.get(*f)?;
+                        (!value.is_null()).then(|| ((*f).to_owned(), value.clone()))
+                    })
+                    .collect();
+                object.insert("content".into(), Value::Object(headers));
+            }
+        }
+    }
+}
+
 /// The message stored under `hash`, or a 404 naming it.
-async fn stored_or_404(state: &AppState, hash: &str) -> Result<store::Stored, ApiError> {
+pub(super) async fn stored_or_404(state: &AppState, hash: &str) -> Result<store::Stored, ApiError> {
     let key = hash.to_string();
     state
         .readers

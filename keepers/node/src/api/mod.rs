@@ -6,7 +6,8 @@
 //! Layout: this file the router, [`AppState`], [`Metrics`], [`ApiError`]
 //! and the answer to a posted message; `query.rs` filters and pages;
 //! `messages.rs` posting, listing and reading messages; `aggregates.rs`
-//! aggregates and posts; `storage.rs` file upload and download;
+//! aggregates and posts; `accounts.rs` an address's balance and files;
+//! `prices.rs` what content costs; `storage.rs` file upload and download;
 //! `stream.rs` the WebSocket of messages; `info.rs` info and metrics.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,9 +28,11 @@ use crate::process::Outcome;
 use crate::store::{self, Readers};
 use crate::writer::{Processed, Writer};
 
+mod accounts;
 mod aggregates;
 mod info;
 mod messages;
+mod prices;
 mod query;
 mod storage;
 mod stream;
@@ -145,7 +148,14 @@ pub fn router(
         .route("/api/v0/messages/{hash}/status", get(messages::get_status))
         .route("/api/v0/messages/{hash}/proof", get(messages::get_proof))
         .route("/api/v0/aggregates/{file}", get(aggregates::aggregates))
+        .route("/api/v0/aggregates", get(aggregates::aggregate_list))
+        .route("/api/v0/aggregates.json", get(aggregates::aggregate_list))
         .route("/api/v0/posts.json", get(aggregates::posts))
+        .route("/api/v1/posts.json", get(aggregates::posts_v1))
+        .route("/api/v0/addresses/{address}/balance", get(accounts::balance))
+        .route("/api/v0/addresses/{address}/files", get(accounts::files))
+        .route("/api/v0/price/estimate", post(prices::estimate))
+        .route("/api/v0/price/{hash}", get(prices::price))
         .route("/api/v0/storage/raw/{hash}", get(storage::raw))
         .route("/api/ws0/messages", get(stream::stream))
         .route("/api/v0/info/public.json", get(info::info))
@@ -162,6 +172,15 @@ pub fn router(
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
         })
         .with_state(state)
+}
+
+/// A Unix time as Aleph's API writes dates: RFC 3339 in UTC, `+00:00`.
+fn iso_time(time: f64) -> String {
+    let secs = time.floor();
+    let nanos = ((time - secs) * 1e9).round().clamp(0.0, 999_999_999.0) as u32;
+    chrono::DateTime::from_timestamp(secs as i64, nanos)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false))
+        .unwrap_or_default()
 }
 
 /// The answer to a posted message (from `/api/v0/messages` or with an
@@ -204,4 +223,16 @@ fn outcome_response(outcome: Outcome, metrics: &Metrics) -> Response {
         }
     }
     (status, Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_are_written_as_aleph_writes_them() {
+        assert_eq!(super::iso_time(0.0), "1970-01-01T00:00:00+00:00");
+        assert_eq!(
+            super::iso_time(1_700_000_000.5),
+            "2023-11-14T22:13:20.500+00:00"
+        );
+    }
 }

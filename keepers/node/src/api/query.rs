@@ -60,7 +60,7 @@ pub const MAX_PER_PAGE: u64 = 10_000;
 
 /// A whole number query parameter, at least 1 (or 0 where `zero_ok`), that
 /// fits SQLite's 64-bit integers: `inf`, `1e300` or a fraction is a 400.
-fn count_param(
+pub(super) fn count_param(
     q: &HashMap<String, String>,
     name: &str,
     zero_ok: bool,

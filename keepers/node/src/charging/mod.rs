@@ -26,7 +26,8 @@
 //! Layout: this file the settings, errors and [`Charging`] with its turns;
 //! `pricing.rs` what content costs and what an address holds; `chain.rs`
 //! balances and the streams that pay; `check.rs` the check of a post;
-//! `rounds.rs` the rounds; `reads.rs` the SQL reads they share.
+//! `rounds.rs` the rounds; `reads.rs` the SQL reads they share;
+//! `account.rs` what the API shows of an address and a price.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -36,6 +37,7 @@ use aether_sdk::message::Content;
 
 use crate::store::StoreError;
 
+mod account;
 mod chain;
 mod check;
 mod pricing;

@@ -39,13 +39,14 @@ pub fn aggregates(
         .collect())
 }
 
-/// One page of posts (originals, with their latest amendment applied).
+/// One page of posts (originals, with their latest amendment applied),
+/// each with its original's time, and how many match in all.
 pub fn posts(
     conn: &Connection,
     filter: &Filter,
     page: u64,
     per_page: u64,
-) -> Result<(Vec<Value>, u64), StoreError> {
+) -> Result<(Vec<(Value, f64)>, u64), StoreError> {
     // Originals that pass the filter: reuse the message filter on their rows.
     let mut filter = filter.clone();
     filter.types = vec!["POST".into()];
@@ -87,7 +88,8 @@ pub fn posts(
             .optional()?;
         let shown = latest.as_ref().unwrap_or(&original).record.clone();
         let o = &original.record;
-        out.push(json!({
+        let created = o["time"].as_f64().unwrap_or_default();
+        out.push((json!({
             "chain": shown["chain"],
             "item_hash": shown["item_hash"],
             "sender": shown["sender"],
@@ -107,7 +109,7 @@ pub fn posts(
             "hash": shown["item_hash"],
             "ref": o["content"]["ref"],
             "address": o["content"]["address"],
-        }));
+        }), created));
     }
     Ok((out, total))
 }

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, Row};
 
+mod accounts;
 mod batches;
 mod documents;
 mod files;
@@ -22,6 +23,7 @@ mod filter;
 mod messages;
 mod schema;
 
+pub use accounts::{aggregate_list, files_of, AddressFile, AggregateQuery, AggregateRow};
 pub use batches::{batch_of, unanchored, BatchOf};
 pub use documents::{aggregates, posts};
 pub use files::{find_file, insert_file, unpinned_files, FileRow};
@@ -82,6 +84,11 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
 pub struct Readers {
     conns: Arc<Vec<Mutex<Connection>>>,
     next: Arc<AtomicUsize>,
+    /// One per connection: a read waits here, not on a blocking thread.
+    /// Without it, every request in flight took a blocking thread (up to
+    /// tokio's 512) to wait on one of the few connections, and under a
+    /// flood of reads the node's memory grew with the threads.
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl Readers {
@@ -91,6 +98,7 @@ impl Readers {
             .map(|_| open(path).map(Mutex::new))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Readers {
+            permits: Arc::new(tokio::sync::Semaphore::new(conns.len())),
             conns: Arc::new(conns),
             next: Arc::new(AtomicUsize::new(0)),
         })
@@ -102,9 +110,24 @@ impl Readers {
         f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
     ) -> Result<R, StoreError> {
         let this = self.clone();
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the readers' semaphore is never closed");
         tokio::task::spawn_blocking(move || {
-            let i = this.next.fetch_add(1, Ordering::Relaxed) % this.conns.len();
-            let conn = this.conns[i].lock().unwrap_or_else(|p| p.into_inner());
+            let _permit = permit;
+            // A permit means a connection is free; take the first one that is.
+            let start = this.next.fetch_add(1, Ordering::Relaxed);
+            let n = this.conns.len();
+            let conn = (0..n)
+                .find_map(|k| this.conns[(start + k) % n].try_lock().ok())
+                .unwrap_or_else(|| {
+                    this.conns[start % n]
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                });
             f(&conn)
         })
         .await

@@ -1,5 +1,6 @@
 """The Python reference client (aleph-sdk-python) against an Aether core
-node: every call it makes must work. Run by keepers/node/tests/python_client.rs
+node: every call it makes must work (posts, amends, aggregates and their
+listing, messages, files and an address's files, balances, prices, FORGET). Run by keepers/node/tests/python_client.rs
 with the node's URL as the only argument; exits non-zero on any failure."""
 
 import asyncio
@@ -40,6 +41,20 @@ async def exercise(account, url):
         store, status = await client.create_store(file_content=b"hello file " + account.CHAIN.encode(), channel="PYTHON", sync=True)
         assert status == MessageStatus.PROCESSED, status
         assert await client.download_file(store.content.item_hash) == b"hello file " + account.CHAIN.encode()
+
+        listed = await client.list_aggregates(addresses=[account.get_address()], keys=["profile"])
+        assert [a["key"] for a in listed.aggregates] == ["profile"], listed
+        assert listed.aggregates[0]["content"] == {"a": 1, "b": 2} and listed.pagination_total == 1, listed
+        files = await client.get_account_files(account.get_address())
+        assert [f.item_hash for f in files.files] == [store.item_hash], files
+        assert files.total_size == len(b"hello file " + account.CHAIN.encode()), files
+        balance = await client.get_balances(account.get_address())
+        assert balance.address == account.get_address() and balance.balance == 0, balance
+        # This node does not charge: everything is priced at 0, held.
+        price = await client.get_program_price(store.item_hash)
+        assert price.required_tokens == 0 and price.payment_type == "hold", price
+        estimate = await client.get_store_estimated_price(storage_size_mib=3)
+        assert estimate.required_tokens == 0 and estimate.payment_type == "hold", estimate
 
         forget, status = await client.forget(hashes=[store.item_hash], reason="test", channel="PYTHON", sync=True)
         assert status == MessageStatus.PROCESSED, status

@@ -102,7 +102,13 @@ fn sqlite_rate(messages: &[Message], dir: &std::path::Path) -> f64 {
             for m in chunk {
                 let record = serde_json::to_string(m).unwrap();
                 insert
-                    .execute(rusqlite::params![m.item_hash, m.sender, m.channel, m.time, record])
+                    .execute(rusqlite::params![
+                        m.item_hash,
+                        m.sender,
+                        m.channel,
+                        m.time,
+                        record
+                    ])
                     .unwrap();
             }
         }
@@ -178,7 +184,9 @@ fn hostile(i: usize, url: &str, victim: &SolanaAccount) -> (reqwest::Method, Str
 /// none got a 5xx.
 async fn hostile_round(url: &str, n: usize, clients: usize, offset: usize) {
     let victim = SolanaAccount::generate();
-    let requests: Vec<_> = (offset..offset + n).map(|i| hostile(i, url, &victim)).collect();
+    let requests: Vec<_> = (offset..offset + n)
+        .map(|i| hostile(i, url, &victim))
+        .collect();
     let queue = Arc::new(std::sync::Mutex::new(requests));
     let http = reqwest::Client::new();
     let mut tasks = Vec::new();
@@ -196,7 +204,11 @@ async fn hostile_round(url: &str, n: usize, clients: usize, offset: usize) {
                     .send()
                     .await
                     .unwrap();
-                assert!(response.status().as_u16() < 500, "{url}: {}", response.status());
+                assert!(
+                    response.status().as_u16() < 500,
+                    "{url}: {}",
+                    response.status()
+                );
             }
         }));
     }

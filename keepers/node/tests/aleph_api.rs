@@ -91,7 +91,11 @@ async fn aggregates_posts_files_balances_and_content_formats_answer_as_aleph() {
         assert_eq!(body["pagination_total"], 2);
         assert_eq!(body["pagination_item"], "aggregates");
     }
-    let (_, body) = get(&node, &format!("/api/v0/aggregates.json?addresses={}", p.alice)).await;
+    let (_, body) = get(
+        &node,
+        &format!("/api/v0/aggregates.json?addresses={}", p.alice),
+    )
+    .await;
     assert_eq!(body["aggregates"].as_array().unwrap().len(), 1);
     let first = &body["aggregates"][0];
     assert_eq!(first["content"], json!({"name": "alice"}));
@@ -114,7 +118,12 @@ async fn aggregates_posts_files_balances_and_content_formats_answer_as_aleph() {
     let (status, body) = get(&node, &format!("/api/v1/posts.json?addresses={}", p.alice)).await;
     assert_eq!(status, 200, "{body}");
     let post = &body["posts"][0];
-    let mut keys: Vec<&str> = post.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut keys: Vec<&str> = post
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     keys.sort();
     assert_eq!(
         keys,
@@ -136,10 +145,16 @@ async fn aggregates_posts_files_balances_and_content_formats_answer_as_aleph() {
     // How much content a listing shows.
     let list = format!("/api/v0/messages.json?hashes={}", p.post);
     let (_, full) = get(&node, &list).await;
-    assert_eq!(full["messages"][0]["content"]["content"], json!({"words": "hello"}));
+    assert_eq!(
+        full["messages"][0]["content"]["content"],
+        json!({"words": "hello"})
+    );
     for none in ["&contentFormat=none", "&excludeContent=true"] {
         let (_, body) = get(&node, &format!("{list}{none}")).await;
-        assert!(body["messages"][0].get("content").is_none(), "{none}: {body}");
+        assert!(
+            body["messages"][0].get("content").is_none(),
+            "{none}: {body}"
+        );
         assert_eq!(body["messages"][0]["item_hash"], p.post.as_str());
     }
     let (_, body) = get(&node, &format!("{list}&contentFormat=headers")).await;
@@ -169,7 +184,10 @@ async fn aggregates_posts_files_balances_and_content_formats_answer_as_aleph() {
     // A node that does not charge holds nothing against anyone.
     let (status, body) = get(&node, &format!("/api/v0/addresses/{}/balance", p.alice)).await;
     assert_eq!(status, 200);
-    assert_eq!((body["balance"].clone(), body["locked_amount"].clone()), (json!(0), json!(0)));
+    assert_eq!(
+        (body["balance"].clone(), body["locked_amount"].clone()),
+        (json!(0), json!(0))
+    );
     let (status, body) = get(&node, &format!("/api/v0/price/{}", p.store)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["required_tokens"], 0);

@@ -12,7 +12,6 @@ use serde_json::{json, Value};
 
 use super::query::count_param;
 use super::{iso_time, ApiError, AppState};
-use crate::charging::Paid;
 use crate::store;
 
 /// Most files on one page.
@@ -35,11 +34,9 @@ pub(super) async fn balance(
             format!("the balance could not be read; try again: {e}"),
         )
     })?;
-    let who = address.clone();
-    let locked = state
-        .readers
-        .with(move |c| Ok(charging.locked(c, &who, &Paid::default())))
-        .await?
+    let locked = charging
+        .locked(&state.readers, &address)
+        .await
         .map_err(ApiError::internal)?;
     Ok(Json(answer(&address, held, locked)))
 }
@@ -67,7 +64,10 @@ pub(super) async fn files(
         n => n.min(MAX_FILES_PER_PAGE),
     };
     let page = count_param(&q, "page", false)?.unwrap_or(1);
-    if page.checked_mul(per_page).is_none_or(|end| end > i64::MAX as u64) {
+    if page
+        .checked_mul(per_page)
+        .is_none_or(|end| end > i64::MAX as u64)
+    {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad_query",

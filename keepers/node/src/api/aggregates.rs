@@ -103,7 +103,10 @@ pub(super) async fn aggregate_list(
         ));
     }
     let page = count_param(&q, "page", false)?.unwrap_or(1);
-    if page.checked_mul(per_page).is_none_or(|end| end > i64::MAX as u64) {
+    if page
+        .checked_mul(per_page)
+        .is_none_or(|end| end > i64::MAX as u64)
+    {
         return Err(bad("page", format!("page {page} is beyond any listing")));
     }
     let by_creation = match q.get("sortBy").map(String::as_str) {

@@ -185,7 +185,10 @@ impl ContentFormat {
             }
             ContentFormat::Headers => {
                 let content = object.remove("content").unwrap_or(Value::Null);
-                let kind = object.get("type").and_then(Value::as_str).unwrap_or_default();
+                let kind = object
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 let fields: &[&str] = match kind {
                     "POST" => &["address", "type", "ref"],
                     "AGGREGATE" => &["address", "key"],

@@ -152,7 +152,10 @@ pub fn router(
         .route("/api/v0/aggregates.json", get(aggregates::aggregate_list))
         .route("/api/v0/posts.json", get(aggregates::posts))
         .route("/api/v1/posts.json", get(aggregates::posts_v1))
-        .route("/api/v0/addresses/{address}/balance", get(accounts::balance))
+        .route(
+            "/api/v0/addresses/{address}/balance",
+            get(accounts::balance),
+        )
         .route("/api/v0/addresses/{address}/files", get(accounts::files))
         .route("/api/v0/price/estimate", post(prices::estimate))
         .route("/api/v0/price/{hash}", get(prices::price))

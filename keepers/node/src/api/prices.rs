@@ -109,7 +109,13 @@ async fn answer(
         Some(charging) => charging
             .price(&state.readers, content, size_mib)
             .await
-            .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_message", e.to_string()))?,
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_message",
+                    e.to_string(),
+                )
+            })?,
         None => 0,
     };
     let (hold, streamed) = if stream { (0, cost) } else { (cost, 0) };

@@ -104,9 +104,9 @@ pub fn files_of(
     per_page: u64,
 ) -> Result<(Vec<AddressFile>, u64, u64), StoreError> {
     const HELD: &str = "FROM messages m \
-         LEFT JOIN files f ON f.sha256 = json_extract(m.content, '$.item_hash') \
-            OR f.cid_v0 = json_extract(m.content, '$.item_hash') \
-            OR f.cid_v1 = json_extract(m.content, '$.item_hash') \
+         LEFT JOIN files f ON f.sha256 = json_extract(COALESCE(m.content, m.item_content), '$.item_hash') \
+            OR f.cid_v0 = json_extract(COALESCE(m.content, m.item_content), '$.item_hash') \
+            OR f.cid_v1 = json_extract(COALESCE(m.content, m.item_content), '$.item_hash') \
          WHERE m.address = ?1 AND m.type = 'STORE' AND m.status = 'processed'";
     let (total, total_size): (u64, i64) = conn.row(
         &format!("SELECT COUNT(*), COALESCE(SUM(f.size), 0) {HELD}"),
@@ -114,7 +114,7 @@ pub fn files_of(
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let sql = format!(
-        "SELECT json_extract(m.content, '$.item_hash'), COALESCE(f.size, 0), m.time, m.item_hash \
+        "SELECT json_extract(COALESCE(m.content, m.item_content), '$.item_hash'), COALESCE(f.size, 0), m.time, m.item_hash \
          {HELD} ORDER BY m.time DESC, m.item_hash LIMIT {per_page} OFFSET {}",
         page.saturating_sub(1).saturating_mul(per_page)
     );

@@ -89,27 +89,30 @@ pub fn posts(
         let shown = latest.as_ref().unwrap_or(&original).record.clone();
         let o = &original.record;
         let created = o["time"].as_f64().unwrap_or_default();
-        out.push((json!({
-            "chain": shown["chain"],
-            "item_hash": shown["item_hash"],
-            "sender": shown["sender"],
-            "type": o["content"]["type"],
-            "channel": o["channel"],
-            "confirmed": false,
-            "content": shown["content"]["content"],
-            "item_content": shown["item_content"],
-            "item_type": shown["item_type"],
-            "signature": shown["signature"],
-            "size": shown["size"],
-            "time": shown["time"],
-            "confirmations": [],
-            "original_item_hash": hash,
-            "original_signature": o["signature"],
-            "original_type": o["content"]["type"],
-            "hash": shown["item_hash"],
-            "ref": o["content"]["ref"],
-            "address": o["content"]["address"],
-        }), created));
+        out.push((
+            json!({
+                "chain": shown["chain"],
+                "item_hash": shown["item_hash"],
+                "sender": shown["sender"],
+                "type": o["content"]["type"],
+                "channel": o["channel"],
+                "confirmed": false,
+                "content": shown["content"]["content"],
+                "item_content": shown["item_content"],
+                "item_type": shown["item_type"],
+                "signature": shown["signature"],
+                "size": shown["size"],
+                "time": shown["time"],
+                "confirmations": [],
+                "original_item_hash": hash,
+                "original_signature": o["signature"],
+                "original_type": o["content"]["type"],
+                "hash": shown["item_hash"],
+                "ref": o["content"]["ref"],
+                "address": o["content"]["address"],
+            }),
+            created,
+        ));
     }
     Ok((out, total))
 }

@@ -4,7 +4,18 @@ use crate::hypervisor::{Backend, CloudHypervisor, Qemu};
 use crate::kvm;
 
 /// Which hypervisor to use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
 pub enum BackendChoice {
     /// cloud-hypervisor where it works, QEMU otherwise.
     #[default]

@@ -47,7 +47,7 @@ use std::sync::Arc;
 use supervisor::Supervisor;
 
 pub use backends::{backend, doctor, BackendChoice, BackendReport};
-pub use config::Config;
+pub use config::{data_home, Config, HostSettings, RENEW_BEFORE};
 pub use programs::{parse_grant, ProgramEntry, MAX_CODE_BYTES};
 pub use startup::HostError;
 

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use aether_vm_host::runtime::{self, RuntimeInputs};
-use aether_vm_host::{BackendChoice, Config, Host, ProgramEntry};
+use aether_keeper::settings::Flags;
+use aether_vm_host::{Config, Host, HostSettings, ProgramEntry};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 
@@ -25,13 +26,7 @@ pub enum CrnAction {
     BuildRuntime(BuildArgs),
 }
 
-pub(crate) fn data_home() -> PathBuf {
-    std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("aether")
-}
+pub(crate) use aether_vm_host::data_home;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -42,91 +37,30 @@ pub struct RunArgs {
     pub programs: Option<PathBuf>,
 }
 
-/// The vm-host settings, shared by `crn run` and `keeper provisioner`.
+/// The vm-host settings (`aether_vm_host::HostSettings`), shared by `crn
+/// run` and `keeper provisioner`: flags over `AETHER_CRN_*` variables over
+/// `--config` over the defaults.
 #[derive(Debug, Args)]
 pub struct HostArgs {
-    /// Port of the router
-    #[arg(long, env = "AETHER_CRN_PORT", default_value_t = 4020)]
-    pub port: u16,
-    /// Address to bind
-    #[arg(long, env = "AETHER_CRN_BIND", default_value = "127.0.0.1")]
-    pub bind: std::net::IpAddr,
-    /// VM files, persistent volumes and caches [default: ~/.local/share/aether/crn]
-    #[arg(long, env = "AETHER_CRN_DATA_DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// The runtime directory from `aether crn build-runtime` [default: the newest built]
-    #[arg(long, env = "AETHER_CRN_RUNTIME")]
-    pub runtime: Option<PathBuf>,
-    /// auto, qemu or cloud-hypervisor
-    #[arg(long, env = "AETHER_CRN_BACKEND", default_value = "auto")]
-    pub backend: BackendChoice,
-    /// Seconds a VM may stay idle before it stops
-    #[arg(long, default_value_t = 60)]
-    pub idle_seconds: u64,
-    /// Most VMs of one program
-    #[arg(long, default_value_t = 4)]
-    pub max_instances: usize,
-    /// vCPUs offered to VMs per core of this machine (register the node
-    /// with cores × this many vCPUs)
-    #[arg(long, env = "AETHER_CRN_VCPUS_PER_CORE", default_value_t = 1,
-          value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub vcpus_per_core: u16,
-    /// Serve live custom domains over HTTPS on this port
-    #[arg(long, env = "AETHER_CRN_HTTPS_PORT")]
-    pub https_port: Option<u16>,
-    /// ACME directory to get their certificates from (HTTP-01 on --port),
-    /// e.g. https://acme-v02.api.letsencrypt.org/directory
-    #[arg(long, env = "AETHER_CRN_ACME_DIRECTORY", value_name = "URL")]
-    pub acme_directory: Option<String>,
-    /// A PEM root to trust for the ACME directory's HTTPS (a test CA)
-    #[arg(long, env = "AETHER_CRN_ACME_CA", value_name = "PEM")]
-    pub acme_ca: Option<PathBuf>,
-    /// Contact for the ACME account, e.g. mailto:ops@example.com (repeatable)
-    #[arg(long = "acme-contact", value_name = "URL")]
-    pub acme_contacts: Vec<String>,
+    #[command(flatten)]
+    pub settings: Flags<HostSettings>,
 }
 
 /// Certificates are renewed this long before they expire.
-pub const RENEW_BEFORE: Duration = Duration::from_secs(30 * 86_400);
+pub use aether_vm_host::RENEW_BEFORE;
 
 impl HostArgs {
     /// vm-host's config, and its data directory.
     pub fn resolve(&self) -> Result<(Config, PathBuf)> {
-        let data_dir = self
-            .data_dir
-            .clone()
-            .unwrap_or_else(|| data_home().join("crn"));
-        let runtime = match &self.runtime {
+        let settings = self.settings.load()?;
+        let data_dir = settings.data_dir.clone();
+        let runtime = match &settings.runtime {
             Some(r) => r.clone(),
             None => newest_runtime(&data_home().join("runtimes")).context(
                 "no runtime built yet: run `aether crn build-runtime` first, or pass --runtime",
             )?,
         };
-        let mut config = Config::new(data_dir.clone(), runtime);
-        config.bind = self.bind;
-        config.port = self.port;
-        config.backend = self.backend;
-        config.limits.idle_timeout = Duration::from_secs(self.idle_seconds);
-        config.limits.max_instances = self.max_instances;
-        config.vcpus_per_core = self.vcpus_per_core;
-        config.https_port = self.https_port;
-        if let Some(directory) = &self.acme_directory {
-            anyhow::ensure!(
-                directory.starts_with("https://"),
-                "--acme-directory {directory}: an https:// URL"
-            );
-            anyhow::ensure!(
-                self.https_port.is_some(),
-                "--acme-directory needs --https-port: certificates are for serving HTTPS"
-            );
-            config.acme = Some(aether_vm_host::acme::AcmeConfig {
-                directory: directory.clone(),
-                ca_pem: self.acme_ca.clone(),
-                contact: self.acme_contacts.clone(),
-                renew_before: RENEW_BEFORE,
-            });
-        }
-        Ok((config, data_dir))
+        Ok((settings.into_config(runtime), data_dir))
     }
 }
 

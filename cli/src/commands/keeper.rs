@@ -88,6 +88,7 @@ impl ProvisionerArgs {
             anyhow::anyhow!("--identity {}: not a base58 public key", self.identity)
         })?;
         let (host, _) = self.host.resolve()?;
+        let bind = host.bind;
         let mut config =
             aether_provisioner::Config::new(node_url, rpc_url, keypair, identity, host);
         if let Some(secs) = self.interval {
@@ -95,7 +96,7 @@ impl ProvisionerArgs {
             config.interval = std::time::Duration::from_secs(secs);
         }
         config.on_demand = self.on_demand;
-        let api = std::net::SocketAddr::new(self.host.bind, self.api_port.unwrap_or(4034));
+        let api = std::net::SocketAddr::new(bind, self.api_port.unwrap_or(4034));
         Ok((config, api))
     }
 }

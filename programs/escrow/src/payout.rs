@@ -1,6 +1,7 @@
 //! Settlement shared by every instruction that changes who is paid: book
 //! what accrued, then move it from the stream's vault to each provider's
-//! payout account (passed as remaining accounts, in slot order).
+//! payout account (passed as remaining accounts, in slot order). Also the
+//! deposits into a stream's vault.
 
 use anchor_lang::prelude::*;
 use anchor_spl::token::{self, Mint, Token, TokenAccount, TransferChecked};
@@ -22,6 +23,29 @@ macro_rules! stream_seeds {
     };
 }
 pub(crate) use stream_seeds;
+
+/// Moves `amount` from a payer's token account into a stream's vault,
+/// signed by the payer.
+pub fn pay_into_vault<'info>(
+    token_program: &Program<'info, Token>,
+    from: &Account<'info, TokenAccount>,
+    mint: &Account<'info, Mint>,
+    vault: &Account<'info, TokenAccount>,
+    payer: &Signer<'info>,
+    amount: u64,
+) -> Result<()> {
+    let accounts = TransferChecked {
+        from: from.to_account_info(),
+        mint: mint.to_account_info(),
+        to: vault.to_account_info(),
+        authority: payer.to_account_info(),
+    };
+    token::transfer_checked(
+        CpiContext::new(token_program.key(), accounts),
+        amount,
+        mint.decimals,
+    )
+}
 
 /// Moves `amount` from the vault, signed by the stream.
 pub fn pay_from_vault<'info>(

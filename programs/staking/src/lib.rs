@@ -25,6 +25,7 @@ pub mod constants;
 pub mod errors;
 pub mod events;
 pub mod instructions;
+mod math;
 pub mod state;
 mod vault;
 

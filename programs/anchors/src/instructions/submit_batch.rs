@@ -48,6 +48,15 @@ pub struct SubmitBatch<'info> {
     pub system_program: Program<'info, System>,
 }
 
+/// Refuses (`NotAllowed`) an `account` that is not at the address `seeds`
+/// (its bump last) give under `program`.
+fn require_address(seeds: &[&[u8]], program: &Pubkey, account: Pubkey) -> Result<()> {
+    let address =
+        Pubkey::create_program_address(seeds, program).map_err(|_| AnchorsError::NotAllowed)?;
+    require_keys_eq!(address, account, AnchorsError::NotAllowed);
+    Ok(())
+}
+
 impl<'info> SubmitBatch<'info> {
     fn validate(&self, count: u32, content_id: &[u8]) -> Result<()> {
         let Self {
@@ -73,26 +82,24 @@ impl<'info> SubmitBatch<'info> {
         else {
             return err!(AnchorsError::NotAllowed);
         };
-        let node_address = Pubkey::create_program_address(
+        require_address(
             &[
                 aether_staking::constants::SEED_NODE,
                 submitter.key().as_ref(),
                 &[node.bump],
             ],
             &aether_staking::ID,
-        )
-        .map_err(|_| AnchorsError::NotAllowed)?;
-        require_keys_eq!(node_address, node.key(), AnchorsError::NotAllowed);
-        let record_address = Pubkey::create_program_address(
+            node.key(),
+        )?;
+        require_address(
             &[
                 aether_registry::constants::SEED_NODE,
                 node.key().as_ref(),
                 &[record.bump],
             ],
             &aether_registry::ID,
-        )
-        .map_err(|_| AnchorsError::NotAllowed)?;
-        require_keys_eq!(record_address, record.key(), AnchorsError::NotAllowed);
+            record.key(),
+        )?;
         require!(
             record.kind == NodeKind::Core && node.is_active_in(staking_config),
             AnchorsError::NotAllowed

@@ -1,11 +1,11 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{self, CloseAccount, Mint, Token, TokenAccount};
 
-use super::emit_settlement;
+use super::{emit_settlement, with_stream};
 use crate::constants::*;
 use crate::errors::EscrowError;
 use crate::events::StreamClosed;
-use crate::payout::{pay_from_vault, settle_and_pay, stream_seeds};
+use crate::payout::{pay_from_vault, stream_seeds};
 use crate::state::{EscrowConfig, Stream};
 
 #[event_cpi]
@@ -43,14 +43,8 @@ pub struct CloseStream<'info> {
 impl<'info> CloseStream<'info> {
     /// Settles, refunds what is left to the owner, closes the vault and the stream.
     pub fn handler(ctx: Context<'info, Self>) -> Result<()> {
+        let settled = with_stream!(ctx, settle_and_pay)?;
         let accounts = &mut *ctx.accounts;
-        let settled = settle_and_pay(
-            &accounts.token_program,
-            &accounts.vault,
-            &accounts.mint,
-            &mut accounts.stream,
-            ctx.remaining_accounts,
-        )?;
         let refund = accounts
             .vault
             .amount

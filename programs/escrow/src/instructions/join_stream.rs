@@ -3,11 +3,10 @@ use anchor_lang::prelude::*;
 use anchor_spl::associated_token::get_associated_token_address;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 
-use super::emit_settlement;
+use super::{emit_settlement, with_stream};
 use crate::constants::*;
 use crate::errors::EscrowError;
 use crate::events::ProviderJoined;
-use crate::payout::settle_and_pay;
 use crate::state::{EscrowConfig, ProviderSlot, Stream, StreamKind};
 
 #[event_cpi]
@@ -89,15 +88,9 @@ impl<'info> JoinStream<'info> {
 
     #[access_control(ctx.accounts.validate())]
     pub fn handler(ctx: Context<'info, Self>) -> Result<()> {
-        let accounts = &mut *ctx.accounts;
         // Those already serving are paid at the old split first.
-        let settled = settle_and_pay(
-            &accounts.token_program,
-            &accounts.vault,
-            &accounts.mint,
-            &mut accounts.stream,
-            ctx.remaining_accounts,
-        )?;
+        let settled = with_stream!(ctx, settle_and_pay)?;
+        let accounts = &mut *ctx.accounts;
         let provider = accounts.provider.key();
         let stream = &mut accounts.stream;
         let min_price = min_price(stream.kind, &accounts.provider);

@@ -2,10 +2,9 @@ use aether_registry::state::NodeRecord;
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 
-use super::emit_settlement;
+use super::{emit_settlement, with_stream};
 use crate::constants::*;
 use crate::errors::EscrowError;
-use crate::payout::take_out;
 use crate::state::{EscrowConfig, Stream};
 
 #[event_cpi]
@@ -38,16 +37,7 @@ impl<'info> LeaveStream<'info> {
     /// Settles (the provider is paid up to now), then frees its slot.
     pub fn handler(ctx: Context<'info, Self>) -> Result<()> {
         let provider = ctx.accounts.provider.key();
-        let accounts = &mut *ctx.accounts;
-        let (settled, event) = take_out(
-            &accounts.token_program,
-            &accounts.vault,
-            &accounts.mint,
-            &mut accounts.stream,
-            ctx.remaining_accounts,
-            provider,
-            false,
-        )?;
+        let (settled, event) = with_stream!(ctx, take_out, provider, false)?;
         emit_settlement!(ctx, settled);
         emit_cpi!(event);
         Ok(())

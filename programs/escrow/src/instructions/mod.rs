@@ -41,3 +41,22 @@ macro_rules! emit_settlement {
     }};
 }
 pub(crate) use emit_settlement;
+
+/// Calls `crate::payout::$f` (`settle_and_pay` or `take_out`) with
+/// `$ctx`'s token program, vault, mint and stream (every instruction that
+/// settles names them alike) and the providers' accounts passed after the
+/// named ones, then any further arguments.
+macro_rules! with_stream {
+    ($ctx:ident, $f:ident $(, $arg:expr)*) => {{
+        let accounts = &mut *$ctx.accounts;
+        crate::payout::$f(
+            &accounts.token_program,
+            &accounts.vault,
+            &accounts.mint,
+            &mut accounts.stream,
+            $ctx.remaining_accounts,
+            $($arg),*
+        )
+    }};
+}
+pub(crate) use with_stream;

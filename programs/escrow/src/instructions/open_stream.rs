@@ -1,9 +1,10 @@
 use anchor_lang::prelude::*;
-use anchor_spl::token::{self, Mint, Token, TokenAccount, TransferChecked};
+use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::constants::*;
 use crate::errors::EscrowError;
 use crate::events::StreamOpened;
+use crate::payout::pay_into_vault;
 use crate::state::{EscrowConfig, ServePolicy, Stream, StreamKind};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
@@ -93,18 +94,13 @@ impl<'info> OpenStream<'info> {
             );
         }
         let accounts = &ctx.accounts;
-        token::transfer_checked(
-            CpiContext::new(
-                accounts.token_program.key(),
-                TransferChecked {
-                    from: accounts.owner_tokens.to_account_info(),
-                    mint: accounts.mint.to_account_info(),
-                    to: accounts.vault.to_account_info(),
-                    authority: accounts.owner.to_account_info(),
-                },
-            ),
+        pay_into_vault(
+            &accounts.token_program,
+            &accounts.owner_tokens,
+            &accounts.mint,
+            &accounts.vault,
+            &accounts.owner,
             args.deposit,
-            accounts.mint.decimals,
         )?;
         let now = Clock::get()?.unix_timestamp;
         let owner = ctx.accounts.owner.key();

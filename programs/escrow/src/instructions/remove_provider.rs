@@ -1,10 +1,9 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 
-use super::emit_settlement;
+use super::{emit_settlement, with_stream};
 use crate::constants::*;
 use crate::errors::EscrowError;
-use crate::payout::take_out;
 use crate::state::{EscrowConfig, Stream};
 
 #[event_cpi]
@@ -32,16 +31,7 @@ pub struct RemoveProvider<'info> {
 impl<'info> RemoveProvider<'info> {
     /// The owner settles, then takes `provider` (its registry record) off the stream.
     pub fn handler(ctx: Context<'info, Self>, provider: Pubkey) -> Result<()> {
-        let accounts = &mut *ctx.accounts;
-        let (settled, event) = take_out(
-            &accounts.token_program,
-            &accounts.vault,
-            &accounts.mint,
-            &mut accounts.stream,
-            ctx.remaining_accounts,
-            provider,
-            true,
-        )?;
+        let (settled, event) = with_stream!(ctx, take_out, provider, true)?;
         emit_settlement!(ctx, settled);
         emit_cpi!(event);
         Ok(())

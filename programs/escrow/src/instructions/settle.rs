@@ -1,10 +1,9 @@
 use anchor_lang::prelude::*;
 use anchor_spl::token::{Mint, Token, TokenAccount};
 
-use super::emit_settlement;
+use super::{emit_settlement, with_stream};
 use crate::constants::*;
 use crate::errors::EscrowError;
-use crate::payout::settle_and_pay;
 use crate::state::{EscrowConfig, Stream};
 
 #[event_cpi]
@@ -25,15 +24,8 @@ pub struct Settle<'info> {
 impl<'info> Settle<'info> {
     /// Permissionless: pays each provider what accrued since the last settlement, once.
     pub fn handler(ctx: Context<'info, Self>) -> Result<()> {
-        let accounts = &mut *ctx.accounts;
-        let settled = settle_and_pay(
-            &accounts.token_program,
-            &accounts.vault,
-            &accounts.mint,
-            &mut accounts.stream,
-            ctx.remaining_accounts,
-        )?;
-        accounts.stream.invariant()?;
+        let settled = with_stream!(ctx, settle_and_pay)?;
+        ctx.accounts.stream.invariant()?;
         emit_settlement!(ctx, settled);
         Ok(())
     }

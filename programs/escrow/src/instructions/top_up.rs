@@ -1,9 +1,10 @@
 use anchor_lang::prelude::*;
-use anchor_spl::token::{self, Mint, Token, TokenAccount, TransferChecked};
+use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::constants::*;
 use crate::errors::EscrowError;
 use crate::events::StreamToppedUp;
+use crate::payout::pay_into_vault;
 use crate::state::{EscrowConfig, Stream};
 
 #[event_cpi]
@@ -38,18 +39,13 @@ impl<'info> TopUp<'info> {
     pub fn handler(ctx: Context<Self>, amount: u64) -> Result<()> {
         require!(amount > 0, EscrowError::ZeroAmount);
         let accounts = &ctx.accounts;
-        token::transfer_checked(
-            CpiContext::new(
-                accounts.token_program.key(),
-                TransferChecked {
-                    from: accounts.funder_tokens.to_account_info(),
-                    mint: accounts.mint.to_account_info(),
-                    to: accounts.vault.to_account_info(),
-                    authority: accounts.funder.to_account_info(),
-                },
-            ),
+        pay_into_vault(
+            &accounts.token_program,
+            &accounts.funder_tokens,
+            &accounts.mint,
+            &accounts.vault,
+            &accounts.funder,
             amount,
-            accounts.mint.decimals,
         )?;
         let balance = ctx
             .accounts

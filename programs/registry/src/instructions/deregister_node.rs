@@ -3,7 +3,7 @@ use anchor_lang::prelude::*;
 use crate::constants::*;
 use crate::errors::RegistryError;
 use crate::events::NodeDeregistered;
-use crate::state::{NodeKind, NodeRecord, RegistryConfig};
+use crate::state::{NodeRecord, RegistryConfig};
 
 #[event_cpi]
 #[derive(Accounts)]
@@ -27,21 +27,7 @@ pub struct DeregisterNode<'info> {
 impl<'info> DeregisterNode<'info> {
     pub fn handler(ctx: Context<Self>) -> Result<()> {
         let kind = ctx.accounts.record.kind;
-        let config = &mut ctx.accounts.config;
-        match kind {
-            NodeKind::Core => {
-                config.core_nodes = config
-                    .core_nodes
-                    .checked_sub(1)
-                    .ok_or(RegistryError::Overflow)?
-            }
-            NodeKind::Resource => {
-                config.resource_nodes = config
-                    .resource_nodes
-                    .checked_sub(1)
-                    .ok_or(RegistryError::Overflow)?
-            }
-        }
+        ctx.accounts.config.remove_node(kind)?;
         emit_cpi!(NodeDeregistered {
             record: ctx.accounts.record.key(),
             kind,

@@ -4,7 +4,7 @@ use anchor_lang::prelude::*;
 use crate::constants::*;
 use crate::errors::RegistryError;
 use crate::events::CoreNodeRegistered;
-use crate::state::{validate_address, Capacity, NodeKind, NodeRecord, RegistryConfig};
+use crate::state::{validate_address, NodeKind, NodeRecord, RegistryConfig};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
 pub struct RegisterCoreNodeArgs {
@@ -64,30 +64,18 @@ impl<'info> RegisterCoreNode<'info> {
         let staking_node = ctx.accounts.staking_node.key();
         let record_key = ctx.accounts.record.key();
         ctx.accounts.record.set_inner(NodeRecord {
-            version: ACCOUNT_VERSION,
-            bump: ctx.bumps.record,
-            kind: NodeKind::Core,
-            owner: operator,
-            identity: staking_node,
-            parent: Pubkey::default(),
-            endpoint: args.endpoint.clone(),
             p2p_address: args.p2p_address.clone(),
-            capacity: Capacity::default(),
-            min_price_compute_per_second: 0,
-            min_price_storage_per_gb_month: 0,
-            registered_at: now,
-            updated_at: now,
-            score: 0,
-            score_epoch: 0,
-            scored: false,
-            reports: Vec::new(),
+            ..NodeRecord::new(
+                ctx.bumps.record,
+                NodeKind::Core,
+                operator,
+                staking_node,
+                args.endpoint.clone(),
+                now,
+            )
         });
         ctx.accounts.record.invariant()?;
-        let config = &mut ctx.accounts.config;
-        config.core_nodes = config
-            .core_nodes
-            .checked_add(1)
-            .ok_or(RegistryError::Overflow)?;
+        ctx.accounts.config.add_node(NodeKind::Core)?;
         emit_cpi!(CoreNodeRegistered {
             record: record_key,
             staking_node,

@@ -70,30 +70,21 @@ impl<'info> RegisterResourceNode<'info> {
         let parent = ctx.accounts.parent.key();
         let record_key = ctx.accounts.record.key();
         ctx.accounts.record.set_inner(NodeRecord {
-            version: ACCOUNT_VERSION,
-            bump: ctx.bumps.record,
-            kind: NodeKind::Resource,
-            owner,
-            identity: node_id,
             parent,
-            endpoint: args.endpoint.clone(),
-            p2p_address: String::new(),
             capacity: args.capacity,
             min_price_compute_per_second: args.min_price_compute_per_second,
             min_price_storage_per_gb_month: args.min_price_storage_per_gb_month,
-            registered_at: now,
-            updated_at: now,
-            score: 0,
-            score_epoch: 0,
-            scored: false,
-            reports: Vec::new(),
+            ..NodeRecord::new(
+                ctx.bumps.record,
+                NodeKind::Resource,
+                owner,
+                node_id,
+                args.endpoint.clone(),
+                now,
+            )
         });
         ctx.accounts.record.invariant()?;
-        let config = &mut ctx.accounts.config;
-        config.resource_nodes = config
-            .resource_nodes
-            .checked_add(1)
-            .ok_or(RegistryError::Overflow)?;
+        ctx.accounts.config.add_node(NodeKind::Resource)?;
         emit_cpi!(ResourceNodeRegistered {
             record: record_key,
             node_id,

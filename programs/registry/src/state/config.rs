@@ -2,6 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::{BPS, MIN_QUORUM_BPS};
 use crate::errors::RegistryError;
+use crate::state::NodeKind;
 
 /// The registry's single configuration.
 #[account]
@@ -33,5 +34,27 @@ impl RegistryConfig {
         let needed = (u64::from(active) * u64::from(self.quorum_bps)).div_ceil(u64::from(BPS));
         // needed <= active, which fits in u32.
         (needed as u32).max(1)
+    }
+
+    /// The count of registered nodes of `kind`.
+    fn nodes_of(&mut self, kind: NodeKind) -> &mut u32 {
+        match kind {
+            NodeKind::Core => &mut self.core_nodes,
+            NodeKind::Resource => &mut self.resource_nodes,
+        }
+    }
+
+    /// Counts a node of `kind` registered.
+    pub fn add_node(&mut self, kind: NodeKind) -> Result<()> {
+        let count = self.nodes_of(kind);
+        *count = count.checked_add(1).ok_or(RegistryError::Overflow)?;
+        Ok(())
+    }
+
+    /// Counts a node of `kind` deregistered.
+    pub fn remove_node(&mut self, kind: NodeKind) -> Result<()> {
+        let count = self.nodes_of(kind);
+        *count = count.checked_sub(1).ok_or(RegistryError::Overflow)?;
+        Ok(())
     }
 }

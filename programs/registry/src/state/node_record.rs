@@ -1,6 +1,6 @@
 use anchor_lang::prelude::*;
 
-use crate::constants::{MAX_ADDRESS_LEN, MAX_REPORTS, MAX_SCORE};
+use crate::constants::{ACCOUNT_VERSION, MAX_ADDRESS_LEN, MAX_REPORTS, MAX_SCORE};
 use crate::errors::RegistryError;
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
@@ -85,6 +85,38 @@ pub fn validate_address(address: &str, allow_empty: bool) -> Result<()> {
 }
 
 impl NodeRecord {
+    /// A record of `kind` registered at `now`: not scored, no reports, no
+    /// parent, and the fields of one kind only (p2p address; capacity and
+    /// prices) empty, for the caller to fill in.
+    pub fn new(
+        bump: u8,
+        kind: NodeKind,
+        owner: Pubkey,
+        identity: Pubkey,
+        endpoint: String,
+        now: i64,
+    ) -> Self {
+        Self {
+            version: ACCOUNT_VERSION,
+            bump,
+            kind,
+            owner,
+            identity,
+            parent: Pubkey::default(),
+            endpoint,
+            p2p_address: String::new(),
+            capacity: Capacity::default(),
+            min_price_compute_per_second: 0,
+            min_price_storage_per_gb_month: 0,
+            registered_at: now,
+            updated_at: now,
+            score: 0,
+            score_epoch: 0,
+            scored: false,
+            reports: Vec::new(),
+        }
+    }
+
     /// Adds `reporter`'s report for `epoch`, keeping the window bounded:
     /// reports of earlier epochs make room first, oldest first. Returns how
     /// many distinct reporters have reported in `epoch`.
@@ -161,25 +193,14 @@ mod tests {
     use crate::state::RegistryConfig;
 
     fn record() -> NodeRecord {
-        NodeRecord {
-            version: 1,
-            bump: 0,
-            kind: NodeKind::Resource,
-            owner: Pubkey::default(),
-            identity: Pubkey::default(),
-            parent: Pubkey::default(),
-            endpoint: String::new(),
-            p2p_address: String::new(),
-            capacity: Capacity::default(),
-            min_price_compute_per_second: 0,
-            min_price_storage_per_gb_month: 0,
-            registered_at: 0,
-            updated_at: 0,
-            score: 0,
-            score_epoch: 0,
-            scored: false,
-            reports: Vec::new(),
-        }
+        NodeRecord::new(
+            0,
+            NodeKind::Resource,
+            Pubkey::default(),
+            Pubkey::default(),
+            String::new(),
+            0,
+        )
     }
 
     #[test]

@@ -3,7 +3,8 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::constants::*;
 use crate::errors::StakingError;
-use crate::events::{NodeStatusChanged, RewardsClaimed};
+use crate::events::RewardsClaimed;
+use crate::math::{add_to, plus};
 use crate::state::{matured, Config, EpochRecord, Node, StakePosition};
 use crate::vault::transfer_out;
 
@@ -60,8 +61,8 @@ impl<'info> ClaimRewards<'info> {
         let available = ctx.accounts.reward_vault.amount;
         let record = ctx.accounts.activation_record.as_deref().map(|r| &**r);
         let matured = matured(
-            ctx.accounts.incoming_record.as_deref().map(|r| &**r),
-            ctx.accounts.incoming_forfeit.as_ref().map(|a| a.as_ref()),
+            &ctx.accounts.incoming_record,
+            &ctx.accounts.incoming_forfeit,
         );
         let config = &mut ctx.accounts.config;
         let node = &mut ctx.accounts.node;
@@ -74,9 +75,7 @@ impl<'info> ClaimRewards<'info> {
         } else {
             0
         };
-        let owed = operator_owed
-            .checked_add(position.pending_rewards)
-            .ok_or(StakingError::Overflow)?;
+        let owed = plus(operator_owed, position.pending_rewards)?;
         require!(owed > 0, StakingError::NothingToClaim);
         // Never more than the vault holds; the rest stays booked for later.
         let paid = owed.min(available);
@@ -84,19 +83,10 @@ impl<'info> ClaimRewards<'info> {
         let operator_amount = operator_owed.min(paid);
         let staker_amount = paid - operator_amount;
         node.operator_pending -= operator_amount;
-        node.operator_claimed = node
-            .operator_claimed
-            .checked_add(operator_amount)
-            .ok_or(StakingError::Overflow)?;
+        add_to(&mut node.operator_claimed, operator_amount)?;
         position.pending_rewards -= staker_amount;
-        position.claimed = position
-            .claimed
-            .checked_add(staker_amount)
-            .ok_or(StakingError::Overflow)?;
-        config.total_paid = config
-            .total_paid
-            .checked_add(paid)
-            .ok_or(StakingError::Overflow)?;
+        add_to(&mut position.claimed, staker_amount)?;
+        add_to(&mut config.total_paid, paid)?;
         config.invariant()?;
         node.invariant(config)?;
         position.invariant(node)?;
@@ -117,13 +107,8 @@ impl<'info> ClaimRewards<'info> {
             staker_amount,
             still_owed: owed - paid,
         });
-        if let Some(status) = activated {
-            emit_cpi!(NodeStatusChanged {
-                node: node_key,
-                status,
-                activation_epoch: ctx.accounts.node.activation_epoch,
-                total_stake: ctx.accounts.node.total_stake,
-            });
+        if let Some(event) = ctx.accounts.node.status_changed(node_key, activated) {
+            emit_cpi!(event);
         }
         Ok(())
     }

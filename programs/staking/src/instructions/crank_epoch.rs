@@ -3,6 +3,7 @@ use anchor_lang::prelude::*;
 use crate::constants::*;
 use crate::errors::StakingError;
 use crate::events::EpochCranked;
+use crate::math::minus;
 use crate::state::{Config, EpochRecord};
 
 #[event_cpi]
@@ -56,10 +57,7 @@ impl<'info> CrankEpoch<'info> {
             staker_booked,
             acc_operator: config.acc_operator,
             acc_staker: config.acc_staker,
-            staker_increment: config
-                .acc_staker
-                .checked_sub(acc_staker_before)
-                .ok_or(StakingError::InvariantViolated)?,
+            staker_increment: minus(config.acc_staker, acc_staker_before)?,
         });
         config.open_next_epoch()?;
         config.invariant()?;

@@ -3,7 +3,8 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::constants::*;
 use crate::errors::StakingError;
-use crate::events::{NodeCreated, NodeStatusChanged};
+use crate::events::NodeCreated;
+use crate::math::add_to;
 use crate::state::{matured, Config, EpochRecord, Node, NodeStatus, StakePosition};
 use crate::vault::transfer_in;
 
@@ -113,10 +114,7 @@ impl<'info> CreateNode<'info> {
                 incoming: 0,
                 incoming_epoch: 0,
             });
-            config.node_count = config
-                .node_count
-                .checked_add(1)
-                .ok_or(StakingError::Overflow)?;
+            add_to(&mut config.node_count, 1)?;
         } else {
             // A closed node earned nothing since it closed: it starts
             // earning again from the accumulators as they are now.
@@ -125,8 +123,8 @@ impl<'info> CreateNode<'info> {
             node.operator_snapshot = config.acc_operator;
         }
         let matured = matured(
-            ctx.accounts.incoming_record.as_deref().map(|r| &**r),
-            ctx.accounts.incoming_forfeit.as_ref().map(|a| a.as_ref()),
+            &ctx.accounts.incoming_record,
+            &ctx.accounts.incoming_forfeit,
         );
         let position = &mut ctx.accounts.position;
         // The node is inactive here, so none of this is incoming.
@@ -147,13 +145,8 @@ impl<'info> CreateNode<'info> {
             operator,
             stake: amount,
         });
-        if let Some(status) = change {
-            emit_cpi!(NodeStatusChanged {
-                node: node_key,
-                status,
-                activation_epoch: node.activation_epoch,
-                total_stake: node.total_stake,
-            });
+        if let Some(event) = node.status_changed(node_key, change) {
+            emit_cpi!(event);
         }
         Ok(())
     }

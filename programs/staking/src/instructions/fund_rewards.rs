@@ -4,6 +4,7 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 use crate::constants::*;
 use crate::errors::StakingError;
 use crate::events::RewardsFunded;
+use crate::math::{add_to, minus};
 use crate::state::Config;
 use crate::vault::transfer_in;
 
@@ -42,10 +43,7 @@ impl<'info> FundRewards<'info> {
     pub fn handler(ctx: Context<Self>, amount: u64) -> Result<()> {
         require!(amount > 0, StakingError::ZeroAmount);
         let config = &ctx.accounts.config;
-        let held = config
-            .total_funded
-            .checked_sub(config.total_paid)
-            .ok_or(StakingError::InvariantViolated)?;
+        let held = minus(config.total_funded, config.total_paid)?;
         let donated = ctx.accounts.reward_vault.amount.saturating_sub(held);
         let accounts = &ctx.accounts;
         transfer_in(
@@ -57,11 +55,8 @@ impl<'info> FundRewards<'info> {
             amount,
         )?;
         let config = &mut ctx.accounts.config;
-        config.total_funded = config
-            .total_funded
-            .checked_add(amount)
-            .and_then(|x| x.checked_add(donated))
-            .ok_or(StakingError::Overflow)?;
+        add_to(&mut config.total_funded, amount)?;
+        add_to(&mut config.total_funded, donated)?;
         config.invariant()?;
         emit_cpi!(RewardsFunded {
             funder: ctx.accounts.funder.key(),

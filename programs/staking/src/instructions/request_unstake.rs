@@ -2,7 +2,8 @@ use anchor_lang::prelude::*;
 
 use crate::constants::*;
 use crate::errors::StakingError;
-use crate::events::{NodeStatusChanged, UnstakeRequested};
+use crate::events::UnstakeRequested;
+use crate::math::{add_to, plus, sub_from};
 use crate::state::{
     matured, Config, EpochRecord, Forfeit, ForfeitSlot, Node, NodeStatus, StakePosition,
 };
@@ -62,8 +63,8 @@ impl<'info> RequestUnstake<'info> {
         let node_key = ctx.accounts.node.key();
         let record = ctx.accounts.activation_record.as_deref().map(|r| &**r);
         let matured = matured(
-            ctx.accounts.incoming_record.as_deref().map(|r| &**r),
-            ctx.accounts.incoming_forfeit.as_ref().map(|a| a.as_ref()),
+            &ctx.accounts.incoming_record,
+            &ctx.accounts.incoming_forfeit,
         );
         let config = &mut ctx.accounts.config;
         let node = &mut ctx.accounts.node;
@@ -83,26 +84,12 @@ impl<'info> RequestUnstake<'info> {
         let activated = node.sync(config, record)?;
         position.settle(node, config, matured)?;
         let from_incoming = position.take(amount)?;
-        position.unstaking = position
-            .unstaking
-            .checked_add(amount)
-            .ok_or(StakingError::Overflow)?;
-        position.unstake_available_at = now
-            .checked_add(config.params.unstake_cooldown)
-            .ok_or(StakingError::Overflow)?;
-        config.total_staked = config
-            .total_staked
-            .checked_sub(amount)
-            .ok_or(StakingError::InvariantViolated)?;
-        config.total_unstaking = config
-            .total_unstaking
-            .checked_add(amount)
-            .ok_or(StakingError::Overflow)?;
+        add_to(&mut position.unstaking, amount)?;
+        position.unstake_available_at = plus(now, config.params.unstake_cooldown)?;
+        sub_from(&mut config.total_staked, amount)?;
+        add_to(&mut config.total_unstaking, amount)?;
         let change = if node.status == NodeStatus::Closed {
-            node.total_stake = node
-                .total_stake
-                .checked_sub(amount)
-                .ok_or(StakingError::InvariantViolated)?;
+            sub_from(&mut node.total_stake, amount)?;
             None
         } else {
             let change = node.change_stake(config, amount, false, from_incoming)?;
@@ -130,13 +117,8 @@ impl<'info> RequestUnstake<'info> {
             available_at: position.unstake_available_at,
             node_total_stake: node.total_stake,
         });
-        if let Some(status) = change {
-            emit_cpi!(NodeStatusChanged {
-                node: node_key,
-                status,
-                activation_epoch: node.activation_epoch,
-                total_stake: node.total_stake,
-            });
+        if let Some(event) = node.status_changed(node_key, change) {
+            emit_cpi!(event);
         }
         Ok(())
     }

@@ -3,7 +3,8 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 
 use crate::constants::*;
 use crate::errors::StakingError;
-use crate::events::{NodeStatusChanged, Staked};
+use crate::events::Staked;
+use crate::math::plus;
 use crate::state::{matured, Config, EpochRecord, Node, NodeStatus, StakePosition};
 use crate::vault::transfer_in;
 
@@ -89,8 +90,8 @@ impl<'info> Stake<'info> {
         let node_key = ctx.accounts.node.key();
         let record = ctx.accounts.activation_record.as_deref().map(|r| &**r);
         let matured = matured(
-            ctx.accounts.incoming_record.as_deref().map(|r| &**r),
-            ctx.accounts.incoming_forfeit.as_ref().map(|a| a.as_ref()),
+            &ctx.accounts.incoming_record,
+            &ctx.accounts.incoming_forfeit,
         );
         let config = &mut ctx.accounts.config;
         let node = &mut ctx.accounts.node;
@@ -110,7 +111,7 @@ impl<'info> Stake<'info> {
             .status
             .or(activated);
         let earning_from_epoch = if incoming > 0 {
-            config.epoch.checked_add(1).ok_or(StakingError::Overflow)?
+            plus(config.epoch, 1)?
         } else {
             config.epoch
         };
@@ -126,13 +127,8 @@ impl<'info> Stake<'info> {
             node_total_stake: node.total_stake,
             earning_from_epoch,
         });
-        if let Some(status) = change {
-            emit_cpi!(NodeStatusChanged {
-                node: node_key,
-                status,
-                activation_epoch: node.activation_epoch,
-                total_stake: node.total_stake,
-            });
+        if let Some(event) = node.status_changed(node_key, change) {
+            emit_cpi!(event);
         }
         Ok(())
     }

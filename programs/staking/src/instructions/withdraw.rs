@@ -4,6 +4,7 @@ use anchor_spl::token::{Mint, Token, TokenAccount};
 use crate::constants::*;
 use crate::errors::StakingError;
 use crate::events::Withdrawn;
+use crate::math::sub_from;
 use crate::state::{Config, StakePosition};
 use crate::vault::transfer_out;
 
@@ -63,10 +64,7 @@ impl<'info> Withdraw<'info> {
         let config = &mut ctx.accounts.config;
         let position = &mut ctx.accounts.position;
         position.unstaking = 0;
-        config.total_unstaking = config
-            .total_unstaking
-            .checked_sub(amount)
-            .ok_or(StakingError::InvariantViolated)?;
+        sub_from(&mut config.total_unstaking, amount)?;
         config.invariant()?;
         emit_cpi!(Withdrawn {
             node: position.node,

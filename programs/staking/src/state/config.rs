@@ -2,6 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::*;
 use crate::errors::StakingError;
+use crate::math::{add_to, minus, plus};
 
 /// What the authority may tune. Changes apply from the next epoch.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
@@ -68,16 +69,23 @@ impl Params {
     }
 }
 
-/// Splits `amount` (plus `carry`, both scaled by `PRECISION`) equally over
-/// `parts`: returns each part's share, scaled, and what is left over.
-fn split(amount: u64, carry: u128, parts: u128) -> Result<(u128, u128)> {
+/// Books `amount`, when there is any, into the accumulator `acc`: it
+/// (plus `carry`, both scaled by `PRECISION`) is split equally over
+/// `parts`, each part's share is added to `acc`, and what is left over
+/// becomes the new `carry`.
+fn book_split(acc: &mut u128, carry: &mut u128, amount: u64, parts: u128) -> Result<()> {
+    if amount == 0 {
+        return Ok(());
+    }
     let total = u128::from(amount)
         .checked_mul(PRECISION)
-        .and_then(|x| x.checked_add(carry))
+        .and_then(|x| x.checked_add(*carry))
         .ok_or(StakingError::Overflow)?;
     require!(parts > 0, StakingError::InvariantViolated);
     let each = total / parts;
-    Ok((each, total - each * parts))
+    add_to(acc, each)?;
+    *carry = total - each * parts;
+    Ok(())
 }
 
 /// The program's single configuration and its global reward books.
@@ -146,10 +154,7 @@ impl Config {
     /// in proportion. What an equal split leaves is carried to the next
     /// epoch's split.
     pub fn book_epoch(&mut self) -> Result<(u64, u64)> {
-        let unbooked = self
-            .total_funded
-            .checked_sub(self.total_booked)
-            .ok_or(StakingError::InvariantViolated)?;
+        let unbooked = minus(self.total_funded, self.total_booked)?;
         let mut operator_booked = if self.active_nodes > 0 {
             self.params.operator_envelope
         } else {
@@ -160,74 +165,46 @@ impl Config {
         } else {
             0
         };
-        let wanted = operator_booked
-            .checked_add(staker_booked)
-            .ok_or(StakingError::Overflow)?;
+        let wanted = plus(operator_booked, staker_booked)?;
         if wanted > unbooked {
             // operator × unbooked / wanted <= operator, which fits in u64.
             operator_booked =
                 (u128::from(operator_booked) * u128::from(unbooked) / u128::from(wanted)) as u64;
             staker_booked = unbooked - operator_booked;
         }
-        if operator_booked > 0 {
-            let (per_node, carry) = split(
-                operator_booked,
-                self.operator_carry,
-                u128::from(self.active_nodes),
-            )?;
-            self.acc_operator = self
-                .acc_operator
-                .checked_add(per_node)
-                .ok_or(StakingError::Overflow)?;
-            self.operator_carry = carry;
-        }
-        if staker_booked > 0 {
-            let (per_unit, carry) = split(
-                staker_booked,
-                self.staker_carry,
-                u128::from(self.active_stake),
-            )?;
-            self.acc_staker = self
-                .acc_staker
-                .checked_add(per_unit)
-                .ok_or(StakingError::Overflow)?;
-            self.staker_carry = carry;
-        }
-        self.total_booked = self
-            .total_booked
-            .checked_add(operator_booked)
-            .and_then(|x| x.checked_add(staker_booked))
-            .ok_or(StakingError::Overflow)?;
+        // Per active node, and per unit of active stake.
+        book_split(
+            &mut self.acc_operator,
+            &mut self.operator_carry,
+            operator_booked,
+            u128::from(self.active_nodes),
+        )?;
+        book_split(
+            &mut self.acc_staker,
+            &mut self.staker_carry,
+            staker_booked,
+            u128::from(self.active_stake),
+        )?;
+        add_to(&mut self.total_booked, operator_booked)?;
+        add_to(&mut self.total_booked, staker_booked)?;
         Ok((operator_booked, staker_booked))
     }
 
     /// Opens the next epoch: pending nodes become active, stake added to
     /// active nodes starts earning, pending parameters apply.
     pub fn open_next_epoch(&mut self) -> Result<()> {
-        self.active_nodes = self
-            .active_nodes
-            .checked_add(self.pending_nodes)
-            .ok_or(StakingError::Overflow)?;
-        self.active_stake = self
-            .active_stake
-            .checked_add(self.pending_stake)
-            .ok_or(StakingError::Overflow)?;
-        self.active_stake = self
-            .active_stake
-            .checked_add(self.incoming_stake)
-            .ok_or(StakingError::Overflow)?;
+        add_to(&mut self.active_nodes, self.pending_nodes)?;
+        add_to(&mut self.active_stake, self.pending_stake)?;
+        add_to(&mut self.active_stake, self.incoming_stake)?;
         self.pending_nodes = 0;
         self.pending_stake = 0;
         self.incoming_stake = 0;
         // Epochs are laid end to end so that a late crank can catch up.
-        self.epoch_started_at = self
-            .epoch_started_at
-            .checked_add(self.params.epoch_length)
-            .ok_or(StakingError::Overflow)?;
+        add_to(&mut self.epoch_started_at, self.params.epoch_length)?;
         if let Some(params) = self.pending_params.take() {
             self.params = params;
         }
-        self.epoch = self.epoch.checked_add(1).ok_or(StakingError::Overflow)?;
+        add_to(&mut self.epoch, 1)?;
         Ok(())
     }
 

@@ -51,10 +51,7 @@ impl Forfeit {
             // does not happen today; if it ever does, the node still
             // earned nothing at this close, and the stake adds up.
             let mut held = Forfeit::try_deserialize(&mut &account.try_borrow_data()?[..])?;
-            held.incoming = held
-                .incoming
-                .checked_add(incoming)
-                .ok_or(crate::errors::StakingError::Overflow)?;
+            crate::math::add_to(&mut held.incoming, incoming)?;
             held
         } else {
             create(&slot, node, epoch)?;
@@ -119,11 +116,11 @@ fn create(slot: &ForfeitSlot<'_, '_>, node: Pubkey, epoch: u64) -> Result<()> {
 /// given: the epoch record, and the forfeit address (its seeds checked by
 /// the accounts struct), which counts only if this program wrote it.
 pub fn matured<'a>(
-    record: Option<&'a crate::state::EpochRecord>,
-    forfeit: Option<&AccountInfo>,
+    record: &'a Option<Box<Account<'_, crate::state::EpochRecord>>>,
+    forfeit: &Option<UncheckedAccount<'_>>,
 ) -> Option<crate::state::Matured<'a>> {
-    let record = record?;
-    let forfeit = forfeit?;
+    let record = record.as_deref().map(|r| &**r)?;
+    let forfeit = forfeit.as_ref()?;
     Some(crate::state::Matured {
         record,
         forfeited: forfeit.owner == &crate::ID && !forfeit.data_is_empty(),

@@ -2,6 +2,8 @@ use anchor_lang::prelude::*;
 
 use crate::constants::{MAX_ACTIVE_NODES, PRECISION};
 use crate::errors::StakingError;
+use crate::events::NodeStatusChanged;
+use crate::math::{add_to, minus, plus, sub_from, Step};
 use crate::state::{Config, EpochRecord};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq, InitSpace)]
@@ -86,30 +88,15 @@ impl Node {
             change = Some(NodeStatus::Active);
         }
         if self.status == NodeStatus::Active {
-            let delta = config
-                .acc_staker
-                .checked_sub(self.staker_snapshot)
-                .ok_or(StakingError::InvariantViolated)?;
-            self.acc_per_share = self
-                .acc_per_share
-                .checked_add(delta)
-                .ok_or(StakingError::Overflow)?;
+            let delta = minus(config.acc_staker, self.staker_snapshot)?;
+            add_to(&mut self.acc_per_share, delta)?;
             self.staker_snapshot = config.acc_staker;
 
-            let delta = config
-                .acc_operator
-                .checked_sub(self.operator_snapshot)
-                .ok_or(StakingError::InvariantViolated)?;
+            let delta = minus(config.acc_operator, self.operator_snapshot)?;
             let earned = u64::try_from(delta / PRECISION).map_err(|_| StakingError::Overflow)?;
-            self.operator_pending = self
-                .operator_pending
-                .checked_add(earned)
-                .ok_or(StakingError::Overflow)?;
+            add_to(&mut self.operator_pending, earned)?;
             // Only whole tokens move; the fraction stays for next time.
-            self.operator_snapshot = self
-                .operator_snapshot
-                .checked_add(u128::from(earned) * PRECISION)
-                .ok_or(StakingError::Overflow)?;
+            add_to(&mut self.operator_snapshot, u128::from(earned) * PRECISION)?;
         }
         // The crank folded it into the active stake when its epoch closed.
         if self.incoming_epoch < config.epoch {
@@ -127,58 +114,18 @@ impl Node {
         }
     }
 
-    /// Removes this node's stake from the global counters, before a change.
-    fn detach(&self, config: &mut Config) -> Result<()> {
+    /// Moves this node's stake in the global counters: out of them before
+    /// a change (`Step::Down`, detaching it), back in after (`Step::Up`).
+    fn move_stake(&self, config: &mut Config, step: Step) -> Result<()> {
         match self.status {
             NodeStatus::Pending => {
-                config.pending_stake = config
-                    .pending_stake
-                    .checked_sub(self.total_stake)
-                    .ok_or(StakingError::InvariantViolated)?
+                step.move_counter(&mut config.pending_stake, self.total_stake)?
             }
             NodeStatus::Active => {
                 let incoming = self.current_incoming(config);
-                let earning = self
-                    .total_stake
-                    .checked_sub(incoming)
-                    .ok_or(StakingError::InvariantViolated)?;
-                config.active_stake = config
-                    .active_stake
-                    .checked_sub(earning)
-                    .ok_or(StakingError::InvariantViolated)?;
-                config.incoming_stake = config
-                    .incoming_stake
-                    .checked_sub(incoming)
-                    .ok_or(StakingError::InvariantViolated)?;
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-
-    /// Adds this node's stake back to the global counters, after a change.
-    fn attach(&self, config: &mut Config) -> Result<()> {
-        match self.status {
-            NodeStatus::Pending => {
-                config.pending_stake = config
-                    .pending_stake
-                    .checked_add(self.total_stake)
-                    .ok_or(StakingError::Overflow)?
-            }
-            NodeStatus::Active => {
-                let incoming = self.current_incoming(config);
-                let earning = self
-                    .total_stake
-                    .checked_sub(incoming)
-                    .ok_or(StakingError::InvariantViolated)?;
-                config.active_stake = config
-                    .active_stake
-                    .checked_add(earning)
-                    .ok_or(StakingError::Overflow)?;
-                config.incoming_stake = config
-                    .incoming_stake
-                    .checked_add(incoming)
-                    .ok_or(StakingError::Overflow)?;
+                let earning = minus(self.total_stake, incoming)?;
+                step.move_counter(&mut config.active_stake, earning)?;
+                step.move_counter(&mut config.incoming_stake, incoming)?;
             }
             _ => {}
         }
@@ -209,27 +156,19 @@ impl Node {
             StakingError::ActivationRecordRequired
         );
         require!(incoming <= amount, StakingError::InvariantViolated);
-        self.detach(config)?;
-        self.total_stake = if increase {
-            self.total_stake
-                .checked_add(amount)
-                .ok_or(StakingError::Overflow)?
-        } else {
-            self.total_stake
+        let step = if increase { Step::Up } else { Step::Down };
+        // Out of the global counters before the change, back in after it.
+        self.move_stake(config, Step::Down)?;
+        self.total_stake = match step {
+            Step::Up => plus(self.total_stake, amount)?,
+            Step::Down => self
+                .total_stake
                 .checked_sub(amount)
-                .ok_or(StakingError::InsufficientStake)?
+                .ok_or(StakingError::InsufficientStake)?,
         };
         if self.status == NodeStatus::Active && incoming > 0 {
             let current = self.current_incoming(config);
-            self.incoming = if increase {
-                current
-                    .checked_add(incoming)
-                    .ok_or(StakingError::Overflow)?
-            } else {
-                current
-                    .checked_sub(incoming)
-                    .ok_or(StakingError::InvariantViolated)?
-            };
+            self.incoming = step.apply(current, incoming)?;
             self.incoming_epoch = config.epoch;
         }
         let mut forfeited = None;
@@ -242,34 +181,24 @@ impl Node {
         let change = match (self.status, above) {
             (NodeStatus::Inactive, true) if room => {
                 self.status = NodeStatus::Pending;
-                self.activation_epoch =
-                    config.epoch.checked_add(1).ok_or(StakingError::Overflow)?;
-                config.pending_nodes = config
-                    .pending_nodes
-                    .checked_add(1)
-                    .ok_or(StakingError::Overflow)?;
+                self.activation_epoch = plus(config.epoch, 1)?;
+                add_to(&mut config.pending_nodes, 1)?;
                 Some(NodeStatus::Pending)
             }
             (NodeStatus::Pending, false) => {
                 self.status = NodeStatus::Inactive;
-                config.pending_nodes = config
-                    .pending_nodes
-                    .checked_sub(1)
-                    .ok_or(StakingError::InvariantViolated)?;
+                sub_from(&mut config.pending_nodes, 1)?;
                 Some(NodeStatus::Inactive)
             }
             (NodeStatus::Active, false) => {
                 forfeited = self.drop_incoming(config);
                 self.status = NodeStatus::Inactive;
-                config.active_nodes = config
-                    .active_nodes
-                    .checked_sub(1)
-                    .ok_or(StakingError::InvariantViolated)?;
+                sub_from(&mut config.active_nodes, 1)?;
                 Some(NodeStatus::Inactive)
             }
             _ => None,
         };
-        self.attach(config)?;
+        self.move_stake(config, Step::Up)?;
         Ok(StakeChange {
             status: change,
             forfeited,
@@ -288,25 +217,26 @@ impl Node {
             !(self.status == NodeStatus::Pending && self.activation_epoch <= config.epoch),
             StakingError::ActivationRecordRequired
         );
-        self.detach(config)?;
+        self.move_stake(config, Step::Down)?;
         let forfeited = self.drop_incoming(config);
         match self.status {
-            NodeStatus::Pending => {
-                config.pending_nodes = config
-                    .pending_nodes
-                    .checked_sub(1)
-                    .ok_or(StakingError::InvariantViolated)?
-            }
-            NodeStatus::Active => {
-                config.active_nodes = config
-                    .active_nodes
-                    .checked_sub(1)
-                    .ok_or(StakingError::InvariantViolated)?
-            }
+            NodeStatus::Pending => sub_from(&mut config.pending_nodes, 1)?,
+            NodeStatus::Active => sub_from(&mut config.active_nodes, 1)?,
             _ => {}
         }
         self.status = NodeStatus::Closed;
         Ok(forfeited)
+    }
+
+    /// The event saying a change (`change`) set this node, at `key`, to a
+    /// new status, if it did.
+    pub fn status_changed(&self, key: Pubkey, change: StatusChange) -> Option<NodeStatusChanged> {
+        change.map(|status| NodeStatusChanged {
+            node: key,
+            status,
+            activation_epoch: self.activation_epoch,
+            total_stake: self.total_stake,
+        })
     }
 
     pub fn invariant(&self, config: &Config) -> Result<()> {

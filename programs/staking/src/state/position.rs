@@ -2,6 +2,7 @@ use anchor_lang::prelude::*;
 
 use crate::constants::{ACCOUNT_VERSION, PRECISION};
 use crate::errors::StakingError;
+use crate::math::{add_to, minus, plus};
 use crate::state::{Config, EpochRecord, Node, NodeStatus};
 
 /// One staker's stake on one node.
@@ -75,33 +76,21 @@ impl StakePosition {
                 incoming_epoch: 0,
                 incoming_debt: 0,
             };
-            node.staker_count = node
-                .staker_count
-                .checked_add(1)
-                .ok_or(StakingError::Overflow)?;
+            add_to(&mut node.staker_count, 1)?;
         }
         self.settle(node, config, matured)?;
         let incoming = if node.status == NodeStatus::Active {
             // Settled above, so what is incoming is from this epoch, added
             // at the same `acc_per_share` (it moves only across epochs).
-            self.incoming = self
-                .incoming
-                .checked_add(amount)
-                .ok_or(StakingError::Overflow)?;
+            add_to(&mut self.incoming, amount)?;
             self.incoming_epoch = config.epoch;
             self.incoming_debt = node.acc_per_share;
             amount
         } else {
-            self.amount = self
-                .amount
-                .checked_add(amount)
-                .ok_or(StakingError::Overflow)?;
+            add_to(&mut self.amount, amount)?;
             0
         };
-        config.total_staked = config
-            .total_staked
-            .checked_add(amount)
-            .ok_or(StakingError::Overflow)?;
+        add_to(&mut config.total_staked, amount)?;
         Ok(incoming)
     }
 
@@ -133,10 +122,7 @@ impl StakePosition {
     /// stake added in a closed epoch earn from then on. The node must be
     /// synced first.
     pub fn settle(&mut self, node: &Node, config: &Config, matured: Option<Matured>) -> Result<()> {
-        let delta = node
-            .acc_per_share
-            .checked_sub(self.reward_debt)
-            .ok_or(StakingError::InvariantViolated)?;
+        let delta = minus(node.acc_per_share, self.reward_debt)?;
         let mut scaled = u128::from(self.amount)
             .checked_mul(delta)
             .and_then(|x| x.checked_add(self.reward_fraction))
@@ -156,14 +142,8 @@ impl StakePosition {
             } else {
                 record.staker_increment
             };
-            let start = self
-                .incoming_debt
-                .checked_add(skip)
-                .ok_or(StakingError::Overflow)?;
-            let delta = node
-                .acc_per_share
-                .checked_sub(start)
-                .ok_or(StakingError::InvariantViolated)?;
+            let start = plus(self.incoming_debt, skip)?;
+            let delta = minus(node.acc_per_share, start)?;
             scaled = u128::from(self.incoming)
                 .checked_mul(delta)
                 .and_then(|x| x.checked_add(scaled))
@@ -173,10 +153,7 @@ impl StakePosition {
         }
         self.reward_fraction = scaled % PRECISION;
         let earned = u64::try_from(scaled / PRECISION).map_err(|_| StakingError::Overflow)?;
-        self.pending_rewards = self
-            .pending_rewards
-            .checked_add(earned)
-            .ok_or(StakingError::Overflow)?;
+        add_to(&mut self.pending_rewards, earned)?;
         self.reward_debt = node.acc_per_share;
         Ok(())
     }

@@ -8,11 +8,13 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{system_program, InstructionData, ToAccountMetas};
 
+use super::admin::config_instruction;
+
 pub use aether_anchors::merkle;
 
 /// The anchors config account.
 pub fn config() -> Pubkey {
-    Pubkey::find_program_address(&[SEED_CONFIG], &ID).0
+    super::admin::config(&ID, SEED_CONFIG)
 }
 /// The log of `submitter`'s recent batch roots (each submitter has its own).
 pub fn log(submitter: &Pubkey) -> Pubkey {
@@ -28,43 +30,25 @@ fn ix(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction 
 
 /// `initialize`: the config, with keys that may anchor before any core node is active.
 pub fn initialize(authority: Pubkey, allowlist: Vec<Pubkey>) -> Instruction {
-    ix(
-        accounts::Initialize {
+    config_instruction!(
+        aether_anchors,
+        Initialize {
             authority,
             program_data: super::program_data(&ID),
-            config: config(),
             system_program: system_program::ID,
-            event_authority: event_authority(),
-            program: ID,
         },
-        instruction::Initialize { allowlist },
+        { allowlist }
     )
 }
 
 /// `update_config`: allow or revoke keys, and/or propose a new authority.
 pub fn update_config(authority: Pubkey, args: UpdateConfigArgs) -> Instruction {
-    ix(
-        accounts::UpdateConfig {
-            authority,
-            config: config(),
-            event_authority: event_authority(),
-            program: ID,
-        },
-        instruction::UpdateConfig { args },
-    )
+    config_instruction!(aether_anchors, UpdateConfig { authority }, { args })
 }
 
 /// `accept_authority`: the key proposed with `update_config` signs to take over.
 pub fn accept_authority(new_authority: Pubkey) -> Instruction {
-    ix(
-        accounts::AcceptAuthority {
-            new_authority,
-            config: config(),
-            event_authority: event_authority(),
-            program: ID,
-        },
-        instruction::AcceptAuthority {},
-    )
+    config_instruction!(aether_anchors, AcceptAuthority { new_authority }, {})
 }
 
 /// `submit_batch` by an allowlisted key.

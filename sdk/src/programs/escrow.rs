@@ -14,9 +14,11 @@ use anchor_lang::solana_program::instruction::{AccountMeta, Instruction};
 use anchor_lang::{system_program, InstructionData, ToAccountMetas};
 use anchor_spl::token::spl_token;
 
+use super::admin::config_instruction;
+
 /// The escrow config account.
 pub fn config() -> Pubkey {
-    Pubkey::find_program_address(&[SEED_CONFIG], &ID).0
+    super::admin::config(&ID, SEED_CONFIG)
 }
 /// The stream `owner` opened for `resource`.
 pub fn stream(owner: &Pubkey, resource: &[u8; 32]) -> Pubkey {
@@ -47,50 +49,53 @@ fn ix(
     ix
 }
 
-/// `initialize`: the config, paid in `mint`.
-pub fn initialize(authority: Pubkey, mint: Pubkey) -> Instruction {
-    ix(
-        accounts::Initialize {
-            authority,
-            program_data: super::program_data(&ID),
+/// `accounts::$name` of an instruction that moves `$stream`'s tokens: the
+/// `$field`s given (as in a struct literal), then the config, `$mint`, the
+/// stream, its vault, the token program and the event-cpi accounts, which
+/// every such instruction takes. The generated type lays the accounts out
+/// in the program's order, whatever the order they are named in here.
+macro_rules! stream_accounts {
+    (
+        $name:ident { $($field:ident $(: $value:expr)?),* $(,)? },
+        $mint:expr,
+        $stream:expr $(,)?
+    ) => {
+        accounts::$name {
+            $($field $(: $value)?,)*
             config: config(),
-            mint,
-            system_program: system_program::ID,
+            mint: $mint,
+            stream: $stream,
+            vault: vault(&$stream),
+            token_program: spl_token::ID,
             event_authority: event_authority(),
             program: ID,
+        }
+    };
+}
+
+/// `initialize`: the config, paid in `mint`.
+pub fn initialize(authority: Pubkey, mint: Pubkey) -> Instruction {
+    config_instruction!(
+        aether_escrow,
+        Initialize {
+            authority,
+            program_data: super::program_data(&ID),
+            mint,
+            system_program: system_program::ID,
         },
-        instruction::Initialize {},
-        &[],
+        {}
     )
 }
 
 /// `update_config`: proposes `new_authority`, which takes over when it
 /// signs [`accept_authority`].
 pub fn update_config(authority: Pubkey, new_authority: Pubkey) -> Instruction {
-    ix(
-        accounts::UpdateConfig {
-            authority,
-            config: config(),
-            event_authority: event_authority(),
-            program: ID,
-        },
-        instruction::UpdateConfig { new_authority },
-        &[],
-    )
+    config_instruction!(aether_escrow, UpdateConfig { authority }, { new_authority })
 }
 
 /// `accept_authority`: the key proposed with `update_config` signs to take over.
 pub fn accept_authority(new_authority: Pubkey) -> Instruction {
-    ix(
-        accounts::AcceptAuthority {
-            new_authority,
-            config: config(),
-            event_authority: event_authority(),
-            program: ID,
-        },
-        instruction::AcceptAuthority {},
-        &[],
-    )
+    config_instruction!(aether_escrow, AcceptAuthority { new_authority }, {})
 }
 
 /// `open_stream`: `owner` deposits from `owner_tokens`.
@@ -102,18 +107,15 @@ pub fn open_stream(
 ) -> Instruction {
     let stream = stream(&owner, &args.resource);
     ix(
-        accounts::OpenStream {
-            owner,
-            config: config(),
+        stream_accounts!(
+            OpenStream {
+                owner,
+                owner_tokens,
+                system_program: system_program::ID
+            },
             mint,
-            owner_tokens,
-            stream,
-            vault: vault(&stream),
-            token_program: spl_token::ID,
-            system_program: system_program::ID,
-            event_authority: event_authority(),
-            program: ID,
-        },
+            stream
+        ),
         instruction::OpenStream { args },
         &[],
     )
@@ -128,17 +130,14 @@ pub fn top_up(
     amount: u64,
 ) -> Instruction {
     ix(
-        accounts::TopUp {
-            funder,
-            config: config(),
+        stream_accounts!(
+            TopUp {
+                funder,
+                funder_tokens
+            },
             mint,
-            funder_tokens,
-            stream,
-            vault: vault(&stream),
-            token_program: spl_token::ID,
-            event_authority: event_authority(),
-            program: ID,
-        },
+            stream
+        ),
         instruction::TopUp { amount },
         &[],
     )
@@ -155,18 +154,15 @@ pub fn join_stream(
     providers: &[ProviderSlot],
 ) -> Instruction {
     ix(
-        accounts::JoinStream {
-            provider_owner,
-            provider,
-            payout,
-            config: config(),
+        stream_accounts!(
+            JoinStream {
+                provider_owner,
+                provider,
+                payout
+            },
             mint,
-            stream,
-            vault: vault(&stream),
-            token_program: spl_token::ID,
-            event_authority: event_authority(),
-            program: ID,
-        },
+            stream
+        ),
         instruction::JoinStream {},
         providers,
     )
@@ -195,17 +191,14 @@ pub fn leave_stream(
     providers: &[ProviderSlot],
 ) -> Instruction {
     ix(
-        accounts::LeaveStream {
-            provider_owner,
-            provider,
-            config: config(),
+        stream_accounts!(
+            LeaveStream {
+                provider_owner,
+                provider
+            },
             mint,
-            stream,
-            vault: vault(&stream),
-            token_program: spl_token::ID,
-            event_authority: event_authority(),
-            program: ID,
-        },
+            stream
+        ),
         instruction::LeaveStream {},
         providers,
     )
@@ -220,16 +213,7 @@ pub fn remove_provider(
     providers: &[ProviderSlot],
 ) -> Instruction {
     ix(
-        accounts::RemoveProvider {
-            owner,
-            config: config(),
-            mint,
-            stream,
-            vault: vault(&stream),
-            token_program: spl_token::ID,
-            event_authority: event_authority(),
-            program: ID,
-        },
+        stream_accounts!(RemoveProvider { owner }, mint, stream),
         instruction::RemoveProvider { provider },
         providers,
     )
@@ -238,15 +222,7 @@ pub fn remove_provider(
 /// `settle`: anyone pays the providers what accrued.
 pub fn settle(mint: Pubkey, stream: Pubkey, providers: &[ProviderSlot]) -> Instruction {
     ix(
-        accounts::Settle {
-            config: config(),
-            mint,
-            stream,
-            vault: vault(&stream),
-            token_program: spl_token::ID,
-            event_authority: event_authority(),
-            program: ID,
-        },
+        stream_accounts!(Settle {}, mint, stream),
         instruction::Settle {},
         providers,
     )
@@ -261,17 +237,14 @@ pub fn close_stream(
     providers: &[ProviderSlot],
 ) -> Instruction {
     ix(
-        accounts::CloseStream {
-            owner,
-            owner_tokens,
-            config: config(),
+        stream_accounts!(
+            CloseStream {
+                owner,
+                owner_tokens
+            },
             mint,
-            stream,
-            vault: vault(&stream),
-            token_program: spl_token::ID,
-            event_authority: event_authority(),
-            program: ID,
-        },
+            stream
+        ),
         instruction::CloseStream {},
         providers,
     )

@@ -1,5 +1,6 @@
 //! Clients of Aether's on-chain programs: addresses and instruction builders.
 
+mod admin;
 pub mod anchors;
 pub mod client;
 pub mod escrow;

@@ -11,9 +11,11 @@ use anchor_lang::prelude::Pubkey;
 use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{system_program, InstructionData, ToAccountMetas};
 
+use super::admin::config_instruction;
+
 /// The registry config account.
 pub fn config() -> Pubkey {
-    Pubkey::find_program_address(&[SEED_CONFIG], &ID).0
+    super::admin::config(&ID, SEED_CONFIG)
 }
 /// The record of the node whose identity is `identity` (the staking node for
 /// a core node, the node's key for a resource node).
@@ -30,43 +32,25 @@ fn ix(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction 
 
 /// `initialize`: creates the registry config with a score quorum in basis points.
 pub fn initialize(authority: Pubkey, quorum_bps: u16) -> Instruction {
-    ix(
-        accounts::Initialize {
+    config_instruction!(
+        aether_registry,
+        Initialize {
             authority,
             program_data: super::program_data(&ID),
-            config: config(),
             system_program: system_program::ID,
-            event_authority: event_authority(),
-            program: ID,
         },
-        instruction::Initialize { quorum_bps },
+        { quorum_bps }
     )
 }
 
 /// `update_config`: a new quorum and/or a proposed authority.
 pub fn update_config(authority: Pubkey, args: UpdateConfigArgs) -> Instruction {
-    ix(
-        accounts::UpdateConfig {
-            authority,
-            config: config(),
-            event_authority: event_authority(),
-            program: ID,
-        },
-        instruction::UpdateConfig { args },
-    )
+    config_instruction!(aether_registry, UpdateConfig { authority }, { args })
 }
 
 /// `accept_authority`: the key proposed with `update_config` signs to take over.
 pub fn accept_authority(new_authority: Pubkey) -> Instruction {
-    ix(
-        accounts::AcceptAuthority {
-            new_authority,
-            config: config(),
-            event_authority: event_authority(),
-            program: ID,
-        },
-        instruction::AcceptAuthority {},
-    )
+    config_instruction!(aether_registry, AcceptAuthority { new_authority }, {})
 }
 
 /// `register_core_node`: registers `operator`'s staking node as a core node.

@@ -10,9 +10,11 @@ use anchor_lang::solana_program::instruction::Instruction;
 use anchor_lang::{system_program, InstructionData, ToAccountMetas};
 use anchor_spl::token::spl_token;
 
+use super::admin::config_instruction;
+
 /// The staking config account.
 pub fn config() -> Pubkey {
-    Pubkey::find_program_address(&[SEED_CONFIG], &ID).0
+    super::admin::config(&ID, SEED_CONFIG)
 }
 /// The token vault that holds every staked token.
 pub fn stake_vault() -> Pubkey {
@@ -82,47 +84,29 @@ fn ix(accounts: impl ToAccountMetas, data: impl InstructionData) -> Instruction 
 
 /// `initialize`: creates the config and vaults for `mint`; `authority` signs and pays.
 pub fn initialize(authority: Pubkey, mint: Pubkey, params: Params) -> Instruction {
-    ix(
-        accounts::Initialize {
+    config_instruction!(
+        aether_staking,
+        Initialize {
             authority,
             program_data: super::program_data(&ID),
-            config: config(),
             stake_mint: mint,
             stake_vault: stake_vault(),
             reward_vault: reward_vault(),
             token_program: spl_token::ID,
             system_program: system_program::ID,
-            event_authority: event_authority(),
-            program: ID,
         },
-        instruction::Initialize { params },
+        { params }
     )
 }
 
 /// `update_config`: new parameters (from the next epoch) and/or a proposed authority.
 pub fn update_config(authority: Pubkey, args: UpdateConfigArgs) -> Instruction {
-    ix(
-        accounts::UpdateConfig {
-            authority,
-            config: config(),
-            event_authority: event_authority(),
-            program: ID,
-        },
-        instruction::UpdateConfig { args },
-    )
+    config_instruction!(aether_staking, UpdateConfig { authority }, { args })
 }
 
 /// `accept_authority`: the key proposed with `update_config` signs to take over.
 pub fn accept_authority(new_authority: Pubkey) -> Instruction {
-    ix(
-        accounts::AcceptAuthority {
-            new_authority,
-            config: config(),
-            event_authority: event_authority(),
-            program: ID,
-        },
-        instruction::AcceptAuthority {},
-    )
+    config_instruction!(aether_staking, AcceptAuthority { new_authority }, {})
 }
 
 /// `fund_rewards`: moves `amount` from `funder_tokens` into the reward vault.

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aether_vm_host::runtime::{self, RuntimeInputs};
 use aether_keeper::settings::Flags;
+use aether_vm_host::runtime::{self, RuntimeInputs};
 use aether_vm_host::{Config, Host, HostSettings, ProgramEntry};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};

@@ -1,8 +1,9 @@
 //! What Aether's tests share: a bootstrapped localnet with funded keys,
-//! free ports, waiting for a condition with a deadline, (in [`vm`]) the
-//! guest runtime and a small program for tests that boot VMs, and (in
-//! [`keepers`]) a core node, provisioners and a load balancer's settings
-//! for the keepers' tests.
+//! free ports, waiting for a condition with a deadline, a benchmark's
+//! runtime ([`block_on`]), (in [`vm`]) the guest runtime and a small
+//! program for tests that boot VMs, and (in [`keepers`]) a core node,
+//! provisioners, paid resource nodes and a load balancer's settings for
+//! the keepers' tests.
 
 use aether_sdk::programs::escrow;
 use std::future::Future;
@@ -51,6 +52,16 @@ pub fn client(localnet: &Localnet, key: &Keypair) -> AetherClient {
 /// Runs blocking program-client work off the async runtime.
 pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(f).await.expect("blocking task")
+}
+
+/// Runs `main` to its end on a new multi-threaded tokio runtime: a
+/// benchmark's `fn main`.
+pub fn block_on<F: Future>(main: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(main)
 }
 
 /// A TCP port nothing listens on right now.

@@ -19,11 +19,7 @@ const STEADY_RATE: u64 = 8;
 const STEADY_SECS: u64 = 20;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(bench());
+    aether_testing::block_on(bench());
 }
 
 async fn bench() {

@@ -12,14 +12,9 @@ use std::time::{Duration, Instant};
 
 use aether_testing::keepers::{self, Stage};
 use aether_testing::{vm, wait_until};
-use solana_signer::Signer;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(bench());
+    aether_testing::block_on(bench());
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -78,28 +73,18 @@ async fn bench() {
     std::fs::create_dir_all(&second_dir).unwrap();
     let (_, second) = vm::post_program(&node, &dapp, &second_dir, 160).await;
     let second_resource = aether_testing::resource_of(&second);
-    let identity = aether_testing::paid_resource_nodes(
+    let mut config = keepers::paid_provider_config(
         &localnet,
-        &keys[1],
-        &[&keys[2]],
-        &keys[0],
+        &keys,
+        &core,
+        dir.path(),
         [resource, second_resource]
             .into_iter()
             .map(|r| aether_testing::compute_stream(r, 10, 1, 1_000_000))
             .collect(),
     )
-    .await
-    .remove(0);
-    let mut host = vm::host_config(&dir.path().join("crn")).await;
-    host.limits.max_instances = 1;
-    let mut config = keepers::provisioner_config(
-        core.url(),
-        localnet.rpc_url(),
-        &keys[2],
-        &dir.path().join("owner.json"),
-        identity.pubkey(),
-        host,
-    );
+    .await;
+    config.host.limits.max_instances = 1;
     // It joins only when asked: the first request finds no node serving.
     config.on_demand = true;
     let provisioner = keepers::start_provisioner(config).await;

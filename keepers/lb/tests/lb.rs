@@ -9,7 +9,7 @@ use std::time::Duration;
 use aether_lb::LoadBalancer;
 use aether_sdk::message::sign::SolanaAccount;
 use aether_sdk::message::{MessageBuilder, PostBuilder};
-use aether_testing::keepers::{self, Stage};
+use aether_testing::keepers::{self, PaidStage};
 use aether_testing::{vm, wait_until};
 use solana_signer::Signer;
 
@@ -17,34 +17,19 @@ use solana_signer::Signer;
 async fn requests_survive_a_node_dying_behind_the_load_balancer() {
     let _vm = vm::one_at_a_time().await;
     let dir = tempfile::tempdir().unwrap();
-    // dApp, core operator, two resource node owners.
-    let Stage {
+    // dApp, core operator, two resource node owners; the dApp's program
+    // (192 MiB) paid by a stream of 10 a second for two replicas, with
+    // 1,000,000 paid in; a provisioner for each node, joining unasked.
+    let PaidStage {
         localnet,
-        keys,
         core,
         node,
-        dapp,
-    } = keepers::stage(4, dir.path()).await;
-    let (_, hash) = vm::post_program(&node, &dapp, dir.path(), 192).await;
-    let resource = aether_testing::resource_of(&hash);
-
-    let ids = aether_testing::paid_resource_nodes(
-        &localnet,
-        &keys[1],
-        &[&keys[2], &keys[3]],
-        &keys[0],
-        vec![aether_testing::compute_stream(resource, 10, 2, 1_000_000)],
-    )
-    .await;
-    let (id_a, id_b) = (&ids[0], &ids[1]);
-    let mut provisioners = keepers::provisioners(
-        &core.url(),
-        &localnet.rpc_url(),
-        dir.path(),
-        &[(&keys[2], id_a), (&keys[3], id_b)],
-        false,
-    )
-    .await;
+        hash,
+        ids,
+        mut provisioners,
+        ..
+    } = keepers::paid_providers(dir.path(), 4, 192, 2, 10, 1_000_000, false).await;
+    let id_a = &ids[0];
 
     // A stranger announces that it serves the program on node A's record.
     let stranger = SolanaAccount::generate();

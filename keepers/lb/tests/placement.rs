@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use aether_lb::LoadBalancer;
 use aether_provisioner::Provisioner;
-use aether_testing::keepers::{self, Stage};
+use aether_testing::keepers::{self, PaidStage};
 use aether_testing::{blocking, client, vm, wait_until};
 use solana_signer::Signer;
 
@@ -28,37 +28,20 @@ async fn get(url: String) -> (u16, String) {
 async fn the_load_balancer_cold_starts_scales_and_replaces() {
     let _vm = vm::one_at_a_time().await;
     let dir = tempfile::tempdir().unwrap();
-    // dApp, core operator, three resource node owners.
-    let Stage {
+    // dApp, core operator, three resource node owners; the dApp's program
+    // (160 MiB) paid by a stream of 30 a second for three replicas, with
+    // 10,000,000 paid in; a provisioner for each node, joining on demand.
+    let PaidStage {
         localnet,
         keys,
         core,
-        node,
-        dapp,
-    } = keepers::stage(5, dir.path()).await;
-    let (_, hash) = vm::post_program(&node, &dapp, dir.path(), 160).await;
-    let resource = aether_testing::resource_of(&hash);
+        hash,
+        resource,
+        provisioners,
+        ..
+    } = keepers::paid_providers(dir.path(), 5, 160, 3, 30, 10_000_000, true).await;
     let dapp_key = keys[0].pubkey();
-
-    let identities = aether_testing::paid_resource_nodes(
-        &localnet,
-        &keys[1],
-        &[&keys[2], &keys[3], &keys[4]],
-        &keys[0],
-        vec![aether_testing::compute_stream(resource, 30, 3, 10_000_000)],
-    )
-    .await;
-    let nodes: Vec<_> = identities
-        .iter()
-        .enumerate()
-        .map(|(i, identity)| (&keys[2 + i], identity))
-        .collect();
-    let mut provisioners: Vec<Option<Provisioner>> =
-        keepers::provisioners(&core.url(), &localnet.rpc_url(), dir.path(), &nodes, true)
-            .await
-            .into_iter()
-            .map(Some)
-            .collect();
+    let mut provisioners: Vec<Option<Provisioner>> = provisioners.into_iter().map(Some).collect();
     let mut config = keepers::lb_config(core.url(), localnet.rpc_url());
     config.rest = Duration::from_secs(60);
     config.scale_inflight = 2;

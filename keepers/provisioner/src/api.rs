@@ -1,5 +1,5 @@
-//! The provisioner's HTTP API: `/metrics`, `/serving`, and `POST
-//! /serve/<hash>` for load balancers.
+//! The provisioner's HTTP API: `/serving`, and `POST /serve/<hash>` for
+//! load balancers (`/metrics` is added by [`aether_keeper::Keeper`]).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -10,31 +10,24 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use crate::worker::{ServeRefusal, Worker};
-use crate::{Metrics, Served};
+use crate::Served;
 
 #[derive(Clone)]
 struct ApiState {
     serving: Arc<Mutex<BTreeMap<String, Served>>>,
-    metrics: Arc<Metrics>,
     worker: Arc<std::sync::OnceLock<Arc<Worker>>>,
 }
 
-/// The API's routes over what is served, the counters, and the worker
-/// (set in `worker` once it exists).
+/// The API's routes over what is served and the worker (set in `worker`
+/// once it exists).
 pub(crate) fn router(
     serving: Arc<Mutex<BTreeMap<String, Served>>>,
-    metrics: Arc<Metrics>,
     worker: Arc<std::sync::OnceLock<Arc<Worker>>>,
 ) -> Router {
     Router::new()
-        .route("/metrics", get(metrics_text))
         .route("/serving", get(serving_list))
         .route("/serve/{hash}", axum::routing::post(serve))
-        .with_state(ApiState {
-            serving,
-            metrics,
-            worker,
-        })
+        .with_state(ApiState { serving, worker })
 }
 
 /// `POST /serve/<hash>`: a load balancer asks this node to serve a program.
@@ -74,25 +67,4 @@ async fn serve(
 
 async fn serving_list(State(state): State<ApiState>) -> Json<Vec<Served>> {
     Json(state.serving.lock().unwrap().values().cloned().collect())
-}
-
-async fn metrics_text(State(state): State<ApiState>) -> String {
-    let m = &state.metrics;
-    aether_keeper::metrics_text(&[
-        ("aether_provisioner_rounds_total", "counter", &m.rounds),
-        (
-            "aether_provisioner_round_errors_total",
-            "counter",
-            &m.round_errors,
-        ),
-        ("aether_provisioner_joined_total", "counter", &m.joined),
-        ("aether_provisioner_started_total", "counter", &m.started),
-        ("aether_provisioner_stopped_total", "counter", &m.stopped),
-        (
-            "aether_provisioner_announcements_total",
-            "counter",
-            &m.announcements,
-        ),
-        ("aether_provisioner_serving", "gauge", &m.serving),
-    ])
 }

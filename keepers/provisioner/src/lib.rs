@@ -29,8 +29,9 @@
 //! fits, why not); `worker.rs` runs a round (read the chain and the core
 //! node, decide, join streams) and `worker/converge.rs` acts on it (starts
 //! and stops programs on vm-host, binds domains, announces); `api.rs` is
-//! the HTTP API (`/metrics`, `/serving`, `/serve`); `config.rs` the
-//! settings. This file: the running provisioner's handle.
+//! the HTTP API (`/serving`, `/serve`; `/metrics` shows [`Metrics`], as
+//! every keeper's does); `config.rs` the settings. This file: the running
+//! provisioner's handle.
 
 pub mod plan;
 pub mod spec;
@@ -45,6 +46,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
+use aether_keeper::{Counters, Keeper, Metric};
 use aether_sdk::anchor_lang::prelude::Pubkey;
 use aether_sdk::message::sign::SolanaAccount;
 use aether_sdk::programs::client::ProgramClientError;
@@ -98,6 +100,32 @@ pub struct Metrics {
     pub serving: AtomicU64,
 }
 
+impl Counters for Metrics {
+    fn lines(&self) -> Vec<Metric<'_>> {
+        vec![
+            ("aether_provisioner_rounds_total", "counter", &self.rounds),
+            (
+                "aether_provisioner_round_errors_total",
+                "counter",
+                &self.round_errors,
+            ),
+            ("aether_provisioner_joined_total", "counter", &self.joined),
+            ("aether_provisioner_started_total", "counter", &self.started),
+            ("aether_provisioner_stopped_total", "counter", &self.stopped),
+            (
+                "aether_provisioner_announcements_total",
+                "counter",
+                &self.announcements,
+            ),
+            ("aether_provisioner_serving", "gauge", &self.serving),
+        ]
+    }
+
+    fn round_counts(&self) -> (&AtomicU64, &AtomicU64) {
+        (&self.rounds, &self.round_errors)
+    }
+}
+
 /// A program served here, and the volume it was built from.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Served {
@@ -117,8 +145,7 @@ pub struct Served {
 pub struct Provisioner {
     config: Config,
     host_url: String,
-    daemon: aether_keeper::Daemon,
-    metrics: Arc<Metrics>,
+    keeper: Keeper<Metrics>,
     serving: Arc<Mutex<BTreeMap<String, Served>>>,
     host: Arc<tokio::sync::Mutex<Option<Host>>>,
 }
@@ -140,40 +167,31 @@ impl Provisioner {
         let metrics = Arc::new(Metrics::default());
         let serving = Arc::new(Mutex::new(BTreeMap::new()));
         let slot = Arc::new(std::sync::OnceLock::new());
-        let app = api::router(serving.clone(), metrics.clone(), slot.clone());
-        let mut daemon = aether_keeper::Daemon::serve(api, app)
+        let app = api::router(serving.clone(), slot.clone());
+        let mut keeper = Keeper::serve(api, app, metrics.clone())
             .await
             .map_err(|e| ProvisionerError::Io(api.to_string(), e))?;
-        let addr = daemon.addr();
-        let stopped = daemon.stopped();
+        let addr = keeper.addr();
         let interval = config.interval;
         let kept = config.clone();
         let worker = Arc::new(Worker::new(
             config,
             keypair,
             account,
-            daemon.url(),
+            keeper.url(),
             host.clone(),
             serving.clone(),
-            metrics.clone(),
+            metrics,
         ));
         let _ = slot.set(worker.clone());
-        daemon.spawn(async move {
-            aether_keeper::rounds(
-                "provisioner",
-                interval,
-                (&worker.metrics.rounds, &worker.metrics.round_errors),
-                stopped,
-                || worker.round(),
-            )
-            .await
+        keeper.spawn_rounds("provisioner", interval, worker, |worker| async move {
+            worker.round().await
         });
         tracing::info!(%addr, vm_host = %host_url, "provisioner started");
         Ok(Provisioner {
             config: kept,
             host_url,
-            daemon,
-            metrics,
+            keeper,
             serving,
             host,
         })
@@ -205,12 +223,12 @@ impl Provisioner {
 
     /// The provisioner's API.
     pub fn url(&self) -> String {
-        self.daemon.url()
+        self.keeper.url()
     }
 
     /// Its counters.
     pub fn metrics(&self) -> &Metrics {
-        &self.metrics
+        self.keeper.metrics()
     }
 
     /// The programs served now.
@@ -220,7 +238,7 @@ impl Provisioner {
 
     /// Stops provisioning, then vm-host and its VMs.
     pub async fn stop(self) {
-        self.daemon.stop().await;
+        self.keeper.stop().await;
         if let Some(host) = self.host.lock().await.take() {
             host.stop().await;
         }

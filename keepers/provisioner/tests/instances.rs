@@ -10,7 +10,6 @@ use std::time::Duration;
 use aether_sdk::message::{InstanceBuilder, MessageBuilder};
 use aether_testing::keepers::{self, Stage};
 use aether_testing::{blocking, client, vm, wait_until};
-use solana_signer::Signer;
 
 /// A root file system: busybox, and a start script that counts its boots
 /// on the root disk and serves them over HTTP.
@@ -96,27 +95,17 @@ async fn an_instance_runs_always_on_from_its_own_root_and_stops_when_unpaid() {
     let hash = instance.message.item_hash.clone();
     let resource = aether_testing::resource_of(&hash);
 
-    let identity = aether_testing::paid_resource_nodes(
+    let mut config = keepers::paid_provider_config(
         &localnet,
-        &keys[1],
-        &[&keys[2]],
-        &keys[0],
+        &keys,
+        &core,
+        dir.path(),
         vec![aether_testing::compute_stream(resource, 2, 1, 1_000_000)],
     )
-    .await
-    .remove(0);
-    let mut host = vm::host_config(&dir.path().join("crn")).await;
+    .await;
     // A program idle this long would be stopped; an instance is not.
-    host.limits.idle_timeout = Duration::from_secs(1);
-    let volumes = host.data_dir.join("volumes").join(&hash);
-    let config = keepers::provisioner_config(
-        core.url(),
-        localnet.rpc_url(),
-        &keys[2],
-        &dir.path().join("owner.json"),
-        identity.pubkey(),
-        host,
-    );
+    config.host.limits.idle_timeout = Duration::from_secs(1);
+    let volumes = config.host.data_dir.join("volumes").join(&hash);
     let provisioner = keepers::start_provisioner(config.clone()).await;
     let host_url = provisioner.host_url();
 

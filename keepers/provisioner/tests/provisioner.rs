@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aether_sdk::message::{MessageBuilder, StoreBuilder};
 use aether_sdk::node_client::{MessageFilter, StorageEngine};
-use aether_testing::keepers::{self, Stage};
+use aether_testing::keepers::{self, PaidStage};
 use aether_testing::{blocking, client, vm, wait_until};
 use solana_signer::Signer;
 
@@ -28,37 +28,21 @@ async fn two_providers_serve_a_paid_program_until_its_stream_runs_dry() {
     let _vm = vm::one_at_a_time().await;
     let dir = tempfile::tempdir().unwrap();
     // dApp, core operator, provider A's owner, provider B's owner, settler.
-    let Stage {
+    // The dApp stores its code volume and posts the PROGRAM (192 MiB). A
+    // core node and two resource nodes under it; a stream for two
+    // replicas, 10 a second with 100,000 paid in; a provisioner for each.
+    let PaidStage {
         localnet,
         keys,
         core,
         node,
         dapp,
-    } = keepers::stage(5, dir.path()).await;
-
-    // The dApp stores its code volume and posts the PROGRAM.
-    let (store, hash) = vm::post_program(&node, &dapp, dir.path(), 192).await;
-    let resource = aether_testing::resource_of(&hash);
-
-    // A core node and two resource nodes under it; a stream for two replicas.
-    let ids = aether_testing::paid_resource_nodes(
-        &localnet,
-        &keys[1],
-        &[&keys[2], &keys[3]],
-        &keys[0],
-        vec![aether_testing::compute_stream(resource, 10, 2, 100_000)],
-    )
-    .await;
-    let (id_a, id_b) = (&ids[0], &ids[1]);
-
-    let mut provisioners = keepers::provisioners(
-        &core.url(),
-        &localnet.rpc_url(),
-        dir.path(),
-        &[(&keys[2], id_a), (&keys[3], id_b)],
-        false,
-    )
-    .await;
+        store,
+        hash,
+        resource,
+        mut provisioners,
+        ..
+    } = keepers::paid_providers(dir.path(), 5, 192, 2, 10, 100_000, false).await;
 
     // Both join and serve it.
     let reader = Arc::new(client(&localnet, &keys[0]));

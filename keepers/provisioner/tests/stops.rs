@@ -8,7 +8,6 @@ use aether_provisioner::Provisioner;
 use aether_sdk::message::{ForgetBuilder, MessageBuilder};
 use aether_testing::keepers::{self, Stage};
 use aether_testing::{blocking, client, vm, wait_until};
-use solana_signer::Signer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn forgetting_the_program_or_closing_its_stream_stops_it() {
@@ -32,27 +31,17 @@ async fn forgetting_the_program_or_closing_its_stream_stops_it() {
         .iter()
         .map(|h| aether_testing::resource_of(h))
         .collect();
-    let identity = aether_testing::paid_resource_nodes(
+    let config = keepers::paid_provider_config(
         &localnet,
-        &keys[1],
-        &[&keys[2]],
-        &keys[0],
+        &keys,
+        &core,
+        dir.path(),
         resources
             .iter()
             .map(|r| aether_testing::compute_stream(*r, 2, 1, 1_000_000))
             .collect(),
     )
-    .await
-    .remove(0);
-    let host = vm::host_config(&dir.path().join("crn")).await;
-    let config = keepers::provisioner_config(
-        core.url(),
-        localnet.rpc_url(),
-        &keys[2],
-        &dir.path().join("owner.json"),
-        identity.pubkey(),
-        host,
-    );
+    .await;
     let provisioner = keepers::start_provisioner(config).await;
     let serving = |p: &Provisioner| {
         let mut list: Vec<String> = p.serving().into_iter().map(|s| s.program).collect();

@@ -3,7 +3,7 @@
 //! program answers, and the watch that takes it out of its pool when it
 //! fails.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,6 +23,24 @@ struct Volumes {
     disks: Vec<Disk>,
     mounts: Vec<Mount>,
     volume: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Volumes {
+    /// Gives the guest the disk at `path` as `serial`, mounted at `at` as
+    /// `fs`, both read-only or both writable.
+    fn attach(&mut self, path: PathBuf, serial: &str, at: String, fs: &str, read_only: bool) {
+        self.disks.push(Disk {
+            path,
+            serial: serial.into(),
+            read_only,
+        });
+        self.mounts.push(Mount {
+            serial: serial.into(),
+            path: at,
+            fs: fs.into(),
+            read_only,
+        });
+    }
 }
 
 impl Supervisor {
@@ -129,17 +147,7 @@ impl Supervisor {
         if let Some(mib) = spec.scratch_mib {
             let path = dir.join("scratch.ext4");
             volumes::empty_volume(&path, mib).map_err(|e| fail(e.to_string()))?;
-            v.disks.push(Disk {
-                path,
-                serial: "scratch".into(),
-                read_only: false,
-            });
-            v.mounts.push(Mount {
-                serial: "scratch".into(),
-                path: format!("{root}/scratch"),
-                fs: "ext4".into(),
-                read_only: false,
-            });
+            v.attach(path, "scratch", format!("{root}/scratch"), "ext4", false);
         }
         if let Some(mib) = spec.persistent_mib {
             if v.volume.is_none() {
@@ -151,17 +159,7 @@ impl Supervisor {
             if !path.exists() {
                 volumes::empty_volume(&path, mib).map_err(|e| fail(e.to_string()))?;
             }
-            v.disks.push(Disk {
-                path,
-                serial: "data".into(),
-                read_only: false,
-            });
-            v.mounts.push(Mount {
-                serial: "data".into(),
-                path: format!("{root}/data"),
-                fs: "ext4".into(),
-                read_only: false,
-            });
+            v.attach(path, "data", format!("{root}/data"), "ext4", false);
         }
         Ok(v)
     }
@@ -236,30 +234,10 @@ async fn root_volume(
                 .map_err(|e| fail(e.to_string()))?
                 .map_err(|e| fail(e.to_string()))?;
         }
-        v.disks.push(Disk {
-            path,
-            serial: "rootfs".into(),
-            read_only: false,
-        });
-        v.mounts.push(Mount {
-            serial: "rootfs".into(),
-            path: root.into(),
-            fs: "ext4".into(),
-            read_only: false,
-        });
+        v.attach(path, "rootfs", root.into(), "ext4", false);
     } else {
         let code_fs = volumes::fs_type(&spec.code).map_err(|e| fail(e.to_string()))?;
-        v.disks.push(Disk {
-            path: spec.code.clone(),
-            serial: "code".into(),
-            read_only: true,
-        });
-        v.mounts.push(Mount {
-            serial: "code".into(),
-            path: "/code".into(),
-            fs: code_fs.into(),
-            read_only: true,
-        });
+        v.attach(spec.code.clone(), "code", "/code".into(), code_fs, true);
     }
     Ok(())
 }

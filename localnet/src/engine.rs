@@ -38,6 +38,10 @@ fn install_syscall_stubs() -> Result<(), LocalnetError> {
             rt.block_on(async {
                 let _bank = solana_program_test::ProgramTest::default().start().await;
             });
+            // ProgramTest::default() turned the runtime's logs to DEBUG:
+            // every instruction of the localnet printed on stderr. Info
+            // unless RUST_LOG asks for more.
+            agave_logger::setup_with_default("info");
             Ok::<_, std::io::Error>(())
         })
         .join()

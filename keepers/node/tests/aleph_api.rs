@@ -248,3 +248,59 @@ async fn prices_are_what_charging_would_take() {
     assert_eq!(garbage.status().as_u16(), 422);
     node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cursors_page_through_a_listing_without_repeats_or_gaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(dir.path(), None).await;
+    let client = NodeClient::new(node.url());
+    let alice = SolanaAccount::generate();
+    let post = |n: u64| {
+        MessageBuilder::new(&alice)
+            .build(PostBuilder::new("note").content(json!({ "n": n })))
+            .unwrap()
+    };
+    let mut posted = Vec::new();
+    for n in 0..5 {
+        let signed = post(n);
+        assert_eq!(
+            client.post_message(&signed, true).await.unwrap(),
+            MessageStatus::Processed
+        );
+        posted.push(signed.message.item_hash);
+    }
+
+    // Newest first, two at a time; a message arriving after the first page
+    // neither repeats one nor hides one.
+    let list = format!("/api/v0/messages.json?addresses={}&pagination=2", alice.address());
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    let mut pages = 0;
+    loop {
+        let (status, body) = get(&node, &format!("{list}&cursor={cursor}")).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("pagination_total").is_none(), "{body}");
+        assert_eq!(body["pagination_per_page"], 2);
+        for m in body["messages"].as_array().unwrap() {
+            seen.push(m["item_hash"].as_str().unwrap().to_owned());
+        }
+        pages += 1;
+        if pages == 1 {
+            let late = post(99);
+            client.post_message(&late, true).await.unwrap();
+        }
+        match body["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    posted.reverse();
+    assert_eq!(seen, posted);
+    assert_eq!(pages, 3);
+
+    for bad in ["cursor=zz", "cursor=&pagination=0", "cursor=&pagination=201"] {
+        let (status, body) = get(&node, &format!("/api/v0/messages.json?{bad}")).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    node.stop().await;
+}

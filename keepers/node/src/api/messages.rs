@@ -126,8 +126,11 @@ pub(super) async fn list_messages(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let filter = filter_of(&q)?;
-    let (page, per_page) = page_of(&q)?;
     let format = content_format(&q)?;
+    if let Some(cursor) = q.get("cursor") {
+        return list_from_cursor(&state, filter, cursor, &q, format).await;
+    }
+    let (page, per_page) = page_of(&q)?;
     let (mut messages, total) = state
         .readers
         .with(move |c| store::list_messages(c, &filter, page, per_page))
@@ -141,6 +144,54 @@ pub(super) async fn list_messages(
         "pagination_per_page": per_page,
         "pagination_total": total,
         "pagination_item": "messages",
+    })))
+}
+
+/// Most messages on a page read by cursor, as Aleph has it.
+const MAX_PER_CURSOR_PAGE: u64 = 200;
+
+/// A listing by cursor (any `cursor` parameter, an empty one for the
+/// start): `pagination` messages at most and `next_cursor`, `null` on the
+/// last page; no total and no page numbers.
+async fn list_from_cursor(
+    state: &AppState,
+    filter: store::Filter,
+    cursor: &str,
+    q: &HashMap<String, String>,
+    format: ContentFormat,
+) -> Result<Json<Value>, ApiError> {
+    let bad = |field: &str, why: String| ApiError {
+        field: Some(field.to_owned()),
+        ..ApiError::new(StatusCode::BAD_REQUEST, "bad_query", why)
+    };
+    let per_page = super::query::count_param(q, "pagination", false)?.unwrap_or(20);
+    if per_page > MAX_PER_CURSOR_PAGE {
+        return Err(bad(
+            "pagination",
+            format!("pagination is at most {MAX_PER_CURSOR_PAGE} with a cursor"),
+        ));
+    }
+    let after = match cursor {
+        "" => None,
+        text => Some(
+            hex::decode(text)
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<store::After>(&bytes).ok())
+                .ok_or_else(|| bad("cursor", "not a cursor this node gave".into()))?,
+        ),
+    };
+    let (mut messages, next) = state
+        .readers
+        .with(move |c| store::list_messages_after(c, &filter, after, per_page))
+        .await?;
+    for message in &mut messages {
+        format.apply(message);
+    }
+    let next = next.map(|n| hex::encode(serde_json::to_vec(&n).unwrap_or_default()));
+    Ok(Json(json!({
+        "messages": messages,
+        "pagination_per_page": per_page,
+        "next_cursor": next,
     })))
 }
 

@@ -118,3 +118,71 @@ pub fn list_messages(
         .collect::<Result<Vec<_>, _>>()?;
     Ok((rows, total))
 }
+
+/// A place in a listing: just past the message at `time` with `rowid`, in
+/// the listing's order (time, then the row's order of arrival).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct After {
+    /// The last listed message's time.
+    #[serde(rename = "t")]
+    pub time: f64,
+    /// Its row.
+    #[serde(rename = "r")]
+    pub rowid: i64,
+}
+
+/// Up to `per_page` messages past `after` (from the start when `None`),
+/// and where the next page starts when there is one. Unlike pages by
+/// number, a message that arrives meanwhile neither repeats nor hides one.
+pub fn list_messages_after(
+    conn: &Connection,
+    filter: &Filter,
+    after: Option<After>,
+    per_page: u64,
+) -> Result<(Vec<Value>, Option<After>), StoreError> {
+    let (mut clause, mut values) = filter.where_clause("");
+    let (past, order) = if filter.ascending {
+        (">", "ASC")
+    } else {
+        ("<", "DESC")
+    };
+    if let Some(after) = after {
+        values.push(after.time.into());
+        let t = values.len();
+        values.push(after.rowid.into());
+        let r = values.len();
+        clause = format!("{clause} AND (time {past} ?{t} OR (time = ?{t} AND rowid {past} ?{r}))");
+    }
+    // One more than asked tells whether a next page exists.
+    let sql = format!(
+        "SELECT rowid, time FROM messages WHERE {clause} ORDER BY time {order}, rowid {order} LIMIT {}",
+        per_page.saturating_add(1)
+    );
+    let mut keys = conn
+        .prepare_cached(&sql)?
+        .query_map(rusqlite::params_from_iter(values.iter()), |r| {
+            Ok(After {
+                rowid: r.get(0)?,
+                time: r.get(1)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let more = keys.len() as u64 > per_page;
+    keys.truncate(per_page as usize);
+    let next = if more { keys.last().copied() } else { None };
+    if keys.is_empty() {
+        return Ok((Vec::new(), None));
+    }
+    let rowids: Vec<String> = keys.iter().map(|k| k.rowid.to_string()).collect();
+    let sql = format!(
+        "SELECT {} FROM messages WHERE rowid IN ({}) ORDER BY time {order}, rowid {order}",
+        message_columns("messages"),
+        rowids.join(",")
+    );
+    let rows = conn
+        .prepare(&sql)?
+        .query_map([], row_to_stored)?
+        .map(|r| r.map(|s| s.record))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((rows, next))
+}

@@ -28,7 +28,10 @@ pub use batches::{batch_of, unanchored, BatchOf};
 pub use documents::{aggregates, posts};
 pub use files::{find_file, insert_file, unpinned_files, FileRow};
 pub use filter::Filter;
-pub use messages::{get_message, list_messages, message_columns, row_to_stored, status_at, Stored};
+pub use messages::{
+    get_message, list_messages, list_messages_after, message_columns, row_to_stored, status_at,
+    After, Stored,
+};
 
 use schema::MIGRATIONS;
 

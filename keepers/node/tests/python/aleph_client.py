@@ -9,6 +9,7 @@ import sys
 from aleph.sdk.chains.ethereum import ETHAccount
 from aleph.sdk.chains.solana import SOLAccount
 from aleph.sdk.client import AuthenticatedAlephHttpClient
+from aleph.sdk.query.filters import MessageFilter
 from aleph_message.status import MessageStatus
 
 
@@ -41,6 +42,12 @@ async def exercise(account, url):
         store, status = await client.create_store(file_content=b"hello file " + account.CHAIN.encode(), channel="PYTHON", sync=True)
         assert status == MessageStatus.PROCESSED, status
         assert await client.download_file(store.content.item_hash) == b"hello file " + account.CHAIN.encode()
+
+        mine = MessageFilter(addresses=[account.get_address()])
+        walked = [m.item_hash async for m in client.get_messages_iterator(message_filter=mine)]
+        assert post.item_hash in walked and len(walked) == len(set(walked)), walked
+        page = await client.get_messages_cursor(page_size=1, message_filter=mine)
+        assert len(page.messages) == 1 and page.next_cursor, page
 
         listed = await client.list_aggregates(addresses=[account.get_address()], keys=["profile"])
         assert [a["key"] for a in listed.aggregates] == ["profile"], listed

@@ -4,18 +4,7 @@ use crate::hypervisor::{Backend, CloudHypervisor, Qemu};
 use crate::kvm;
 
 /// Which hypervisor to use.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Default,
-    serde::Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum BackendChoice {
     /// cloud-hypervisor where it works, QEMU otherwise.
     #[default]
@@ -37,6 +26,47 @@ impl std::str::FromStr for BackendChoice {
                 "unknown backend {other:?}: auto, qemu or cloud-hypervisor"
             )),
         }
+    }
+}
+
+impl BackendChoice {
+    /// Its name in settings: `auto`, `qemu` or `cloud-hypervisor`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendChoice::Auto => "auto",
+            BackendChoice::Qemu => "qemu",
+            BackendChoice::CloudHypervisor => "cloud-hypervisor",
+        }
+    }
+}
+
+// Settings write the choice by name and read it through `FromStr`, so that
+// a bad one is refused with the same words on the command line and in a
+// file.
+impl serde::Serialize for BackendChoice {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for BackendChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl schemars::JsonSchema for BackendChoice {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "BackendChoice".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        String::json_schema(generator)
+    }
+
+    fn inline_schema() -> bool {
+        true
     }
 }
 

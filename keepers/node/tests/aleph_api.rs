@@ -272,7 +272,10 @@ async fn cursors_page_through_a_listing_without_repeats_or_gaps() {
 
     // Newest first, two at a time; a message arriving after the first page
     // neither repeats one nor hides one.
-    let list = format!("/api/v0/messages.json?addresses={}&pagination=2", alice.address());
+    let list = format!(
+        "/api/v0/messages.json?addresses={}&pagination=2",
+        alice.address()
+    );
     let mut seen = Vec::new();
     let mut cursor = String::new();
     let mut pages = 0;
@@ -298,7 +301,11 @@ async fn cursors_page_through_a_listing_without_repeats_or_gaps() {
     assert_eq!(seen, posted);
     assert_eq!(pages, 3);
 
-    for bad in ["cursor=zz", "cursor=&pagination=0", "cursor=&pagination=201"] {
+    for bad in [
+        "cursor=zz",
+        "cursor=&pagination=0",
+        "cursor=&pagination=201",
+    ] {
         let (status, body) = get(&node, &format!("/api/v0/messages.json?{bad}")).await;
         assert_eq!(status, 400, "{bad}: {body}");
     }

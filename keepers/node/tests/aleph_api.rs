@@ -311,3 +311,44 @@ async fn cursors_page_through_a_listing_without_repeats_or_gaps() {
     }
     node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn posts_page_by_cursor_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start(dir.path(), None).await;
+    let client = NodeClient::new(node.url());
+    let alice = SolanaAccount::generate();
+    let mut posted = Vec::new();
+    for n in 0..3 {
+        let signed = MessageBuilder::new(&alice)
+            .build(PostBuilder::new("note").content(json!({ "n": n })))
+            .unwrap();
+        client.post_message(&signed, true).await.unwrap();
+        posted.push(signed.message.item_hash);
+    }
+    posted.reverse();
+    for version in ["v0", "v1"] {
+        let list = format!(
+            "/api/{version}/posts.json?addresses={}&pagination=2",
+            alice.address()
+        );
+        let (status, first) = get(&node, &format!("{list}&cursor=")).await;
+        assert_eq!(status, 200, "{first}");
+        assert!(first.get("pagination_total").is_none(), "{first}");
+        let cursor = first["next_cursor"]
+            .as_str()
+            .expect("a next page")
+            .to_owned();
+        let (_, second) = get(&node, &format!("{list}&cursor={cursor}")).await;
+        assert!(second["next_cursor"].is_null(), "{second}");
+        let seen: Vec<&str> = first["posts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(second["posts"].as_array().unwrap())
+            .map(|p| p["item_hash"].as_str().unwrap())
+            .collect();
+        assert_eq!(seen, posted, "{version}");
+    }
+    node.stop().await;
+}

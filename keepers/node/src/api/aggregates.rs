@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::query::{count_param, filter_of, list_param, page_of};
+use super::query::{count_param, cursor_of, cursor_text, filter_of, list_param, page_of};
 use super::{iso_time, ApiError, AppState};
 use crate::store;
 
@@ -53,33 +53,54 @@ pub(super) async fn posts(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let (posts, page, per_page, total) = post_page(&state, &q).await?;
+    let (posts, per_page, terms) = post_page(&state, &q).await?;
     let posts: Vec<Value> = posts.into_iter().map(|(post, _)| post).collect();
-    Ok(Json(listing(posts, page, per_page, total)))
+    Ok(Json(listing(posts, per_page, terms)))
+}
+
+/// How a page of posts was chosen: by number (with the total) or by
+/// cursor (with where the next starts).
+enum Terms {
+    Page { page: u64, total: u64 },
+    Cursor { next: Option<store::After> },
 }
 
 /// One page of posts, with each original's time, and the page's terms.
 async fn post_page(
     state: &AppState,
     q: &HashMap<String, String>,
-) -> Result<(Vec<(Value, f64)>, u64, u64, u64), ApiError> {
+) -> Result<(Vec<(Value, f64)>, u64, Terms), ApiError> {
     let filter = filter_of(q)?;
+    if let Some((after, per_page)) = cursor_of(q)? {
+        let (posts, next) = state
+            .readers
+            .with(move |c| store::posts_after(c, &filter, after, per_page))
+            .await?;
+        return Ok((posts, per_page, Terms::Cursor { next }));
+    }
     let (page, per_page) = page_of(q)?;
     let (posts, total) = state
         .readers
         .with(move |c| store::posts(c, &filter, page, per_page))
         .await?;
-    Ok((posts, page, per_page, total))
+    Ok((posts, per_page, Terms::Page { page, total }))
 }
 
-fn listing(posts: Vec<Value>, page: u64, per_page: u64, total: u64) -> Value {
-    json!({
-        "posts": posts,
-        "pagination_page": page,
-        "pagination_per_page": per_page,
-        "pagination_total": total,
-        "pagination_item": "posts",
-    })
+fn listing(posts: Vec<Value>, per_page: u64, terms: Terms) -> Value {
+    match terms {
+        Terms::Page { page, total } => json!({
+            "posts": posts,
+            "pagination_page": page,
+            "pagination_per_page": per_page,
+            "pagination_total": total,
+            "pagination_item": "posts",
+        }),
+        Terms::Cursor { next } => json!({
+            "posts": posts,
+            "pagination_per_page": per_page,
+            "next_cursor": next.map(cursor_text),
+        }),
+    }
 }
 
 /// Most aggregates on one page, as Aleph has it.
@@ -160,7 +181,7 @@ pub(super) async fn posts_v1(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let (posts, page, per_page, total) = post_page(&state, &q).await?;
+    let (posts, per_page, terms) = post_page(&state, &q).await?;
     let posts: Vec<Value> = posts
         .into_iter()
         .map(|(p, created)| {
@@ -177,5 +198,5 @@ pub(super) async fn posts_v1(
             })
         })
         .collect();
-    Ok(Json(listing(posts, page, per_page, total)))
+    Ok(Json(listing(posts, per_page, terms)))
 }

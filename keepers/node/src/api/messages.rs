@@ -12,7 +12,7 @@ use axum::response::Response;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::query::{filter_of, page_of};
+use super::query::{cursor_of, cursor_text, filter_of, page_of};
 use super::{outcome_response, ApiError, AppState};
 use crate::charging::Turn;
 use crate::process::Outcome;
@@ -127,8 +127,8 @@ pub(super) async fn list_messages(
 ) -> Result<Json<Value>, ApiError> {
     let filter = filter_of(&q)?;
     let format = content_format(&q)?;
-    if let Some(cursor) = q.get("cursor") {
-        return list_from_cursor(&state, filter, cursor, &q, format).await;
+    if let Some((after, per_page)) = cursor_of(&q)? {
+        return list_from_cursor(&state, filter, after, per_page, format).await;
     }
     let (page, per_page) = page_of(&q)?;
     let (mut messages, total) = state
@@ -147,39 +147,15 @@ pub(super) async fn list_messages(
     })))
 }
 
-/// Most messages on a page read by cursor, as Aleph has it.
-const MAX_PER_CURSOR_PAGE: u64 = 200;
-
-/// A listing by cursor (any `cursor` parameter, an empty one for the
-/// start): `pagination` messages at most and `next_cursor`, `null` on the
-/// last page; no total and no page numbers.
+/// A listing by cursor: `pagination` messages at most and `next_cursor`,
+/// `null` on the last page; no total and no page numbers.
 async fn list_from_cursor(
     state: &AppState,
     filter: store::Filter,
-    cursor: &str,
-    q: &HashMap<String, String>,
+    after: Option<store::After>,
+    per_page: u64,
     format: ContentFormat,
 ) -> Result<Json<Value>, ApiError> {
-    let bad = |field: &str, why: String| ApiError {
-        field: Some(field.to_owned()),
-        ..ApiError::new(StatusCode::BAD_REQUEST, "bad_query", why)
-    };
-    let per_page = super::query::count_param(q, "pagination", false)?.unwrap_or(20);
-    if per_page > MAX_PER_CURSOR_PAGE {
-        return Err(bad(
-            "pagination",
-            format!("pagination is at most {MAX_PER_CURSOR_PAGE} with a cursor"),
-        ));
-    }
-    let after = match cursor {
-        "" => None,
-        text => Some(
-            hex::decode(text)
-                .ok()
-                .and_then(|bytes| serde_json::from_slice::<store::After>(&bytes).ok())
-                .ok_or_else(|| bad("cursor", "not a cursor this node gave".into()))?,
-        ),
-    };
     let (mut messages, next) = state
         .readers
         .with(move |c| store::list_messages_after(c, &filter, after, per_page))
@@ -187,11 +163,10 @@ async fn list_from_cursor(
     for message in &mut messages {
         format.apply(message);
     }
-    let next = next.map(|n| hex::encode(serde_json::to_vec(&n).unwrap_or_default()));
     Ok(Json(json!({
         "messages": messages,
         "pagination_per_page": per_page,
-        "next_cursor": next,
+        "next_cursor": next.map(cursor_text),
     })))
 }
 

@@ -105,3 +105,42 @@ pub(super) fn page_of(q: &HashMap<String, String>) -> Result<(u64, u64), ApiErro
     }
     Ok((page, per_page))
 }
+
+/// Most items on a page read by cursor, as Aleph has it.
+pub(super) const MAX_PER_CURSOR_PAGE: u64 = 200;
+
+/// When the listing is read by cursor (any `cursor` parameter, an empty
+/// one for the start): where it starts and how many a page holds.
+pub(super) fn cursor_of(
+    q: &HashMap<String, String>,
+) -> Result<Option<(Option<crate::store::After>, u64)>, ApiError> {
+    let Some(cursor) = q.get("cursor") else {
+        return Ok(None);
+    };
+    let bad = |field: &str, why: String| ApiError {
+        field: Some(field.to_owned()),
+        ..ApiError::new(StatusCode::BAD_REQUEST, "bad_query", why)
+    };
+    let per_page = count_param(q, "pagination", false)?.unwrap_or(20);
+    if per_page > MAX_PER_CURSOR_PAGE {
+        return Err(bad(
+            "pagination",
+            format!("pagination is at most {MAX_PER_CURSOR_PAGE} with a cursor"),
+        ));
+    }
+    let after = match cursor.as_str() {
+        "" => None,
+        text => Some(
+            hex::decode(text)
+                .ok()
+                .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+                .ok_or_else(|| bad("cursor", "not a cursor this node gave".into()))?,
+        ),
+    };
+    Ok(Some((after, per_page)))
+}
+
+/// The `next_cursor` a listing answers for `after`.
+pub(super) fn cursor_text(after: crate::store::After) -> String {
+    hex::encode(serde_json::to_vec(&after).unwrap_or_default())
+}

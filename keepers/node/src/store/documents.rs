@@ -39,6 +39,9 @@ pub fn aggregates(
         .collect())
 }
 
+/// A post as listed, with its original's time.
+pub type ListedPost = (Value, f64);
+
 /// One page of posts (originals, with their latest amendment applied),
 /// each with its original's time, and how many match in all.
 pub fn posts(
@@ -69,6 +72,69 @@ pub fn posts(
         .prepare(&sql)?
         .query_map(rusqlite::params_from_iter(values.iter()), row_to_stored)?
         .collect::<Result<Vec<_>, _>>()?;
+    Ok((shaped(conn, originals)?, total))
+}
+
+/// Up to `per_page` posts past `after` (from the start when `None`), and
+/// where the next page starts when there is one (see
+/// [`super::list_messages_after`]).
+pub fn posts_after(
+    conn: &Connection,
+    filter: &Filter,
+    after: Option<super::After>,
+    per_page: u64,
+) -> Result<(Vec<ListedPost>, Option<super::After>), StoreError> {
+    let mut filter = filter.clone();
+    filter.types = vec!["POST".into()];
+    let (mut clause, mut values) = filter.where_clause("m.");
+    let (past, order) = if filter.ascending {
+        (">", "ASC")
+    } else {
+        ("<", "DESC")
+    };
+    if let Some(after) = after {
+        values.push(after.time.into());
+        let t = values.len();
+        values.push(after.rowid.into());
+        let r = values.len();
+        clause =
+            format!("{clause} AND (m.time {past} ?{t} OR (m.time = ?{t} AND m.rowid {past} ?{r}))");
+    }
+    // One more than asked tells whether a next page exists.
+    let sql = format!(
+        "SELECT m.rowid, m.time FROM messages m JOIN posts p ON p.item_hash = m.item_hash \
+         AND p.is_amend = 0 WHERE {clause} ORDER BY m.time {order}, m.rowid {order} LIMIT {}",
+        per_page.saturating_add(1)
+    );
+    let mut keys = conn
+        .prepare_cached(&sql)?
+        .query_map(rusqlite::params_from_iter(values.iter()), |r| {
+            Ok(super::After {
+                rowid: r.get(0)?,
+                time: r.get(1)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let more = keys.len() as u64 > per_page;
+    keys.truncate(per_page as usize);
+    let next = if more { keys.last().copied() } else { None };
+    let rowids: Vec<String> = keys.iter().map(|k| k.rowid.to_string()).collect();
+    let sql = format!(
+        "SELECT {} FROM messages m WHERE m.rowid IN ({}) ORDER BY m.time {order}, m.rowid {order}",
+        message_columns("m"),
+        rowids.join(",")
+    );
+    let originals = conn
+        .prepare(&sql)?
+        .query_map([], row_to_stored)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((shaped(conn, originals)?, next))
+}
+
+/// Posts as listed: each original with its latest amendment applied, and
+/// the original's time.
+fn shaped(conn: &Connection, originals: Vec<Stored>) -> Result<Vec<(Value, f64)>, StoreError> {
+    let columns = message_columns("m");
     let mut out = Vec::with_capacity(originals.len());
     for original in originals {
         let hash = original.record["item_hash"]
@@ -114,5 +180,5 @@ pub fn posts(
             created,
         ));
     }
-    Ok((out, total))
+    Ok(out)
 }

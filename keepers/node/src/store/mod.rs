@@ -25,7 +25,7 @@ mod schema;
 
 pub use accounts::{aggregate_list, files_of, AddressFile, AggregateQuery, AggregateRow};
 pub use batches::{batch_of, unanchored, BatchOf};
-pub use documents::{aggregates, posts};
+pub use documents::{aggregates, posts, posts_after};
 pub use files::{find_file, insert_file, unpinned_files, FileRow};
 pub use filter::Filter;
 pub use messages::{

@@ -36,6 +36,8 @@ async def exercise(account, url):
         posts = await client.get_posts()
         mine = [p for p in posts.posts if p.original_item_hash == post.item_hash]
         assert len(mine) == 1 and mine[0].content == {"hello": "amended"}, posts.posts
+        walked = [p.original_item_hash async for p in client.get_posts_iterator()]
+        assert walked.count(post.item_hash) == 1, walked
         messages = await client.get_messages()
         assert any(m.item_hash == post.item_hash for m in messages.messages)
 

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::query::count_param;
+use super::query::pages;
 use super::{iso_time, ApiError, AppState};
 use crate::store;
 
@@ -59,21 +59,7 @@ pub(super) async fn files(
     Path(address): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let per_page = match count_param(&q, "pagination", true)?.unwrap_or(100) {
-        0 => MAX_FILES_PER_PAGE,
-        n => n.min(MAX_FILES_PER_PAGE),
-    };
-    let page = count_param(&q, "page", false)?.unwrap_or(1);
-    if page
-        .checked_mul(per_page)
-        .is_none_or(|end| end > i64::MAX as u64)
-    {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_query",
-            format!("page {page} is beyond any listing at {per_page} per page"),
-        ));
-    }
+    let (page, per_page) = pages(&q, 100, MAX_FILES_PER_PAGE)?;
     let who = address.clone();
     let (files, total, total_size) = state
         .readers

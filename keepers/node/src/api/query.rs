@@ -84,9 +84,19 @@ pub(super) fn count_param(
 }
 
 pub(super) fn page_of(q: &HashMap<String, String>) -> Result<(u64, u64), ApiError> {
-    let per_page = match count_param(q, "pagination", true)?.unwrap_or(20) {
-        0 => MAX_PER_PAGE,
-        n => n.min(MAX_PER_PAGE),
+    pages(q, 20, MAX_PER_PAGE)
+}
+
+/// `page` and `pagination` of a listing whose pages hold `default` items
+/// unless asked, and `most` at most (`pagination=0` asks for `most`).
+pub(super) fn pages(
+    q: &HashMap<String, String>,
+    default: u64,
+    most: u64,
+) -> Result<(u64, u64), ApiError> {
+    let per_page = match count_param(q, "pagination", true)?.unwrap_or(default) {
+        0 => most,
+        n => n.min(most),
     };
     let page = count_param(q, "page", false)?.unwrap_or(1);
     // The offset must fit SQLite's integers too.

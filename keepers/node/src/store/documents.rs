@@ -86,48 +86,13 @@ pub fn posts_after(
 ) -> Result<(Vec<ListedPost>, Option<super::After>), StoreError> {
     let mut filter = filter.clone();
     filter.types = vec!["POST".into()];
-    let (mut clause, mut values) = filter.where_clause("m.");
-    let (past, order) = if filter.ascending {
-        (">", "ASC")
-    } else {
-        ("<", "DESC")
-    };
-    if let Some(after) = after {
-        values.push(after.time.into());
-        let t = values.len();
-        values.push(after.rowid.into());
-        let r = values.len();
-        clause =
-            format!("{clause} AND (m.time {past} ?{t} OR (m.time = ?{t} AND m.rowid {past} ?{r}))");
-    }
-    // One more than asked tells whether a next page exists.
-    let sql = format!(
-        "SELECT m.rowid, m.time FROM messages m JOIN posts p ON p.item_hash = m.item_hash \
-         AND p.is_amend = 0 WHERE {clause} ORDER BY m.time {order}, m.rowid {order} LIMIT {}",
-        per_page.saturating_add(1)
-    );
-    let mut keys = conn
-        .prepare_cached(&sql)?
-        .query_map(rusqlite::params_from_iter(values.iter()), |r| {
-            Ok(super::After {
-                rowid: r.get(0)?,
-                time: r.get(1)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    let more = keys.len() as u64 > per_page;
-    keys.truncate(per_page as usize);
-    let next = if more { keys.last().copied() } else { None };
-    let rowids: Vec<String> = keys.iter().map(|k| k.rowid.to_string()).collect();
-    let sql = format!(
-        "SELECT {} FROM messages m WHERE m.rowid IN ({}) ORDER BY m.time {order}, m.rowid {order}",
-        message_columns("m"),
-        rowids.join(",")
-    );
-    let originals = conn
-        .prepare(&sql)?
-        .query_map([], row_to_stored)?
-        .collect::<Result<Vec<_>, _>>()?;
+    let (originals, next) = super::messages::page_after(
+        conn,
+        &filter,
+        "messages m JOIN posts p ON p.item_hash = m.item_hash AND p.is_amend = 0",
+        after,
+        per_page,
+    )?;
     Ok((shaped(conn, originals)?, next))
 }
 

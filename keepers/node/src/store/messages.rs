@@ -140,7 +140,21 @@ pub fn list_messages_after(
     after: Option<After>,
     per_page: u64,
 ) -> Result<(Vec<Value>, Option<After>), StoreError> {
-    let (mut clause, mut values) = filter.where_clause("");
+    let (rows, next) = page_after(conn, filter, "messages m", after, per_page)?;
+    Ok((rows.into_iter().map(|s| s.record).collect(), next))
+}
+
+/// The rows of `from` (which names the messages `m`) passing `filter`, up
+/// to `per_page` past `after` in the filter's order, and where the next
+/// page starts: what every listing by cursor shares.
+pub(super) fn page_after(
+    conn: &Connection,
+    filter: &Filter,
+    from: &str,
+    after: Option<After>,
+    per_page: u64,
+) -> Result<(Vec<Stored>, Option<After>), StoreError> {
+    let (mut clause, mut values) = filter.where_clause("m.");
     let (past, order) = if filter.ascending {
         (">", "ASC")
     } else {
@@ -151,11 +165,12 @@ pub fn list_messages_after(
         let t = values.len();
         values.push(after.rowid.into());
         let r = values.len();
-        clause = format!("{clause} AND (time {past} ?{t} OR (time = ?{t} AND rowid {past} ?{r}))");
+        clause =
+            format!("{clause} AND (m.time {past} ?{t} OR (m.time = ?{t} AND m.rowid {past} ?{r}))");
     }
     // One more than asked tells whether a next page exists.
     let sql = format!(
-        "SELECT rowid, time FROM messages WHERE {clause} ORDER BY time {order}, rowid {order} LIMIT {}",
+        "SELECT m.rowid, m.time FROM {from} WHERE {clause} ORDER BY m.time {order}, m.rowid {order} LIMIT {}",
         per_page.saturating_add(1)
     );
     let mut keys = conn
@@ -175,14 +190,13 @@ pub fn list_messages_after(
     }
     let rowids: Vec<String> = keys.iter().map(|k| k.rowid.to_string()).collect();
     let sql = format!(
-        "SELECT {} FROM messages WHERE rowid IN ({}) ORDER BY time {order}, rowid {order}",
-        message_columns("messages"),
+        "SELECT {} FROM messages m WHERE m.rowid IN ({}) ORDER BY m.time {order}, m.rowid {order}",
+        message_columns("m"),
         rowids.join(",")
     );
     let rows = conn
         .prepare(&sql)?
         .query_map([], row_to_stored)?
-        .map(|r| r.map(|s| s.record))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((rows, next))
 }
